@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { DuplicateScheduleError } from '../errors/duplicate-schedule.error';
+import { dynamicHandlerKey, staticHandlerKey } from '../redis/key-space';
+import type { ScheduleContext } from '../interfaces/schedule-context.interface';
+
+/** Calls the decorated method; statics get (ctx), dynamic handlers (payload, ctx). */
+export type HandlerInvoker = (payload: unknown, ctx: ScheduleContext) => unknown;
+
+export interface RegisteredHandler {
+  /** Due-index suffix: 'c:<static name>' or 'h:<handler name>'. */
+  key: string;
+  name: string;
+  kind: 'static' | 'dynamic';
+  /** 'Class.method', for messages. */
+  source: string;
+  invoke: HandlerInvoker;
+}
+
+/** A @DistributedCron as the pod will write it to Redis. */
+export interface StaticScheduleSpec {
+  name: string;
+  cron: string;
+  timeZone: string;
+  jitterMs: number;
+  enabled: boolean;
+}
+
+/** The pod's only state: which handlers this process can run, and the statics it declares. */
+@Injectable()
+export class HandlerRegistry {
+  private readonly handlers = new Map<string, RegisteredHandler>();
+  private readonly specs: StaticScheduleSpec[] = [];
+
+  addStatic(spec: StaticScheduleSpec, source: string, invoke: HandlerInvoker): void {
+    this.add({ key: staticHandlerKey(spec.name), name: spec.name, kind: 'static', source, invoke });
+    this.specs.push(spec);
+  }
+
+  addDynamic(name: string, source: string, invoke: HandlerInvoker): void {
+    this.add({ key: dynamicHandlerKey(name), name, kind: 'dynamic', source, invoke });
+  }
+
+  get(key: string): RegisteredHandler | undefined {
+    return this.handlers.get(key);
+  }
+
+  hasDynamic(name: string): boolean {
+    return this.handlers.has(dynamicHandlerKey(name));
+  }
+
+  dynamicNames(): string[] {
+    return [...this.handlers.values()].filter((h) => h.kind === 'dynamic').map((h) => h.name);
+  }
+
+  all(): RegisteredHandler[] {
+    return [...this.handlers.values()];
+  }
+
+  statics(): readonly StaticScheduleSpec[] {
+    return this.specs;
+  }
+
+  private add(handler: RegisteredHandler): void {
+    const existing = this.handlers.get(handler.key);
+    if (existing) throw new DuplicateScheduleError(handler.name, existing.source, handler.source);
+    this.handlers.set(handler.key, handler);
+  }
+}

@@ -1,0 +1,107 @@
+import { Logger } from '@nestjs/common';
+import { LockLostError } from '../errors/lock-lost.error';
+import { ScriptCode } from '../errors/script-codes';
+import type { KeySpace } from '../redis/key-space';
+import type { RedisScripts } from '../redis/redis-scripts';
+import type { RedisClock } from '../time/redis-clock';
+
+/** A run this pod holds a lease on. */
+export interface LeasedRun {
+  partition: number;
+  member: string;
+  token: string;
+  scheduleId: string;
+  /** Lease expiry in Redis time (ms). */
+  leaseUntilMs: number;
+  controller: AbortController;
+}
+
+/**
+ * Keeps the leases of this pod's runs alive with one timer for all of them (unref'd, never two
+ * renewals at once): every quarter lease it renews, in one script call per partition, each run
+ * with less than half its lease left. A run whose lease Redis refuses to renew, or whose lease
+ * has run out by the local estimate (Redis unreachable, process frozen), has its signal aborted.
+ */
+export class LeaseKeeper {
+  private readonly runs = new Set<LeasedRun>();
+  private readonly logger = new Logger('RedisScheduler');
+  private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+
+  constructor(
+    private readonly leaseMs: number,
+    private readonly clock: RedisClock,
+    private readonly scripts: RedisScripts,
+    private readonly keys: KeySpace,
+  ) {}
+
+  add(run: LeasedRun): void {
+    this.runs.add(run);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), Math.min(Math.floor(this.leaseMs / 4), 1_000));
+      this.timer.unref();
+    }
+  }
+
+  delete(run: LeasedRun): void {
+    this.runs.delete(run);
+    if (this.runs.size === 0) this.stop();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Ends the leases now so another pod re-claims these runs at once (attempt + 1). */
+  async giveBack(runs: readonly LeasedRun[]): Promise<void> {
+    await Promise.all(
+      groupByPartition(runs).map(([partition, group]) =>
+        this.scripts.extendLeases(this.keys.partitionBases[partition], 0, group),
+      ),
+    );
+  }
+
+  private async tick(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      const now = this.clock.now();
+      const renew: LeasedRun[] = [];
+      for (const run of this.runs) {
+        if (run.controller.signal.aborted) continue;
+        if (run.leaseUntilMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
+        else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
+      }
+      await Promise.all(groupByPartition(renew).map(([p, group]) => this.renew(p, group)));
+    } catch (error) {
+      this.logger.debug(`Lease renewal failed: ${(error as Error).message}`);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renew(partition: number, runs: LeasedRun[]): Promise<void> {
+    const results = await this.scripts.extendLeases(this.keys.partitionBases[partition], this.leaseMs, runs);
+    results.forEach((result, i) => {
+      if (result > 0) runs[i].leaseUntilMs = result;
+      else this.lose(runs[i], result);
+    });
+  }
+
+  private lose(run: LeasedRun, code: number): void {
+    const why = code === ScriptCode.LEASE_LOST ? 'taken over or removed' : 'lease expired';
+    this.logger.warn(`Run of "${run.scheduleId}" lost its lease (${why}); aborting its signal`);
+    run.controller.abort(new LockLostError(run.member, why));
+  }
+}
+
+function groupByPartition(runs: readonly LeasedRun[]): [number, LeasedRun[]][] {
+  const groups = new Map<number, LeasedRun[]>();
+  for (const run of runs) {
+    const group = groups.get(run.partition);
+    if (group) group.push(run);
+    else groups.set(run.partition, [run]);
+  }
+  return [...groups];
+}

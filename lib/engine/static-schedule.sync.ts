@@ -1,0 +1,81 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
+import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
+import { HandlerRegistry } from '../discovery/handler.registry';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { SchedulerError } from '../errors/scheduler.error';
+import { RedisConnection } from '../redis/redis-client.provider';
+import { ScheduleStore } from '../scheduler/schedule.store';
+import { CronSchedule } from '../time/cron';
+
+const RETRY_MS = 2_000;
+
+/**
+ * Writes this pod's @DistributedCron specs to Redis at boot. The write is the same idempotent
+ * upsert dynamic schedules use: a pod of the same version changes nothing, a pod of a newer
+ * version with another expression re-arms it. Pods only claim due indexes of handlers they have,
+ * so an older pod never runs a static it lacks, and a static no running pod declares never fires.
+ * If Redis is unreachable at boot, the sync retries in the background instead of failing the boot.
+ */
+@Injectable()
+export class StaticScheduleSync implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('RedisScheduler');
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
+    private readonly connection: RedisConnection,
+    private readonly registry: HandlerRegistry,
+    private readonly store: ScheduleStore,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.sync();
+    } catch (error) {
+      if (error instanceof SchedulerError) throw error;
+      this.logger.warn(`Cannot write static schedules yet (${(error as Error).message}); retrying`);
+      this.retry = setTimeout(() => {
+        this.start().catch((err: Error) => this.logger.error(`Static schedules not written: ${err.message}`));
+      }, RETRY_MS);
+      this.retry.unref();
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.retry) clearTimeout(this.retry);
+  }
+
+  private async sync(): Promise<void> {
+    await this.checkPartitions();
+    const { keys } = this.connection;
+    await Promise.all(
+      this.registry.statics().map((spec) =>
+        this.store.write({
+          kind: 'static',
+          keys: keys.staticSchedule(spec.name),
+          tenantId: '',
+          id: spec.name,
+          cron: CronSchedule.of(spec.cron, spec.timeZone),
+          jitterMs: spec.jitterMs,
+          payloadJson: '',
+          enabled: spec.enabled,
+        }),
+      ),
+    );
+  }
+
+  /** Every process sharing a keyPrefix must agree on the partition count. */
+  private async checkPartitions(): Promise<void> {
+    const { client, keys } = this.connection;
+    const wanted = String(this.options.partitions);
+    await client.hsetnx(keys.meta, 'partitions', wanted);
+    const stored = await client.hget(keys.meta, 'partitions');
+    if (stored !== wanted) {
+      throw new InvalidOptionsError(
+        'option `partitions`',
+        `this process uses ${wanted} but keyPrefix "${keys.prefix}" was set up with ${stored}; every process sharing a keyPrefix must use the same value`,
+      );
+    }
+  }
+}

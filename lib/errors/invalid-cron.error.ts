@@ -1,0 +1,13 @@
+import { SchedulerError } from './scheduler.error';
+
+export class InvalidCronError extends SchedulerError {
+  constructor(
+    readonly expression: string,
+    reason: string,
+  ) {
+    super(
+      'INVALID_CRON',
+      `Invalid cron expression "${expression}": ${reason}. Use 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "0 9 * * 1".`,
+    );
+  }
+}

@@ -1,0 +1,27 @@
+export { RedisSchedulerModule } from './redis-scheduler.module';
+export { REDIS_SCHEDULER_CLIENT } from './redis-scheduler.constants';
+export { DistributedCron } from './decorators/distributed-cron.decorator';
+export { ScheduleHandler } from './decorators/schedule-handler.decorator';
+export { SchedulerService } from './scheduler/scheduler.service';
+export { RedisLockService } from './lock/redis-lock.service';
+export type { WithLockOptions } from './lock/redis-lock.service';
+export { Lock } from './lock/lock';
+export type {
+  RedisSchedulerModuleOptions,
+  TenantGuardOptions,
+} from './interfaces/redis-scheduler-options.interface';
+export type { DistributedCronOptions } from './interfaces/distributed-cron-options.interface';
+export type { Schedule, ScheduleInput, RunStatus } from './interfaces/schedule.interface';
+export type { ScheduleContext } from './interfaces/schedule-context.interface';
+export { SchedulerError } from './errors/scheduler.error';
+export { InvalidCronError } from './errors/invalid-cron.error';
+export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';
+export { UnknownHandlerError } from './errors/unknown-handler.error';
+export { TenantQuotaExceededError } from './errors/tenant-quota-exceeded.error';
+export { IntervalTooShortError } from './errors/interval-too-short.error';
+export { PayloadTooLargeError } from './errors/payload-too-large.error';
+export { InvalidIdentifierError } from './errors/invalid-identifier.error';
+export { InvalidOptionsError } from './errors/invalid-options.error';
+export { DuplicateScheduleError } from './errors/duplicate-schedule.error';
+export { LockLostError } from './errors/lock-lost.error';
+export { LockNotAcquiredError } from './errors/lock-not-acquired.error';

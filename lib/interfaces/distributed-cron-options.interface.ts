@@ -1,0 +1,15 @@
+export interface DistributedCronOptions {
+  /** Schedule name, unique in the application. @default '<Class>.<method>' */
+  name?: string;
+  /** IANA time zone the expression is read in. @default the module's defaultTimeZone ('UTC') */
+  timeZone?: string;
+  /** Spread runs over [0, jitterMs] after each fire time, deterministically. @default module defaultJitterMs */
+  jitterMs?: number;
+  /** Declared but never run. @default false */
+  disabled?: boolean;
+}
+
+/** A @DistributedCron as found on a provider method. */
+export interface DistributedCronMetadata extends DistributedCronOptions {
+  cron: string;
+}

@@ -1,0 +1,58 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+export interface TenantGuardOptions {
+  /** Most schedules one tenant may own; enforced atomically in Redis. 0 = no limit. @default 100 */
+  maxSchedulesPerTenant?: number;
+  /** Least time between two fires of a dynamic schedule, over the expression's whole cycle. 0 = no limit. @default 60_000 */
+  minIntervalMs?: number;
+  /** Largest JSON payload, in bytes (UTF-8). 0 = no limit. @default 65_536 */
+  maxPayloadBytes?: number;
+}
+
+export interface RedisSchedulerModuleOptions {
+  /** A redis:// URL, ioredis options, or an existing Redis/Cluster instance (not closed by the module). */
+  redis: string | RedisOptions | Redis | Cluster;
+  /** Every key starts with it. Letters, digits and `_ . -` only. @default 'rsched' */
+  keyPrefix?: string;
+  /** Jitter for schedules that set none, in ms. @default 0 */
+  defaultJitterMs?: number;
+  /** Run lease, renewed while a handler runs; a crashed pod's run is re-run after it. @default 30_000 */
+  leaseMs?: number;
+  /** Limits applied to dynamic (tenant) schedules. */
+  tenantGuards?: TenantGuardOptions;
+  /** false: this process manages schedules but never claims or runs them. @default true */
+  worker?: boolean;
+  /** Time zone of schedules that name none. @default 'UTC' */
+  defaultTimeZone?: string;
+  /** Most runs in flight in this process at once. @default 100 */
+  concurrency?: number;
+  /** Most runs claimed by one script call. @default 200 */
+  batchSize?: number;
+  /** Longest sleep of an idle worker before it looks again (a new earlier schedule wakes it sooner). @default 2_000 */
+  maxIdleMs?: number;
+  /** How long shutdown waits for in-flight runs before aborting them and giving their leases back. @default 10_000 */
+  shutdownTimeoutMs?: number;
+  /** Most attempts of one fire time when runs keep losing their lease (crash loops). @default 3 */
+  maxAttempts?: number;
+  /**
+   * Number of due-index partitions, each with its own hash tag, to spread load over a Redis
+   * Cluster. Every process sharing a keyPrefix must use the same value. @default 1
+   */
+  partitions?: number;
+}
+
+/** Options with every default applied; what the module's internals read. */
+export interface ResolvedSchedulerOptions {
+  keyPrefix: string;
+  defaultJitterMs: number;
+  leaseMs: number;
+  tenantGuards: Required<TenantGuardOptions>;
+  worker: boolean;
+  defaultTimeZone: string;
+  concurrency: number;
+  batchSize: number;
+  maxIdleMs: number;
+  shutdownTimeoutMs: number;
+  maxAttempts: number;
+  partitions: number;
+}

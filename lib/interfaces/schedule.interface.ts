@@ -1,0 +1,41 @@
+/** The argument of SchedulerService.upsert(). */
+export interface ScheduleInput<TPayload = unknown> {
+  tenantId: string;
+  id: string;
+  /** 5-field (minute first) or 6-field (second first) cron expression. */
+  cron: string;
+  /** IANA time zone. @default the module's defaultTimeZone ('UTC') */
+  timeZone?: string;
+  /** Name given to @ScheduleHandler on the method that runs it. */
+  handler: string;
+  /** JSON-serialisable data handed to the handler. */
+  payload?: TPayload;
+  /** @default the module's defaultJitterMs */
+  jitterMs?: number;
+  /** @default true */
+  enabled?: boolean;
+}
+
+export type RunStatus = 'succeeded' | 'failed';
+
+/** A stored dynamic schedule. */
+export interface Schedule<TPayload = unknown> {
+  tenantId: string;
+  id: string;
+  cron: string;
+  timeZone: string;
+  handler: string;
+  payload: TPayload | undefined;
+  jitterMs: number;
+  enabled: boolean;
+  /** The next nominal fire time; null while paused. */
+  nextFireAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Nominal fire time of the last finished run, if any. */
+  lastFireAt: Date | null;
+  lastStatus: RunStatus | null;
+  lastError: string | null;
+  /** A run holds its lease right now. */
+  running: boolean;
+}

@@ -1,0 +1,23 @@
+/** Metadata keys, all namespaced so they never clash with another library's. */
+export const DISTRIBUTED_CRON_METADATA = 'redis-scheduler:distributed-cron';
+export const SCHEDULE_HANDLER_METADATA = 'redis-scheduler:schedule-handler';
+
+/** Injection token of the ioredis client (Redis or Cluster) the module uses. */
+export const REDIS_SCHEDULER_CLIENT = Symbol('REDIS_SCHEDULER_CLIENT');
+/** Injection token of the resolved options (every default filled in). */
+export const REDIS_SCHEDULER_OPTIONS = Symbol('REDIS_SCHEDULER_OPTIONS');
+
+export const DEFAULT_KEY_PREFIX = 'rsched';
+export const DEFAULT_TIME_ZONE = 'UTC';
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_CONCURRENCY = 100;
+export const DEFAULT_BATCH_SIZE = 200;
+export const DEFAULT_MAX_IDLE_MS = 2_000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_SCHEDULES_PER_TENANT = 100;
+export const DEFAULT_MIN_INTERVAL_MS = 60_000;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 65_536;
+
+/** Identifiers (tenant, schedule id, handler, static name): what may appear inside a key. */
+export const IDENTIFIER_MAX_LENGTH = 128;

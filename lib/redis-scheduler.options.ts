@@ -1,0 +1,85 @@
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_IDLE_MS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_SCHEDULES_PER_TENANT,
+  DEFAULT_MIN_INTERVAL_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_TIME_ZONE,
+} from './redis-scheduler.constants';
+import { InvalidOptionsError } from './errors/invalid-options.error';
+import type {
+  RedisSchedulerModuleOptions,
+  ResolvedSchedulerOptions,
+} from './interfaces/redis-scheduler-options.interface';
+import { assertTimeZone } from './time/cron';
+
+const KEY_PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Applies defaults and rejects, at boot, any option the module cannot work with. */
+export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSchedulerOptions {
+  if (!options || typeof options !== 'object') {
+    throw new InvalidOptionsError('RedisSchedulerModule options', 'pass an object with at least `redis`');
+  }
+  if (options.redis === undefined || options.redis === null || options.redis === '') {
+    throw new InvalidOptionsError(
+      'option `redis`',
+      "it is missing; pass a URL ('redis://127.0.0.1:6379'), ioredis options or a Redis/Cluster instance",
+    );
+  }
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  if (!KEY_PREFIX.test(keyPrefix)) {
+    throw new InvalidOptionsError(
+      'option `keyPrefix`',
+      `${JSON.stringify(keyPrefix)} must be 1 to 64 letters, digits, "_", "." or "-"`,
+    );
+  }
+  const guards = options.tenantGuards ?? {};
+  const resolved: ResolvedSchedulerOptions = {
+    keyPrefix,
+    defaultJitterMs: count('defaultJitterMs', options.defaultJitterMs, 0, 0),
+    leaseMs: count('leaseMs', options.leaseMs, DEFAULT_LEASE_MS, 500),
+    tenantGuards: {
+      maxSchedulesPerTenant: count(
+        'tenantGuards.maxSchedulesPerTenant',
+        guards.maxSchedulesPerTenant,
+        DEFAULT_MAX_SCHEDULES_PER_TENANT,
+        0,
+      ),
+      minIntervalMs: count('tenantGuards.minIntervalMs', guards.minIntervalMs, DEFAULT_MIN_INTERVAL_MS, 0),
+      maxPayloadBytes: count('tenantGuards.maxPayloadBytes', guards.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 0),
+    },
+    worker: options.worker ?? true,
+    defaultTimeZone: options.defaultTimeZone ?? DEFAULT_TIME_ZONE,
+    concurrency: count('concurrency', options.concurrency, DEFAULT_CONCURRENCY, 1),
+    batchSize: count('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
+    maxIdleMs: count('maxIdleMs', options.maxIdleMs, DEFAULT_MAX_IDLE_MS, 10),
+    shutdownTimeoutMs: count('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0),
+    maxAttempts: count('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1),
+    partitions: count('partitions', options.partitions, 1, 1),
+  };
+  if (typeof resolved.worker !== 'boolean') {
+    throw new InvalidOptionsError('option `worker`', 'it must be true or false');
+  }
+  try {
+    assertTimeZone(resolved.defaultTimeZone);
+  } catch (error) {
+    throw new InvalidOptionsError('option `defaultTimeZone`', (error as Error).message);
+  }
+  if (resolved.partitions > 1024) {
+    throw new InvalidOptionsError('option `partitions`', 'use at most 1024 partitions');
+  }
+  return resolved;
+}
+
+function count(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidOptionsError(`option \`${name}\``, `${JSON.stringify(value)} must be an integer ≥ ${min}`);
+  }
+  return value;
+}

@@ -1,0 +1,105 @@
+import { fnv1a } from '../time/jitter';
+
+/** Which kind of schedule a member of a due index is. */
+export type ScheduleKind = 'static' | 'dynamic';
+
+/** The keys one script call touches; all share one hash tag (the partition's). */
+export interface ScheduleKeys {
+  /** Partition base: every per-schedule key of the partition starts with it. */
+  base: string;
+  /** Member of the due index and suffix of the schedule hash. */
+  member: string;
+  hash: string;
+  due: string;
+  tenantSet: string;
+  handlerKey: string;
+  partition: number;
+}
+
+/**
+ * Every Redis key name the module uses is built here. Keys of one partition carry the hash tag
+ * `{p<N>}` so a script touching them works on a Redis Cluster; identifiers reaching this module
+ * have been validated (no braces, colons, whitespace or control characters).
+ */
+export class KeySpace {
+  readonly partitionBases: readonly string[];
+
+  constructor(
+    readonly prefix: string,
+    readonly partitions: number,
+  ) {
+    this.partitionBases = Array.from({ length: partitions }, (_, n) => `${prefix}:{p${n}}:`);
+  }
+
+  /** Meta key holding facts every process must agree on (partition count). */
+  get meta(): string {
+    return `${this.prefix}:meta`;
+  }
+
+  /** Pub/sub channel on which writers announce a due time earlier than any before it. */
+  get wakeChannel(): string {
+    return `${this.prefix}:wake`;
+  }
+
+  partitionOf(routingKey: string): number {
+    return this.partitions === 1 ? 0 : fnv1a(routingKey) % this.partitions;
+  }
+
+  dueIndex(partition: number, handlerKey: string): string {
+    return `${this.partitionBases[partition]}due:${handlerKey}`;
+  }
+
+  fenceCounter(partition: number): string {
+    return `${this.partitionBases[partition]}fence`;
+  }
+
+  /** Schedule hash base of a partition: the hash of `member` is base + 's:' + member. */
+  hashBase(partition: number): string {
+    return `${this.partitionBases[partition]}s:`;
+  }
+
+  staticSchedule(name: string): ScheduleKeys {
+    return this.scheduleKeys(this.partitionOf(name), `c:${name}`, staticHandlerKey(name), '');
+  }
+
+  dynamicSchedule(tenantId: string, id: string, handler = ''): ScheduleKeys {
+    return this.scheduleKeys(
+      this.partitionOf(tenantId),
+      `t:${tenantId}:${id}`,
+      handler === '' ? '' : dynamicHandlerKey(handler),
+      tenantId,
+    );
+  }
+
+  tenantSet(tenantId: string): string {
+    return `${this.partitionBases[this.partitionOf(tenantId)]}tenant:${tenantId}`;
+  }
+
+  lock(name: string): { lock: string; fence: string } {
+    const lock = `${this.prefix}:lock:{${name}}`;
+    return { lock, fence: `${lock}:fence` };
+  }
+
+  private scheduleKeys(partition: number, member: string, handlerKey: string, tenantId: string): ScheduleKeys {
+    const base = this.partitionBases[partition];
+    return {
+      base,
+      member,
+      partition,
+      handlerKey,
+      hash: `${base}s:${member}`,
+      due: `${base}due:${handlerKey}`,
+      tenantSet: `${base}tenant:${tenantId}`,
+    };
+  }
+}
+
+/** Due-index suffix of a static schedule: each @DistributedCron is its own handler. */
+export function staticHandlerKey(name: string): string {
+  return `c:${name}`;
+}
+
+/** Due-index suffix of a dynamic handler name. */
+export function dynamicHandlerKey(handler: string): string {
+  return `h:${handler}`;
+}

@@ -1,0 +1,113 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { MODULE_OPTIONS_TOKEN } from '../redis-scheduler.module-definition';
+import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
+import type {
+  RedisSchedulerModuleOptions,
+  ResolvedSchedulerOptions,
+} from '../interfaces/redis-scheduler-options.interface';
+import { KeySpace } from './key-space';
+import { RedisClient, RedisScripts } from './redis-scripts';
+
+/** True for a Redis or Cluster instance, including one from another copy of ioredis. */
+export function isRedisInstance(value: unknown): value is RedisClient {
+  if (!value || typeof value !== 'object') return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.defineCommand === 'function' &&
+    typeof candidate.pipeline === 'function' &&
+    typeof candidate.duplicate === 'function'
+  );
+}
+
+/**
+ * The module's Redis connection: built from a URL or options (then owned, and closed on
+ * shutdown) or wrapping an instance the application passed (never closed by the module).
+ */
+@Injectable()
+export class RedisConnection implements OnApplicationShutdown {
+  readonly client: RedisClient;
+  readonly owned: boolean;
+  readonly scripts: RedisScripts;
+  readonly keys: KeySpace;
+  private readonly logger = new Logger('RedisScheduler');
+  private readonly extra = new Set<RedisClient>();
+  private failing = false;
+
+  constructor(
+    @Inject(MODULE_OPTIONS_TOKEN) options: RedisSchedulerModuleOptions,
+    @Inject(REDIS_SCHEDULER_OPTIONS) resolved: ResolvedSchedulerOptions,
+  ) {
+    const { redis } = options;
+    if (isRedisInstance(redis)) {
+      const prefix = (redis as { options?: { keyPrefix?: string } }).options?.keyPrefix;
+      if (prefix) {
+        throw new InvalidOptionsError(
+          'option `redis`',
+          `the given client has keyPrefix "${prefix}", which would not reach keys built inside Lua scripts; use the module's keyPrefix option instead`,
+        );
+      }
+      this.client = redis;
+      this.owned = false;
+    } else if (typeof redis === 'string') {
+      this.client = new Redis(redis, { lazyConnect: false });
+      this.owned = true;
+    } else if (typeof redis === 'object') {
+      if ((redis as RedisOptions).keyPrefix) {
+        throw new InvalidOptionsError('option `redis.keyPrefix`', "use the module's keyPrefix option instead");
+      }
+      this.client = new Redis(redis as RedisOptions);
+      this.owned = true;
+    } else {
+      throw new InvalidOptionsError('option `redis`', 'pass a URL string, ioredis options, or a Redis/Cluster instance');
+    }
+    if (this.owned) this.watch(this.client);
+    this.scripts = new RedisScripts(this.client);
+    this.keys = new KeySpace(resolved.keyPrefix, resolved.partitions);
+  }
+
+  /** A second connection (for pub/sub), owned by the module whatever the first one is. */
+  duplicate(): RedisClient {
+    const copy = (this.client.duplicate as () => RedisClient).call(this.client);
+    this.watch(copy);
+    this.extra.add(copy);
+    return copy;
+  }
+
+  async close(client: RedisClient): Promise<void> {
+    this.extra.delete(client);
+    await quit(client);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.extra].map((c) => quit(c)));
+    this.extra.clear();
+    if (this.owned) await quit(this.client);
+  }
+
+  /** Logs connection trouble once per outage instead of letting 'error' events crash the app. */
+  private watch(client: RedisClient): void {
+    client.on('error', (error: Error) => {
+      if (this.failing) return;
+      this.failing = true;
+      this.logger.warn(`Redis connection error: ${error.message}; retrying with backoff`);
+    });
+    client.on('ready', () => {
+      if (!this.failing) return;
+      this.failing = false;
+      this.logger.log('Redis connection restored');
+    });
+  }
+}
+
+async function quit(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+

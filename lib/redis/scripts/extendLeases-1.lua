@@ -1,0 +1,38 @@
+--[[
+  Renews, atomically, the leases of a batch of runs of one partition that their owner still
+  holds; with a lease of 0 it gives the runs back instead (their lease ends now, so any pod
+  re-claims them at once with attempt + 1).
+
+  KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member
+          and the due index ZSET KEYS[1] .. 'due:' .. <the hash's handler field>
+  ARGV[1] lease (ms); 0 gives the runs back
+  ARGV[2] number of runs n; then n × 2 fields: member, owner token
+
+  Returns an array of n values: the new lease expiry ms, or -4 LEASE_LOST (token no longer owns
+          the run, or the schedule was removed), -5 LEASE_EXPIRED (too late: the lease ran out)
+  Time: redis.call('TIME')
+]]
+local rcall = redis.call
+--- @include "includes/nowMs.lua"
+
+local base = KEYS[1]
+local leaseMs = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local now = nowMs()
+local out = {}
+for r = 0, n - 1 do
+  local member = ARGV[3 + r * 2]
+  local hashKey = base .. 's:' .. member
+  local f = rcall('HMGET', hashKey, 'tk', 'lx', 'h')
+  if f[1] ~= ARGV[4 + r * 2] then
+    out[r + 1] = -4
+  elseif tonumber(f[2]) < now then
+    out[r + 1] = -5
+  else
+    local lease = now + leaseMs
+    rcall('HSET', hashKey, 'lx', lease)
+    rcall('ZADD', base .. 'due:' .. f[3], 'XX', lease, member)
+    out[r + 1] = lease
+  end
+end
+return out

@@ -1,0 +1,163 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
+import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
+import type { RunStatus, Schedule } from '../interfaces/schedule.interface';
+import { toSchedulerError, ScriptCode } from '../errors/script-codes';
+import { RedisConnection } from '../redis/redis-client.provider';
+import type { ScheduleKeys } from '../redis/key-space';
+import { armAfter } from '../engine/fire-planner';
+import { CronSchedule } from '../time/cron';
+import { RedisClock } from '../time/redis-clock';
+
+/** A schedule as the writer stores it, validated beforehand. */
+export interface StoredDefinition {
+  kind: 'static' | 'dynamic';
+  keys: ScheduleKeys;
+  tenantId: string;
+  id: string;
+  cron: CronSchedule;
+  jitterMs: number;
+  payloadJson: string;
+  enabled: boolean;
+}
+
+export interface WriteResult {
+  created: boolean;
+  nextFireMs: number;
+  nextDueMs: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  enabled: boolean;
+  lastFireMs: number | null;
+  lastStatus: RunStatus | null;
+  lastError: string | null;
+  running: boolean;
+}
+
+/** Reads and writes schedule hashes through the scripts; the one place that knows their fields. */
+@Injectable()
+export class ScheduleStore {
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly clock: RedisClock,
+    @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
+  ) {}
+
+  async write(def: StoredDefinition): Promise<WriteResult> {
+    const { keys, scripts } = this.connection;
+    const first = armAfter(def.cron, def.keys.member, def.jitterMs, await this.clock.fresh());
+    const guards = this.options.tenantGuards;
+    const dynamic = def.kind === 'dynamic';
+    const reply = await scripts.upsertSchedule(
+      [def.keys.hash, def.keys.due, def.keys.tenantSet, def.keys.base],
+      [
+        dynamic ? 't' : 'c',
+        def.tenantId,
+        def.id,
+        def.keys.handlerKey,
+        def.cron.expression,
+        def.cron.timeZone,
+        def.jitterMs,
+        def.payloadJson,
+        def.enabled ? '1' : '0',
+        first.fireMs,
+        first.dueMs,
+        dynamic ? guards.maxSchedulesPerTenant : 0,
+        dynamic ? guards.maxPayloadBytes : 0,
+        keys.wakeChannel,
+        def.keys.member,
+      ],
+    );
+    const code = Number(reply[0]);
+    if (code < 0) {
+      const limit =
+        code === ScriptCode.TENANT_QUOTA_EXCEEDED ? guards.maxSchedulesPerTenant : guards.maxPayloadBytes;
+      throw toSchedulerError(code, { tenantId: def.tenantId, limit, detail: Number(reply[1]) });
+    }
+    return {
+      created: code === 1,
+      nextFireMs: Number(reply[1]),
+      nextDueMs: Number(reply[2]),
+      createdAtMs: Number(reply[3]),
+      updatedAtMs: Number(reply[4]),
+      enabled: Number(reply[5]) === 1,
+      lastFireMs: reply[6] ? Number(reply[6]) : null,
+      lastStatus: toStatus(String(reply[7])),
+      lastError: reply[8] ? String(reply[8]) : null,
+      running: Number(reply[9]) === 1,
+    };
+  }
+
+  async remove(tenantId: string, id: string): Promise<boolean> {
+    const keys = this.connection.keys.dynamicSchedule(tenantId, id);
+    const removed = await this.connection.scripts.removeSchedule(
+      [keys.hash, keys.tenantSet, keys.base],
+      [id, keys.member],
+    );
+    return removed === 1;
+  }
+
+  /** Pauses (enabled false) or resumes; false when there is no such schedule. */
+  async setEnabled(tenantId: string, id: string, enabled: boolean): Promise<boolean> {
+    const keys = this.connection.keys.dynamicSchedule(tenantId, id);
+    let first = { fireMs: 0, dueMs: 0 };
+    if (enabled) {
+      const raw = await this.connection.client.hmget(keys.hash, 'cr', 'tz', 'j');
+      if (raw[0] === null) return false;
+      const cron = CronSchedule.of(raw[0], raw[1] ?? 'UTC');
+      first = armAfter(cron, keys.member, Number(raw[2] ?? 0), await this.clock.fresh());
+    }
+    const reply = await this.connection.scripts.setEnabled(
+      [keys.hash, keys.base],
+      [enabled ? '1' : '0', first.fireMs, first.dueMs, this.connection.keys.wakeChannel, keys.member],
+    );
+    return Number(reply[0]) === 1;
+  }
+
+  async get(tenantId: string, id: string): Promise<Schedule | null> {
+    const keys = this.connection.keys.dynamicSchedule(tenantId, id);
+    return toSchedule(await this.connection.client.hgetall(keys.hash));
+  }
+
+  async list(tenantId: string): Promise<Schedule[]> {
+    const { client, keys } = this.connection;
+    const ids = await client.smembers(keys.tenantSet(tenantId));
+    if (ids.length === 0) return [];
+    const pipeline = client.pipeline();
+    for (const id of ids) pipeline.hgetall(keys.dynamicSchedule(tenantId, id).hash);
+    const replies = (await pipeline.exec()) ?? [];
+    const schedules: Schedule[] = [];
+    for (const [error, hash] of replies) {
+      if (error) throw error;
+      const schedule = toSchedule(hash as Record<string, string>);
+      if (schedule) schedules.push(schedule);
+    }
+    return schedules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+function toSchedule(hash: Record<string, string>): Schedule | null {
+  if (!hash || hash.k !== 't') return null;
+  const enabled = hash.en === '1';
+  return {
+    tenantId: hash.tn,
+    id: hash.id,
+    cron: hash.cr,
+    timeZone: hash.tz,
+    handler: hash.h.slice(2),
+    payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
+    jitterMs: Number(hash.j),
+    enabled,
+    nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
+    createdAt: new Date(Number(hash.ca)),
+    updatedAt: new Date(Number(hash.ua)),
+    lastFireAt: hash.lf ? new Date(Number(hash.lf)) : null,
+    lastStatus: toStatus(hash.ls),
+    lastError: hash.lm ? hash.lm : null,
+    running: Boolean(hash.rf),
+  };
+}
+
+function toStatus(value: string | undefined): RunStatus | null {
+  return value === 'succeeded' || value === 'failed' ? value : null;
+}

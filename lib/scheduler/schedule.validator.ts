@@ -1,0 +1,94 @@
+import { IDENTIFIER_MAX_LENGTH } from '../redis-scheduler.constants';
+import { InvalidIdentifierError } from '../errors/invalid-identifier.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { IntervalTooShortError } from '../errors/interval-too-short.error';
+import { PayloadTooLargeError } from '../errors/payload-too-large.error';
+import { UnknownHandlerError } from '../errors/unknown-handler.error';
+import type { ScheduleInput } from '../interfaces/schedule.interface';
+import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
+import { CronSchedule } from '../time/cron';
+
+// Braces would change a key's hash tag, ':' separates key parts; whitespace and control characters never belong.
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[{}:\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Throws InvalidIdentifierError unless `value` can safely be part of a key. */
+export function validateIdentifier(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new InvalidIdentifierError(field, value, 'it must be a string');
+  if (value.length === 0) throw new InvalidIdentifierError(field, value, 'it is empty');
+  if (value.length > IDENTIFIER_MAX_LENGTH) {
+    throw new InvalidIdentifierError(field, value, `it is ${value.length} characters long`);
+  }
+  const bad = FORBIDDEN.exec(value);
+  if (bad) {
+    throw new InvalidIdentifierError(field, value, `it contains ${JSON.stringify(bad[0])} at index ${bad.index}`);
+  }
+}
+
+export function validateJitter(jitterMs: unknown): asserts jitterMs is number {
+  if (typeof jitterMs !== 'number' || !Number.isSafeInteger(jitterMs) || jitterMs < 0) {
+    throw new InvalidOptionsError('jitterMs', `${JSON.stringify(jitterMs)} must be an integer ≥ 0 (milliseconds)`);
+  }
+}
+
+/** What the validator hands on to the writer: the input, normalised. */
+export interface ValidatedSchedule {
+  input: ScheduleInput;
+  cron: CronSchedule;
+  timeZone: string;
+  jitterMs: number;
+  enabled: boolean;
+  payloadJson: string;
+}
+
+export interface ValidationContext {
+  defaultTimeZone: string;
+  defaultJitterMs: number;
+  guards: Required<TenantGuardOptions>;
+  hasHandler(name: string): boolean;
+  handlerNames(): string[];
+}
+
+/**
+ * Every check that can be made before touching Redis; the tenant quota is the one guard that
+ * needs Redis and is enforced in upsertSchedule.lua (payload size is checked again there).
+ */
+export function validateScheduleInput(input: ScheduleInput, ctx: ValidationContext): ValidatedSchedule {
+  if (!input || typeof input !== 'object') {
+    throw new InvalidOptionsError('schedule', 'pass an object with tenantId, id, cron and handler');
+  }
+  validateIdentifier('tenantId', input.tenantId);
+  validateIdentifier('id', input.id);
+  validateIdentifier('handler', input.handler);
+  const timeZone = input.timeZone ?? ctx.defaultTimeZone;
+  if (typeof input.cron !== 'string') {
+    throw new InvalidOptionsError('cron', 'it must be a cron expression string such as "0 9 * * 1"');
+  }
+  const cron = CronSchedule.of(input.cron, timeZone);
+  if (!ctx.hasHandler(input.handler)) throw new UnknownHandlerError(input.handler, ctx.handlerNames());
+  const jitterMs = input.jitterMs ?? ctx.defaultJitterMs;
+  validateJitter(jitterMs);
+  const enabled = input.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new InvalidOptionsError('enabled', 'it must be true or false');
+  const { minIntervalMs, maxPayloadBytes } = ctx.guards;
+  if (minIntervalMs > 0) {
+    const gap = cron.shortestGapMs();
+    if (gap < minIntervalMs) throw new IntervalTooShortError(input.cron, gap, minIntervalMs);
+  }
+  const payloadJson = serialise(input.payload);
+  const bytes = Buffer.byteLength(payloadJson, 'utf8');
+  if (maxPayloadBytes > 0 && bytes > maxPayloadBytes) throw new PayloadTooLargeError(bytes, maxPayloadBytes);
+  return { input, cron, timeZone, jitterMs, enabled, payloadJson };
+}
+
+function serialise(payload: unknown): string {
+  if (payload === undefined) return '';
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch (error) {
+    throw new InvalidOptionsError('payload', `it cannot be serialised to JSON (${(error as Error).message})`);
+  }
+  if (json === undefined) throw new InvalidOptionsError('payload', 'it must be JSON-serialisable data');
+  return json;
+}

@@ -1,0 +1,161 @@
+import { CronExpression, CronExpressionParser } from 'cron-parser';
+import { InvalidCronError } from '../errors/invalid-cron.error';
+import { UnknownTimeZoneError } from '../errors/unknown-time-zone.error';
+
+const DAY_MS = 86_400_000;
+const NEXT_MEMO_LIMIT = 4_096;
+const SCHEDULE_CACHE_LIMIT = 10_000;
+/** How many fired days the min-interval check walks at most (about 28 years of a weekly cron). */
+const DAY_SCAN_LIMIT = 1_500;
+const DAY_SCAN_HORIZON_MS = 28 * 366 * DAY_MS;
+
+const cache = new Map<string, CronSchedule>();
+const zoneCache = new Map<string, boolean>();
+
+/** Throws UnknownTimeZoneError unless `timeZone` is an IANA zone this runtime knows. */
+export function assertTimeZone(timeZone: string): void {
+  let known = zoneCache.get(timeZone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
+      known = typeof timeZone === 'string' && timeZone.length > 0;
+    } catch {
+      known = false;
+    }
+    zoneCache.set(timeZone, known);
+  }
+  if (!known) throw new UnknownTimeZoneError(timeZone);
+}
+
+/**
+ * A validated cron expression in a time zone. Instances are shared (see `CronSchedule.of`)
+ * and memoise `nextAfter`, because many schedules share one expression and fire time.
+ */
+export class CronSchedule {
+  private readonly memo = new Map<number, number>();
+  private gap: number | undefined;
+
+  private constructor(
+    readonly expression: string,
+    readonly timeZone: string,
+    private readonly iterator: CronExpression,
+  ) {}
+
+  /** Parses and validates once per (expression, zone); throws InvalidCronError / UnknownTimeZoneError. */
+  static of(expression: string, timeZone = 'UTC'): CronSchedule {
+    const cacheKey = `${timeZone}\u0000${expression}`;
+    const hit = cache.get(cacheKey);
+    if (hit) return hit;
+    assertTimeZone(timeZone);
+    const schedule = new CronSchedule(expression, timeZone, parse(expression, timeZone));
+    if (cache.size >= SCHEDULE_CACHE_LIMIT) cache.clear();
+    cache.set(cacheKey, schedule);
+    return schedule;
+  }
+
+  /** The first fire time strictly after `ms` (epoch milliseconds). */
+  nextAfter(ms: number): number {
+    const hit = this.memo.get(ms);
+    if (hit !== undefined) return hit;
+    this.iterator.reset(new Date(ms));
+    const next = this.iterator.next().getTime();
+    if (this.memo.size >= NEXT_MEMO_LIMIT) this.memo.clear();
+    this.memo.set(ms, next);
+    return next;
+  }
+
+  /** The latest fire time at or before `ms`, or null if there is none within cron-parser's range. */
+  latestAtOrBefore(ms: number): number | null {
+    this.iterator.reset(new Date(ms + 1));
+    try {
+      return this.iterator.prev().getTime();
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The shortest gap between two consecutive fire times over the expression's whole cycle,
+   * in wall-clock terms (a daylight-saving shift can shorten one gap by the shift itself).
+   * Computed from the field sets, not by sampling the next few fires, so `0,1 0 * * *` is 60 s.
+   */
+  shortestGapMs(): number {
+    if (this.gap === undefined) this.gap = shortestGap(this.iterator);
+    return this.gap;
+  }
+}
+
+function parse(expression: string, timeZone: string): CronExpression {
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    throw new InvalidCronError(String(expression), 'it is empty');
+  }
+  const trimmed = expression.trim();
+  const fields = trimmed.split(/\s+/).length;
+  if (!trimmed.startsWith('@') && fields !== 5 && fields !== 6) {
+    throw new InvalidCronError(expression, `it has ${fields} fields`);
+  }
+  let iterator: CronExpression;
+  try {
+    iterator = CronExpressionParser.parse(trimmed, { tz: timeZone, currentDate: new Date(0) });
+  } catch (error) {
+    throw new InvalidCronError(expression, (error as Error).message);
+  }
+  try {
+    iterator.reset(new Date());
+    iterator.next();
+  } catch {
+    throw new InvalidCronError(expression, 'it never fires');
+  }
+  return iterator;
+}
+
+function numbers(values: readonly (number | string)[]): number[] {
+  return values.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+}
+
+function minStep(sorted: readonly number[]): number {
+  let min = Infinity;
+  for (let i = 1; i < sorted.length; i++) min = Math.min(min, sorted[i] - sorted[i - 1]);
+  return min;
+}
+
+/**
+ * Fire times are (fired day) × hours × minutes × seconds. Consecutive fires differ in exactly
+ * one of those levels, so the shortest gap is the least of: the closest two seconds; the
+ * closest two minutes less the span of seconds; the closest two hours less the span of
+ * minutes and seconds; and the closest two fired days less the span of the whole day.
+ */
+function shortestGap(iterator: CronExpression): number {
+  const s = numbers(iterator.fields.second.values);
+  const m = numbers(iterator.fields.minute.values);
+  const h = numbers(iterator.fields.hour.values);
+  const first = (h[0] * 60 + m[0]) * 60 + s[0];
+  const last = (h[h.length - 1] * 60 + m[m.length - 1]) * 60 + s[s.length - 1];
+  const spanS = s[s.length - 1] - s[0];
+  const spanMS = m[m.length - 1] * 60 + s[s.length - 1] - (m[0] * 60 + s[0]);
+  let gap = Math.min(minStep(s), minStep(m) * 60 - spanS, minStep(h) * 3600 - spanMS) * 1000;
+  const daySpanMs = (last - first) * 1000;
+  // Two fired days `d` apart give a gap of d·DAY − daySpan: only scan when that can be shorter.
+  if (DAY_MS - daySpanMs < gap) {
+    gap = Math.min(gap, shortestDayGap(iterator) - daySpanMs);
+  }
+  return gap;
+}
+
+/** Shortest distance between two consecutive fired days (UTC calendar), stopping at one day. */
+function shortestDayGap(iterator: CronExpression): number {
+  const fields = iterator.stringify(true).split(' ');
+  const daily = CronExpressionParser.parse(['0', '0', '0', ...fields.slice(3)].join(' '), {
+    tz: 'UTC',
+    currentDate: new Date(Date.UTC(2000, 0, 1) - 1),
+  });
+  let best = Infinity;
+  let previous = daily.next().getTime();
+  const horizon = previous + DAY_SCAN_HORIZON_MS;
+  for (let i = 0; i < DAY_SCAN_LIMIT && previous < horizon && best > DAY_MS; i++) {
+    const current = daily.next().getTime();
+    best = Math.min(best, current - previous);
+    previous = current;
+  }
+  return best;
+}
