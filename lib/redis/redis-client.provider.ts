@@ -104,6 +104,10 @@ export class RedisConnection implements OnApplicationShutdown {
 
 async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
+  if (client.status === 'wait') {
+    client.disconnect();
+    return;
+  }
   try {
     await client.quit();
   } catch {

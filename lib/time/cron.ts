@@ -144,6 +144,41 @@ function shortestGap(iterator: CronExpression): number {
 
 /** Shortest distance between two consecutive fired days (UTC calendar), stopping at one day. */
 function shortestDayGap(iterator: CronExpression): number {
+  const { dayOfMonth, dayOfWeek } = iterator.fields;
+  const plain =
+    !dayOfMonth.hasLastChar &&
+    !dayOfWeek.hasLastChar &&
+    dayOfWeek.nthDay === 0 &&
+    dayOfMonth.values.every((v) => typeof v === 'number');
+  return plain ? scanPlainDays(iterator) : scanDaysWithParser(iterator);
+}
+
+/** Day matching without L, W or #: month AND (day-of-month OR day-of-week when both are set). */
+function scanPlainDays(iterator: CronExpression): number {
+  const { month, dayOfMonth, dayOfWeek } = iterator.fields;
+  const months = new Set(numbers(month.values));
+  const doms = new Set(numbers(dayOfMonth.values));
+  const dows = new Set(numbers(dayOfWeek.values).map((d) => d % 7));
+  const anyDom = dayOfMonth.isWildcard || dayOfMonth.hasQuestionMarkChar;
+  const anyDow = dayOfWeek.isWildcard || dayOfWeek.hasQuestionMarkChar;
+  const start = Date.UTC(2000, 0, 1);
+  let best = Infinity;
+  let previous = -Infinity;
+  for (let day = start; day < start + DAY_SCAN_HORIZON_MS && best > DAY_MS; day += DAY_MS) {
+    const date = new Date(day);
+    if (!months.has(date.getUTCMonth() + 1)) continue;
+    const domHit = doms.has(date.getUTCDate());
+    const dowHit = dows.has(date.getUTCDay());
+    const hit = anyDom && anyDow ? true : anyDom ? dowHit : anyDow ? domHit : domHit || dowHit;
+    if (!hit) continue;
+    best = Math.min(best, day - previous);
+    previous = day;
+  }
+  return best;
+}
+
+/** The general case (L, W, #): let cron-parser walk the fired days. */
+function scanDaysWithParser(iterator: CronExpression): number {
   const fields = iterator.stringify(true).split(' ');
   const daily = CronExpressionParser.parse(['0', '0', '0', ...fields.slice(3)].join(' '), {
     tz: 'UTC',

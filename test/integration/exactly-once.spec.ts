@@ -1,0 +1,155 @@
+import { createApp, freshPrefix, TestApp } from '../support/create-app';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import { everySecondStatic, recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
+import { sleep, waitFor } from '../support/wait-for';
+
+let server: RedisServerHandle;
+beforeAll(async () => (server = await startRedisServer()));
+afterAll(() => server.stop());
+beforeEach(() => resetRecorder());
+
+const open = { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 };
+
+async function pods(n: number, prefix: string, extra: Record<string, unknown> = {}): Promise<TestApp[]> {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open, ...extra }, [
+        recordingHandlers(`pod${i}`),
+        everySecondStatic(`pod${i}`),
+      ]),
+    ),
+  );
+}
+
+describe('exactly once across several apps', () => {
+  it('starts every fire time of every schedule exactly once, none missed', async () => {
+    const prefix = freshPrefix();
+    const apps = await pods(4, prefix);
+    try {
+      for (let i = 0; i < 40; i++) {
+        await apps[i % 4].scheduler.upsert({
+          tenantId: `tenant${i % 7}`,
+          id: `s${i}`,
+          cron: '* * * * * *',
+          handler: 'record',
+          jitterMs: i % 2 === 0 ? 0 : 800,
+        });
+      }
+      await sleep(4_500);
+      for (const app of apps) await app.close();
+      const byKey = new Map<string, number>();
+      for (const run of runs) {
+        const key = `${run.tenantId ?? ''}/${run.scheduleId}@${run.fireTime}`;
+        byKey.set(key, (byKey.get(key) ?? 0) + 1);
+      }
+      const duplicates = [...byKey].filter(([, count]) => count > 1);
+      expect(duplicates).toEqual([]);
+      // Every schedule fired for each second of a window where all were armed.
+      const dynamicFires = runs.filter((r) => r.tenantId !== undefined);
+      const first = Math.max(...[...new Set(dynamicFires.map((r) => r.scheduleId))].map((id) =>
+        Math.min(...dynamicFires.filter((r) => r.scheduleId === id).map((r) => r.fireTime)),
+      ));
+      const last = first + 2_000;
+      for (let i = 0; i < 40; i++) {
+        for (let t = first; t <= last; t += 1_000) {
+          expect(byKey.get(`tenant${i % 7}/s${i}@${t}`)).toBe(1);
+        }
+      }
+      // Runs were shared: more than one app did work.
+      expect(new Set(runs.map((r) => r.app)).size).toBeGreaterThan(1);
+      // The static schedule ran once per second too.
+      const statics = runs.filter((r) => r.scheduleId === 'every-second').map((r) => r.fireTime);
+      expect(new Set(statics).size).toBe(statics.length);
+      expect(statics.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+  });
+
+  it('gives fencing tokens that strictly increase per schedule', async () => {
+    const apps = await pods(2, freshPrefix());
+    try {
+      await waitFor(() => runs.filter((r) => r.scheduleId === 'every-second').length >= 3);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+    const tokens = runs.filter((r) => r.scheduleId === 'every-second').sort((a, b) => a.fireTime - b.fireTime);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i].fencingToken).toBeGreaterThan(tokens[i - 1].fencingToken);
+  });
+
+  it('starts runs shortly after fire time + jitter offset', async () => {
+    const apps = await pods(2, freshPrefix());
+    try {
+      await waitFor(() => runs.filter((r) => r.scheduleId === 'every-second').length >= 4);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+    for (const run of runs.filter((r) => r.scheduleId === 'every-second')) {
+      const lateness = run.startedAt - run.fireTime;
+      expect(lateness).toBeGreaterThanOrEqual(-5);
+      expect(lateness).toBeLessThan(500);
+    }
+  });
+});
+
+describe('live changes', () => {
+  it('an upsert, pause, resume and remove made on an API pod take effect on the workers', async () => {
+    const prefix = freshPrefix();
+    const workers = await pods(2, prefix);
+    const api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [
+      recordingHandlers('api'),
+    ]);
+    try {
+      const input = { tenantId: 'acme', id: 'live', cron: '* * * * * *', handler: 'record' };
+      await api.scheduler.upsert(input);
+      await waitFor(() => runs.some((r) => r.scheduleId === 'live'), { message: 'upsert did not take effect' });
+
+      await api.scheduler.pause('acme', 'live');
+      await sleep(300); // a run claimed just before the pause may still start
+      const afterPause = runs.filter((r) => r.scheduleId === 'live').length;
+      await sleep(2_200);
+      expect(runs.filter((r) => r.scheduleId === 'live').length).toBe(afterPause);
+
+      await api.scheduler.resume('acme', 'live');
+      await waitFor(() => runs.filter((r) => r.scheduleId === 'live').length > afterPause, {
+        message: 'resume did not take effect',
+      });
+
+      await api.scheduler.upsert({ ...input, payload: { v: 2 } });
+      await waitFor(() => runs.some((r) => r.scheduleId === 'live' && (r.payload as { v?: number })?.v === 2), {
+        message: 'payload change did not take effect',
+      });
+
+      const [seconds, micros] = await server.client().time();
+      await api.scheduler.remove('acme', 'live');
+      const removedAt = Number(seconds) * 1000 + Number(micros) / 1000;
+      await sleep(2_500);
+      expect(runs.filter((r) => r.scheduleId === 'live' && r.fireTime > removedAt)).toEqual([]);
+      expect(runs.filter((r) => r.app === 'api')).toEqual([]);
+    } finally {
+      await Promise.all([...workers, api].map((a) => a.close()));
+    }
+  });
+
+  it('wakes a sleeping worker when a schedule due sooner is added', async () => {
+    const prefix = freshPrefix();
+    // Only the dynamic handler: nothing else would wake this worker before its 60 s idle sleep ends.
+    const worker = await createApp(
+      { redis: server.url, keyPrefix: prefix, tenantGuards: open, maxIdleMs: 60_000 },
+      [recordingHandlers('worker')],
+    );
+    const api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [
+      recordingHandlers('api'),
+    ]);
+    try {
+      await sleep(1_500); // the worker now sleeps long
+      const schedule = await api.scheduler.upsert({ tenantId: 'acme', id: 'soon', cron: '* * * * * *', handler: 'record' });
+      await waitFor(() => runs.some((r) => r.scheduleId === 'soon'), { timeoutMs: 5_000, message: 'worker was not woken' });
+      const run = runs.find((r) => r.scheduleId === 'soon')!;
+      expect(run.fireTime).toBe(schedule.nextFireAt!.getTime());
+      expect(run.startedAt - run.fireTime).toBeLessThan(500);
+    } finally {
+      await Promise.all([worker, api].map((a) => a.close()));
+    }
+  });
+});

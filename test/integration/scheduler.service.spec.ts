@@ -1,0 +1,200 @@
+import type { Redis } from 'ioredis';
+import {
+  IntervalTooShortError,
+  InvalidCronError,
+  InvalidIdentifierError,
+  PayloadTooLargeError,
+  ScheduleInput,
+  SchedulerError,
+  TenantQuotaExceededError,
+  UnknownHandlerError,
+  UnknownTimeZoneError,
+} from '../../lib';
+import { createApp, freshPrefix, TestApp } from '../support/create-app';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import { recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
+import { waitFor } from '../support/wait-for';
+
+let server: RedisServerHandle;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = server.client();
+});
+afterAll(() => server.stop());
+
+const guards = { maxSchedulesPerTenant: 3, minIntervalMs: 2_000, maxPayloadBytes: 1_000 };
+const input = (over: Partial<ScheduleInput> = {}): ScheduleInput => ({
+  tenantId: 'acme',
+  id: 'weekly',
+  cron: '0 9 * * 1',
+  timeZone: 'Europe/Paris',
+  handler: 'record',
+  payload: { reportId: 'r1' },
+  jitterMs: 30_000,
+  ...over,
+});
+
+/** Every key under the prefix with its full value, to prove a refusal wrote nothing. */
+async function snapshot(prefix: string): Promise<Record<string, string>> {
+  const keys = (await redis.keys(`${prefix}:*`)).sort();
+  const out: Record<string, string> = {};
+  for (const key of keys) out[key] = JSON.stringify(await redis.dump(key));
+  return out;
+}
+
+describe('SchedulerService', () => {
+  let app: TestApp;
+  let prefix: string;
+  beforeEach(async () => {
+    resetRecorder();
+    prefix = freshPrefix();
+    app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: guards }, [recordingHandlers('a')]);
+  });
+  afterEach(() => app.close());
+
+  it('upserts and returns the stored schedule with its next fire time', async () => {
+    const [seconds] = await redis.time();
+    const schedule = await app.scheduler.upsert(input());
+    expect(schedule).toMatchObject({
+      tenantId: 'acme',
+      id: 'weekly',
+      cron: '0 9 * * 1',
+      timeZone: 'Europe/Paris',
+      handler: 'record',
+      payload: { reportId: 'r1' },
+      jitterMs: 30_000,
+      enabled: true,
+      lastFireAt: null,
+      lastStatus: null,
+      running: false,
+    });
+    expect(schedule.nextFireAt!.getTime()).toBeGreaterThan(Number(seconds) * 1000);
+    // A Monday, 09:00 in Paris.
+    expect(schedule.nextFireAt!.toLocaleString('en-GB', { timeZone: 'Europe/Paris', weekday: 'long', hour: '2-digit', minute: '2-digit' })).toBe(
+      'Monday 09:00',
+    );
+    expect(await app.scheduler.get('acme', 'weekly')).toEqual(schedule);
+  });
+
+  it('is idempotent: the same upsert twice keeps the schedule and its next fire time', async () => {
+    const first = await app.scheduler.upsert(input());
+    const second = await app.scheduler.upsert(input());
+    expect(second.nextFireAt).toEqual(first.nextFireAt);
+    expect(second.createdAt).toEqual(first.createdAt);
+    expect(await app.scheduler.list('acme')).toHaveLength(1);
+  });
+
+  it('re-arms when the timing changes, keeps the next fire when only the payload changes', async () => {
+    const first = await app.scheduler.upsert(input());
+    const payloadOnly = await app.scheduler.upsert(input({ payload: { reportId: 'r2' } }));
+    expect(payloadOnly.nextFireAt).toEqual(first.nextFireAt);
+    expect(payloadOnly.payload).toEqual({ reportId: 'r2' });
+    const daily = await app.scheduler.upsert(input({ cron: '0 9 * * *' }));
+    expect(daily.nextFireAt!.getTime()).toBeLessThanOrEqual(first.nextFireAt!.getTime());
+    expect(daily.cron).toBe('0 9 * * *');
+  });
+
+  it('lists a tenant’s schedules sorted by id, and nobody else’s', async () => {
+    await app.scheduler.upsert(input({ id: 'b' }));
+    await app.scheduler.upsert(input({ id: 'a' }));
+    await app.scheduler.upsert(input({ tenantId: 'globex', id: 'c' }));
+    expect((await app.scheduler.list('acme')).map((s) => s.id)).toEqual(['a', 'b']);
+    expect(await app.scheduler.list('nobody')).toEqual([]);
+  });
+
+  it('removes: true once, then false; get returns null; the quota slot is freed', async () => {
+    for (const id of ['a', 'b', 'c']) await app.scheduler.upsert(input({ id }));
+    expect(await app.scheduler.remove('acme', 'a')).toBe(true);
+    expect(await app.scheduler.remove('acme', 'a')).toBe(false);
+    expect(await app.scheduler.get('acme', 'a')).toBeNull();
+    await expect(app.scheduler.upsert(input({ id: 'd' }))).resolves.toMatchObject({ id: 'd' });
+  });
+
+  it('pauses and resumes; null for an unknown schedule', async () => {
+    await app.scheduler.upsert(input());
+    const paused = await app.scheduler.pause('acme', 'weekly');
+    expect(paused).toMatchObject({ enabled: false, nextFireAt: null });
+    const resumed = await app.scheduler.resume('acme', 'weekly');
+    expect(resumed?.enabled).toBe(true);
+    expect(resumed?.nextFireAt).toBeInstanceOf(Date);
+    expect(await app.scheduler.pause('acme', 'nope')).toBeNull();
+    expect(await app.scheduler.resume('acme', 'nope')).toBeNull();
+  });
+
+  it('enforces the tenant quota; updating an existing schedule does not count twice', async () => {
+    for (const id of ['a', 'b', 'c']) await app.scheduler.upsert(input({ id }));
+    await expect(app.scheduler.upsert(input({ id: 'a', payload: 1 }))).resolves.toMatchObject({ payload: 1 });
+    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(TenantQuotaExceededError);
+    await expect(app.scheduler.upsert(input({ tenantId: 'globex', id: 'd' }))).resolves.toBeDefined();
+  });
+
+  it.each<[string, Partial<ScheduleInput>, new (...args: never[]) => SchedulerError]>([
+    ['invalid cron', { cron: '* * *' }, InvalidCronError],
+    ['unknown time zone', { timeZone: 'Nowhere/Land' }, UnknownTimeZoneError],
+    ['unknown handler', { handler: 'nope' }, UnknownHandlerError],
+    ['interval below the minimum', { cron: '* * * * * *' }, IntervalTooShortError],
+    ['payload too large', { payload: 'x'.repeat(2_000) }, PayloadTooLargeError],
+    ['identifier escaping its key', { id: 'a}{b' }, InvalidIdentifierError],
+    ['empty tenant', { tenantId: '' }, InvalidIdentifierError],
+  ])('rejects %s with its typed error and leaves Redis unchanged', async (_what, change, type) => {
+    await app.scheduler.upsert(input({ id: 'existing' }));
+    const before = await snapshot(prefix);
+    await expect(app.scheduler.upsert(input({ id: 'new', ...change }))).rejects.toThrow(type);
+    await expect(app.scheduler.upsert(input({ id: 'existing', ...change }))).rejects.toThrow(type);
+    expect(await snapshot(prefix)).toEqual(before);
+  });
+
+  it('leaves Redis unchanged when the quota refuses', async () => {
+    for (const id of ['a', 'b', 'c']) await app.scheduler.upsert(input({ id }));
+    const before = await snapshot(prefix);
+    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(TenantQuotaExceededError);
+    expect(await snapshot(prefix)).toEqual(before);
+  });
+
+  it('validates identifiers on reads too', async () => {
+    await expect(app.scheduler.get('ac me', 'x')).rejects.toThrow(InvalidIdentifierError);
+    await expect(app.scheduler.list('{x}')).rejects.toThrow(InvalidIdentifierError);
+    await expect(app.scheduler.remove('acme', '')).rejects.toThrow(InvalidIdentifierError);
+  });
+
+  it('runs a dynamic schedule with its payload and tenant, and records the outcome', async () => {
+    await app.scheduler.upsert(input({ cron: '*/2 * * * * *', jitterMs: 0, payload: { n: 1 } }));
+    await waitFor(() => runs.length >= 1, { message: 'no run' });
+    expect(runs[0]).toMatchObject({ scheduleId: 'weekly', tenantId: 'acme', attempt: 1, payload: { n: 1 } });
+    expect(runs[0].fireTime % 1000).toBe(0);
+    const stored = await waitFor(async () => {
+      const s = await app.scheduler.get('acme', 'weekly');
+      return s?.lastStatus === 'succeeded' ? s : null;
+    });
+    expect(stored.lastFireAt!.getTime()).toBeGreaterThanOrEqual(runs[0].fireTime);
+  });
+});
+
+describe('tenant quota under concurrent upserts from many pods', () => {
+  it('never exceeds maxSchedulesPerTenant', async () => {
+    const prefix = freshPrefix();
+    const apps = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: { ...guards, maxSchedulesPerTenant: 5 } }, [
+          recordingHandlers(`p${i}`),
+        ]),
+      ),
+    );
+    try {
+      const attempts = apps.flatMap((app, i) =>
+        Array.from({ length: 10 }, (_, j) => app.scheduler.upsert(input({ id: `s-${i}-${j}` }))),
+      );
+      const results = await Promise.allSettled(attempts);
+      const created = results.filter((r) => r.status === 'fulfilled').length;
+      const refused = results.filter(
+        (r) => r.status === 'rejected' && r.reason instanceof TenantQuotaExceededError,
+      ).length;
+      expect(created).toBe(5);
+      expect(refused).toBe(35);
+      expect(await apps[0].scheduler.list('acme')).toHaveLength(5);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+  });
+});
