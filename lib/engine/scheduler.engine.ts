@@ -17,7 +17,7 @@ import { RedisConnection } from '../redis/redis-client.provider';
 import type { ClaimedRun, ClaimTarget, Completion, RedisClient } from '../redis/redis-scripts';
 import { CronSchedule } from '../time/cron';
 import { RedisClock } from '../time/redis-clock';
-import { Arming, planAfterRun, supersededBy } from './fire-planner';
+import { Arming, planAfterRun, supersededBy, withJitter } from './fire-planner';
 import { RunCompletions } from './run-completions';
 import { RunExecutor } from './run-executor';
 import { LeasedRun, LeaseKeeper } from './run-lease';
@@ -289,6 +289,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     const ctx: ScheduleContext = {
       scheduleId: run.id,
       fireTime: new Date(run.fireMs),
+      dueTime: new Date(withJitter(cron, run.member, run.jitterMs, run.fireMs).dueMs),
       attempt: run.attempt,
       fencingToken: run.fencingToken,
       signal: active.controller.signal,

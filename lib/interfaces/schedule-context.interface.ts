@@ -6,6 +6,8 @@ export interface ScheduleContext {
   tenantId?: string;
   /** The nominal cron time this run is for; (scheduleId, fireTime) is the idempotency key. */
   fireTime: Date;
+  /** When the run became due: fireTime plus the schedule's deterministic jitter offset. */
+  dueTime: Date;
   /** 1 for the first run of this fire time, larger when a run is re-done after a lost lease. */
   attempt: number;
   /** Strictly increases for every run of the same schedule. */

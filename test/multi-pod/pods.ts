@@ -1,0 +1,76 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { waitFor } from '../support/wait-for';
+import type { PodEvent } from './pod.fixture';
+
+export type RunEvent = Extract<PodEvent, { type: 'start' | 'end' }>;
+
+export interface Pod {
+  name: string;
+  child: ChildProcess;
+  signal(signal: NodeJS.Signals): void;
+  /** SIGTERM (graceful shutdown) and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Everything every pod of the test reported, in arrival order. */
+export class PodFleet {
+  readonly events: PodEvent[] = [];
+  readonly pods: Pod[] = [];
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly keyPrefix: string,
+  ) {}
+
+  starts(filter: (e: RunEvent) => boolean = () => true): RunEvent[] {
+    return this.events.filter((e): e is RunEvent => e.type === 'start' && filter(e));
+  }
+
+  ends(filter: (e: RunEvent) => boolean = () => true): RunEvent[] {
+    return this.events.filter((e): e is RunEvent => e.type === 'end' && filter(e));
+  }
+
+  warnings(pod: string): string[] {
+    return this.events.flatMap((e) => (e.type === 'warn' && e.pod === pod ? [e.message] : []));
+  }
+
+  async start(name: string, env: Record<string, string> = {}): Promise<Pod> {
+    const child = fork(join(__dirname, 'pod.fixture.ts'), [], {
+      execArgv: ['-r', join(__dirname, 'skew-clock.js'), '-r', 'ts-node/register/transpile-only'],
+      env: { ...process.env, REDIS_URL: this.redisUrl, KEY_PREFIX: this.keyPrefix, POD_NAME: name, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (event: PodEvent) => this.events.push(event));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const pod: Pod = {
+      name,
+      child,
+      signal: (signal) => child.kill(signal),
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGCONT');
+          child.kill('SIGTERM');
+        }
+        await exited;
+      },
+    };
+    this.pods.push(pod);
+    await waitFor(() => this.events.some((e) => e.type === 'ready' && e.pod === name), {
+      timeoutMs: 30_000,
+      message: `pod ${name} did not start`,
+    });
+    return pod;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.pods.map((p) => p.stop()));
+  }
+}
+
+/** Percentile of a list of numbers (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
