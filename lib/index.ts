@@ -22,6 +22,8 @@ export { IntervalTooShortError } from './errors/interval-too-short.error';
 export { PayloadTooLargeError } from './errors/payload-too-large.error';
 export { InvalidIdentifierError } from './errors/invalid-identifier.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
+export { BulkUpsertError } from './errors/bulk-upsert.error';
+export type { BulkUpsertFailure } from './errors/bulk-upsert.error';
 export { DuplicateScheduleError } from './errors/duplicate-schedule.error';
 export { LockLostError } from './errors/lock-lost.error';
 export { LockNotAcquiredError } from './errors/lock-not-acquired.error';

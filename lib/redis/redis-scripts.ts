@@ -111,6 +111,15 @@ export class RedisScripts {
     return (await this.call('upsertSchedule', ...keys, ...args)) as Arg[];
   }
 
+  /** Many upserts of ONE partition in one round trip; each entry is the reply or the error. */
+  async upsertSchedules(calls: readonly { keys: readonly string[]; args: readonly Arg[] }[]): Promise<(Arg[] | Error)[]> {
+    const pipeline = this.client.pipeline();
+    const method = this.chain(pipeline, 'upsertSchedule');
+    for (const call of calls) method(...call.keys, ...call.args);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => error ?? (reply as Arg[]));
+  }
+
   async removeSchedule(keys: readonly string[], args: readonly Arg[]): Promise<number> {
     return (await this.call('removeSchedule', ...keys, ...args)) as number;
   }

@@ -9,6 +9,9 @@ import { armAfter } from '../engine/fire-planner';
 import { CronSchedule } from '../time/cron';
 import { RedisClock } from '../time/redis-clock';
 
+/** Upserts sent in one pipeline. */
+const WRITE_CHUNK = 1_000;
+
 /** A schedule as the writer stores it, validated beforehand. */
 export interface StoredDefinition {
   kind: 'static' | 'dynamic';
@@ -44,13 +47,44 @@ export class ScheduleStore {
   ) {}
 
   async write(def: StoredDefinition): Promise<WriteResult> {
-    const { keys, scripts } = this.connection;
-    const first = armAfter(def.cron, def.keys.member, def.jitterMs, await this.clock.fresh());
+    const [result] = await this.writeMany([def]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /**
+   * Writes many schedules with one TIME sample and one pipelined round trip per partition (in
+   * chunks). Each upsert stays atomic on its own; an entry is the result or the error (a guard
+   * refusal as a SchedulerError) of that schedule.
+   */
+  async writeMany(defs: readonly StoredDefinition[]): Promise<(WriteResult | Error)[]> {
+    const now = await this.clock.fresh();
+    const results: (WriteResult | Error)[] = new Array(defs.length);
+    const byPartition = new Map<number, number[]>();
+    defs.forEach((def, i) => {
+      const group = byPartition.get(def.keys.partition);
+      if (group) group.push(i);
+      else byPartition.set(def.keys.partition, [i]);
+    });
+    await Promise.all(
+      [...byPartition.values()].map(async (indexes) => {
+        for (let start = 0; start < indexes.length; start += WRITE_CHUNK) {
+          const chunk = indexes.slice(start, start + WRITE_CHUNK);
+          const replies = await this.connection.scripts.upsertSchedules(chunk.map((i) => this.upsertCall(defs[i], now)));
+          chunk.forEach((defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])));
+        }
+      }),
+    );
+    return results;
+  }
+
+  private upsertCall(def: StoredDefinition, now: number): { keys: string[]; args: (string | number)[] } {
+    const first = armAfter(def.cron, def.keys.member, def.jitterMs, now);
     const guards = this.options.tenantGuards;
     const dynamic = def.kind === 'dynamic';
-    const reply = await scripts.upsertSchedule(
-      [def.keys.hash, def.keys.due, def.keys.tenantSet, def.keys.base],
-      [
+    return {
+      keys: [def.keys.hash, def.keys.due, def.keys.tenantSet, def.keys.base],
+      args: [
         dynamic ? 't' : 'c',
         def.tenantId,
         def.id,
@@ -64,15 +98,20 @@ export class ScheduleStore {
         first.dueMs,
         dynamic ? guards.maxSchedulesPerTenant : 0,
         dynamic ? guards.maxPayloadBytes : 0,
-        keys.wakeChannel,
+        this.connection.keys.wakeChannel,
         def.keys.member,
       ],
-    );
+    };
+  }
+
+  private toResult(def: StoredDefinition, reply: (string | number)[] | Error): WriteResult | Error {
+    if (reply instanceof Error) return reply;
     const code = Number(reply[0]);
     if (code < 0) {
+      const guards = this.options.tenantGuards;
       const limit =
         code === ScriptCode.TENANT_QUOTA_EXCEEDED ? guards.maxSchedulesPerTenant : guards.maxPayloadBytes;
-      throw toSchedulerError(code, { tenantId: def.tenantId, limit, detail: Number(reply[1]) });
+      return toSchedulerError(code, { tenantId: def.tenantId, limit, detail: Number(reply[1]) });
     }
     return {
       created: code === 1,

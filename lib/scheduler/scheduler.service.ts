@@ -5,6 +5,8 @@ import type { Schedule, ScheduleInput } from '../interfaces/schedule.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
+import { BulkUpsertError } from '../errors/bulk-upsert.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from './schedule.store';
 import { validateIdentifier, validateScheduleInput, ValidationContext } from './schedule.validator';
 
@@ -38,36 +40,69 @@ export class SchedulerService {
    * subclass, and writes nothing, when the input or a tenant guard refuses it.
    */
   async upsert<TPayload = unknown>(input: ScheduleInput<TPayload>): Promise<Schedule<TPayload>> {
-    const valid = validateScheduleInput(input, this.validation);
-    const keys = this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler);
-    const stored = await this.store.write({
-      kind: 'dynamic',
-      keys,
-      tenantId: input.tenantId,
-      id: input.id,
-      cron: valid.cron,
-      jitterMs: valid.jitterMs,
-      payloadJson: valid.payloadJson,
-      enabled: valid.enabled,
+    const [result] = await this.upsertEach([input]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /**
+   * Bulk upsert: validates every input first (one invalid input throws its typed error and
+   * nothing is written), then writes them in pipelined batches, each schedule atomically. If Redis
+   * refuses some (tenant quota, payload size), the others are written and a BulkUpsertError
+   * lists the refusals.
+   */
+  async upsertMany<TPayload = unknown>(inputs: readonly ScheduleInput<TPayload>[]): Promise<Schedule<TPayload>[]> {
+    const results = await this.upsertEach(inputs);
+    const failures = results.flatMap((r, index) => (r instanceof Error ? [{ index, error: r }] : []));
+    const schedules = results.filter((r): r is Schedule<TPayload> => !(r instanceof Error));
+    if (failures.length > 0) throw new BulkUpsertError(failures, schedules);
+    return schedules;
+  }
+
+  private async upsertEach<TPayload>(
+    inputs: readonly ScheduleInput<TPayload>[],
+  ): Promise<(Schedule<TPayload> | Error)[]> {
+    if (!Array.isArray(inputs)) throw new InvalidOptionsError('schedules', 'pass an array of schedules');
+    const valid = inputs.map((input) => validateScheduleInput(input, this.validation));
+    const keys = inputs.map((input) => this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler));
+    const stored = await this.store.writeMany(
+      valid.map((v, i) => ({
+        kind: 'dynamic' as const,
+        keys: keys[i],
+        tenantId: v.input.tenantId,
+        id: v.input.id,
+        cron: v.cron,
+        jitterMs: v.jitterMs,
+        payloadJson: v.payloadJson,
+        enabled: v.enabled,
+      })),
+    );
+    const earliest = new Map<string, number>();
+    return stored.map((s, i) => {
+      if (s instanceof Error) return s;
+      if (s.enabled && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
+        earliest.set(keys[i].due, s.nextDueMs);
+        this.engine?.notifyDue(keys[i].due, s.nextDueMs);
+      }
+      const v = valid[i];
+      return {
+        tenantId: v.input.tenantId,
+        id: v.input.id,
+        cron: v.input.cron,
+        timeZone: v.timeZone,
+        handler: v.input.handler,
+        payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
+        jitterMs: v.jitterMs,
+        enabled: s.enabled,
+        nextFireAt: s.enabled ? new Date(s.nextFireMs) : null,
+        createdAt: new Date(s.createdAtMs),
+        updatedAt: new Date(s.updatedAtMs),
+        lastFireAt: s.lastFireMs === null ? null : new Date(s.lastFireMs),
+        lastStatus: s.lastStatus,
+        lastError: s.lastError,
+        running: s.running,
+      };
     });
-    if (stored.enabled) this.engine?.notifyDue(keys.due, stored.nextDueMs);
-    return {
-      tenantId: input.tenantId,
-      id: input.id,
-      cron: input.cron,
-      timeZone: valid.timeZone,
-      handler: input.handler,
-      payload: valid.payloadJson === '' ? undefined : (JSON.parse(valid.payloadJson) as TPayload),
-      jitterMs: valid.jitterMs,
-      enabled: stored.enabled,
-      nextFireAt: stored.enabled ? new Date(stored.nextFireMs) : null,
-      createdAt: new Date(stored.createdAtMs),
-      updatedAt: new Date(stored.updatedAtMs),
-      lastFireAt: stored.lastFireMs === null ? null : new Date(stored.lastFireMs),
-      lastStatus: stored.lastStatus,
-      lastError: stored.lastError,
-      running: stored.running,
-    };
   }
 
   async get<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {

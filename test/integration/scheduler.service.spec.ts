@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
+  BulkUpsertError,
   IntervalTooShortError,
   InvalidCronError,
   InvalidIdentifierError,
@@ -196,5 +197,44 @@ describe('tenant quota under concurrent upserts from many pods', () => {
     } finally {
       await Promise.all(apps.map((a) => a.close()));
     }
+  });
+});
+
+describe('upsertMany', () => {
+  let app: TestApp;
+  let prefix: string;
+  beforeEach(async () => {
+    prefix = freshPrefix();
+    app = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: guards }, [recordingHandlers('a')]);
+  });
+  afterEach(() => app.close());
+
+  it('writes many schedules across tenants and returns them in order', async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => input({ tenantId: `t${i % 10}`, id: `s${i}` }));
+    const written = await app.scheduler.upsertMany(inputs);
+    expect(written.map((s) => `${s.tenantId}/${s.id}`)).toEqual(inputs.map((i) => `${i.tenantId}/${i.id}`));
+    expect(await app.scheduler.list('t3')).toHaveLength(3);
+    // Idempotent like upsert.
+    const again = await app.scheduler.upsertMany(inputs);
+    expect(again.map((s) => s.nextFireAt)).toEqual(written.map((s) => s.nextFireAt));
+  });
+
+  it('writes nothing when any input is invalid', async () => {
+    const before = await snapshot(prefix);
+    await expect(app.scheduler.upsertMany([input({ id: 'ok' }), input({ id: 'bad', cron: 'nope' })])).rejects.toThrow(
+      InvalidCronError,
+    );
+    expect(await snapshot(prefix)).toEqual(before);
+  });
+
+  it('writes what the quota allows and reports the refusals', async () => {
+    const inputs = Array.from({ length: 5 }, (_, i) => input({ id: `q${i}` }));
+    const error = await app.scheduler.upsertMany(inputs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkUpsertError);
+    const bulk = error as BulkUpsertError;
+    expect(bulk.schedules.map((s) => s.id)).toEqual(['q0', 'q1', 'q2']);
+    expect(bulk.failures.map((f) => f.index)).toEqual([3, 4]);
+    expect(bulk.failures[0].error).toBeInstanceOf(TenantQuotaExceededError);
+    expect(await app.scheduler.list('acme')).toHaveLength(3);
   });
 });
