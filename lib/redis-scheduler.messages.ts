@@ -2,7 +2,11 @@ export const NON_STATIC_PROVIDER = (className: string, method: string): string =
   `${className}@${method} is decorated for the Redis scheduler, but ${className} is request-scoped or ` +
   `depends on a request-scoped provider; it is skipped. Make it a default-scoped provider.`;
 
-export const LATE_COMPLETION_REJECTED = (scheduleId: string, fireTime: Date, reason: string): string =>
+export const LATE_COMPLETION_REJECTED = (
+  scheduleId: string,
+  fireTime: Date,
+  reason: string,
+): string =>
   `Run of "${scheduleId}" for ${fireTime.toISOString()} finished after losing its lease (${reason}); ` +
   `its completion was not recorded and another pod re-runs that fire time.`;
 

@@ -23,7 +23,10 @@ const KEY_PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Applies defaults and rejects, at boot, any option the module cannot work with. */
 export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSchedulerOptions {
   if (!options || typeof options !== 'object') {
-    throw new InvalidOptionsError('RedisSchedulerModule options', 'pass an object with at least `redis`');
+    throw new InvalidOptionsError(
+      'RedisSchedulerModule options',
+      'pass an object with at least `redis`',
+    );
   }
   if (options.redis === undefined || options.redis === null || options.redis === '') {
     throw new InvalidOptionsError(
@@ -50,15 +53,30 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
         DEFAULT_MAX_SCHEDULES_PER_TENANT,
         0,
       ),
-      minIntervalMs: count('tenantGuards.minIntervalMs', guards.minIntervalMs, DEFAULT_MIN_INTERVAL_MS, 0),
-      maxPayloadBytes: count('tenantGuards.maxPayloadBytes', guards.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 0),
+      minIntervalMs: count(
+        'tenantGuards.minIntervalMs',
+        guards.minIntervalMs,
+        DEFAULT_MIN_INTERVAL_MS,
+        0,
+      ),
+      maxPayloadBytes: count(
+        'tenantGuards.maxPayloadBytes',
+        guards.maxPayloadBytes,
+        DEFAULT_MAX_PAYLOAD_BYTES,
+        0,
+      ),
     },
     worker: options.worker ?? true,
     defaultTimeZone: options.defaultTimeZone ?? DEFAULT_TIME_ZONE,
     concurrency: count('concurrency', options.concurrency, DEFAULT_CONCURRENCY, 1),
     batchSize: count('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
     maxIdleMs: count('maxIdleMs', options.maxIdleMs, DEFAULT_MAX_IDLE_MS, 10),
-    shutdownTimeoutMs: count('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, 0),
+    shutdownTimeoutMs: count(
+      'shutdownTimeoutMs',
+      options.shutdownTimeoutMs,
+      DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      0,
+    ),
     maxAttempts: count('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1),
     partitions: count('partitions', options.partitions, 1, 1),
   };
@@ -79,7 +97,10 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
 function count(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidOptionsError(`option \`${name}\``, `${JSON.stringify(value)} must be an integer ≥ ${min}`);
+    throw new InvalidOptionsError(
+      `option \`${name}\``,
+      `${JSON.stringify(value)} must be an integer ≥ ${min}`,
+    );
   }
   return value;
 }

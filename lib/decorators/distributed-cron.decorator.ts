@@ -9,7 +9,10 @@ import type {
  * Runs the method on one replica per fire time of `cron` (5 fields, or 6 with seconds first).
  * The method receives a ScheduleContext. Default name: '<Class>.<method>'.
  */
-export function DistributedCron(cron: string, options: DistributedCronOptions = {}): MethodDecorator {
+export function DistributedCron(
+  cron: string,
+  options: DistributedCronOptions = {},
+): MethodDecorator {
   const metadata: DistributedCronMetadata = { ...options, cron };
   return applyDecorators(SetMetadata(DISTRIBUTED_CRON_METADATA, metadata));
 }

@@ -11,7 +11,10 @@ export class RedisSchedulerMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
   getDistributedCron(method: Method): DistributedCronMetadata | undefined {
-    return this.reflector.get<DistributedCronMetadata | undefined>(DISTRIBUTED_CRON_METADATA, method);
+    return this.reflector.get<DistributedCronMetadata | undefined>(
+      DISTRIBUTED_CRON_METADATA,
+      method,
+    );
   }
 
   getScheduleHandler(method: Method): string | undefined {

@@ -61,7 +61,10 @@ export class RedisSchedulerExplorer implements OnModuleInit {
         const jitterMs = cron.jitterMs ?? this.options.defaultJitterMs;
         validateJitter(jitterMs);
         if (cron.disabled !== undefined && typeof cron.disabled !== 'boolean') {
-          throw new InvalidOptionsError(`@DistributedCron disabled of ${source}`, 'it must be a boolean');
+          throw new InvalidOptionsError(
+            `@DistributedCron disabled of ${source}`,
+            'it must be a boolean',
+          );
         }
         this.registry.addStatic(
           { name, cron: cron.cron, timeZone, jitterMs, enabled: cron.disabled !== true },

@@ -8,13 +8,26 @@ export interface Arming {
 }
 
 /** The fire time `fireMs` with its jitter applied. */
-export function withJitter(cron: CronSchedule, member: string, jitterMs: number, fireMs: number): Arming {
+export function withJitter(
+  cron: CronSchedule,
+  member: string,
+  jitterMs: number,
+  fireMs: number,
+): Arming {
   if (jitterMs <= 0) return { fireMs, dueMs: fireMs };
-  return { fireMs, dueMs: fireMs + jitterOffsetMs(member, fireMs, jitterMs, cron.nextAfter(fireMs)) };
+  return {
+    fireMs,
+    dueMs: fireMs + jitterOffsetMs(member, fireMs, jitterMs, cron.nextAfter(fireMs)),
+  };
 }
 
 /** The first fire time strictly after `afterMs`, with its jitter. */
-export function armAfter(cron: CronSchedule, member: string, jitterMs: number, afterMs: number): Arming {
+export function armAfter(
+  cron: CronSchedule,
+  member: string,
+  jitterMs: number,
+  afterMs: number,
+): Arming {
   return withJitter(cron, member, jitterMs, cron.nextAfter(afterMs));
 }
 

@@ -38,7 +38,10 @@ export class LeaseKeeper {
   add(run: LeasedRun): void {
     this.runs.add(run);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), Math.min(Math.floor(this.leaseMs / 4), 1_000));
+      this.timer = setInterval(
+        () => void this.tick(),
+        Math.min(Math.floor(this.leaseMs / 4), 1_000),
+      );
       this.timer.unref();
     }
   }
@@ -82,7 +85,11 @@ export class LeaseKeeper {
   }
 
   private async renew(partition: number, runs: LeasedRun[]): Promise<void> {
-    const results = await this.scripts.extendLeases(this.keys.partitionBases[partition], this.leaseMs, runs);
+    const results = await this.scripts.extendLeases(
+      this.keys.partitionBases[partition],
+      this.leaseMs,
+      runs,
+    );
     results.forEach((result, i) => {
       if (result > 0) runs[i].leaseUntilMs = result;
       else this.lose(runs[i], result);

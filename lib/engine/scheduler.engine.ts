@@ -105,9 +105,13 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
         run.givenBack = true;
         run.controller.abort(new Error('The application is shutting down'));
       }
-      await this.leases.giveBack(remaining).catch((error: Error) =>
-        this.logger.warn(`Could not give leases back (${error.message}); they expire after leaseMs`),
-      );
+      await this.leases
+        .giveBack(remaining)
+        .catch((error: Error) =>
+          this.logger.warn(
+            `Could not give leases back (${error.message}); they expire after leaseMs`,
+          ),
+        );
     }
     this.leases.stop();
   }
@@ -152,7 +156,9 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       this.notifyDue(message.slice(0, space), Number(message.slice(space + 1)));
     });
     subscriber.subscribe(this.connection.keys.wakeChannel).catch((error: Error) => {
-      this.logger.warn(`Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`);
+      this.logger.warn(
+        `Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`,
+      );
     });
   }
 
@@ -187,10 +193,14 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     } catch (error) {
       this.failures++;
       if (this.failures === 1) {
-        this.logger.warn(`Cannot claim due runs: ${(error as Error).message}; retrying with backoff`);
+        this.logger.warn(
+          `Cannot claim due runs: ${(error as Error).message}; retrying with backoff`,
+        );
       }
       this.nextFullPollAt = 0;
-      delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(this.failures - 1, 6)) * (0.75 + Math.random() / 2);
+      delay =
+        Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(this.failures - 1, 6)) *
+        (0.75 + Math.random() / 2);
     } finally {
       this.ticking = false;
     }
@@ -328,7 +338,9 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       try {
         const code = await this.completions.submit(target.partition, completion);
         if (code < 0) {
-          const reason = active?.controller.signal.aborted ? 'lease lost during the run' : `code ${code}`;
+          const reason = active?.controller.signal.aborted
+            ? 'lease lost during the run'
+            : `code ${code}`;
           this.logger.warn(LATE_COMPLETION_REJECTED(run.id, new Date(run.fireMs), reason));
         } else {
           target.earliestMs = Math.min(target.earliestMs, next.dueMs);

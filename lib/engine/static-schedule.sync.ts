@@ -36,7 +36,9 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
       if (error instanceof SchedulerError) throw error;
       this.logger.warn(`Cannot write static schedules yet (${(error as Error).message}); retrying`);
       this.retry = setTimeout(() => {
-        this.start().catch((err: Error) => this.logger.error(`Static schedules not written: ${err.message}`));
+        this.start().catch((err: Error) =>
+          this.logger.error(`Static schedules not written: ${err.message}`),
+        );
       }, RETRY_MS);
       this.retry.unref();
     }

@@ -6,6 +6,9 @@ export class LockLostError extends SchedulerError {
     readonly key: string,
     detail = 'its lease expired or another owner took it over',
   ) {
-    super('LOCK_LOST', `Lost the lock on "${key}": ${detail}. Work done since is not protected by it.`);
+    super(
+      'LOCK_LOST',
+      `Lost the lock on "${key}": ${detail}. Work done since is not protected by it.`,
+    );
   }
 }

@@ -32,6 +32,9 @@ export function toSchedulerError(code: number, ctx: ScriptCodeContext): Schedule
     case ScriptCode.LEASE_EXPIRED:
       return new LockLostError(ctx.key ?? '', 'its lease expired before the owner finished');
     default:
-      return new SchedulerError('SCRIPT_ERROR', `Unexpected script code ${code} for ${ctx.key ?? 'a script'}.`);
+      return new SchedulerError(
+        'SCRIPT_ERROR',
+        `Unexpected script code ${code} for ${ctx.key ?? 'a script'}.`,
+      );
   }
 }

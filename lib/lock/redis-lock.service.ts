@@ -63,15 +63,18 @@ export class RedisLockService {
       controller.abort(new LockLostError(key, detail));
     };
     let renewing = false;
-    const timer = setInterval(() => {
-      if (renewing || controller.signal.aborted) return;
-      renewing = true;
-      held
-        .extend(ttlMs)
-        .then((ok) => (ok ? undefined : lose('another owner holds it, or it expired')))
-        .catch((error: Error) => lose(`renewal failed: ${error.message}`))
-        .finally(() => (renewing = false));
-    }, Math.max(1, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        if (renewing || controller.signal.aborted) return;
+        renewing = true;
+        held
+          .extend(ttlMs)
+          .then((ok) => (ok ? undefined : lose('another owner holds it, or it expired')))
+          .catch((error: Error) => lose(`renewal failed: ${error.message}`))
+          .finally(() => (renewing = false));
+      },
+      Math.max(1, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
     try {
       const result = await fn(controller.signal, held);
@@ -92,6 +95,9 @@ function validate(key: string, ttlMs: number): void {
     );
   }
   if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 1) {
-    throw new InvalidOptionsError('lock ttlMs', `${JSON.stringify(ttlMs)} must be a positive integer (milliseconds)`);
+    throw new InvalidOptionsError(
+      'lock ttlMs',
+      `${JSON.stringify(ttlMs)} must be a positive integer (milliseconds)`,
+    );
   }
 }

@@ -80,7 +80,12 @@ export class KeySpace {
     return { lock, fence: `${lock}:fence` };
   }
 
-  private scheduleKeys(partition: number, member: string, handlerKey: string, tenantId: string): ScheduleKeys {
+  private scheduleKeys(
+    partition: number,
+    member: string,
+    handlerKey: string,
+    tenantId: string,
+  ): ScheduleKeys {
     const base = this.partitionBases[partition];
     return {
       base,

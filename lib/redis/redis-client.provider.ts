@@ -56,12 +56,18 @@ export class RedisConnection implements OnApplicationShutdown {
       this.owned = true;
     } else if (typeof redis === 'object') {
       if ((redis as RedisOptions).keyPrefix) {
-        throw new InvalidOptionsError('option `redis.keyPrefix`', "use the module's keyPrefix option instead");
+        throw new InvalidOptionsError(
+          'option `redis.keyPrefix`',
+          "use the module's keyPrefix option instead",
+        );
       }
       this.client = new Redis(redis as RedisOptions);
       this.owned = true;
     } else {
-      throw new InvalidOptionsError('option `redis`', 'pass a URL string, ioredis options, or a Redis/Cluster instance');
+      throw new InvalidOptionsError(
+        'option `redis`',
+        'pass a URL string, ioredis options, or a Redis/Cluster instance',
+      );
     }
     if (this.owned) this.watch(this.client);
     this.scripts = new RedisScripts(this.client);
@@ -114,4 +120,3 @@ async function quit(client: RedisClient): Promise<void> {
     client.disconnect();
   }
 }
-

@@ -64,7 +64,10 @@ export class RedisScripts {
     for (const script of loadScripts().values()) {
       this.commands.set(script.name, script.command);
       if (!defined.has(client)) {
-        client.defineCommand(script.command, { lua: script.lua, numberOfKeys: script.numberOfKeys });
+        client.defineCommand(script.command, {
+          lua: script.lua,
+          numberOfKeys: script.numberOfKeys,
+        });
       }
     }
     defined.add(client);
@@ -80,7 +83,8 @@ export class RedisScripts {
   ): Promise<ClaimReply[]> {
     const pipeline = this.client.pipeline();
     const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets) method(t.due, t.fence, t.hashBase, limit, leaseMs, claimant, maxAttempts);
+    for (const t of targets)
+      method(t.due, t.fence, t.hashBase, limit, leaseMs, claimant, maxAttempts);
     const results = (await pipeline.exec()) ?? [];
     return results.map(([error, reply]) => {
       if (error) throw error;
@@ -112,7 +116,9 @@ export class RedisScripts {
   }
 
   /** Many upserts of ONE partition in one round trip; each entry is the reply or the error. */
-  async upsertSchedules(calls: readonly { keys: readonly string[]; args: readonly Arg[] }[]): Promise<(Arg[] | Error)[]> {
+  async upsertSchedules(
+    calls: readonly { keys: readonly string[]; args: readonly Arg[] }[],
+  ): Promise<(Arg[] | Error)[]> {
     const pipeline = this.client.pipeline();
     const method = this.chain(pipeline, 'upsertSchedule');
     for (const call of calls) method(...call.keys, ...call.args);

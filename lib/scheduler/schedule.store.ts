@@ -70,15 +70,22 @@ export class ScheduleStore {
       [...byPartition.values()].map(async (indexes) => {
         for (let start = 0; start < indexes.length; start += WRITE_CHUNK) {
           const chunk = indexes.slice(start, start + WRITE_CHUNK);
-          const replies = await this.connection.scripts.upsertSchedules(chunk.map((i) => this.upsertCall(defs[i], now)));
-          chunk.forEach((defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])));
+          const replies = await this.connection.scripts.upsertSchedules(
+            chunk.map((i) => this.upsertCall(defs[i], now)),
+          );
+          chunk.forEach(
+            (defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])),
+          );
         }
       }),
     );
     return results;
   }
 
-  private upsertCall(def: StoredDefinition, now: number): { keys: string[]; args: (string | number)[] } {
+  private upsertCall(
+    def: StoredDefinition,
+    now: number,
+  ): { keys: string[]; args: (string | number)[] } {
     const first = armAfter(def.cron, def.keys.member, def.jitterMs, now);
     const guards = this.options.tenantGuards;
     const dynamic = def.kind === 'dynamic';
@@ -110,7 +117,9 @@ export class ScheduleStore {
     if (code < 0) {
       const guards = this.options.tenantGuards;
       const limit =
-        code === ScriptCode.TENANT_QUOTA_EXCEEDED ? guards.maxSchedulesPerTenant : guards.maxPayloadBytes;
+        code === ScriptCode.TENANT_QUOTA_EXCEEDED
+          ? guards.maxSchedulesPerTenant
+          : guards.maxPayloadBytes;
       return toSchedulerError(code, { tenantId: def.tenantId, limit, detail: Number(reply[1]) });
     }
     return {
@@ -148,7 +157,13 @@ export class ScheduleStore {
     }
     const reply = await this.connection.scripts.setEnabled(
       [keys.hash, keys.base],
-      [enabled ? '1' : '0', first.fireMs, first.dueMs, this.connection.keys.wakeChannel, keys.member],
+      [
+        enabled ? '1' : '0',
+        first.fireMs,
+        first.dueMs,
+        this.connection.keys.wakeChannel,
+        keys.member,
+      ],
     );
     return Number(reply[0]) === 1;
   }

@@ -14,20 +14,28 @@ const FORBIDDEN = /[{}:\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Throws InvalidIdentifierError unless `value` can safely be part of a key. */
 export function validateIdentifier(field: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string') throw new InvalidIdentifierError(field, value, 'it must be a string');
+  if (typeof value !== 'string')
+    throw new InvalidIdentifierError(field, value, 'it must be a string');
   if (value.length === 0) throw new InvalidIdentifierError(field, value, 'it is empty');
   if (value.length > IDENTIFIER_MAX_LENGTH) {
     throw new InvalidIdentifierError(field, value, `it is ${value.length} characters long`);
   }
   const bad = FORBIDDEN.exec(value);
   if (bad) {
-    throw new InvalidIdentifierError(field, value, `it contains ${JSON.stringify(bad[0])} at index ${bad.index}`);
+    throw new InvalidIdentifierError(
+      field,
+      value,
+      `it contains ${JSON.stringify(bad[0])} at index ${bad.index}`,
+    );
   }
 }
 
 export function validateJitter(jitterMs: unknown): asserts jitterMs is number {
   if (typeof jitterMs !== 'number' || !Number.isSafeInteger(jitterMs) || jitterMs < 0) {
-    throw new InvalidOptionsError('jitterMs', `${JSON.stringify(jitterMs)} must be an integer ≥ 0 (milliseconds)`);
+    throw new InvalidOptionsError(
+      'jitterMs',
+      `${JSON.stringify(jitterMs)} must be an integer ≥ 0 (milliseconds)`,
+    );
   }
 }
 
@@ -53,7 +61,10 @@ export interface ValidationContext {
  * Every check that can be made before touching Redis; the tenant quota is the one guard that
  * needs Redis and is enforced in upsertSchedule.lua (payload size is checked again there).
  */
-export function validateScheduleInput(input: ScheduleInput, ctx: ValidationContext): ValidatedSchedule {
+export function validateScheduleInput(
+  input: ScheduleInput,
+  ctx: ValidationContext,
+): ValidatedSchedule {
   if (!input || typeof input !== 'object') {
     throw new InvalidOptionsError('schedule', 'pass an object with tenantId, id, cron and handler');
   }
@@ -62,14 +73,19 @@ export function validateScheduleInput(input: ScheduleInput, ctx: ValidationConte
   validateIdentifier('handler', input.handler);
   const timeZone = input.timeZone ?? ctx.defaultTimeZone;
   if (typeof input.cron !== 'string') {
-    throw new InvalidOptionsError('cron', 'it must be a cron expression string such as "0 9 * * 1"');
+    throw new InvalidOptionsError(
+      'cron',
+      'it must be a cron expression string such as "0 9 * * 1"',
+    );
   }
   const cron = CronSchedule.of(input.cron, timeZone);
-  if (!ctx.hasHandler(input.handler)) throw new UnknownHandlerError(input.handler, ctx.handlerNames());
+  if (!ctx.hasHandler(input.handler))
+    throw new UnknownHandlerError(input.handler, ctx.handlerNames());
   const jitterMs = input.jitterMs ?? ctx.defaultJitterMs;
   validateJitter(jitterMs);
   const enabled = input.enabled ?? true;
-  if (typeof enabled !== 'boolean') throw new InvalidOptionsError('enabled', 'it must be true or false');
+  if (typeof enabled !== 'boolean')
+    throw new InvalidOptionsError('enabled', 'it must be true or false');
   const { minIntervalMs, maxPayloadBytes } = ctx.guards;
   if (minIntervalMs > 0) {
     const gap = cron.shortestGapMs();
@@ -77,7 +93,8 @@ export function validateScheduleInput(input: ScheduleInput, ctx: ValidationConte
   }
   const payloadJson = serialise(input.payload);
   const bytes = Buffer.byteLength(payloadJson, 'utf8');
-  if (maxPayloadBytes > 0 && bytes > maxPayloadBytes) throw new PayloadTooLargeError(bytes, maxPayloadBytes);
+  if (maxPayloadBytes > 0 && bytes > maxPayloadBytes)
+    throw new PayloadTooLargeError(bytes, maxPayloadBytes);
   return { input, cron, timeZone, jitterMs, enabled, payloadJson };
 }
 
@@ -87,8 +104,12 @@ function serialise(payload: unknown): string {
   try {
     json = JSON.stringify(payload);
   } catch (error) {
-    throw new InvalidOptionsError('payload', `it cannot be serialised to JSON (${(error as Error).message})`);
+    throw new InvalidOptionsError(
+      'payload',
+      `it cannot be serialised to JSON (${(error as Error).message})`,
+    );
   }
-  if (json === undefined) throw new InvalidOptionsError('payload', 'it must be JSON-serialisable data');
+  if (json === undefined)
+    throw new InvalidOptionsError('payload', 'it must be JSON-serialisable data');
   return json;
 }

@@ -51,9 +51,13 @@ export class SchedulerService {
    * refuses some (tenant quota, payload size), the others are written and a BulkUpsertError
    * lists the refusals.
    */
-  async upsertMany<TPayload = unknown>(inputs: readonly ScheduleInput<TPayload>[]): Promise<Schedule<TPayload>[]> {
+  async upsertMany<TPayload = unknown>(
+    inputs: readonly ScheduleInput<TPayload>[],
+  ): Promise<Schedule<TPayload>[]> {
     const results = await this.upsertEach(inputs);
-    const failures = results.flatMap((r, index) => (r instanceof Error ? [{ index, error: r }] : []));
+    const failures = results.flatMap((r, index) =>
+      r instanceof Error ? [{ index, error: r }] : [],
+    );
     const schedules = results.filter((r): r is Schedule<TPayload> => !(r instanceof Error));
     if (failures.length > 0) throw new BulkUpsertError(failures, schedules);
     return schedules;
@@ -62,9 +66,12 @@ export class SchedulerService {
   private async upsertEach<TPayload>(
     inputs: readonly ScheduleInput<TPayload>[],
   ): Promise<(Schedule<TPayload> | Error)[]> {
-    if (!Array.isArray(inputs)) throw new InvalidOptionsError('schedules', 'pass an array of schedules');
+    if (!Array.isArray(inputs))
+      throw new InvalidOptionsError('schedules', 'pass an array of schedules');
     const valid = inputs.map((input) => validateScheduleInput(input, this.validation));
-    const keys = inputs.map((input) => this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler));
+    const keys = inputs.map((input) =>
+      this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
+    );
     const stored = await this.store.writeMany(
       valid.map((v, i) => ({
         kind: 'dynamic' as const,
@@ -128,12 +135,18 @@ export class SchedulerService {
   }
 
   /** Stops firing until resume(); null if there is no such schedule. */
-  async pause<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
+  async pause<TPayload = unknown>(
+    tenantId: string,
+    id: string,
+  ): Promise<Schedule<TPayload> | null> {
     return this.setEnabled<TPayload>(tenantId, id, false);
   }
 
   /** Fires again from the next fire time after now (fire times missed while paused are skipped). */
-  async resume<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
+  async resume<TPayload = unknown>(
+    tenantId: string,
+    id: string,
+  ): Promise<Schedule<TPayload> | null> {
     return this.setEnabled<TPayload>(tenantId, id, true);
   }
 

@@ -21,7 +21,9 @@ export class TenantSchedules implements OnApplicationBootstrap {
         payload: { reportId: `${tenantId}-status` },
         jitterMs: 500,
       });
-      this.logger.log(`${tenantId}/${schedule.id} next fires at ${schedule.nextFireAt?.toISOString()}`);
+      this.logger.log(
+        `${tenantId}/${schedule.id} next fires at ${schedule.nextFireAt?.toISOString()}`,
+      );
     }
   }
 }

@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { DistributedCron, ScheduleContext } from '../../lib';
 import { createApp, freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { behaviour, everySecondStatic, recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
+import {
+  behaviour,
+  everySecondStatic,
+  recordingHandlers,
+  resetRecorder,
+  runs,
+} from '../fixtures/recorder';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
@@ -16,14 +22,17 @@ const everySecond = { tenantId: 'acme', id: 'job', cron: '* * * * * *', handler:
 describe('graceful shutdown', () => {
   it('lets an in-flight run finish and records it', async () => {
     const prefix = freshPrefix();
-    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [recordingHandlers('a')]);
+    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [
+      recordingHandlers('a'),
+    ]);
     behaviour.delayMs = 800;
     await app.scheduler.upsert(everySecond);
     await waitFor(() => runs.length === 1);
     await app.close();
-    const check = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [
-      recordingHandlers('check'),
-    ]);
+    const check = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+      [recordingHandlers('check')],
+    );
     try {
       const stored = await check.scheduler.get('acme', 'job');
       expect(stored).toMatchObject({ lastStatus: 'succeeded', running: false });
@@ -35,7 +44,13 @@ describe('graceful shutdown', () => {
 
   it('after shutdownTimeoutMs aborts the run’s signal and gives its lease back for another pod', async () => {
     const prefix = freshPrefix();
-    const options = { redis: server.url, keyPrefix: prefix, tenantGuards: open, leaseMs: 60_000, shutdownTimeoutMs: 300 };
+    const options = {
+      redis: server.url,
+      keyPrefix: prefix,
+      tenantGuards: open,
+      leaseMs: 60_000,
+      shutdownTimeoutMs: 300,
+    };
     const leaving = await createApp(options, [recordingHandlers('leaving')]);
     behaviour.waitForAbort = true;
     await leaving.scheduler.upsert(everySecond);
@@ -46,10 +61,13 @@ describe('graceful shutdown', () => {
       expect(runs[0].ctx.signal.aborted).toBe(true);
       behaviour.waitForAbort = false;
       // Re-run long before the 60 s lease would have expired.
-      await waitFor(() => runs.some((r) => r.app === 'staying' && r.fireTime === runs[0].fireTime), {
-        timeoutMs: 5_000,
-        message: 'the given-back run was not re-run',
-      });
+      await waitFor(
+        () => runs.some((r) => r.app === 'staying' && r.fireTime === runs[0].fireTime),
+        {
+          timeoutMs: 5_000,
+          message: 'the given-back run was not re-run',
+        },
+      );
       const rerun = runs.find((r) => r.app === 'staying' && r.fireTime === runs[0].fireTime)!;
       expect(rerun.attempt).toBe(2);
       expect(rerun.fencingToken).toBeGreaterThan(runs[0].fencingToken);
@@ -64,21 +82,39 @@ describe('rolling deploys', () => {
   class NewOnlyStatic {
     @DistributedCron('* * * * * *', { name: 'new-only' })
     async tick(ctx: ScheduleContext) {
-      runs.push({ app: 'new', scheduleId: ctx.scheduleId, fireTime: ctx.fireTime.getTime(), attempt: ctx.attempt, fencingToken: ctx.fencingToken, startedAt: Date.now(), ctx });
+      runs.push({
+        app: 'new',
+        scheduleId: ctx.scheduleId,
+        fireTime: ctx.fireTime.getTime(),
+        attempt: ctx.attempt,
+        fencingToken: ctx.fencingToken,
+        startedAt: Date.now(),
+        ctx,
+      });
     }
   }
 
   it('never runs a schedule on a pod that lacks its handler', async () => {
     const prefix = freshPrefix();
-    const oldPod = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [recordingHandlers('old')]);
-    const newPod = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [NewOnlyStatic]);
+    const oldPod = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [
+      recordingHandlers('old'),
+    ]);
+    const newPod = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [
+      NewOnlyStatic,
+    ]);
     try {
       await newPod.scheduler.upsert(everySecond).catch(() => undefined); // the new pod has no 'record' handler
       await oldPod.scheduler.upsert(everySecond);
-      await waitFor(() => runs.filter((r) => r.scheduleId === 'job').length >= 2 && runs.some((r) => r.scheduleId === 'new-only'));
+      await waitFor(
+        () =>
+          runs.filter((r) => r.scheduleId === 'job').length >= 2 &&
+          runs.some((r) => r.scheduleId === 'new-only'),
+      );
       await sleep(1_000);
       expect(runs.filter((r) => r.scheduleId === 'job').every((r) => r.app === 'old')).toBe(true);
-      expect(runs.filter((r) => r.scheduleId === 'new-only').every((r) => r.app === 'new')).toBe(true);
+      expect(runs.filter((r) => r.scheduleId === 'new-only').every((r) => r.app === 'new')).toBe(
+        true,
+      );
     } finally {
       await Promise.all([oldPod.close(), newPod.close()]);
     }
@@ -86,7 +122,9 @@ describe('rolling deploys', () => {
 
   it('stops firing a static once no running pod declares it', async () => {
     const prefix = freshPrefix();
-    const withStatic = await createApp({ redis: server.url, keyPrefix: prefix }, [everySecondStatic('v1', 'retired')]);
+    const withStatic = await createApp({ redis: server.url, keyPrefix: prefix }, [
+      everySecondStatic('v1', 'retired'),
+    ]);
     const without = await createApp({ redis: server.url, keyPrefix: prefix }, [NewOnlyStatic]);
     try {
       await waitFor(() => runs.some((r) => r.scheduleId === 'retired'));
@@ -104,7 +142,9 @@ describe('rolling deploys', () => {
 describe('handler failures', () => {
   it('records a failed run with its error and keeps firing', async () => {
     const prefix = freshPrefix();
-    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [recordingHandlers('a')]);
+    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [
+      recordingHandlers('a'),
+    ]);
     try {
       behaviour.fail = true;
       await app.scheduler.upsert(everySecond);
@@ -115,7 +155,9 @@ describe('handler failures', () => {
       expect(failed.lastError).toBe('handler failed on purpose');
       await waitFor(() => runs.length >= 2);
       behaviour.fail = false;
-      await waitFor(async () => (await app.scheduler.get('acme', 'job'))?.lastStatus === 'succeeded');
+      await waitFor(
+        async () => (await app.scheduler.get('acme', 'job'))?.lastStatus === 'succeeded',
+      );
     } finally {
       await app.close();
     }
@@ -126,7 +168,11 @@ describe('Redis outages', () => {
   it('survives a paused Redis: no crash, runs resume, no duplicates', async () => {
     const prefix = freshPrefix();
     const apps = await Promise.all(
-      [0, 1].map((i) => createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open, leaseMs: 10_000 }, [recordingHandlers(`p${i}`)])),
+      [0, 1].map((i) =>
+        createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open, leaseMs: 10_000 }, [
+          recordingHandlers(`p${i}`),
+        ]),
+      ),
     );
     try {
       await apps[0].scheduler.upsert(everySecond);
@@ -135,7 +181,10 @@ describe('Redis outages', () => {
       await sleep(3_000);
       server.resume();
       const resumedAt = Date.now();
-      await waitFor(() => runs.some((r) => r.startedAt > resumedAt + 1_000), { timeoutMs: 15_000, message: 'no runs after resume' });
+      await waitFor(() => runs.some((r) => r.startedAt > resumedAt + 1_000), {
+        timeoutMs: 15_000,
+        message: 'no runs after resume',
+      });
       const fires = runs.map((r) => r.fireTime);
       expect(new Set(fires).size).toBe(fires.length);
     } finally {
@@ -145,14 +194,22 @@ describe('Redis outages', () => {
 
   it('survives a Redis restart with AOF: schedules intact, runs continue, no duplicates', async () => {
     const prefix = freshPrefix();
-    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [recordingHandlers('a')]);
+    const app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open }, [
+      recordingHandlers('a'),
+    ]);
     try {
       await app.scheduler.upsert(everySecond);
       await waitFor(() => runs.length >= 2);
       await server.restart();
       const restartedAt = Date.now();
-      await waitFor(() => runs.some((r) => r.startedAt > restartedAt + 1_000), { timeoutMs: 15_000, message: 'no runs after restart' });
-      expect(await app.scheduler.get('acme', 'job')).toMatchObject({ enabled: true, cron: '* * * * * *' });
+      await waitFor(() => runs.some((r) => r.startedAt > restartedAt + 1_000), {
+        timeoutMs: 15_000,
+        message: 'no runs after restart',
+      });
+      expect(await app.scheduler.get('acme', 'job')).toMatchObject({
+        enabled: true,
+        cron: '* * * * * *',
+      });
       const fires = runs.map((r) => r.fireTime);
       expect(new Set(fires).size).toBe(fires.length);
     } finally {

@@ -10,7 +10,11 @@ beforeEach(() => resetRecorder());
 
 const open = { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 };
 
-async function pods(n: number, prefix: string, extra: Record<string, unknown> = {}): Promise<TestApp[]> {
+async function pods(
+  n: number,
+  prefix: string,
+  extra: Record<string, unknown> = {},
+): Promise<TestApp[]> {
   return Promise.all(
     Array.from({ length: n }, (_, i) =>
       createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: open, ...extra }, [
@@ -46,9 +50,11 @@ describe('exactly once across several apps', () => {
       expect(duplicates).toEqual([]);
       // Every schedule fired for each second of a window where all were armed.
       const dynamicFires = runs.filter((r) => r.tenantId !== undefined);
-      const first = Math.max(...[...new Set(dynamicFires.map((r) => r.scheduleId))].map((id) =>
-        Math.min(...dynamicFires.filter((r) => r.scheduleId === id).map((r) => r.fireTime)),
-      ));
+      const first = Math.max(
+        ...[...new Set(dynamicFires.map((r) => r.scheduleId))].map((id) =>
+          Math.min(...dynamicFires.filter((r) => r.scheduleId === id).map((r) => r.fireTime)),
+        ),
+      );
       const last = first + 2_000;
       for (let i = 0; i < 40; i++) {
         for (let t = first; t <= last; t += 1_000) {
@@ -73,8 +79,11 @@ describe('exactly once across several apps', () => {
     } finally {
       await Promise.all(apps.map((a) => a.close()));
     }
-    const tokens = runs.filter((r) => r.scheduleId === 'every-second').sort((a, b) => a.fireTime - b.fireTime);
-    for (let i = 1; i < tokens.length; i++) expect(tokens[i].fencingToken).toBeGreaterThan(tokens[i - 1].fencingToken);
+    const tokens = runs
+      .filter((r) => r.scheduleId === 'every-second')
+      .sort((a, b) => a.fireTime - b.fireTime);
+    for (let i = 1; i < tokens.length; i++)
+      expect(tokens[i].fencingToken).toBeGreaterThan(tokens[i - 1].fencingToken);
   });
 
   it('starts runs shortly after fire time + jitter offset', async () => {
@@ -96,13 +105,16 @@ describe('live changes', () => {
   it('an upsert, pause, resume and remove made on an API pod take effect on the workers', async () => {
     const prefix = freshPrefix();
     const workers = await pods(2, prefix);
-    const api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [
-      recordingHandlers('api'),
-    ]);
+    const api = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+      [recordingHandlers('api')],
+    );
     try {
       const input = { tenantId: 'acme', id: 'live', cron: '* * * * * *', handler: 'record' };
       await api.scheduler.upsert(input);
-      await waitFor(() => runs.some((r) => r.scheduleId === 'live'), { message: 'upsert did not take effect' });
+      await waitFor(() => runs.some((r) => r.scheduleId === 'live'), {
+        message: 'upsert did not take effect',
+      });
 
       await api.scheduler.pause('acme', 'live');
       await sleep(300); // a run claimed just before the pause may still start
@@ -116,9 +128,12 @@ describe('live changes', () => {
       });
 
       await api.scheduler.upsert({ ...input, payload: { v: 2 } });
-      await waitFor(() => runs.some((r) => r.scheduleId === 'live' && (r.payload as { v?: number })?.v === 2), {
-        message: 'payload change did not take effect',
-      });
+      await waitFor(
+        () => runs.some((r) => r.scheduleId === 'live' && (r.payload as { v?: number })?.v === 2),
+        {
+          message: 'payload change did not take effect',
+        },
+      );
 
       const [seconds, micros] = await server.client().time();
       await api.scheduler.remove('acme', 'live');
@@ -138,13 +153,22 @@ describe('live changes', () => {
       { redis: server.url, keyPrefix: prefix, tenantGuards: open, maxIdleMs: 60_000 },
       [recordingHandlers('worker')],
     );
-    const api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [
-      recordingHandlers('api'),
-    ]);
+    const api = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+      [recordingHandlers('api')],
+    );
     try {
       await sleep(1_500); // the worker now sleeps long
-      const schedule = await api.scheduler.upsert({ tenantId: 'acme', id: 'soon', cron: '* * * * * *', handler: 'record' });
-      await waitFor(() => runs.some((r) => r.scheduleId === 'soon'), { timeoutMs: 5_000, message: 'worker was not woken' });
+      const schedule = await api.scheduler.upsert({
+        tenantId: 'acme',
+        id: 'soon',
+        cron: '* * * * * *',
+        handler: 'record',
+      });
+      await waitFor(() => runs.some((r) => r.scheduleId === 'soon'), {
+        timeoutMs: 5_000,
+        message: 'worker was not woken',
+      });
       const run = runs.find((r) => r.scheduleId === 'soon')!;
       expect(run.fireTime).toBe(schedule.nextFireAt!.getTime());
       expect(run.startedAt - run.fireTime).toBeLessThan(500);

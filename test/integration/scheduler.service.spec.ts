@@ -50,7 +50,9 @@ describe('SchedulerService', () => {
   beforeEach(async () => {
     resetRecorder();
     prefix = freshPrefix();
-    app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: guards }, [recordingHandlers('a')]);
+    app = await createApp({ redis: server.url, keyPrefix: prefix, tenantGuards: guards }, [
+      recordingHandlers('a'),
+    ]);
   });
   afterEach(() => app.close());
 
@@ -72,9 +74,14 @@ describe('SchedulerService', () => {
     });
     expect(schedule.nextFireAt!.getTime()).toBeGreaterThan(Number(seconds) * 1000);
     // A Monday, 09:00 in Paris.
-    expect(schedule.nextFireAt!.toLocaleString('en-GB', { timeZone: 'Europe/Paris', weekday: 'long', hour: '2-digit', minute: '2-digit' })).toBe(
-      'Monday 09:00',
-    );
+    expect(
+      schedule.nextFireAt!.toLocaleString('en-GB', {
+        timeZone: 'Europe/Paris',
+        weekday: 'long',
+        hour: '2-digit',
+        minute: '2-digit',
+      }),
+    ).toBe('Monday 09:00');
     expect(await app.scheduler.get('acme', 'weekly')).toEqual(schedule);
   });
 
@@ -125,9 +132,15 @@ describe('SchedulerService', () => {
 
   it('enforces the tenant quota; updating an existing schedule does not count twice', async () => {
     for (const id of ['a', 'b', 'c']) await app.scheduler.upsert(input({ id }));
-    await expect(app.scheduler.upsert(input({ id: 'a', payload: 1 }))).resolves.toMatchObject({ payload: 1 });
-    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(TenantQuotaExceededError);
-    await expect(app.scheduler.upsert(input({ tenantId: 'globex', id: 'd' }))).resolves.toBeDefined();
+    await expect(app.scheduler.upsert(input({ id: 'a', payload: 1 }))).resolves.toMatchObject({
+      payload: 1,
+    });
+    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(
+      TenantQuotaExceededError,
+    );
+    await expect(
+      app.scheduler.upsert(input({ tenantId: 'globex', id: 'd' })),
+    ).resolves.toBeDefined();
   });
 
   it.each<[string, Partial<ScheduleInput>, new (...args: never[]) => SchedulerError]>([
@@ -149,7 +162,9 @@ describe('SchedulerService', () => {
   it('leaves Redis unchanged when the quota refuses', async () => {
     for (const id of ['a', 'b', 'c']) await app.scheduler.upsert(input({ id }));
     const before = await snapshot(prefix);
-    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(TenantQuotaExceededError);
+    await expect(app.scheduler.upsert(input({ id: 'd' }))).rejects.toThrow(
+      TenantQuotaExceededError,
+    );
     expect(await snapshot(prefix)).toEqual(before);
   });
 
@@ -162,7 +177,12 @@ describe('SchedulerService', () => {
   it('runs a dynamic schedule with its payload and tenant, and records the outcome', async () => {
     await app.scheduler.upsert(input({ cron: '*/2 * * * * *', jitterMs: 0, payload: { n: 1 } }));
     await waitFor(() => runs.length >= 1, { message: 'no run' });
-    expect(runs[0]).toMatchObject({ scheduleId: 'weekly', tenantId: 'acme', attempt: 1, payload: { n: 1 } });
+    expect(runs[0]).toMatchObject({
+      scheduleId: 'weekly',
+      tenantId: 'acme',
+      attempt: 1,
+      payload: { n: 1 },
+    });
     expect(runs[0].fireTime % 1000).toBe(0);
     const stored = await waitFor(async () => {
       const s = await app.scheduler.get('acme', 'weekly');
@@ -177,9 +197,15 @@ describe('tenant quota under concurrent upserts from many pods', () => {
     const prefix = freshPrefix();
     const apps = await Promise.all(
       [0, 1, 2, 3].map((i) =>
-        createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: { ...guards, maxSchedulesPerTenant: 5 } }, [
-          recordingHandlers(`p${i}`),
-        ]),
+        createApp(
+          {
+            redis: server.url,
+            keyPrefix: prefix,
+            worker: false,
+            tenantGuards: { ...guards, maxSchedulesPerTenant: 5 },
+          },
+          [recordingHandlers(`p${i}`)],
+        ),
       ),
     );
     try {
@@ -205,14 +231,21 @@ describe('upsertMany', () => {
   let prefix: string;
   beforeEach(async () => {
     prefix = freshPrefix();
-    app = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: guards }, [recordingHandlers('a')]);
+    app = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: guards },
+      [recordingHandlers('a')],
+    );
   });
   afterEach(() => app.close());
 
   it('writes many schedules across tenants and returns them in order', async () => {
-    const inputs = Array.from({ length: 30 }, (_, i) => input({ tenantId: `t${i % 10}`, id: `s${i}` }));
+    const inputs = Array.from({ length: 30 }, (_, i) =>
+      input({ tenantId: `t${i % 10}`, id: `s${i}` }),
+    );
     const written = await app.scheduler.upsertMany(inputs);
-    expect(written.map((s) => `${s.tenantId}/${s.id}`)).toEqual(inputs.map((i) => `${i.tenantId}/${i.id}`));
+    expect(written.map((s) => `${s.tenantId}/${s.id}`)).toEqual(
+      inputs.map((i) => `${i.tenantId}/${i.id}`),
+    );
     expect(await app.scheduler.list('t3')).toHaveLength(3);
     // Idempotent like upsert.
     const again = await app.scheduler.upsertMany(inputs);
@@ -221,9 +254,9 @@ describe('upsertMany', () => {
 
   it('writes nothing when any input is invalid', async () => {
     const before = await snapshot(prefix);
-    await expect(app.scheduler.upsertMany([input({ id: 'ok' }), input({ id: 'bad', cron: 'nope' })])).rejects.toThrow(
-      InvalidCronError,
-    );
+    await expect(
+      app.scheduler.upsertMany([input({ id: 'ok' }), input({ id: 'bad', cron: 'nope' })]),
+    ).rejects.toThrow(InvalidCronError);
     expect(await snapshot(prefix)).toEqual(before);
   });
 

@@ -14,7 +14,10 @@ beforeAll(async () => {
   server = await startRedisServer();
   const prefix = freshPrefix();
   fleet = new PodFleet(server.url, prefix);
-  api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [recordingHandlers('api')]);
+  api = await createApp(
+    { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+    [recordingHandlers('api')],
+  );
 });
 afterAll(async () => {
   await fleet.stopAll();
@@ -29,7 +32,13 @@ describe('pods whose clocks are off by ±10 s', () => {
     await fleet.start('behind', { SKEW_MS: '-10000' });
     for (let i = 0; i < SCHEDULES; i++) {
       // Jitter spreads due times over the second, so every pod wins some claims.
-      await api.scheduler.upsert({ tenantId: `t${i % 5}`, id: `s${i}`, cron: '* * * * * *', handler: 'record', jitterMs: 900 });
+      await api.scheduler.upsert({
+        tenantId: `t${i % 5}`,
+        id: `s${i}`,
+        cron: '* * * * * *',
+        handler: 'record',
+        jitterMs: 900,
+      });
     }
     const [seconds] = await server.client().time();
     const windowStart = (Number(seconds) + 2) * 1000;
@@ -37,7 +46,9 @@ describe('pods whose clocks are off by ±10 s', () => {
     await sleep(windowEnd - Date.now() + 1_500);
     await fleet.stopAll();
 
-    const starts = fleet.starts((e) => e.tenantId !== undefined && e.fireTime >= windowStart && e.fireTime < windowEnd);
+    const starts = fleet.starts(
+      (e) => e.tenantId !== undefined && e.fireTime >= windowStart && e.fireTime < windowEnd,
+    );
     const keys = starts.map((e) => `${e.scheduleId}@${e.fireTime}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toHaveLength(SCHEDULES * 5);

@@ -14,7 +14,10 @@ beforeAll(async () => {
   server = await startRedisServer();
   const prefix = freshPrefix();
   fleet = new PodFleet(server.url, prefix);
-  api = await createApp({ redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open }, [recordingHandlers('api')]);
+  api = await createApp(
+    { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+    [recordingHandlers('api')],
+  );
 });
 afterAll(async () => {
   await fleet.stopAll();
@@ -42,7 +45,11 @@ describe('three pod processes', () => {
 
     const starts = fleet.starts((e) => e.tenantId !== undefined);
     const count = new Map<string, number>();
-    for (const e of starts) count.set(`${e.scheduleId}@${e.fireTime}`, (count.get(`${e.scheduleId}@${e.fireTime}`) ?? 0) + 1);
+    for (const e of starts)
+      count.set(
+        `${e.scheduleId}@${e.fireTime}`,
+        (count.get(`${e.scheduleId}@${e.fireTime}`) ?? 0) + 1,
+      );
     const duplicates = [...count.values()].filter((c) => c > 1).length;
     let misses = 0;
     for (let i = 0; i < SCHEDULES; i++) {

@@ -13,7 +13,19 @@ export interface PodPayload {
 
 export type PodEvent =
   | { type: 'ready'; pod: string; pid: number }
-  | { type: 'start' | 'end'; pod: string; pid: number; scheduleId: string; tenantId?: string; fireTime: number; dueTime: number; attempt: number; fencingToken: number; realMs: number; aborted: boolean }
+  | {
+      type: 'start' | 'end';
+      pod: string;
+      pid: number;
+      scheduleId: string;
+      tenantId?: string;
+      fireTime: number;
+      dueTime: number;
+      attempt: number;
+      fencingToken: number;
+      realMs: number;
+      aborted: boolean;
+    }
   | { type: 'warn'; pod: string; message: string };
 
 const pod = process.env.POD_NAME ?? `pod-${process.pid}`;
@@ -82,7 +94,9 @@ class ForwardingLogger extends ConsoleLogger {
 class PodModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(PodModule, { logger: new ForwardingLogger() });
+  const app = await NestFactory.createApplicationContext(PodModule, {
+    logger: new ForwardingLogger(),
+  });
   app.enableShutdownHooks();
   send({ type: 'ready', pod, pid: process.pid });
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));

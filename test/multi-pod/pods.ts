@@ -38,7 +38,13 @@ export class PodFleet {
   async start(name: string, env: Record<string, string> = {}): Promise<Pod> {
     const child = fork(join(__dirname, 'pod.fixture.ts'), [], {
       execArgv: ['-r', join(__dirname, 'skew-clock.js'), '-r', 'ts-node/register/transpile-only'],
-      env: { ...process.env, REDIS_URL: this.redisUrl, KEY_PREFIX: this.keyPrefix, POD_NAME: name, ...env },
+      env: {
+        ...process.env,
+        REDIS_URL: this.redisUrl,
+        KEY_PREFIX: this.keyPrefix,
+        POD_NAME: name,
+        ...env,
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('message', (event: PodEvent) => this.events.push(event));

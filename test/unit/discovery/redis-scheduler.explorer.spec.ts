@@ -21,7 +21,12 @@ class Jobs {
     this.calls.push(ctx);
   }
 
-  @DistributedCron('0 9 * * 1', { name: 'weekly', timeZone: 'Europe/Paris', jitterMs: 500, disabled: true })
+  @DistributedCron('0 9 * * 1', {
+    name: 'weekly',
+    timeZone: 'Europe/Paris',
+    jitterMs: 500,
+    disabled: true,
+  })
   weekly() {}
 
   @ScheduleHandler('report.generate')
@@ -67,7 +72,9 @@ class BadName {
   broken() {}
 }
 
-async function explore(...providers: Provider[]): Promise<{ module: TestingModule; registry: HandlerRegistry }> {
+async function explore(
+  ...providers: Provider[]
+): Promise<{ module: TestingModule; registry: HandlerRegistry }> {
   const module = await Test.createTestingModule({
     imports: [RedisSchedulerModule.forRoot({ redis: { lazyConnect: true, port: 1 } })],
     providers,
@@ -91,9 +98,19 @@ describe('RedisSchedulerExplorer', () => {
     });
     expect(registry.statics()).toEqual([
       { name: 'Jobs.tick', cron: '*/5 * * * * *', timeZone: 'UTC', jitterMs: 0, enabled: true },
-      { name: 'weekly', cron: '0 9 * * 1', timeZone: 'Europe/Paris', jitterMs: 500, enabled: false },
+      {
+        name: 'weekly',
+        cron: '0 9 * * 1',
+        timeZone: 'Europe/Paris',
+        jitterMs: 500,
+        enabled: false,
+      },
     ]);
-    expect(registry.dynamicNames().sort()).toEqual(['controller.handler', 'factory.handler', 'report.generate']);
+    expect(registry.dynamicNames().sort()).toEqual([
+      'controller.handler',
+      'factory.handler',
+      'report.generate',
+    ]);
     await module.close();
   });
 

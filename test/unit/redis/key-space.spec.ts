@@ -8,9 +8,14 @@ describe('KeySpace', () => {
     for (let i = 0; i < 200; i++) {
       const s = keys.dynamicSchedule(`tenant${i}`, `id${i}`, 'report.generate');
       const slots = new Set(
-        [s.hash, s.due, s.tenantSet, s.base, keys.fenceCounter(s.partition), keys.dueIndex(s.partition, 'h:x')].map(
-          (k) => calculateSlot(k),
-        ),
+        [
+          s.hash,
+          s.due,
+          s.tenantSet,
+          s.base,
+          keys.fenceCounter(s.partition),
+          keys.dueIndex(s.partition, 'h:x'),
+        ].map((k) => calculateSlot(k)),
       );
       expect(slots.size).toBe(1);
     }

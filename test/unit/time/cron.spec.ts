@@ -63,25 +63,30 @@ describe('CronSchedule', () => {
 
   describe('daylight saving time (the documented policy)', () => {
     it('runs a daily 02:30 once on the spring-forward day in Paris, at 03:30 local', () => {
-      expect(firesOn('30 2 * * *', 'Europe/Paris', '2026-03-28T22:00:00Z', '2026-03-29T22:00:00Z')).toEqual([
-        '2026-03-29T01:30:00.000Z',
-      ]);
+      expect(
+        firesOn('30 2 * * *', 'Europe/Paris', '2026-03-28T22:00:00Z', '2026-03-29T22:00:00Z'),
+      ).toEqual(['2026-03-29T01:30:00.000Z']);
     });
 
     it('runs a daily 01:00 once on the fall-back day in New York', () => {
-      expect(firesOn('0 1 * * *', 'America/New_York', '2026-11-01T04:00:00Z', '2026-11-02T04:00:00Z')).toEqual([
-        '2026-11-01T05:00:00.000Z',
-      ]);
+      expect(
+        firesOn('0 1 * * *', 'America/New_York', '2026-11-01T04:00:00Z', '2026-11-02T04:00:00Z'),
+      ).toEqual(['2026-11-01T05:00:00.000Z']);
     });
 
     it('runs a daily 01:30 once on the fall-back day in New York (the first 01:30)', () => {
-      expect(firesOn('30 1 * * *', 'America/New_York', '2026-11-01T04:00:00Z', '2026-11-02T04:00:00Z')).toEqual([
-        '2026-11-01T05:30:00.000Z',
-      ]);
+      expect(
+        firesOn('30 1 * * *', 'America/New_York', '2026-11-01T04:00:00Z', '2026-11-02T04:00:00Z'),
+      ).toEqual(['2026-11-01T05:30:00.000Z']);
     });
 
     it('keeps */30 every 30 real minutes through the repeated hour in Paris', () => {
-      const fires = firesOn('*/30 * * * *', 'Europe/Paris', '2026-10-24T23:59:00Z', '2026-10-25T02:01:00Z');
+      const fires = firesOn(
+        '*/30 * * * *',
+        'Europe/Paris',
+        '2026-10-24T23:59:00Z',
+        '2026-10-25T02:01:00Z',
+      );
       expect(fires).toEqual([
         '2026-10-25T00:00:00.000Z', // 02:00 CEST
         '2026-10-25T00:30:00.000Z', // 02:30 CEST
@@ -110,24 +115,33 @@ describe('CronSchedule', () => {
       expect(CronSchedule.of(cron).shortestGapMs()).toBe(gap);
     });
 
-    it.each(['7,8 0 * * *', '0 0 1,2 * *', '0 0 * * 0,6', '0 22,23 */2 * *', '0 0,12 * 2 *', '0 0,23 1,15 * 3'])(
-      '%s matches a brute-force walk of a year of fires',
-      (cron) => {
-        const fires = reference(cron, 'UTC');
-        let brute = Infinity;
-        for (let i = 1; i < fires.length; i++) brute = Math.min(brute, fires[i] - fires[i - 1]);
-        expect(CronSchedule.of(cron).shortestGapMs()).toBe(brute);
-      },
-    );
+    it.each([
+      '7,8 0 * * *',
+      '0 0 1,2 * *',
+      '0 0 * * 0,6',
+      '0 22,23 */2 * *',
+      '0 0,12 * 2 *',
+      '0 0,23 1,15 * 3',
+    ])('%s matches a brute-force walk of a year of fires', (cron) => {
+      const fires = reference(cron, 'UTC');
+      let brute = Infinity;
+      for (let i = 1; i < fires.length; i++) brute = Math.min(brute, fires[i] - fires[i - 1]);
+      expect(CronSchedule.of(cron).shortestGapMs()).toBe(brute);
+    });
   });
 
   describe('validation', () => {
-    it.each(['', '   ', '* * * *', '* * * * * * *', '61 * * * *', 'foo bar baz qux quux', '0 0 30 2 *'])(
-      'rejects %j with InvalidCronError',
-      (cron) => {
-        expect(() => CronSchedule.of(cron)).toThrow(InvalidCronError);
-      },
-    );
+    it.each([
+      '',
+      '   ',
+      '* * * *',
+      '* * * * * * *',
+      '61 * * * *',
+      'foo bar baz qux quux',
+      '0 0 30 2 *',
+    ])('rejects %j with InvalidCronError', (cron) => {
+      expect(() => CronSchedule.of(cron)).toThrow(InvalidCronError);
+    });
 
     it('explains what a valid expression looks like', () => {
       expect(() => CronSchedule.of('* * * *')).toThrow(/4 fields.*5 fields/);
@@ -150,7 +164,9 @@ describe('CronSchedule', () => {
     it('decides "never fires" from the current date, not from a fixed one', () => {
       jest.useFakeTimers({ now: Date.parse('2030-06-01T00:00:00Z') });
       expect(() => CronSchedule.of('0 0 1 1 * *', 'UTC')).not.toThrow();
-      expect(CronSchedule.of('0 0 0 1 1 *').nextAfter(Date.now())).toBe(Date.parse('2031-01-01T00:00:00Z'));
+      expect(CronSchedule.of('0 0 0 1 1 *').nextAfter(Date.now())).toBe(
+        Date.parse('2031-01-01T00:00:00Z'),
+      );
     });
   });
 });

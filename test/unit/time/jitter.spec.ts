@@ -26,13 +26,15 @@ describe('jitterOffsetMs', () => {
 
   it('spreads a herd over the window', () => {
     const buckets = new Array(10).fill(0);
-    for (let i = 0; i < 10_000; i++) buckets[Math.floor(jitterOffsetMs(`m${i}`, fire, 9_999, fire + 60_000) / 1_000)]++;
+    for (let i = 0; i < 10_000; i++)
+      buckets[Math.floor(jitterOffsetMs(`m${i}`, fire, 9_999, fire + 60_000) / 1_000)]++;
     for (const count of buckets) expect(count).toBeGreaterThan(800);
   });
 
   it('changes from one fire time to the next', () => {
     const offsets = new Set<number>();
-    for (let i = 0; i < 50; i++) offsets.add(jitterOffsetMs('t:acme:r', fire + i * 60_000, 30_000, fire + (i + 1) * 60_000));
+    for (let i = 0; i < 50; i++)
+      offsets.add(jitterOffsetMs('t:acme:r', fire + i * 60_000, 30_000, fire + (i + 1) * 60_000));
     expect(offsets.size).toBeGreaterThan(40);
   });
 
@@ -49,15 +51,25 @@ describe('fire planner', () => {
   it('arms the first fire time after an instant, with its jitter', () => {
     const arming = armAfter(everyMinute, 'm', 10_000, t0 + 1);
     expect(arming.fireMs).toBe(t0 + 60_000);
-    expect(arming.dueMs - arming.fireMs).toBe(jitterOffsetMs('m', t0 + 60_000, 10_000, t0 + 120_000));
+    expect(arming.dueMs - arming.fireMs).toBe(
+      jitterOffsetMs('m', t0 + 60_000, 10_000, t0 + 120_000),
+    );
   });
 
   it('re-arms at the next fire time after a run that ended in time', () => {
-    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 5_000)).toEqual({ fireMs: t0 + 60_000, dueMs: t0 + 60_000, skipped: false });
+    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 5_000)).toEqual({
+      fireMs: t0 + 60_000,
+      dueMs: t0 + 60_000,
+      skipped: false,
+    });
   });
 
   it('skips fire times that came while the run held its lease (overlap: skip)', () => {
-    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 150_000)).toEqual({ fireMs: t0 + 180_000, dueMs: t0 + 180_000, skipped: true });
+    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 150_000)).toEqual({
+      fireMs: t0 + 180_000,
+      dueMs: t0 + 180_000,
+      skipped: true,
+    });
   });
 
   it('runs a late first attempt when the following fire time is not due yet', () => {

@@ -1,0 +1,79 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freshPrefix } from '../support/create-app';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import { waitFor } from '../support/wait-for';
+
+const root = join(__dirname, '../..');
+const RUN = /pid (\d+) ran (\S+) \(.*?\) fire (\S+) attempt (\d+) fencing (\d+)/;
+
+let server: RedisServerHandle;
+const children: ChildProcess[] = [];
+beforeAll(async () => (server = await startRedisServer()));
+afterAll(async () => {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await server.stop();
+});
+
+describe('the build', () => {
+  it('ships the Lua scripts next to the compiled library', () => {
+    const scripts = readdirSync(join(root, 'dist/redis/scripts')).filter((f) => f.endsWith('.lua'));
+    expect(scripts.length).toBeGreaterThanOrEqual(9);
+    expect(existsSync(join(root, 'dist/redis/scripts/includes/nowMs.lua'))).toBe(true);
+  });
+
+  it('exposes the public API through package.json main', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const api = require(root) as Record<string, unknown>;
+    for (const name of [
+      'RedisSchedulerModule',
+      'DistributedCron',
+      'ScheduleHandler',
+      'SchedulerService',
+      'RedisLockService',
+      'SchedulerError',
+    ]) {
+      expect(api[name]).toBeDefined();
+    }
+  });
+});
+
+describe('the sample app, started twice against one Redis', () => {
+  it('splits the runs between the two processes, each fire time once', async () => {
+    const output: string[] = [];
+    const env = { ...process.env, REDIS_URL: server.url, KEY_PREFIX: freshPrefix(), NO_COLOR: '1' };
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', 'sample/src/main.ts'],
+        {
+          cwd: root,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+      child.stderr!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+      children.push(child);
+    }
+    const runs = () =>
+      output.map((line) => RUN.exec(line)).filter((m): m is RegExpExecArray => m !== null);
+    await waitFor(() => new Set(runs().map((m) => m[1])).size === 2 && runs().length >= 8, {
+      timeoutMs: 40_000,
+      message: `both sample processes should run schedules; output:\n${output.join('\n')}`,
+    });
+    const keys = runs().map((m) => `${m[2]}@${m[3]}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(output.join('\n')).not.toMatch(/ERROR/);
+  });
+});
