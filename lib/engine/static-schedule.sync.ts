@@ -50,6 +50,7 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
 
   private async sync(): Promise<void> {
     await this.checkPartitions();
+    await this.checkEvictionPolicy();
     const { keys } = this.connection;
     await Promise.all(
       this.registry.statics().map((spec) =>
@@ -65,6 +66,27 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
         }),
       ),
     );
+  }
+
+  /** An evicting Redis can silently drop schedules: say so once at boot. */
+  private async checkEvictionPolicy(): Promise<void> {
+    let policy: string | undefined;
+    try {
+      const reply = (await this.connection.client.call(
+        'CONFIG',
+        'GET',
+        'maxmemory-policy',
+      )) as string[];
+      policy = reply[1];
+    } catch {
+      return; // CONFIG is disabled on some managed services: nothing to check
+    }
+    if (policy && policy !== 'noeviction') {
+      this.logger.warn(
+        `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict schedules, leases ` +
+          `and exactly-once marks. Set maxmemory-policy to noeviction for the guarantees to hold.`,
+      );
+    }
   }
 
   /** Every process sharing a keyPrefix must agree on the partition count. */

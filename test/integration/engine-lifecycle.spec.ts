@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DistributedCron, ScheduleContext } from '../../lib';
 import { createApp, freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
@@ -214,6 +214,34 @@ describe('Redis outages', () => {
       expect(new Set(fires).size).toBe(fires.length);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('Redis settings', () => {
+  it('warns at boot when maxmemory-policy could evict schedules', async () => {
+    const admin = server.client();
+    const warnings: string[] = [];
+    const spy = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const app = await createApp({ redis: server.url, keyPrefix: freshPrefix() }, [
+        everySecondStatic('a'),
+      ]);
+      await app.close();
+      expect(warnings.some((w) => /maxmemory-policy is "allkeys-lru"/.test(w))).toBe(true);
+      warnings.length = 0;
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      const quiet = await createApp({ redis: server.url, keyPrefix: freshPrefix() }, [
+        everySecondStatic('b'),
+      ]);
+      await quiet.close();
+      expect(warnings.some((w) => /maxmemory-policy/.test(w))).toBe(false);
+    } finally {
+      spy.mockRestore();
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
     }
   });
 });
