@@ -6,6 +6,14 @@ export { SchedulerService } from './scheduler/scheduler.service';
 export { RedisLockService } from './lock/redis-lock.service';
 export type { WithLockOptions } from './lock/redis-lock.service';
 export { Lock } from './lock/lock';
+export { SchedulerEvents } from './events/scheduler-events';
+export type { RunEvent, SchedulerEventMap, SchedulerEventName } from './events/scheduler-events';
+export type {
+  MisfirePolicy,
+  OverlapPolicy,
+  RetryPolicy,
+  SchedulePolicy,
+} from './interfaces/schedule-policy.interface';
 export type {
   RedisSchedulerModuleOptions,
   TenantGuardOptions,
@@ -26,4 +34,5 @@ export { BulkUpsertError } from './errors/bulk-upsert.error';
 export type { BulkUpsertFailure } from './errors/bulk-upsert.error';
 export { DuplicateScheduleError } from './errors/duplicate-schedule.error';
 export { LockLostError } from './errors/lock-lost.error';
+export { RunTimeoutError } from './errors/run-timeout.error';
 export { LockNotAcquiredError } from './errors/lock-not-acquired.error';

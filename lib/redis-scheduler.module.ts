@@ -4,6 +4,7 @@ import { HandlerRegistry } from './discovery/handler.registry';
 import { RedisSchedulerMetadataAccessor } from './discovery/redis-scheduler-metadata.accessor';
 import { RedisSchedulerExplorer } from './discovery/redis-scheduler.explorer';
 import { SchedulerEngine } from './engine/scheduler.engine';
+import { SchedulerEvents } from './events/scheduler-events';
 import { StaticScheduleSync } from './engine/static-schedule.sync';
 import { RedisSchedulerModuleOptions } from './interfaces/redis-scheduler-options.interface';
 import { RedisLockService } from './lock/redis-lock.service';
@@ -47,7 +48,8 @@ import { RedisClock } from './time/redis-clock';
     SchedulerEngine,
     SchedulerService,
     RedisLockService,
+    SchedulerEvents,
   ],
-  exports: [SchedulerService, RedisLockService, REDIS_SCHEDULER_CLIENT],
+  exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
 })
 export class RedisSchedulerModule extends ConfigurableModuleClass {}

@@ -17,6 +17,7 @@ import type {
   ResolvedSchedulerOptions,
 } from './interfaces/redis-scheduler-options.interface';
 import { assertTimeZone } from './time/cron';
+import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './engine/schedule-policy';
 
 const KEY_PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -79,7 +80,11 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     ),
     maxAttempts: count('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1),
     partitions: count('partitions', options.partitions, 1, 1),
+    defaultPolicy: DEFAULT_POLICY,
+    deadLetterLimit: count('deadLetterLimit', options.deadLetterLimit, 1_000, 1),
   };
+  validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
+  resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);
   if (typeof resolved.worker !== 'boolean') {
     throw new InvalidOptionsError('option `worker`', 'it must be true or false');
   }

@@ -23,6 +23,8 @@ export interface StaticScheduleSpec {
   timeZone: string;
   jitterMs: number;
   enabled: boolean;
+  /** The decorator's own policy fields (JSON), '' for none. */
+  policyJson: string;
 }
 
 /** The pod's only state: which handlers this process can run, and the statics it declares. */

@@ -8,6 +8,7 @@ import { NON_STATIC_PROVIDER } from '../redis-scheduler.messages';
 import { validateIdentifier, validateJitter } from '../scheduler/schedule.validator';
 import { CronSchedule } from '../time/cron';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
 import { HandlerRegistry } from './handler.registry';
 import { RedisSchedulerMetadataAccessor } from './redis-scheduler-metadata.accessor';
 
@@ -66,8 +67,16 @@ export class RedisSchedulerExplorer implements OnModuleInit {
             'it must be a boolean',
           );
         }
+        validatePolicy(cron, `@DistributedCron options of ${source}`);
         this.registry.addStatic(
-          { name, cron: cron.cron, timeZone, jitterMs, enabled: cron.disabled !== true },
+          {
+            name,
+            cron: cron.cron,
+            timeZone,
+            jitterMs,
+            enabled: cron.disabled !== true,
+            policyJson: encodePolicy(cron),
+          },
           source,
           (_payload, ctx: ScheduleContext) => call.call(instance, ctx),
         );

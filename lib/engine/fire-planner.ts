@@ -1,11 +1,20 @@
 import { jitterOffsetMs } from '../time/jitter';
 import type { CronSchedule } from '../time/cron';
+import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
 
 /** A fire time and the moment it becomes due (fire time + its deterministic jitter offset). */
 export interface Arming {
   fireMs: number;
   dueMs: number;
 }
+
+/** Where to re-arm a schedule, and how many fire times that passes over unrun. */
+export interface Plan extends Arming {
+  skipped: number;
+}
+
+/** Skipped fire times are counted up to this many per catch-up, to bound the work. */
+export const COUNT_LIMIT = 10_000;
 
 /** The fire time `fireMs` with its jitter applied. */
 export function withJitter(
@@ -31,38 +40,85 @@ export function armAfter(
   return withJitter(cron, member, jitterMs, cron.nextAfter(afterMs));
 }
 
+/** Fire times in [fromMs, untilMs), fromMs being one; at most COUNT_LIMIT. */
+export function countFires(cron: CronSchedule, fromMs: number, untilMs: number): number {
+  let n = 0;
+  for (let t = fromMs; t < untilMs && n < COUNT_LIMIT; t = cron.nextAfter(t)) n++;
+  return n;
+}
+
 /**
- * Where a schedule goes after the run of `fireMs` ends at `nowMs`. Fire times that became due
- * while the run held its lease are skipped (overlap policy 'skip'): the schedule resumes at the
- * first fire time after now. `skipped` says whether that happened.
+ * Misfire policy, for a first attempt claimed so late that the following fire time is due too.
+ * Returns where to re-arm instead of running `fireMs`, or null to run it.
+ * - skip: run none of the missed fire times; resume at the first one after now.
+ * - runOnce: run only the latest missed one (if within catchUpWindowMs, else as skip).
+ * - runAll: run each missed one, oldest first, but only the latest maxCatchUp of them.
+ */
+export function planMisfire(
+  cron: CronSchedule,
+  member: string,
+  jitterMs: number,
+  fireMs: number,
+  nowMs: number,
+  policy: ResolvedPolicy,
+): Plan | null {
+  const following = armAfter(cron, member, jitterMs, fireMs);
+  if (following.dueMs > nowMs) return null;
+  const latest = Math.max(cron.latestAtOrBefore(nowMs) ?? following.fireMs, following.fireMs);
+  const skipAll = (): Plan => ({
+    ...armAfter(cron, member, jitterMs, nowMs),
+    skipped: countFires(cron, fireMs, latest + 1),
+  });
+  switch (policy.misfire) {
+    case 'skip':
+      return skipAll();
+    case 'runOnce':
+      if (policy.catchUpWindowMs > 0 && nowMs - latest > policy.catchUpWindowMs) return skipAll();
+      return {
+        ...withJitter(cron, member, jitterMs, latest),
+        skipped: countFires(cron, fireMs, latest),
+      };
+    case 'runAll': {
+      if (countFires(cron, fireMs, latest + 1) <= policy.maxCatchUp) return null;
+      let earliest = latest;
+      for (let i = 1; i < policy.maxCatchUp; i++)
+        earliest = cron.latestAtOrBefore(earliest - 1) ?? earliest;
+      return {
+        ...withJitter(cron, member, jitterMs, earliest),
+        skipped: countFires(cron, fireMs, earliest),
+      };
+    }
+  }
+}
+
+/**
+ * Where a schedule goes after the run of `fireMs` (claimed at `claimedMs`) ends at `nowMs`.
+ * A next fire time that was already due before the run was claimed is a backlog: it is armed as
+ * is and the misfire policy decides at its claim. One that came during the run follows the
+ * overlap policy: skip (resume at the first fire time after now) or bufferOne (run the latest
+ * one that came, right away). 'allow' schedules were re-armed at claim, so this is not reached
+ * for them except as a fallback, which skips.
  */
 export function planAfterRun(
   cron: CronSchedule,
   member: string,
   jitterMs: number,
   fireMs: number,
+  claimedMs: number,
   nowMs: number,
-): Arming & { skipped: boolean } {
+  policy: ResolvedPolicy,
+): Plan {
   const next = armAfter(cron, member, jitterMs, fireMs);
-  if (next.dueMs > nowMs) return { ...next, skipped: false };
-  return { ...armAfter(cron, member, jitterMs, nowMs), skipped: true };
-}
-
-/**
- * A first attempt claimed so late that the following fire time is due as well (all pods were
- * down, Redis was unreachable): misfire policy 'runOnce' runs only the latest missed fire time.
- * Returns that fire time to re-arm at, or null when `fireMs` is still the one to run.
- */
-export function supersededBy(
-  cron: CronSchedule,
-  member: string,
-  jitterMs: number,
-  fireMs: number,
-  nowMs: number,
-): Arming | null {
-  const following = armAfter(cron, member, jitterMs, fireMs);
-  if (following.dueMs > nowMs) return null;
-  const latest = cron.latestAtOrBefore(nowMs);
-  if (latest === null || latest <= following.fireMs) return following;
-  return withJitter(cron, member, jitterMs, latest);
+  if (next.dueMs > nowMs || next.fireMs <= claimedMs) return { ...next, skipped: 0 };
+  const latest = Math.max(cron.latestAtOrBefore(nowMs) ?? next.fireMs, next.fireMs);
+  if (policy.overlap === 'bufferOne') {
+    return {
+      ...withJitter(cron, member, jitterMs, latest),
+      skipped: countFires(cron, next.fireMs, latest),
+    };
+  }
+  return {
+    ...armAfter(cron, member, jitterMs, nowMs),
+    skipped: countFires(cron, next.fireMs, latest + 1),
+  };
 }

@@ -9,50 +9,36 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
-import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type { ScheduleContext } from '../interfaces/schedule-context.interface';
-import { HandlerRegistry, RegisteredHandler } from '../discovery/handler.registry';
+import { HandlerRegistry } from '../discovery/handler.registry';
+import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
-import type { ClaimedRun, ClaimTarget, Completion, RedisClient } from '../redis/redis-scripts';
-import { CronSchedule } from '../time/cron';
+import type { ClaimTarget, RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
-import { Arming, planAfterRun, supersededBy, withJitter } from './fire-planner';
-import { RunCompletions } from './run-completions';
-import { RunExecutor } from './run-executor';
-import { LeasedRun, LeaseKeeper } from './run-lease';
+import { RunCoordinator, RunSource } from './run-coordinator';
 import { StaticScheduleSync } from './static-schedule.sync';
 
 /** One (partition, handler) due index this pod claims from. */
-interface Target extends ClaimTarget {
-  partition: number;
-  handler: RegisteredHandler;
+interface Target extends ClaimTarget, RunSource {
   /** Earliest score last seen in the index (Redis ms); Infinity when empty. */
   earliestMs: number;
-}
-
-interface ActiveRun extends LeasedRun {
-  /** Shutdown handed the lease back: the run's end must not be recorded. */
-  givenBack: boolean;
 }
 
 const MAX_BACKOFF_MS = 5_000;
 
 /**
  * The tick loop. Each tick claims what is due from the due indexes of the handlers this pod has
- * (one pipelined round trip per partition), runs it, and sleeps until the earliest known due time
- * (capped by maxIdleMs; a pub/sub wake from a writer cuts the sleep short). The pod keeps no
- * schedule state: what it knows of due times is only a hint for when to look again.
+ * (one pipelined round trip per partition) and hands it to the RunCoordinator, then sleeps until
+ * the earliest known due time (capped by maxIdleMs; a pub/sub wake from a writer cuts the sleep
+ * short). The pod keeps no schedule state: what it knows of due times is only a hint for when to
+ * look again. While Redis is unreachable it backs off exponentially and logs once per outage.
  */
 @Injectable()
 export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly podId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger('RedisScheduler');
-  private readonly executor = new RunExecutor();
-  private readonly leases: LeaseKeeper;
-  private readonly completions: RunCompletions;
+  private readonly runs: RunCoordinator;
   private readonly byDueKey = new Map<string, Target>();
-  private readonly active = new Set<ActiveRun>();
   private targets: Target[] = [];
   private running = false;
   private ticking = false;
@@ -63,7 +49,6 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private nextFullPollAt = 0;
   private failures = 0;
   private subscriber: RedisClient | undefined;
-  private drained: (() => void) | undefined;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -71,9 +56,18 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     private readonly registry: HandlerRegistry,
     private readonly clock: RedisClock,
     private readonly staticSync: StaticScheduleSync,
+    events: SchedulerEvents,
   ) {
-    this.leases = new LeaseKeeper(options.leaseMs, clock, connection.scripts, connection.keys);
-    this.completions = new RunCompletions(connection.scripts, connection.keys, options.batchSize);
+    this.runs = new RunCoordinator(
+      options,
+      connection,
+      clock,
+      events,
+      (source, dueMs) => this.rearmed(source as Target, dueMs),
+      () => {
+        if (this.starved) this.arm(0);
+      },
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -94,32 +88,17 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       await this.connection.close(this.subscriber).catch(() => undefined);
       this.subscriber = undefined;
     }
-    await this.drain(this.options.shutdownTimeoutMs);
-    const remaining = [...this.active];
-    if (remaining.length > 0) {
-      this.logger.warn(
-        `Shutting down with ${remaining.length} run(s) still in flight after ${this.options.shutdownTimeoutMs} ms: ` +
-          'aborting their signals and giving their leases back',
-      );
-      for (const run of remaining) {
-        run.givenBack = true;
-        run.controller.abort(new Error('The application is shutting down'));
-      }
-      await this.leases
-        .giveBack(remaining)
-        .catch((error: Error) =>
-          this.logger.warn(
-            `Could not give leases back (${error.message}); they expire after leaseMs`,
-          ),
-        );
-    }
-    this.leases.stop();
+    await this.runs.shutdown(this.options.shutdownTimeoutMs);
   }
 
   /** A writer in this process stored a due time: look at it in time without waiting for pub/sub. */
   notifyDue(dueKey: string, dueMs: number): void {
     const target = this.byDueKey.get(dueKey);
-    if (!target || !this.running) return;
+    if (target) this.rearmed(target, dueMs);
+  }
+
+  private rearmed(target: Target, dueMs: number): void {
+    if (!this.running) return;
     target.earliestMs = Math.min(target.earliestMs, dueMs);
     this.arm(dueMs - this.clock.now());
   }
@@ -156,6 +135,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       this.notifyDue(message.slice(0, space), Number(message.slice(space + 1)));
     });
     subscriber.subscribe(this.connection.keys.wakeChannel).catch((error: Error) => {
+      if (!this.running || this.subscriber !== subscriber) return; // closed while connecting
       this.logger.warn(
         `Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`,
       );
@@ -185,7 +165,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.ticking = true;
     let delay = this.options.maxIdleMs;
     try {
-      delay = await this.claimAndDispatch();
+      delay = await this.claim();
       if (this.failures > 0) {
         this.logger.log(`Claiming again after ${this.failures} failed attempt(s)`);
         this.failures = 0;
@@ -212,8 +192,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** One claim round; returns how long to sleep before the next. */
-  private async claimAndDispatch(): Promise<number> {
-    const free = this.options.concurrency - this.active.size;
+  private async claim(): Promise<number> {
+    const free = this.options.concurrency - this.runs.inFlight;
     if (free <= 0) {
       this.starved = true;
       return this.options.maxIdleMs;
@@ -235,140 +215,21 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
             limit,
             this.options.leaseMs,
             this.podId,
-            this.options.maxAttempts,
           );
           replies.forEach((reply, i) => {
             const target = group[i];
             this.clock.observe(reply.nowMs, sentAt);
             target.earliestMs = reply.earliestMs ?? Infinity;
             if (reply.runs.length >= limit) full = true;
-            for (const run of reply.runs) this.dispatch(target, run, reply.nowMs);
+            for (const run of reply.runs) this.runs.dispatch(target, run, reply.nowMs);
           });
         }),
       );
       this.starved = full;
-      if (full) return this.active.size < this.options.concurrency ? 0 : this.options.maxIdleMs;
+      if (full) return this.runs.inFlight < this.options.concurrency ? 0 : this.options.maxIdleMs;
     }
     let earliest = this.nextFullPollAt;
     for (const t of this.targets) earliest = Math.min(earliest, t.earliestMs);
     return Math.min(this.options.maxIdleMs, earliest - this.clock.now());
-  }
-
-  private dispatch(target: Target, run: ClaimedRun, nowMs: number): void {
-    let cron: CronSchedule;
-    try {
-      cron = CronSchedule.of(run.cron, run.timeZone);
-    } catch (error) {
-      this.logger.error(`Schedule "${run.id}" holds an unusable cron: ${(error as Error).message}`);
-      return;
-    }
-    const after = (fireMs: number): Arming & { skipped?: boolean } =>
-      planAfterRun(cron, run.member, run.jitterMs, fireMs, this.clock.now());
-    if (run.claim === 'stale') {
-      void this.complete(target, run, 'skipped', '', after(run.fireMs));
-      return;
-    }
-    if (run.claim === 'abandon') {
-      const why = `gave up after ${this.options.maxAttempts} attempts that each lost their lease`;
-      this.logger.error(`Run of "${run.id}" for ${new Date(run.fireMs).toISOString()} ${why}`);
-      void this.complete(target, run, 'failed', why, after(run.fireMs));
-      return;
-    }
-    if (run.claim === 'run') {
-      const latest = supersededBy(cron, run.member, run.jitterMs, run.fireMs, nowMs);
-      if (latest) {
-        void this.complete(target, run, 'skipped', '', latest);
-        return;
-      }
-    }
-    void this.execute(target, run, cron);
-  }
-
-  private async execute(target: Target, run: ClaimedRun, cron: CronSchedule): Promise<void> {
-    const active: ActiveRun = {
-      partition: target.partition,
-      member: run.member,
-      token: run.token,
-      scheduleId: run.id,
-      leaseUntilMs: run.leaseUntilMs,
-      controller: new AbortController(),
-      givenBack: false,
-    };
-    this.active.add(active);
-    this.leases.add(active);
-    const ctx: ScheduleContext = {
-      scheduleId: run.id,
-      fireTime: new Date(run.fireMs),
-      dueTime: new Date(withJitter(cron, run.member, run.jitterMs, run.fireMs).dueMs),
-      attempt: run.attempt,
-      fencingToken: run.fencingToken,
-      signal: active.controller.signal,
-    };
-    if (run.kind === 't') ctx.tenantId = run.tenantId;
-    const outcome = await this.executor.execute(target.handler, run.payload, ctx);
-    this.leases.delete(active);
-    if (!active.givenBack) {
-      const next = planAfterRun(cron, run.member, run.jitterMs, run.fireMs, this.clock.now());
-      await this.complete(target, run, outcome.status, outcome.error, next, active);
-    }
-    this.active.delete(active);
-    if (this.active.size === 0) this.drained?.();
-    if (this.starved) this.arm(0);
-  }
-
-  /** Records a run's end and re-arms its schedule; retries while the lease is still ours. */
-  private async complete(
-    target: Target,
-    run: ClaimedRun,
-    outcome: Completion['outcome'],
-    error: string,
-    next: Arming,
-    active?: ActiveRun,
-  ): Promise<void> {
-    const completion: Completion = {
-      member: run.member,
-      token: run.token,
-      outcome,
-      timingRevision: run.timingRevision,
-      nextFireMs: next.fireMs,
-      nextDueMs: next.dueMs,
-      error,
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const code = await this.completions.submit(target.partition, completion);
-        if (code < 0) {
-          const reason = active?.controller.signal.aborted
-            ? 'lease lost during the run'
-            : `code ${code}`;
-          this.logger.warn(LATE_COMPLETION_REJECTED(run.id, new Date(run.fireMs), reason));
-        } else {
-          target.earliestMs = Math.min(target.earliestMs, next.dueMs);
-          this.arm(next.dueMs - this.clock.now());
-        }
-        return;
-      } catch (err) {
-        const leaseUntil = active?.leaseUntilMs ?? run.leaseUntilMs;
-        if (this.clock.now() >= leaseUntil) {
-          this.logger.warn(
-            `Could not record the run of "${run.id}" for ${new Date(run.fireMs).toISOString()} ` +
-              `(${(err as Error).message}); its lease has expired, so it will be re-run`,
-          );
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
-      }
-    }
-  }
-
-  private drain(timeoutMs: number): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

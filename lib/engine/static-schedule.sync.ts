@@ -63,6 +63,7 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
           jitterMs: spec.jitterMs,
           payloadJson: '',
           enabled: spec.enabled,
+          policyJson: spec.policyJson,
         }),
       ),
     );

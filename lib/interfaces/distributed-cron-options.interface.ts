@@ -1,4 +1,6 @@
-export interface DistributedCronOptions {
+import type { SchedulePolicy } from './schedule-policy.interface';
+
+export interface DistributedCronOptions extends SchedulePolicy {
   /** Schedule name, unique in the application. @default '<Class>.<method>' */
   name?: string;
   /** IANA time zone the expression is read in. @default the module's defaultTimeZone ('UTC') */

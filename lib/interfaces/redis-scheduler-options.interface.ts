@@ -1,4 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { ResolvedPolicy, SchedulePolicy } from './schedule-policy.interface';
 
 export interface TenantGuardOptions {
   /** Most schedules one tenant may own; enforced atomically in Redis. 0 = no limit. @default 100 */
@@ -39,6 +40,14 @@ export interface RedisSchedulerModuleOptions {
    * Cluster. Every process sharing a keyPrefix must use the same value. @default 1
    */
   partitions?: number;
+  /**
+   * Failure semantics of schedules that do not set their own: retry, timeoutMs, misfire,
+   * catchUpWindowMs, maxCatchUp, overlap. @default no retry, no timeout, misfire 'runOnce' (any
+   * age), maxCatchUp 10, overlap 'skip'
+   */
+  defaultPolicy?: SchedulePolicy;
+  /** Most dead letters kept per partition (the oldest go first). @default 1_000 */
+  deadLetterLimit?: number;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -55,4 +64,6 @@ export interface ResolvedSchedulerOptions {
   shutdownTimeoutMs: number;
   maxAttempts: number;
   partitions: number;
+  defaultPolicy: ResolvedPolicy;
+  deadLetterLimit: number;
 }

@@ -1,5 +1,7 @@
-/** The argument of SchedulerService.upsert(). */
-export interface ScheduleInput<TPayload = unknown> {
+import type { SchedulePolicy } from './schedule-policy.interface';
+
+/** The argument of SchedulerService.upsert(); policy fields not set fall back to the module's defaultPolicy. */
+export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
   tenantId: string;
   id: string;
   /** 5-field (minute first) or 6-field (second first) cron expression. */
@@ -18,8 +20,8 @@ export interface ScheduleInput<TPayload = unknown> {
 
 export type RunStatus = 'succeeded' | 'failed';
 
-/** A stored dynamic schedule. */
-export interface Schedule<TPayload = unknown> {
+/** A stored dynamic schedule, with the policy fields it sets itself. */
+export interface Schedule<TPayload = unknown> extends SchedulePolicy {
   tenantId: string;
   id: string;
   cron: string;
@@ -38,4 +40,6 @@ export interface Schedule<TPayload = unknown> {
   lastError: string | null;
   /** A run holds its lease right now. */
   running: boolean;
+  /** Fire times passed over unrun so far (misfire and overlap policies). */
+  skippedFires: number;
 }

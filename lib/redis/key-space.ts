@@ -49,6 +49,10 @@ export class KeySpace {
     return `${this.partitionBases[partition]}due:${handlerKey}`;
   }
 
+  deadLetters(partition: number): string {
+    return `${this.partitionBases[partition]}dead`;
+  }
+
   fenceCounter(partition: number): string {
     return `${this.partitionBases[partition]}fence`;
   }

@@ -14,8 +14,8 @@ export interface ClaimedRun {
   fencingToken: number;
   token: string;
   leaseUntilMs: number;
-  /** run: first attempt; recover: a lost lease re-run; stale: already claimed, only re-arm; abandon: too many attempts. */
-  claim: 'run' | 'recover' | 'stale' | 'abandon';
+  /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm. */
+  claim: 'run' | 'recover' | 'stale';
   timingRevision: string;
   cron: string;
   timeZone: string;
@@ -24,6 +24,8 @@ export interface ClaimedRun {
   tenantId: string;
   id: string;
   kind: 'c' | 't';
+  /** The schedule's own policy fields as stored (JSON), '' when it sets none. */
+  policy: string;
 }
 
 export interface ClaimReply {
@@ -42,14 +44,27 @@ export interface ClaimTarget {
 export interface Completion {
   member: string;
   token: string;
-  outcome: 'succeeded' | 'failed' | 'skipped';
+  outcome: 'succeeded' | 'failed' | 'skipped' | 'retry';
+  timingRevision: string;
+  /** Where to re-arm the schedule (for retry: unused). */
+  nextFireMs: number;
+  /** When the re-armed schedule (or, for retry, the retry) is due. */
+  nextDueMs: number;
+  error: string;
+  skipped: number;
+  /** JSON of the dead letter to keep, '' for none. */
+  deadLetter: string;
+}
+
+export interface Detachment {
+  member: string;
+  token: string;
   timingRevision: string;
   nextFireMs: number;
   nextDueMs: number;
-  error: string;
 }
 
-const CLAIM_FIELDS = 15;
+const CLAIM_FIELDS = 16;
 const defined = new WeakSet<object>();
 
 /**
@@ -79,12 +94,10 @@ export class RedisScripts {
     limit: number,
     leaseMs: number,
     claimant: string,
-    maxAttempts: number,
   ): Promise<ClaimReply[]> {
     const pipeline = this.client.pipeline();
     const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets)
-      method(t.due, t.fence, t.hashBase, limit, leaseMs, claimant, maxAttempts);
+    for (const t of targets) method(t.due, t.fence, t.hashBase, limit, leaseMs, claimant);
     const results = (await pipeline.exec()) ?? [];
     return results.map(([error, reply]) => {
       if (error) throw error;
@@ -92,12 +105,36 @@ export class RedisScripts {
     });
   }
 
-  async completeRuns(base: string, runs: readonly Completion[]): Promise<number[]> {
-    const args: Arg[] = [runs.length];
+  async completeRuns(
+    base: string,
+    deadLetterLimit: number,
+    runs: readonly Completion[],
+  ): Promise<number[]> {
+    const args: Arg[] = [deadLetterLimit, runs.length];
     for (const r of runs) {
-      args.push(r.member, r.token, r.outcome, r.timingRevision, r.nextFireMs, r.nextDueMs, r.error);
+      args.push(
+        r.member,
+        r.token,
+        r.outcome,
+        r.timingRevision,
+        r.nextFireMs,
+        r.nextDueMs,
+        r.error,
+        r.skipped,
+        r.deadLetter,
+      );
     }
     return (await this.call('completeRuns', base, ...args)) as number[];
+  }
+
+  async detachRuns(base: string, runs: readonly Detachment[]): Promise<number[]> {
+    const args: Arg[] = [runs.length];
+    for (const r of runs) args.push(r.member, r.token, r.timingRevision, r.nextFireMs, r.nextDueMs);
+    return (await this.call('detachRuns', base, ...args)) as number[];
+  }
+
+  async clearDeadLetters(list: string, tenantId: string): Promise<number> {
+    return (await this.call('clearDeadLetters', list, tenantId)) as number;
   }
 
   /** Renews leases (leaseMs > 0) or gives runs back (leaseMs = 0). */
@@ -184,6 +221,7 @@ function parseClaim(reply: Arg[]): ClaimReply {
       tenantId: String(reply[o + 12]),
       id: String(reply[o + 13]),
       kind: String(reply[o + 14]) as ClaimedRun['kind'],
+      policy: String(reply[o + 15]),
     };
   }
   const earliest = Number(reply[1]);

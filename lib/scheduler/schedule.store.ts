@@ -6,6 +6,7 @@ import { toSchedulerError, ScriptCode } from '../errors/script-codes';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
 import { armAfter } from '../engine/fire-planner';
+import { decodePolicy } from '../engine/schedule-policy';
 import { CronSchedule } from '../time/cron';
 import { RedisClock } from '../time/redis-clock';
 
@@ -22,6 +23,8 @@ export interface StoredDefinition {
   jitterMs: number;
   payloadJson: string;
   enabled: boolean;
+  /** The schedule's own policy fields (JSON), '' for none. */
+  policyJson: string;
 }
 
 export interface WriteResult {
@@ -35,6 +38,7 @@ export interface WriteResult {
   lastStatus: RunStatus | null;
   lastError: string | null;
   running: boolean;
+  skippedFires: number;
 }
 
 /** Reads and writes schedule hashes through the scripts; the one place that knows their fields. */
@@ -107,6 +111,7 @@ export class ScheduleStore {
         dynamic ? guards.maxPayloadBytes : 0,
         this.connection.keys.wakeChannel,
         def.keys.member,
+        def.policyJson,
       ],
     };
   }
@@ -133,6 +138,7 @@ export class ScheduleStore {
       lastStatus: toStatus(String(reply[7])),
       lastError: reply[8] ? String(reply[8]) : null,
       running: Number(reply[9]) === 1,
+      skippedFires: Number(reply[10] ?? 0),
     };
   }
 
@@ -208,7 +214,9 @@ function toSchedule(hash: Record<string, string>): Schedule | null {
     lastFireAt: hash.lf ? new Date(Number(hash.lf)) : null,
     lastStatus: toStatus(hash.ls),
     lastError: hash.lm ? hash.lm : null,
-    running: Boolean(hash.rf),
+    running: Boolean(hash.rf) && Boolean(hash.tk),
+    skippedFires: Number(hash.sk ?? 0),
+    ...decodePolicy(hash.po ?? ''),
   };
 }
 

@@ -7,6 +7,7 @@ import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
 import { CronSchedule } from '../time/cron';
+import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
 
 // Braces would change a key's hash tag, ':' separates key parts; whitespace and control characters never belong.
 // eslint-disable-next-line no-control-regex
@@ -47,6 +48,7 @@ export interface ValidatedSchedule {
   jitterMs: number;
   enabled: boolean;
   payloadJson: string;
+  policyJson: string;
 }
 
 export interface ValidationContext {
@@ -91,11 +93,12 @@ export function validateScheduleInput(
     const gap = cron.shortestGapMs();
     if (gap < minIntervalMs) throw new IntervalTooShortError(input.cron, gap, minIntervalMs);
   }
+  validatePolicy(input, 'schedule');
   const payloadJson = serialise(input.payload);
   const bytes = Buffer.byteLength(payloadJson, 'utf8');
   if (maxPayloadBytes > 0 && bytes > maxPayloadBytes)
     throw new PayloadTooLargeError(bytes, maxPayloadBytes);
-  return { input, cron, timeZone, jitterMs, enabled, payloadJson };
+  return { input, cron, timeZone, jitterMs, enabled, payloadJson, policyJson: encodePolicy(input) };
 }
 
 function serialise(payload: unknown): string {

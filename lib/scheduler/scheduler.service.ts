@@ -8,6 +8,7 @@ import { RedisConnection } from '../redis/redis-client.provider';
 import { BulkUpsertError } from '../errors/bulk-upsert.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from './schedule.store';
+import { decodePolicy } from '../engine/schedule-policy';
 import { validateIdentifier, validateScheduleInput, ValidationContext } from './schedule.validator';
 
 /**
@@ -82,6 +83,7 @@ export class SchedulerService {
         jitterMs: v.jitterMs,
         payloadJson: v.payloadJson,
         enabled: v.enabled,
+        policyJson: v.policyJson,
       })),
     );
     const earliest = new Map<string, number>();
@@ -108,6 +110,8 @@ export class SchedulerService {
         lastStatus: s.lastStatus,
         lastError: s.lastError,
         running: s.running,
+        skippedFires: s.skippedFires,
+        ...decodePolicy(v.policyJson),
       };
     });
   }

@@ -1,64 +1,78 @@
 --[[
-  Claims, atomically, up to ARGV[1] runs that are due in one handler's due index: for each due
-  schedule it either starts the run of its next fire time (attempt 1) or, when the member's
-  score was a lease that has expired, re-claims the same fire time with attempt + 1. Each claim
-  gets a fencing token, an owner token and a lease; the member's score becomes the lease expiry,
-  so an expired lease is found again by this same query. A fire time at or below the schedule's
-  high-water mark (`hw`, the greatest fire time ever claimed) is never started again.
+  Claims, atomically, up to ARGV[1] runs that are due in one handler's due index. A schedule
+  member whose score came due starts the run of its next fire time (attempt 1), unless that fire
+  time is at or below the schedule's high-water mark `hw` (the greatest fire time ever claimed:
+  the exactly-once mark), when it is handed out as 'stale' to be re-armed only. A member whose run
+  is still recorded (its lease expired, or a retry came due) is re-claimed for the same fire time
+  with attempt + 1 ('recover'); so is a detached run record (member '<schedule member>:r:<fire ms>',
+  written by detachRuns for overlap 'allow'). Each claim gets a fencing token, an owner token and
+  a lease, and the member's score becomes the lease expiry, so an expired lease is found again by
+  this same query.
 
-  KEYS[1] due index (ZSET; member = schedule member, score = due ms, or lease expiry ms while a run holds it)
+  KEYS[1] due index (ZSET; member = schedule member or run record member, score = due ms, or lease
+          expiry ms while a run holds it)
   KEYS[2] fencing counter of the partition (STRING, integer)
-  KEYS[3] schedule hash base (string, hash-tagged like KEYS[1]); a schedule's HASH is KEYS[3] .. member
+  KEYS[3] schedule hash base (string, hash-tagged like KEYS[1]); the HASH of a member is
+          KEYS[3] .. member, and a run record's schedule is KEYS[3] .. <schedule member>
   ARGV[1] most runs to claim (integer)
   ARGV[2] lease (ms)
   ARGV[3] claimant id (string), prefix of the owner tokens
-  ARGV[4] most attempts per fire time (integer); a run past it is handed back as 'abandon'
 
-  Returns { now ms, earliest score left in KEYS[1] or -1, n, then n × 15 fields:
+  Returns { now ms, earliest score left in KEYS[1] or -1, n, then n × 16 fields:
             member, fire ms, attempt, fencing token, owner token, lease expiry ms,
-            kind of claim ('run' | 'recover' | 'stale' | 'abandon'), timing revision, cron,
-            time zone, jitter ms, payload, tenant, id, schedule kind ('c' | 't') }
+            claim ('run' | 'recover' | 'stale'), timing revision, cron, time zone, jitter ms,
+            payload, tenant, id, schedule kind ('c' | 't'), policy (JSON or '') }
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
 
-local dueKey = KEYS[1]
+local dueKey, fenceKey, base = KEYS[1], KEYS[2], KEYS[3]
 local limit = tonumber(ARGV[1])
 local leaseMs = tonumber(ARGV[2])
 local claimant = ARGV[3]
-local maxAttempts = tonumber(ARGV[4])
 local now = nowMs()
+local FIELDS = { 'rf', 'at', 'nf', 'hw', 'en', 'tr', 'cr', 'tz', 'j', 'p', 'tn', 'id', 'k', 'po' }
 
 local out = { now, -1, 0 }
 local members = rcall('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, limit)
 if #members > 0 then
-  local fence = rcall('INCRBY', KEYS[2], #members) - #members
+  local fence = rcall('INCRBY', fenceKey, #members) - #members
   local n = 0
   for _, member in ipairs(members) do
-    local hashKey = KEYS[3] .. member
-    local f = rcall('HMGET', hashKey, 'rf', 'at', 'nf', 'hw', 'en', 'tr', 'cr', 'tz', 'j', 'p', 'tn', 'id', 'k')
-    local running = f[1] and f[1] ~= ''
-    if not f[3] or (not running and f[5] ~= '1') then
-      -- removed, or paused while its entry was still here: nothing to run
-      rcall('ZREM', dueKey, member)
+    local hashKey = base .. member
+    local parent = string.match(member, '^(.*):r:%d+$')
+    local f, fire, attempt, kind
+    if parent then
+      f = rcall('HMGET', base .. parent, unpack(FIELDS))
+      local r = rcall('HMGET', hashKey, 'rf', 'at')
+      if f[3] and r[1] then
+        fire, attempt, kind = tonumber(r[1]), tonumber(r[2]) + 1, 'recover'
+      end
     else
-      fence = fence + 1
-      local fire, attempt, kind
-      if running then
-        fire = tonumber(f[1])
-        attempt = tonumber(f[2]) + 1
-        kind = attempt > maxAttempts and 'abandon' or 'recover'
-      else
-        fire = tonumber(f[3])
-        attempt = 1
+      f = rcall('HMGET', hashKey, unpack(FIELDS))
+      if f[1] and f[1] ~= '' then
+        fire, attempt, kind = tonumber(f[1]), tonumber(f[2]) + 1, 'recover'
+      elseif f[3] and f[5] == '1' then
+        fire, attempt = tonumber(f[3]), 1
         kind = (f[4] and tonumber(f[4]) >= fire) and 'stale' or 'run'
       end
-      local highWater = fire
-      if f[4] and tonumber(f[4]) > fire then highWater = tonumber(f[4]) end
+    end
+    if not kind then
+      -- removed, or paused while its entry was still here: nothing to run
+      rcall('ZREM', dueKey, member)
+      if parent then rcall('DEL', hashKey) end
+    else
+      fence = fence + 1
       local token = claimant .. ':' .. fence
       local lease = now + leaseMs
-      rcall('HSET', hashKey, 'rf', fire, 'at', attempt, 'tk', token, 'lx', lease, 'fc', fence, 'hw', highWater)
+      if parent then
+        rcall('HSET', hashKey, 'at', attempt, 'tk', token, 'lx', lease, 'fc', fence)
+      else
+        local highWater = fire
+        if f[4] and tonumber(f[4]) > fire then highWater = tonumber(f[4]) end
+        rcall('HSET', hashKey, 'rf', fire, 'at', attempt, 'tk', token, 'lx', lease, 'fc', fence, 'hw', highWater)
+      end
       rcall('ZADD', dueKey, lease, member)
       n = n + 1
       local i = #out
@@ -77,6 +91,7 @@ if #members > 0 then
       out[i + 13] = f[11] or ''
       out[i + 14] = f[12] or ''
       out[i + 15] = f[13] or ''
+      out[i + 16] = f[14] or ''
     end
   end
   out[3] = n

@@ -27,9 +27,11 @@
   ARGV[13] most payload bytes (integer, 0 = no limit)
   ARGV[14] wake channel (pub/sub channel name, not a key)
   ARGV[15] member (the schedule's name in due indexes)
+  ARGV[16] policy (JSON of the schedule's own failure-semantics fields, '' for none)
 
   Returns { 1 created | 0 updated, next fire ms, next due ms, created at ms, updated at ms,
-            enabled (1 | 0), last fire ms or '', last status or '', last error or '', running (1 | 0) }
+            enabled (1 | 0), last fire ms or '', last status or '', last error or '', running (1 | 0),
+            fire times skipped so far }
           or { -1 TENANT_QUOTA_EXCEEDED, schedules owned } or { -2 PAYLOAD_TOO_LARGE, bytes }
   Time: redis.call('TIME')
 ]]
@@ -42,7 +44,7 @@ local cron, tz, jitter, payload, enabled = ARGV[5], ARGV[6], ARGV[7], ARGV[8], A
 local maxPerTenant, maxPayload, channel, member = tonumber(ARGV[12]), tonumber(ARGV[13]), ARGV[14], ARGV[15]
 local now = nowMs()
 
-local f = rcall('HMGET', hashKey, 'h', 'cr', 'tz', 'j', 'en', 'nf', 'nd', 'rf', 'tr', 'ca', 'lx', 'lf', 'ls', 'lm')
+local f = rcall('HMGET', hashKey, 'h', 'cr', 'tz', 'j', 'en', 'nf', 'nd', 'rf', 'tr', 'ca', 'lx', 'lf', 'ls', 'lm', 'sk', 'tk')
 local exists = f[1] ~= false
 if not exists and kind == 't' and maxPerTenant > 0 then
   local owned = rcall('SCARD', tenantKey)
@@ -59,7 +61,7 @@ end
 local createdAt = f[10] or now
 rcall('HSET', hashKey, 'k', kind, 'tn', tenant, 'id', id, 'h', handlerKey, 'cr', cron, 'tz', tz,
   'j', jitter, 'p', payload, 'en', enabled, 'nf', nextFire, 'nd', nextDue, 'tr', revision,
-  'ca', createdAt, 'ua', now)
+  'ca', createdAt, 'ua', now, 'po', ARGV[16])
 if kind == 't' and not exists then rcall('SADD', tenantKey, id) end
 
 local running = f[8] and f[8] ~= ''
@@ -79,4 +81,5 @@ if not running then
   end
 end
 return { exists and 0 or 1, tonumber(nextFire), tonumber(nextDue), tonumber(createdAt), now,
-  enabled == '1' and 1 or 0, f[12] or '', f[13] or '', f[14] or '', running and 1 or 0 }
+  enabled == '1' and 1 or 0, f[12] or '', f[13] or '', f[14] or '', (running and f[16] ~= '') and 1 or 0,
+  tonumber(f[15] or '0') }

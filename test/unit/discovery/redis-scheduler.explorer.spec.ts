@@ -26,6 +26,8 @@ class Jobs {
     timeZone: 'Europe/Paris',
     jitterMs: 500,
     disabled: true,
+    retry: { attempts: 3 },
+    overlap: 'allow',
   })
   weekly() {}
 
@@ -67,6 +69,12 @@ class BadCron {
 }
 
 @Injectable()
+class BadPolicy {
+  @DistributedCron('* * * * *', { misfire: 'sometimes' as never })
+  broken() {}
+}
+
+@Injectable()
 class BadName {
   @DistributedCron('* * * * *', { name: 'has space' })
   broken() {}
@@ -97,13 +105,21 @@ describe('RedisSchedulerExplorer', () => {
       useFactory: () => new FactoryMade(),
     });
     expect(registry.statics()).toEqual([
-      { name: 'Jobs.tick', cron: '*/5 * * * * *', timeZone: 'UTC', jitterMs: 0, enabled: true },
+      {
+        name: 'Jobs.tick',
+        cron: '*/5 * * * * *',
+        timeZone: 'UTC',
+        jitterMs: 0,
+        enabled: true,
+        policyJson: '',
+      },
       {
         name: 'weekly',
         cron: '0 9 * * 1',
         timeZone: 'Europe/Paris',
         jitterMs: 500,
         enabled: false,
+        policyJson: '{"retry":{"attempts":3},"overlap":"allow"}',
       },
     ]);
     expect(registry.dynamicNames().sort()).toEqual([
@@ -139,5 +155,6 @@ describe('RedisSchedulerExplorer', () => {
   it('fails the boot on an invalid decorator', async () => {
     await expect(explore(BadCron)).rejects.toThrow(InvalidCronError);
     await expect(explore(BadName)).rejects.toThrow(InvalidIdentifierError);
+    await expect(explore(BadPolicy)).rejects.toThrow(/misfire.*'runOnce', 'skip', 'runAll'/);
   });
 });

@@ -10,7 +10,9 @@ describe('loadScripts', () => {
       [
         'acquireLock',
         'claimDue',
+        'clearDeadLetters',
         'completeRuns',
+        'detachRuns',
         'extendLeases',
         'extendLock',
         'releaseLock',

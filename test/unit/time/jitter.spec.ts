@@ -1,6 +1,4 @@
 import { fnv1a, jitterOffsetMs } from '../../../lib/time/jitter';
-import { armAfter, planAfterRun, supersededBy } from '../../../lib/engine/fire-planner';
-import { CronSchedule } from '../../../lib/time/cron';
 
 describe('jitterOffsetMs', () => {
   const fire = Date.parse('2026-01-05T09:00:00Z');
@@ -41,45 +39,5 @@ describe('jitterOffsetMs', () => {
   it('hashes deterministically', () => {
     expect(fnv1a('')).toBe(0x811c9dc5);
     expect(fnv1a('a')).toBe(0xe40c292c);
-  });
-});
-
-describe('fire planner', () => {
-  const everyMinute = CronSchedule.of('* * * * *');
-  const t0 = Date.parse('2026-01-05T09:00:00Z');
-
-  it('arms the first fire time after an instant, with its jitter', () => {
-    const arming = armAfter(everyMinute, 'm', 10_000, t0 + 1);
-    expect(arming.fireMs).toBe(t0 + 60_000);
-    expect(arming.dueMs - arming.fireMs).toBe(
-      jitterOffsetMs('m', t0 + 60_000, 10_000, t0 + 120_000),
-    );
-  });
-
-  it('re-arms at the next fire time after a run that ended in time', () => {
-    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 5_000)).toEqual({
-      fireMs: t0 + 60_000,
-      dueMs: t0 + 60_000,
-      skipped: false,
-    });
-  });
-
-  it('skips fire times that came while the run held its lease (overlap: skip)', () => {
-    expect(planAfterRun(everyMinute, 'm', 0, t0, t0 + 150_000)).toEqual({
-      fireMs: t0 + 180_000,
-      dueMs: t0 + 180_000,
-      skipped: true,
-    });
-  });
-
-  it('runs a late first attempt when the following fire time is not due yet', () => {
-    expect(supersededBy(everyMinute, 'm', 0, t0, t0 + 59_000)).toBeNull();
-  });
-
-  it('replaces a missed fire time by the latest missed one (misfire: runOnce)', () => {
-    expect(supersededBy(everyMinute, 'm', 0, t0, t0 + 10 * 60_000 + 5_000)).toEqual({
-      fireMs: t0 + 10 * 60_000,
-      dueMs: t0 + 10 * 60_000,
-    });
   });
 });

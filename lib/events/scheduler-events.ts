@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+
+/** What every run event says about the run. */
+export interface RunEvent {
+  scheduleId: string;
+  tenantId?: string;
+  fireTime: Date;
+  attempt: number;
+  fencingToken: number;
+}
+
+export interface SchedulerEventMap {
+  /** A handler was invoked. */
+  'run.started': RunEvent;
+  /** Redis recorded the run's success. */
+  'run.succeeded': RunEvent;
+  /** Redis recorded the run's final failure (also kept as a dead letter). */
+  'run.failed': RunEvent & { error: string };
+  /** The run failed and a retry of the same fire time is due at `retryAt`. */
+  'run.retrying': RunEvent & { error: string; retryAt: Date };
+  /** The run ended after losing its lease; its completion was not recorded. */
+  'run.rejected': RunEvent & { reason: string };
+  /** Fire times were passed over unrun (misfire or overlap policy). */
+  'fires.skipped': { scheduleId: string; tenantId?: string; count: number; resumeAt: Date };
+}
+
+export type SchedulerEventName = keyof SchedulerEventMap;
+
+/**
+ * Typed, in-process events of this pod's runs, for metrics, tracing and tests. Listeners run
+ * synchronously and must not throw (a throwing listener is caught and ignored).
+ */
+@Injectable()
+export class SchedulerEvents {
+  private readonly emitter = new EventEmitter();
+
+  on<E extends SchedulerEventName>(
+    event: E,
+    listener: (payload: SchedulerEventMap[E]) => void,
+  ): () => void {
+    const safe = (payload: SchedulerEventMap[E]): void => {
+      try {
+        listener(payload);
+      } catch {
+        // a listener's failure must never affect a run
+      }
+    };
+    this.emitter.on(event, safe);
+    return () => this.emitter.off(event, safe);
+  }
+
+  emit<E extends SchedulerEventName>(event: E, payload: SchedulerEventMap[E]): void {
+    if (this.emitter.listenerCount(event) > 0) this.emitter.emit(event, payload);
+  }
+}
