@@ -21,6 +21,7 @@ export type {
 export type { DistributedCronOptions } from './interfaces/distributed-cron-options.interface';
 export type { Schedule, ScheduleInput, RunStatus } from './interfaces/schedule.interface';
 export type { ScheduleContext } from './interfaces/schedule-context.interface';
+export type { DeadLetter } from './interfaces/dead-letter.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';

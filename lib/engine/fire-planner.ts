@@ -63,7 +63,14 @@ export function planMisfire(
   policy: ResolvedPolicy,
 ): Plan | null {
   const following = armAfter(cron, member, jitterMs, fireMs);
-  if (following.dueMs > nowMs) return null;
+  if (following.dueMs > nowMs) {
+    // Only this fire time went by: it is the latest missed one, so the catch-up window applies.
+    const tooOld =
+      policy.misfire === 'runOnce' &&
+      policy.catchUpWindowMs > 0 &&
+      nowMs - withJitter(cron, member, jitterMs, fireMs).dueMs > policy.catchUpWindowMs;
+    return tooOld ? { ...following, skipped: 1 } : null;
+  }
   const latest = Math.max(cron.latestAtOrBefore(nowMs) ?? following.fireMs, following.fireMs);
   const skipAll = (): Plan => ({
     ...armAfter(cron, member, jitterMs, nowMs),

@@ -66,16 +66,17 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    if (this.renewing) return;
+    // The local deadline is checked on every tick, even while a renewal hangs on an unreachable Redis.
+    const now = this.clock.now();
+    const renew: LeasedRun[] = [];
+    for (const run of this.runs) {
+      if (run.controller.signal.aborted) continue;
+      if (run.leaseUntilMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
+      else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
+    }
+    if (this.renewing || renew.length === 0) return;
     this.renewing = true;
     try {
-      const now = this.clock.now();
-      const renew: LeasedRun[] = [];
-      for (const run of this.runs) {
-        if (run.controller.signal.aborted) continue;
-        if (run.leaseUntilMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
-        else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
-      }
       await Promise.all(groupByPartition(renew).map(([p, group]) => this.renew(p, group)));
     } catch (error) {
       this.logger.debug(`Lease renewal failed: ${(error as Error).message}`);

@@ -63,13 +63,22 @@ export class RedisLockService {
       controller.abort(new LockLostError(key, detail));
     };
     let renewing = false;
+    // The lock is ours until `heldUntil` at most (local clock, counted from before the request),
+    // checked on every tick even while a renewal hangs on an unreachable Redis.
+    let heldUntil = Date.now() + ttlMs;
     const timer = setInterval(
       () => {
-        if (renewing || controller.signal.aborted) return;
+        if (controller.signal.aborted) return;
+        if (Date.now() >= heldUntil) return lose('it expired before a renewal got through');
+        if (renewing) return;
         renewing = true;
+        const sentAt = Date.now();
         held
           .extend(ttlMs)
-          .then((ok) => (ok ? undefined : lose('another owner holds it, or it expired')))
+          .then((ok) => {
+            if (ok) heldUntil = sentAt + ttlMs;
+            else lose('another owner holds it, or it expired');
+          })
           .catch((error: Error) => lose(`renewal failed: ${error.message}`))
           .finally(() => (renewing = false));
       },

@@ -52,7 +52,8 @@ export class RedisConnection implements OnApplicationShutdown {
       this.client = redis;
       this.owned = false;
     } else if (typeof redis === 'string') {
-      this.client = new Redis(redis, { lazyConnect: false });
+      // Connects on the first command (at bootstrap), so a failed compile leaves nothing open.
+      this.client = new Redis(redis, { lazyConnect: true });
       this.owned = true;
     } else if (typeof redis === 'object') {
       if ((redis as RedisOptions).keyPrefix) {
@@ -61,7 +62,7 @@ export class RedisConnection implements OnApplicationShutdown {
           "use the module's keyPrefix option instead",
         );
       }
-      this.client = new Redis(redis as RedisOptions);
+      this.client = new Redis({ ...(redis as RedisOptions), lazyConnect: true });
       this.owned = true;
     } else {
       throw new InvalidOptionsError(
@@ -114,9 +115,21 @@ async function quit(client: RedisClient): Promise<void> {
     client.disconnect();
     return;
   }
+  // QUIT's reply comes before the socket closes: wait for 'end' so that close() means closed.
+  const ended = new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      client.disconnect();
+      resolve();
+    }, 2_000);
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   try {
     await client.quit();
   } catch {
     client.disconnect();
   }
+  await ended;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { RunStatus, Schedule } from '../interfaces/schedule.interface';
+import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import { toSchedulerError, ScriptCode } from '../errors/script-codes';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
@@ -172,6 +173,36 @@ export class ScheduleStore {
       ],
     );
     return Number(reply[0]) === 1;
+  }
+
+  /** Dead letters, newest first: of one tenant (its partition), or of every partition. */
+  async deadLetters(tenantId?: string): Promise<DeadLetter[]> {
+    const { client, keys } = this.connection;
+    const partitions =
+      tenantId === undefined ? keys.partitionBases.map((_, p) => p) : [keys.partitionOf(tenantId)];
+    const lists = await Promise.all(
+      partitions.map((p) => client.lrange(keys.deadLetters(p), 0, -1)),
+    );
+    const letters: DeadLetter[] = [];
+    for (const entry of lists.flat()) {
+      const raw = JSON.parse(entry) as Omit<DeadLetter, 'fireTime' | 'failedAt'> & {
+        fireTime: string;
+        failedAt: string;
+      };
+      if (tenantId !== undefined && raw.tenantId !== tenantId) continue;
+      letters.push({ ...raw, fireTime: new Date(raw.fireTime), failedAt: new Date(raw.failedAt) });
+    }
+    return letters.sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime());
+  }
+
+  async clearDeadLetters(tenantId?: string): Promise<number> {
+    const { keys, scripts } = this.connection;
+    const partitions =
+      tenantId === undefined ? keys.partitionBases.map((_, p) => p) : [keys.partitionOf(tenantId)];
+    const cleared = await Promise.all(
+      partitions.map((p) => scripts.clearDeadLetters(keys.deadLetters(p), tenantId ?? '')),
+    );
+    return cleared.reduce((sum, n) => sum + Number(n), 0);
   }
 
   async get(tenantId: string, id: string): Promise<Schedule | null> {

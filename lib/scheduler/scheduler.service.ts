@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { Schedule, ScheduleInput } from '../interfaces/schedule.interface';
+import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
@@ -152,6 +153,22 @@ export class SchedulerService {
     id: string,
   ): Promise<Schedule<TPayload> | null> {
     return this.setEnabled<TPayload>(tenantId, id, true);
+  }
+
+  /**
+   * Runs that failed for good (last attempt failed, or every attempt lost its lease), newest
+   * first; only `tenantId`'s when given (static schedules' have no tenant). The list keeps the
+   * latest `deadLetterLimit` per partition.
+   */
+  async deadLetters(tenantId?: string): Promise<DeadLetter[]> {
+    if (tenantId !== undefined) validateIdentifier('tenantId', tenantId);
+    return this.store.deadLetters(tenantId);
+  }
+
+  /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */
+  async clearDeadLetters(tenantId?: string): Promise<number> {
+    if (tenantId !== undefined) validateIdentifier('tenantId', tenantId);
+    return this.store.clearDeadLetters(tenantId);
   }
 
   private async setEnabled<TPayload>(

@@ -152,7 +152,7 @@ describe('handler failures', () => {
         const s = await app.scheduler.get('acme', 'job');
         return s?.lastStatus === 'failed' ? s : null;
       });
-      expect(failed.lastError).toBe('handler failed on purpose');
+      expect(failed.lastError).toBe('handler failed on purpose (attempt 1)');
       await waitFor(() => runs.length >= 2);
       behaviour.fail = false;
       await waitFor(

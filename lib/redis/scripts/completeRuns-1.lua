@@ -39,23 +39,24 @@ for r = 0, n - 1 do
   local nextFire, nextDue, message = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local hashKey = base .. 's:' .. member
   local f = rcall('HMGET', hashKey, 'tk', 'lx', 'tr', 'en', 'nf', 'nd', 'h', 'rf', 'sk')
-  if f[1] ~= token then
+  local parent = string.match(member, '^(.*):r:%d+$')
+  if parent and rcall('EXISTS', base .. 's:' .. parent) == 0 then
+    rcall('DEL', hashKey)
+    if f[7] then rcall('ZREM', base .. 'due:' .. f[7], member) end
+    codes[r + 1] = -4
+  elseif f[1] ~= token then
     codes[r + 1] = -4
   elseif tonumber(f[2]) < now then
     codes[r + 1] = -5
   else
     local dueKey = base .. 'due:' .. f[7]
-    local parent = string.match(member, '^(.*):r:%d+$')
     if outcome == 'retry' then
       rcall('HSET', hashKey, 'tk', '', 'lx', nextDue, 'lm', message)
       rcall('ZADD', dueKey, nextDue, member)
     elseif parent then
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
-      local parentKey = base .. 's:' .. parent
-      if rcall('EXISTS', parentKey) == 1 then
-        rcall('HSET', parentKey, 'ls', outcome, 'lf', f[8], 'lr', now, 'lm', message)
-      end
+      rcall('HSET', base .. 's:' .. parent, 'ls', outcome, 'lf', f[8], 'lr', now, 'lm', message)
     else
       if f[3] ~= ARGV[a + 3] then nextFire, nextDue = f[5], f[6] end
       local skipped = tonumber(f[9] or '0') + tonumber(ARGV[a + 7])

@@ -3,8 +3,9 @@
   holds; with a lease of 0 it gives the runs back instead (their lease ends now, so any pod
   re-claims them at once with attempt + 1).
 
-  KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member
-          and the due index ZSET KEYS[1] .. 'due:' .. <the hash's handler field>
+  KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a
+          detached run record's schedule HASH KEYS[1] .. 's:' .. <schedule member> (the run loses
+          its lease when that is gone) and the due index ZSET KEYS[1] .. 'due:' .. <handler field>
   ARGV[1] lease (ms); 0 gives the runs back
   ARGV[2] number of runs n; then n × 2 fields: member, owner token
 
@@ -24,7 +25,13 @@ for r = 0, n - 1 do
   local member = ARGV[3 + r * 2]
   local hashKey = base .. 's:' .. member
   local f = rcall('HMGET', hashKey, 'tk', 'lx', 'h')
-  if f[1] ~= ARGV[4 + r * 2] then
+  local parent = string.match(member, '^(.*):r:%d+$')
+  if parent and rcall('EXISTS', base .. 's:' .. parent) == 0 then
+    -- the schedule was removed: its detached run loses its lease, and its record goes
+    rcall('DEL', hashKey)
+    if f[3] then rcall('ZREM', base .. 'due:' .. f[3], member) end
+    out[r + 1] = -4
+  elseif f[1] ~= ARGV[4 + r * 2] then
     out[r + 1] = -4
   elseif tonumber(f[2]) < now then
     out[r + 1] = -5

@@ -39,6 +39,19 @@ describe('fire planner', () => {
       });
     });
 
+    it('runOnce: a single late fire time older than catchUpWindowMs is skipped too', () => {
+      expect(
+        planMisfire(everyMinute, 'm', 0, t0, t0 + 30_000, policy({ catchUpWindowMs: 10_000 })),
+      ).toEqual({
+        fireMs: t0 + MIN,
+        dueMs: t0 + MIN,
+        skipped: 1,
+      });
+      expect(
+        planMisfire(everyMinute, 'm', 0, t0, t0 + 5_000, policy({ catchUpWindowMs: 10_000 })),
+      ).toBeNull();
+    });
+
     it('runOnce: outside catchUpWindowMs, none runs', () => {
       expect(
         planMisfire(everyMinute, 'm', 0, t0, late, policy({ catchUpWindowMs: 1_000 })),

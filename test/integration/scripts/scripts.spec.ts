@@ -1,0 +1,1314 @@
+import type { Redis } from 'ioredis';
+import { dynamicHandlerKey, KeySpace } from '../../../lib/redis/key-space';
+import type { ClaimReply, Completion } from '../../../lib/redis/redis-scripts';
+import { RedisScripts } from '../../../lib/redis/redis-scripts';
+import { freshPrefix } from '../../support/create-app';
+import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
+import { waitFor } from '../../support/wait-for';
+
+/*
+ * Each Lua script called directly, against a private redis-server, checking the contract its
+ * header states. Fire times are built from Redis's clock (TIME), the only clock the scripts trust.
+ */
+
+let server: RedisServerHandle;
+let client: Redis;
+let scripts: RedisScripts;
+let prefix: string;
+let ks: KeySpace;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = server.client();
+  scripts = new RedisScripts(client);
+});
+
+afterAll(() => server.stop());
+
+beforeEach(() => {
+  prefix = freshPrefix();
+  ks = new KeySpace(prefix, 1);
+});
+
+/** Redis TIME in ms. */
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await client.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+const TENANT = 'acme';
+
+interface UpsertArgs {
+  id: string;
+  fireMs: number;
+  dueMs?: number;
+  tenant?: string;
+  handler?: string;
+  cron?: string;
+  timeZone?: string;
+  jitterMs?: number;
+  payload?: string;
+  enabled?: boolean;
+  maxPerTenant?: number;
+  maxPayloadBytes?: number;
+  policy?: string;
+}
+
+/** upsertSchedule with the KEYS/ARGV order of its header. */
+function upsert(a: UpsertArgs): Promise<(string | number)[]> {
+  const tenant = a.tenant ?? TENANT;
+  const keys = ks.dynamicSchedule(tenant, a.id, a.handler ?? 'h1');
+  return scripts.upsertSchedule(
+    [keys.hash, keys.due, keys.tenantSet, keys.base],
+    [
+      't',
+      tenant,
+      a.id,
+      keys.handlerKey,
+      a.cron ?? '* * * * *',
+      a.timeZone ?? 'UTC',
+      a.jitterMs ?? 0,
+      a.payload ?? '',
+      a.enabled === false ? '0' : '1',
+      a.fireMs,
+      a.dueMs ?? a.fireMs,
+      a.maxPerTenant ?? 0,
+      a.maxPayloadBytes ?? 0,
+      ks.wakeChannel,
+      keys.member,
+      a.policy ?? '',
+    ],
+  );
+}
+
+function keysOf(id: string, handler = 'h1', tenant = TENANT) {
+  return ks.dynamicSchedule(tenant, id, handler);
+}
+
+function dueKey(handler = 'h1'): string {
+  return ks.dueIndex(0, dynamicHandlerKey(handler));
+}
+
+async function claim(
+  opts: { handler?: string; limit?: number; leaseMs?: number } = {},
+): Promise<ClaimReply> {
+  const [reply] = await scripts.claimDue(
+    [{ due: dueKey(opts.handler), fence: ks.fenceCounter(0), hashBase: ks.hashBase(0) }],
+    opts.limit ?? 100,
+    opts.leaseMs ?? 10_000,
+    'pod-a',
+  );
+  return reply;
+}
+
+function completion(
+  member: string,
+  token: string,
+  over: Partial<Omit<Completion, 'member' | 'token'>> = {},
+): Completion {
+  return {
+    member,
+    token,
+    outcome: 'succeeded',
+    timingRevision: '1',
+    nextFireMs: 0,
+    nextDueMs: 0,
+    error: '',
+    skipped: 0,
+    deadLetter: '',
+    ...over,
+  };
+}
+
+/** completeRuns with its header's ARGV: dead letters kept, then the runs. */
+function complete(base: string, runs: Completion[], deadLetterLimit = 100): Promise<number[]> {
+  return scripts.completeRuns(base, deadLetterLimit, runs);
+}
+
+async function score(key: string, member: string): Promise<number | null> {
+  const value = await client.zscore(key, member);
+  return value === null ? null : Number(value);
+}
+
+async function prefixKeys(): Promise<string[]> {
+  return (await client.keys(`${prefix}*`)).sort();
+}
+
+describe('claimDue', () => {
+  it('claims only members whose score is at or below Redis TIME, with the full run description', async () => {
+    const now = await redisNow();
+    const due = keysOf('due-now');
+    const later = keysOf('later');
+    const soon = keysOf('soon');
+    await upsert({
+      id: 'due-now',
+      fireMs: now - 1_000,
+      cron: '*/5 * * * *',
+      timeZone: 'Europe/Paris',
+      jitterMs: 0,
+      payload: '{"r":1}',
+      policy: '{"overlap":"allow"}',
+    });
+    await upsert({ id: 'later', fireMs: now + 60_000 });
+    await upsert({ id: 'soon', fireMs: now + 1_500 });
+
+    const before = await redisNow();
+    const reply = await claim({ leaseMs: 5_000 });
+    const after = await redisNow();
+
+    expect(reply.nowMs).toBeGreaterThanOrEqual(before);
+    expect(reply.nowMs).toBeLessThanOrEqual(after);
+    expect(reply.runs).toHaveLength(1);
+    const [run] = reply.runs;
+    expect(run).toMatchObject({
+      member: due.member,
+      fireMs: now - 1_000,
+      attempt: 1,
+      claim: 'run',
+      leaseUntilMs: reply.nowMs + 5_000,
+      timingRevision: '1',
+      cron: '*/5 * * * *',
+      timeZone: 'Europe/Paris',
+      jitterMs: 0,
+      payload: '{"r":1}',
+      tenantId: TENANT,
+      id: 'due-now',
+      kind: 't',
+      policy: '{"overlap":"allow"}',
+    });
+    expect(run.fencingToken).toBeGreaterThanOrEqual(1);
+    expect(run.token).toBe(`pod-a:${run.fencingToken}`);
+    // Future members are untouched.
+    expect(await score(dueKey(), later.member)).toBe(now + 60_000);
+    expect(await score(dueKey(), soon.member)).toBe(now + 1_500);
+    expect(await client.hget(later.hash, 'tk')).toBeNull();
+
+    // Once Redis's clock passes its score, the 'soon' member is claimed too.
+    const next = await waitFor(
+      async () => {
+        const r = await claim();
+        return r.runs.length > 0 ? r : null;
+      },
+      { timeoutMs: 5_000, message: 'the soon member to become due' },
+    );
+    expect(next.runs.map((r) => r.member)).toEqual([soon.member]);
+    expect(next.nowMs).toBeGreaterThanOrEqual(now + 1_500);
+  });
+
+  it("sets the member's score to the lease expiry and records the run in the hash", async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 500 });
+    const reply = await claim({ leaseMs: 7_000 });
+    const [run] = reply.runs;
+
+    expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
+    expect(run.leaseUntilMs).toBe(reply.nowMs + 7_000);
+    expect(await client.hmget(k.hash, 'rf', 'at', 'tk', 'lx', 'fc', 'hw')).toEqual([
+      String(now - 500),
+      '1',
+      run.token,
+      String(run.leaseUntilMs),
+      String(run.fencingToken),
+      String(now - 500),
+    ]);
+    // A held run is not claimed again while its lease lasts.
+    expect((await claim()).runs).toEqual([]);
+  });
+
+  it('respects the limit and hands out strictly increasing fencing tokens', async () => {
+    const now = await redisNow();
+    for (let i = 0; i < 5; i++) await upsert({ id: `s${i}`, fireMs: now - 5_000 + i });
+
+    const first = await claim({ limit: 2 });
+    const second = await claim({ limit: 2 });
+    const third = await claim({ limit: 2 });
+    const fourth = await claim({ limit: 2 });
+
+    expect(first.runs).toHaveLength(2);
+    expect(second.runs).toHaveLength(2);
+    expect(third.runs).toHaveLength(1);
+    expect(fourth.runs).toHaveLength(0);
+    const all = [...first.runs, ...second.runs, ...third.runs];
+    // Oldest due first, each schedule once.
+    expect(all.map((r) => r.id)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    const fences = all.map((r) => r.fencingToken);
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]);
+    expect(new Set(all.map((r) => r.token)).size).toBe(5);
+  });
+
+  it('returns the earliest score left in the index, or null when it is empty', async () => {
+    expect((await claim()).earliestMs).toBeNull();
+
+    const now = await redisNow();
+    await upsert({ id: 'past1', fireMs: now - 2_000 });
+    await upsert({ id: 'past2', fireMs: now - 1_000 });
+    await upsert({ id: 'future', fireMs: now + 30_000 });
+
+    // Limit 1: 'past2' (due) is left behind, and is the earliest score.
+    const one = await claim({ limit: 1, leaseMs: 60_000 });
+    expect(one.runs.map((r) => r.id)).toEqual(['past1']);
+    expect(one.earliestMs).toBe(now - 1_000);
+
+    // Everything due claimed: the earliest is now the future member (leases end later).
+    const rest = await claim({ leaseMs: 60_000 });
+    expect(rest.runs.map((r) => r.id)).toEqual(['past2']);
+    expect(rest.earliestMs).toBe(now + 30_000);
+    const [, first] = await client.zrange(dueKey(), 0, '0', 'WITHSCORES');
+    expect(rest.earliestMs).toBe(Number(first));
+
+    // With a short lease the lease expiry is the earliest score.
+    await upsert({ id: 'past3', fireMs: now - 10 });
+    const short = await claim({ leaseMs: 1_000 });
+    expect(short.earliestMs).toBe(short.runs[0].leaseUntilMs);
+  });
+
+  it('re-claims a run whose lease expired with attempt + 1, the same fire time and a larger fencing token', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 100 });
+    const [first] = (await claim({ leaseMs: 200 })).runs;
+    expect(first.claim).toBe('run');
+
+    const second = await waitFor(async () => (await claim({ leaseMs: 10_000 })).runs[0], {
+      timeoutMs: 5_000,
+      message: 'the expired lease to be re-claimed',
+    });
+    expect(second).toMatchObject({
+      member: k.member,
+      claim: 'recover',
+      attempt: 2,
+      fireMs: first.fireMs,
+    });
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(second.token).not.toBe(first.token);
+    expect(await client.hget(k.hash, 'tk')).toBe(second.token);
+    // The first owner can no longer record its run.
+    expect(await complete(k.base, [completion(k.member, first.token)])).toEqual([-4]);
+  });
+
+  it('keeps re-claiming a run whose lease keeps expiring, attempt after attempt (no cap in the script)', async () => {
+    const now = await redisNow();
+    await upsert({ id: 's1', fireMs: now - 100 });
+    const claimExpired = async (): Promise<ClaimReply['runs'][number]> =>
+      waitFor(async () => (await claim({ leaseMs: 150 })).runs[0], {
+        timeoutMs: 5_000,
+        message: 'an expired lease to be re-claimed',
+      });
+
+    const a1 = await claimExpired();
+    const a2 = await claimExpired();
+    const a3 = await claimExpired();
+    const a4 = await claimExpired();
+    expect([a1.claim, a2.claim, a3.claim, a4.claim]).toEqual([
+      'run',
+      'recover',
+      'recover',
+      'recover',
+    ]);
+    expect([a1.attempt, a2.attempt, a3.attempt, a4.attempt]).toEqual([1, 2, 3, 4]);
+    expect(new Set([a1.fireMs, a2.fireMs, a3.fireMs, a4.fireMs])).toEqual(new Set([now - 100]));
+    expect(a2.fencingToken).toBeGreaterThan(a1.fencingToken);
+    expect(a3.fencingToken).toBeGreaterThan(a2.fencingToken);
+    expect(a4.fencingToken).toBeGreaterThan(a3.fencingToken);
+  });
+
+  it("returns 'stale' for a fire time at the high-water mark (a fire time already claimed)", async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    expect(run.claim).toBe('run');
+    // A pod re-arms the schedule at the fire time it just ran (a skewed or buggy planner).
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: run.fireMs, nextDueMs: run.fireMs }),
+      ]),
+    ).toEqual([1]);
+    expect(await client.hget(k.hash, 'hw')).toBe(String(run.fireMs));
+
+    const [again] = (await claim()).runs;
+    expect(again).toMatchObject({
+      member: k.member,
+      claim: 'stale',
+      fireMs: run.fireMs,
+      attempt: 1,
+    });
+    expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
+  });
+
+  it("returns 'stale' for a fire time below the high-water mark, and keeps the mark", async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    await client.hset(k.hash, 'hw', String(now + 5_000));
+
+    const [run] = (await claim()).runs;
+    expect(run).toMatchObject({ claim: 'stale', fireMs: now - 1_000 });
+    expect(await client.hget(k.hash, 'hw')).toBe(String(now + 5_000));
+  });
+
+  it("drops a removed schedule's stray member without claiming it", async () => {
+    const now = await redisNow();
+    const k = keysOf('gone');
+    await upsert({ id: 'gone', fireMs: now - 1_000 });
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['gone', k.member])).toBe(1);
+    await client.zadd(dueKey(), now - 1_000, k.member); // a stray left by a race
+
+    const reply = await claim();
+    expect(reply.runs).toEqual([]);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.exists(k.hash)).toBe(0);
+  });
+
+  it("drops a paused schedule's stray member without claiming it", async () => {
+    const now = await redisNow();
+    const k = keysOf('paused');
+    await upsert({ id: 'paused', fireMs: now - 1_000 });
+    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+    await client.zadd(dueKey(), now - 1_000, k.member); // a stray left by a race
+
+    const reply = await claim();
+    expect(reply.runs).toEqual([]);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.hmget(k.hash, 'en', 'tk')).toEqual(['0', null]);
+  });
+});
+
+describe('completeRuns', () => {
+  it('records a run held with the right token and re-arms it with the next fire time given', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+
+    const codes = await complete(k.base, [
+      completion(k.member, run.token, {
+        outcome: 'failed',
+        nextFireMs: now + 60_000,
+        nextDueMs: now + 60_500,
+        error: 'boom',
+      }),
+    ]);
+    const after = await redisNow();
+
+    expect(codes).toEqual([1]);
+    expect(await score(dueKey(), k.member)).toBe(now + 60_500);
+    const h = await client.hgetall(k.hash);
+    expect(h).toMatchObject({
+      rf: '',
+      tk: '',
+      lx: '',
+      nf: String(now + 60_000),
+      nd: String(now + 60_500),
+      ls: 'failed',
+      lf: String(run.fireMs),
+      lm: 'boom',
+    });
+    expect(Number(h.lr)).toBeGreaterThanOrEqual(now);
+    expect(Number(h.lr)).toBeLessThanOrEqual(after);
+    // The run is over: the next claim sees nothing due.
+    expect((await claim()).runs).toEqual([]);
+  });
+
+  it("'skipped' re-arms without touching the last-run fields", async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, {
+          outcome: 'skipped',
+          nextFireMs: now + 9_000,
+          nextDueMs: now + 9_000,
+        }),
+      ]),
+    ).toEqual([1]);
+    expect(await client.hmget(k.hash, 'ls', 'lf', 'nf', 'tk')).toEqual([
+      null,
+      null,
+      String(now + 9_000),
+      '',
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(now + 9_000);
+  });
+
+  it('returns -4 for a wrong token and leaves the run untouched', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    const before = await client.hgetall(k.hash);
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, 'pod-b:999', { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([-4]);
+    expect(await client.hgetall(k.hash)).toEqual(before);
+    expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
+  });
+
+  it('returns -4 for a schedule removed during the run, and writes nothing back', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([-4]);
+    expect(await client.exists(k.hash)).toBe(0);
+    expect(await score(dueKey(), k.member)).toBeNull();
+  });
+
+  it('returns -5 once the lease has expired, and leaves the run to be re-claimed', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 150 })).runs;
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, {
+      timeoutMs: 5_000,
+      message: 'the lease to expire',
+    });
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([-5]);
+    expect(await client.hmget(k.hash, 'tk', 'nf', 'ls')).toEqual([
+      run.token,
+      String(now - 1_000),
+      null,
+    ]);
+    const [again] = (await claim()).runs;
+    expect(again).toMatchObject({ claim: 'recover', attempt: 2, fireMs: run.fireMs });
+  });
+
+  it('keeps the next fire time stored by a timing change made during the run', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    expect(run.timingRevision).toBe('1');
+    // The cron changes while the run holds its lease.
+    await upsert({ id: 's1', fireMs: now + 120_000, cron: '*/2 * * * *' });
+    expect(await client.hmget(k.hash, 'tr', 'nf')).toEqual(['2', String(now + 120_000)]);
+    // The run keeps its lease score meanwhile.
+    expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([1]);
+    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([
+      String(now + 120_000),
+      String(now + 120_000),
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(now + 120_000);
+  });
+
+  it('does not re-arm a schedule paused during the run', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+    // Paused while running: the lease entry stays until the run ends.
+    expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([1]);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.hmget(k.hash, 'en', 'ls')).toEqual(['0', 'succeeded']);
+  });
+
+  it('handles a batch, one code per run in order', async () => {
+    const now = await redisNow();
+    await upsert({ id: 'a', fireMs: now - 1_000 });
+    await upsert({ id: 'b', fireMs: now - 900 });
+    const [ra, rb] = (await claim()).runs;
+    const base = keysOf('a').base;
+    expect(
+      await complete(base, [
+        completion(ra.member, 'not-mine', { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(rb.member, rb.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([-4, 1]);
+    expect(await score(dueKey(), ra.member)).toBe(ra.leaseUntilMs);
+    expect(await score(dueKey(), rb.member)).toBe(now + 60_000);
+  });
+
+  it("'retry' keeps the run recorded for the same fire time, unowned, due again at next due", async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    const retryAt = (await redisNow()) + 300;
+
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, {
+          outcome: 'retry',
+          nextFireMs: 0,
+          nextDueMs: retryAt,
+          error: 'try again',
+        }),
+      ]),
+    ).toEqual([1]);
+    expect(await client.hmget(k.hash, 'rf', 'tk', 'lx', 'lm', 'ls')).toEqual([
+      String(run.fireMs),
+      '',
+      String(retryAt),
+      'try again',
+      null,
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(retryAt);
+    // The old owner no longer holds it.
+    expect(
+      await scripts.extendLeases(k.base, 10_000, [{ member: k.member, token: run.token }]),
+    ).toEqual([-4]);
+    // An upsert meanwhile does not report it as running (no owner) and does not re-arm it.
+    const reply = await upsert({ id: 's1', fireMs: now + 60_000, cron: '*/2 * * * *' });
+    expect(reply[9]).toBe(0);
+    expect(await score(dueKey(), k.member)).toBe(retryAt);
+
+    // Not before retryAt; then re-claimed for the same fire time with attempt + 1.
+    const early = await claim();
+    if (early.nowMs < retryAt) expect(early.runs).toEqual([]);
+    const again = await waitFor(async () => (await claim()).runs[0], {
+      timeoutMs: 5_000,
+      message: 'the retry to come due',
+    });
+    expect(again).toMatchObject({
+      member: k.member,
+      claim: 'recover',
+      attempt: 2,
+      fireMs: run.fireMs,
+    });
+    expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
+  });
+
+  it('adds skipped fire times to the count returned by upsertSchedule', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    let [run] = (await claim()).runs;
+    await complete(k.base, [
+      completion(k.member, run.token, {
+        outcome: 'skipped',
+        nextFireMs: now - 500,
+        nextDueMs: now - 500,
+        skipped: 3,
+      }),
+    ]);
+    [run] = (await claim()).runs;
+    await complete(k.base, [
+      completion(k.member, run.token, {
+        nextFireMs: now + 60_000,
+        nextDueMs: now + 60_000,
+        skipped: 2,
+      }),
+    ]);
+    expect(await client.hget(k.hash, 'sk')).toBe('5');
+    const reply = await upsert({ id: 's1', fireMs: now + 60_000 });
+    expect(reply[10]).toBe(5);
+  });
+
+  it('pushes dead letters on the partition list, newest first, trimmed to ARGV[1]', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    for (let i = 1; i <= 3; i++) {
+      const [run] = (await claim()).runs;
+      expect(
+        await complete(
+          k.base,
+          [
+            completion(k.member, run.token, {
+              outcome: 'failed',
+              nextFireMs: now - 1_000 + i,
+              nextDueMs: now - 1_000 + i,
+              deadLetter: JSON.stringify({ tenantId: TENANT, n: i }),
+            }),
+          ],
+          2,
+        ),
+      ).toEqual([1]);
+    }
+    expect(await client.lrange(ks.deadLetters(0), 0, -1)).toEqual([
+      JSON.stringify({ tenantId: TENANT, n: 3 }),
+      JSON.stringify({ tenantId: TENANT, n: 2 }),
+    ]);
+    // No dead letter from a rejected completion.
+    expect(
+      await complete(k.base, [completion(k.member, 'not-mine', { deadLetter: '{"n":4}' })], 2),
+    ).toEqual([-4]);
+    expect(await client.llen(ks.deadLetters(0))).toBe(2);
+  });
+});
+
+describe('extendLeases', () => {
+  it('renews the lease of a run its owner holds, in the hash and the due index', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 1_000 })).runs;
+
+    const before = await redisNow();
+    const [lease] = await scripts.extendLeases(k.base, 30_000, [
+      { member: k.member, token: run.token },
+    ]);
+    const after = await redisNow();
+
+    expect(lease).toBeGreaterThanOrEqual(before + 30_000);
+    expect(lease).toBeLessThanOrEqual(after + 30_000);
+    expect(await client.hget(k.hash, 'lx')).toBe(String(lease));
+    expect(await score(dueKey(), k.member)).toBe(lease);
+    // Past the original lease, the run is still held (not re-claimed).
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+    expect((await claim()).runs).toEqual([]);
+    expect(await complete(k.base, [completion(k.member, run.token)])).toEqual([1]);
+  });
+
+  it('returns -4 for a wrong token or a removed schedule, without writing', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    const k2 = keysOf('s2');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    await upsert({ id: 's2', fireMs: now - 900 });
+    const [r1, r2] = (await claim()).runs;
+    await scripts.removeSchedule([k2.hash, k2.tenantSet, k2.base], ['s2', k2.member]);
+
+    expect(
+      await scripts.extendLeases(k.base, 30_000, [
+        { member: k.member, token: 'pod-b:1' },
+        { member: k2.member, token: r2.token },
+      ]),
+    ).toEqual([-4, -4]);
+    expect(await client.hget(k.hash, 'lx')).toBe(String(r1.leaseUntilMs));
+    expect(await score(dueKey(), k.member)).toBe(r1.leaseUntilMs);
+    expect(await client.exists(k2.hash)).toBe(0);
+    expect(await score(dueKey(), k2.member)).toBeNull();
+  });
+
+  it('returns -5 once the lease has expired', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 150 })).runs;
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+
+    expect(
+      await scripts.extendLeases(k.base, 30_000, [{ member: k.member, token: run.token }]),
+    ).toEqual([-5]);
+    expect(await client.hget(k.hash, 'lx')).toBe(String(run.leaseUntilMs));
+  });
+
+  it('with a lease of 0 gives the run back, so it is re-claimable at once', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 60_000 })).runs;
+    expect((await claim()).runs).toEqual([]);
+
+    const [ended] = await scripts.extendLeases(k.base, 0, [{ member: k.member, token: run.token }]);
+    expect(ended).toBeLessThanOrEqual(await redisNow());
+    expect(ended).toBeLessThan(run.leaseUntilMs);
+
+    const [again] = (await claim()).runs;
+    expect(again).toMatchObject({
+      member: k.member,
+      claim: 'recover',
+      attempt: 2,
+      fireMs: run.fireMs,
+    });
+    expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
+  });
+});
+
+describe('detachRuns', () => {
+  /** Claims s1 (due in the past) and detaches its run, re-arming the schedule at `nextMs`. */
+  async function detached(leaseMs = 10_000) {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs })).runs;
+    const nextMs = now + 60_000;
+    const codes = await scripts.detachRuns(k.base, [
+      {
+        member: k.member,
+        token: run.token,
+        timingRevision: '1',
+        nextFireMs: nextMs,
+        nextDueMs: nextMs,
+      },
+    ]);
+    const recordMember = `${k.member}:r:${run.fireMs}`;
+    return { now, k, run, nextMs, codes, recordMember, recordHash: `${k.base}s:${recordMember}` };
+  }
+
+  it('moves the run into its own record and re-arms the schedule at once', async () => {
+    const { k, run, nextMs, codes, recordMember, recordHash } = await detached();
+    expect(codes).toEqual([1]);
+    expect(await client.hgetall(recordHash)).toEqual({
+      rf: String(run.fireMs),
+      at: '1',
+      tk: run.token,
+      lx: String(run.leaseUntilMs),
+      fc: String(run.fencingToken),
+      h: 'h:h1',
+    });
+    expect(await score(dueKey(), recordMember)).toBe(run.leaseUntilMs);
+    expect(await score(dueKey(), k.member)).toBe(nextMs);
+    expect(await client.hmget(k.hash, 'rf', 'tk', 'lx', 'nf', 'nd')).toEqual([
+      '',
+      '',
+      '',
+      String(nextMs),
+      String(nextMs),
+    ]);
+    // The record's lease is renewed like any run's.
+    const [lease] = await scripts.extendLeases(k.base, 30_000, [
+      { member: recordMember, token: run.token },
+    ]);
+    expect(lease).toBeGreaterThan(run.leaseUntilMs);
+    expect(await score(dueKey(), recordMember)).toBe(lease);
+  });
+
+  it('completing the record deletes it and records the outcome on the schedule', async () => {
+    const { k, run, nextMs, recordMember, recordHash } = await detached();
+    expect(
+      await complete(k.base, [
+        completion(recordMember, run.token, { outcome: 'failed', error: 'detached boom' }),
+      ]),
+    ).toEqual([1]);
+    expect(await client.exists(recordHash)).toBe(0);
+    expect(await score(dueKey(), recordMember)).toBeNull();
+    expect(await client.hmget(k.hash, 'ls', 'lf', 'lm', 'nf')).toEqual([
+      'failed',
+      String(run.fireMs),
+      'detached boom',
+      String(nextMs),
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(nextMs);
+  });
+
+  it('a record whose lease expired is re-claimed for the same fire time with attempt + 1', async () => {
+    const { k, run, recordMember, recordHash } = await detached(150);
+    const again = await waitFor(async () => (await claim()).runs[0], {
+      timeoutMs: 5_000,
+      message: 'the record to be re-claimed',
+    });
+    expect(again).toMatchObject({
+      member: recordMember,
+      claim: 'recover',
+      attempt: 2,
+      fireMs: run.fireMs,
+      id: 's1',
+      tenantId: TENANT,
+    });
+    expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
+    expect(await client.hget(recordHash, 'tk')).toBe(again.token);
+    // The schedule itself is not claimed: it is armed in the future.
+    expect(await client.hget(k.hash, 'tk')).toBe('');
+  });
+
+  it('returns -4 for a wrong token and -5 after the lease expired, writing nothing', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 150 })).runs;
+    const detach = (token: string) =>
+      scripts.detachRuns(k.base, [
+        { member: k.member, token, timingRevision: '1', nextFireMs: now + 1, nextDueMs: now + 1 },
+      ]);
+
+    expect(await detach('not-mine')).toEqual([-4]);
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+    expect(await detach(run.token)).toEqual([-5]);
+    expect(await client.keys(`${k.hash}:r:*`)).toEqual([]);
+    expect(await client.hmget(k.hash, 'tk', 'nf')).toEqual([run.token, String(now - 1_000)]);
+  });
+
+  it('keeps the next fire time of a timing change, and does not re-arm a paused schedule', async () => {
+    const now = await redisNow();
+    const a = keysOf('a');
+    const b = keysOf('b');
+    await upsert({ id: 'a', fireMs: now - 1_000 });
+    await upsert({ id: 'b', fireMs: now - 900 });
+    const [ra, rb] = (await claim()).runs;
+    await upsert({ id: 'a', fireMs: now + 120_000, cron: '*/2 * * * *' }); // revision 2
+    await scripts.setEnabled([b.hash, b.base], ['0', 0, 0, ks.wakeChannel, b.member]);
+
+    expect(
+      await scripts.detachRuns(a.base, [
+        {
+          member: a.member,
+          token: ra.token,
+          timingRevision: '1',
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        },
+        {
+          member: b.member,
+          token: rb.token,
+          timingRevision: '1',
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        },
+      ]),
+    ).toEqual([1, 1]);
+    expect(await score(dueKey(), a.member)).toBe(now + 120_000);
+    expect(await client.hget(a.hash, 'nf')).toBe(String(now + 120_000));
+    expect(await score(dueKey(), b.member)).toBeNull();
+    // Both detached runs still go on.
+    expect(await score(dueKey(), `${a.member}:r:${ra.fireMs}`)).toBe(ra.leaseUntilMs);
+    expect(await score(dueKey(), `${b.member}:r:${rb.fireMs}`)).toBe(rb.leaseUntilMs);
+  });
+
+  it("drops a removed schedule's record once its lease expires, leaving no key behind", async () => {
+    const { k, recordMember } = await detached(150);
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    await waitFor(async () => (await redisNow()) > (await score(dueKey(), recordMember))!, {
+      timeoutMs: 5_000,
+    });
+    expect((await claim()).runs).toEqual([]);
+    expect(await prefixKeys()).toEqual([ks.fenceCounter(0)]);
+  });
+
+  it('removeSchedule makes a detached run lose its lease: no renewal, no completion', async () => {
+    // removeSchedule-3.lua: "a run already claimed loses its lease at the next renewal and cannot
+    // record completion" -- this must hold for a detached run (overlap 'allow') too.
+    const { k, run, recordMember } = await detached();
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+
+    expect(
+      await scripts.extendLeases(k.base, 30_000, [{ member: recordMember, token: run.token }]),
+    ).toEqual([-4]);
+    expect(await complete(k.base, [completion(recordMember, run.token)])).toEqual([-4]);
+  });
+});
+
+describe('clearDeadLetters', () => {
+  const entries = [
+    JSON.stringify({ tenantId: 'a', n: 1 }),
+    JSON.stringify({ tenantId: 'b', n: 2 }),
+    'not json',
+    JSON.stringify({ schedule: 'static-one', n: 3 }),
+    JSON.stringify({ tenantId: 'a', n: 4 }),
+  ];
+
+  it("clears one tenant's entries, keeping the others in order", async () => {
+    const list = ks.deadLetters(0);
+    await client.rpush(list, ...entries);
+
+    expect(await scripts.clearDeadLetters(list, 'a')).toBe(2);
+    expect(await client.lrange(list, 0, -1)).toEqual([entries[1], entries[2], entries[3]]);
+    expect(await scripts.clearDeadLetters(list, 'zzz')).toBe(0);
+    expect(await client.lrange(list, 0, -1)).toEqual([entries[1], entries[2], entries[3]]);
+    expect(await scripts.clearDeadLetters(list, 'b')).toBe(1);
+    expect(await client.lrange(list, 0, -1)).toEqual([entries[2], entries[3]]);
+  });
+
+  it("clears everything with '' and deletes the list", async () => {
+    const list = ks.deadLetters(0);
+    expect(await scripts.clearDeadLetters(list, '')).toBe(0);
+    await client.rpush(list, ...entries);
+    expect(await scripts.clearDeadLetters(list, '')).toBe(5);
+    expect(await client.exists(list)).toBe(0);
+    expect(await prefixKeys()).toEqual([]);
+  });
+
+  it('handles lists longer than one RPUSH chunk (500)', async () => {
+    const list = ks.deadLetters(0);
+    const many = Array.from({ length: 1_203 }, (_, i) =>
+      JSON.stringify({ tenantId: i % 3 === 0 ? 'a' : 'b', i }),
+    );
+    await client.rpush(list, ...many);
+    expect(await scripts.clearDeadLetters(list, 'a')).toBe(401);
+    expect(await client.lrange(list, 0, -1)).toEqual(many.filter((_, i) => i % 3 !== 0));
+  });
+});
+
+describe('upsertSchedule', () => {
+  it('creates a schedule: hash, tenant set, due index entry and the reply of its header', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    const before = await redisNow();
+    const reply = await upsert({
+      id: 's1',
+      fireMs: now + 60_000,
+      dueMs: now + 61_000,
+      cron: '0 9 * * 1',
+      timeZone: 'Europe/Paris',
+      jitterMs: 5_000,
+      payload: '{"a":1}',
+    });
+    const after = await redisNow();
+
+    expect(reply.slice(0, 3)).toEqual([1, now + 60_000, now + 61_000]);
+    const [, , , createdAt, updatedAt, enabled, lastFire, lastStatus, lastError, running, skipped] =
+      reply;
+    expect(Number(createdAt)).toBeGreaterThanOrEqual(before);
+    expect(Number(createdAt)).toBeLessThanOrEqual(after);
+    expect(updatedAt).toBe(createdAt);
+    expect([enabled, lastFire, lastStatus, lastError, running, skipped]).toEqual([
+      1,
+      '',
+      '',
+      '',
+      0,
+      0,
+    ]);
+
+    expect(await client.hgetall(k.hash)).toMatchObject({
+      k: 't',
+      tn: TENANT,
+      id: 's1',
+      h: 'h:h1',
+      cr: '0 9 * * 1',
+      tz: 'Europe/Paris',
+      j: '5000',
+      p: '{"a":1}',
+      en: '1',
+      nf: String(now + 60_000),
+      nd: String(now + 61_000),
+      tr: '1',
+      po: '',
+    });
+    expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s1']);
+    expect(await score(dueKey(), k.member)).toBe(now + 61_000);
+  });
+
+  it('is idempotent: the same timing again keeps the next fire time and the revision', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    const first = await upsert({ id: 's1', fireMs: now + 60_000 });
+    const second = await upsert({ id: 's1', fireMs: now + 120_000, payload: '{"changed":true}' });
+
+    expect(second[0]).toBe(0);
+    expect(second[1]).toBe(now + 60_000);
+    expect(second[2]).toBe(now + 60_000);
+    expect(second[3]).toBe(first[3]); // created at
+    expect(await client.hmget(k.hash, 'nf', 'nd', 'tr', 'p')).toEqual([
+      String(now + 60_000),
+      String(now + 60_000),
+      '1',
+      '{"changed":true}',
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(now + 60_000);
+    expect(await client.scard(ks.tenantSet(TENANT))).toBe(1);
+  });
+
+  it.each([
+    ['cron', { cron: '*/2 * * * *' }],
+    ['time zone', { timeZone: 'Asia/Tokyo' }],
+    ['jitter', { jitterMs: 1_000 }],
+  ])('a %s change replaces the next fire time and bumps the revision', async (_what, change) => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    const reply = await upsert({
+      id: 's1',
+      fireMs: now + 120_000,
+      dueMs: now + 120_500,
+      ...change,
+    });
+
+    expect(reply.slice(0, 3)).toEqual([0, now + 120_000, now + 120_500]);
+    expect(await client.hmget(k.hash, 'nf', 'nd', 'tr')).toEqual([
+      String(now + 120_000),
+      String(now + 120_500),
+      '2',
+    ]);
+    expect(await score(dueKey(), k.member)).toBe(now + 120_500);
+  });
+
+  it('refuses a new schedule over the tenant quota with -1 and writes nothing', async () => {
+    const now = await redisNow();
+    await upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 });
+    await upsert({ id: 'b', fireMs: now + 60_000, maxPerTenant: 2 });
+    const keysBefore = await prefixKeys();
+    const dueBefore = await client.zrange(dueKey(), 0, '-1');
+
+    expect(await upsert({ id: 'c', fireMs: now + 1_000, maxPerTenant: 2 })).toEqual([-1, 2]);
+
+    expect(await client.exists(keysOf('c').hash)).toBe(0);
+    expect((await client.smembers(ks.tenantSet(TENANT))).sort()).toEqual(['a', 'b']);
+    expect(await client.zrange(dueKey(), 0, '-1')).toEqual(dueBefore);
+    expect(await prefixKeys()).toEqual(keysBefore);
+    // Updating an existing schedule at the quota is allowed; another tenant is not affected.
+    expect((await upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 }))[0]).toBe(0);
+    expect(
+      (await upsert({ id: 'c', fireMs: now + 60_000, maxPerTenant: 2, tenant: 'other' }))[0],
+    ).toBe(1);
+  });
+
+  it('refuses a payload over the limit (counted in bytes) with -2 and writes nothing', async () => {
+    const now = await redisNow();
+    const payload = JSON.stringify('ééééé'); // 7 characters, 12 bytes
+    expect(await upsert({ id: 'new', fireMs: now + 1_000, payload, maxPayloadBytes: 10 })).toEqual([
+      -2, 12,
+    ]);
+    expect(await prefixKeys()).toEqual([]);
+
+    const k = keysOf('old');
+    await upsert({ id: 'old', fireMs: now + 60_000, payload: '"ok"', maxPayloadBytes: 10 });
+    const before = await client.hgetall(k.hash);
+    expect(
+      await upsert({
+        id: 'old',
+        fireMs: now + 1_000,
+        payload,
+        cron: '*/3 * * * *',
+        maxPayloadBytes: 10,
+      }),
+    ).toEqual([-2, 12]);
+    expect(await client.hgetall(k.hash)).toEqual(before);
+    expect(await score(dueKey(), k.member)).toBe(now + 60_000);
+    // At the limit exactly is fine.
+    const exact = '"12345678"'; // 10 bytes
+    expect(
+      (await upsert({ id: 'old', fireMs: now + 60_000, payload: exact, maxPayloadBytes: 10 }))[0],
+    ).toBe(0);
+  });
+
+  it('moves the member between due indexes when the handler changes', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000, handler: 'h1' });
+    expect(await score(dueKey('h1'), k.member)).toBe(now + 60_000);
+
+    const reply = await upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
+    expect(reply.slice(0, 3)).toEqual([0, now + 90_000, now + 90_000]);
+    expect(await score(dueKey('h1'), k.member)).toBeNull();
+    expect(await score(dueKey('h2'), k.member)).toBe(now + 90_000);
+    expect(await client.hmget(k.hash, 'h', 'tr')).toEqual(['h:h2', '2']);
+  });
+
+  it('moves a running schedule to the new handler index with its lease score', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000, handler: 'h1' });
+    const [run] = (await claim({ handler: 'h1' })).runs;
+
+    await upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
+    expect(await score(dueKey('h1'), k.member)).toBeNull();
+    expect(await score(dueKey('h2'), k.member)).toBe(run.leaseUntilMs);
+    // Its completion re-arms in the new index, with the new timing (revision changed).
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([1]);
+    expect(await score(dueKey('h2'), k.member)).toBe(now + 90_000);
+    expect(await score(dueKey('h1'), k.member)).toBeNull();
+  });
+
+  it('a disabled upsert takes the schedule out of its due index', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    const reply = await upsert({ id: 's1', fireMs: now + 60_000, enabled: false });
+    expect(reply[5]).toBe(0);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.hget(k.hash, 'en')).toBe('0');
+    // Re-enabling is a timing change: the given next fire time is used.
+    const back = await upsert({ id: 's1', fireMs: now + 70_000 });
+    expect(back.slice(0, 3)).toEqual([0, now + 70_000, now + 70_000]);
+    expect(await score(dueKey(), k.member)).toBe(now + 70_000);
+  });
+
+  it('publishes on the wake channel only when the new due time is the earliest of its index', async () => {
+    const subscriber = server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === ks.wakeChannel) messages.push(message);
+    });
+    await subscriber.subscribe(ks.wakeChannel);
+    const now = await redisNow();
+
+    await upsert({ id: 'first', fireMs: now + 60_000 }); // empty index: earliest
+    await upsert({ id: 'later', fireMs: now + 120_000 }); // not the earliest: silent
+    await upsert({ id: 'same', fireMs: now + 60_000 }); // equal, not earlier: silent
+    await upsert({ id: 'other-handler', fireMs: now + 90_000, handler: 'h2' }); // its own index
+    await upsert({ id: 'earlier', fireMs: now + 30_000 }); // earliest again
+
+    await waitFor(() => messages.length >= 3, { timeoutMs: 5_000, message: '3 wake messages' });
+    // Messages arrive in publish order, so a message from a silent upsert would precede the last.
+    expect(messages).toEqual([
+      `${dueKey()} ${now + 60_000}`,
+      `${dueKey('h2')} ${now + 90_000}`,
+      `${dueKey()} ${now + 30_000}`,
+    ]);
+    await subscriber.quit();
+  });
+});
+
+describe('removeSchedule', () => {
+  it('removes hash, due entry and tenant membership: 1, then 0', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    await upsert({ id: 's2', fireMs: now + 60_000 });
+
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await client.exists(k.hash)).toBe(0);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s2']);
+
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(0);
+    expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s2']);
+  });
+
+  it('leaves no key behind except the fence counter, even for a schedule that ran', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+      ]),
+    ).toEqual([1]);
+    expect((await prefixKeys()).length).toBeGreaterThan(1);
+
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await prefixKeys()).toEqual([ks.fenceCounter(0)]);
+  });
+
+  it('removes a running schedule: it is neither re-claimed nor re-armed', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 150 })).runs;
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+
+    expect((await claim()).runs).toEqual([]);
+    expect(await prefixKeys()).toEqual([ks.fenceCounter(0)]);
+  });
+});
+
+describe('setEnabled', () => {
+  it('pause takes the schedule out of its due index and returns its stored times', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+
+    expect(
+      await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]),
+    ).toEqual([1, now - 1_000, now - 1_000]);
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await client.hget(k.hash, 'en')).toBe('0');
+    expect((await claim()).runs).toEqual([]);
+  });
+
+  it('resume re-adds the schedule with the given next fire time, bumps the revision and wakes workers', async () => {
+    const subscriber = server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(ks.wakeChannel);
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+
+    expect(
+      await scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 5_000, now + 5_500, ks.wakeChannel, k.member],
+      ),
+    ).toEqual([1, now + 5_000, now + 5_500]);
+    expect(await score(dueKey(), k.member)).toBe(now + 5_500);
+    expect(await client.hmget(k.hash, 'en', 'nf', 'nd', 'tr')).toEqual([
+      '1',
+      String(now + 5_000),
+      String(now + 5_500),
+      '2',
+    ]);
+    await waitFor(() => messages.length >= 2, { timeoutMs: 5_000, message: 'the resume wake-up' });
+    expect(messages).toEqual([`${dueKey()} ${now + 60_000}`, `${dueKey()} ${now + 5_500}`]);
+
+    // Resuming an enabled schedule changes nothing.
+    expect(
+      await scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 9_000, now + 9_000, ks.wakeChannel, k.member],
+      ),
+    ).toEqual([1, now + 5_000, now + 5_500]);
+    expect(await score(dueKey(), k.member)).toBe(now + 5_500);
+    await subscriber.quit();
+  });
+
+  it('returns {0} for an unknown schedule and creates nothing', async () => {
+    const k = keysOf('nope');
+    expect(
+      await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]),
+    ).toEqual([0]);
+    expect(
+      await scripts.setEnabled([k.hash, k.base], ['1', 1, 1, ks.wakeChannel, k.member]),
+    ).toEqual([0]);
+    expect(await prefixKeys()).toEqual([]);
+  });
+});
+
+describe('acquireLock / extendLock / releaseLock', () => {
+  it('acquire is exclusive and returns a fencing token', async () => {
+    const { lock, fence } = ks.lock('job');
+    const t1 = await scripts.acquireLock(lock, fence, 'owner-1', 10_000);
+    expect(t1).toBeGreaterThanOrEqual(1);
+    expect(await scripts.acquireLock(lock, fence, 'owner-2', 10_000)).toBe(0);
+    expect(await client.get(lock)).toBe('owner-1');
+    const pttl = await client.pttl(lock);
+    expect(pttl).toBeGreaterThan(9_000);
+    expect(pttl).toBeLessThanOrEqual(10_000);
+  });
+
+  it('extend and release work for the owner only', async () => {
+    const { lock, fence } = ks.lock('job');
+    await scripts.acquireLock(lock, fence, 'owner-1', 1_000);
+
+    expect(await scripts.extendLock(lock, 'owner-2', 60_000)).toBe(-4);
+    expect(await client.pttl(lock)).toBeLessThanOrEqual(1_000);
+    expect(await scripts.extendLock(lock, 'owner-1', 60_000)).toBe(1);
+    expect(await client.pttl(lock)).toBeGreaterThan(50_000);
+
+    expect(await scripts.releaseLock(lock, 'owner-2')).toBe(-4);
+    expect(await client.get(lock)).toBe('owner-1');
+    expect(await scripts.releaseLock(lock, 'owner-1')).toBe(1);
+    expect(await client.exists(lock)).toBe(0);
+    expect(await scripts.releaseLock(lock, 'owner-1')).toBe(-4);
+    expect(await scripts.extendLock(lock, 'owner-1', 1_000)).toBe(-4);
+    expect(await client.exists(lock)).toBe(0);
+  });
+
+  it('fencing tokens strictly increase across acquisitions, after release and after expiry', async () => {
+    const { lock, fence } = ks.lock('job');
+    const tokens: number[] = [];
+    tokens.push(await scripts.acquireLock(lock, fence, 'a', 10_000));
+    await scripts.releaseLock(lock, 'a');
+    tokens.push(await scripts.acquireLock(lock, fence, 'b', 100));
+    await waitFor(async () => (await client.exists(lock)) === 0, { timeoutMs: 5_000 });
+    tokens.push(await scripts.acquireLock(lock, fence, 'c', 10_000));
+    // The expired owner cannot touch the new owner's lock.
+    expect(await scripts.extendLock(lock, 'b', 10_000)).toBe(-4);
+    expect(await scripts.releaseLock(lock, 'b')).toBe(-4);
+    expect(await client.get(lock)).toBe('c');
+
+    expect(tokens).toEqual([tokens[0], tokens[0] + 1, tokens[0] + 2]);
+    expect(tokens[0]).toBeGreaterThanOrEqual(1);
+    // Only the lock and its fence counter exist.
+    expect(await prefixKeys()).toEqual([lock, fence].sort());
+  });
+});
