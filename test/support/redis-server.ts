@@ -47,7 +47,7 @@ export interface RedisServerHandle {
   resume(): void;
   /** Stops the process (SIGTERM) and starts a new one on the same port and dir. Keeps the data
    * only with `appendonly: true`. Clients reconnect by themselves. */
-  restart(): Promise<void>;
+  restart(options?: { downMs?: number }): Promise<void>;
   /** Quits the clients, stops the process, removes the dir. Safe to call twice. */
   stop(): Promise<void>;
   /** `INFO [section]` through a short-lived connection (the server must not be paused). */
@@ -159,9 +159,11 @@ class RedisServer implements RedisServerHandle {
     this.paused = false;
   }
 
-  async restart(): Promise<void> {
+  async restart(options: { downMs?: number } = {}): Promise<void> {
     if (this.stopping) throw new Error('redis-server: restart() after stop()');
     await this.terminate();
+    // An outage: the port refuses connections for this long.
+    if (options.downMs) await new Promise((resolve) => setTimeout(resolve, options.downMs));
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.start();
