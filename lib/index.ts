@@ -22,6 +22,7 @@ export type { DistributedCronOptions } from './interfaces/distributed-cron-optio
 export type { Schedule, ScheduleInput, RunStatus } from './interfaces/schedule.interface';
 export type { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
+export type { RunRecord } from './interfaces/run-record.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';

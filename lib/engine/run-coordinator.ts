@@ -67,7 +67,13 @@ export class RunCoordinator {
     const { scripts, keys } = connection;
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
     this.completions = new PartitionBatcher(
-      (p, items) => scripts.completeRuns(keys.partitionBases[p], options.deadLetterLimit, items),
+      (p, items) =>
+        scripts.completeRuns(
+          keys.partitionBases[p],
+          options.deadLetterLimit,
+          options.runHistory,
+          items,
+        ),
       options.batchSize,
     );
     this.detachments = new PartitionBatcher(

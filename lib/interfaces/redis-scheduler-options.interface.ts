@@ -48,6 +48,12 @@ export interface RedisSchedulerModuleOptions {
   defaultPolicy?: SchedulePolicy;
   /** Most dead letters kept per partition (the oldest go first). @default 1_000 */
   deadLetterLimit?: number;
+  /**
+   * Keep the last N recorded runs of each schedule (fire time, attempt, fencing token, outcome),
+   * written by the same script that records the run; read with SchedulerService.history().
+   * Costs two Redis commands per run. 0 = off. @default 0
+   */
+  runHistory?: number;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -66,4 +72,5 @@ export interface ResolvedSchedulerOptions {
   partitions: number;
   defaultPolicy: ResolvedPolicy;
   deadLetterLimit: number;
+  runHistory: number;
 }

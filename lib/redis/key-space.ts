@@ -53,6 +53,11 @@ export class KeySpace {
     return `${this.partitionBases[partition]}dead`;
   }
 
+  /** Run history of a schedule: its partition base + 'hist:' + its member. */
+  history(keys: ScheduleKeys): string {
+    return `${keys.base}hist:${keys.member}`;
+  }
+
   fenceCounter(partition: number): string {
     return `${this.partitionBases[partition]}fence`;
   }

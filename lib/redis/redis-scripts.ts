@@ -108,9 +108,10 @@ export class RedisScripts {
   async completeRuns(
     base: string,
     deadLetterLimit: number,
+    historyLimit: number,
     runs: readonly Completion[],
   ): Promise<number[]> {
-    const args: Arg[] = [deadLetterLimit, runs.length];
+    const args: Arg[] = [deadLetterLimit, historyLimit, runs.length];
     for (const r of runs) {
       args.push(
         r.member,

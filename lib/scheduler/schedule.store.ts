@@ -3,6 +3,7 @@ import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { RunStatus, Schedule } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
+import type { RunRecord } from '../interfaces/run-record.interface';
 import { toSchedulerError, ScriptCode } from '../errors/script-codes';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
@@ -193,6 +194,22 @@ export class ScheduleStore {
       letters.push({ ...raw, fireTime: new Date(raw.fireTime), failedAt: new Date(raw.failedAt) });
     }
     return letters.sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime());
+  }
+
+  /** The schedule's recorded runs, newest first (empty unless the runHistory option is on). */
+  async history(tenantId: string, id: string): Promise<RunRecord[]> {
+    const { client, keys } = this.connection;
+    const entries = await client.lrange(keys.history(keys.dynamicSchedule(tenantId, id)), 0, -1);
+    return entries.map((entry) => {
+      const [fire, attempt, fence, status, endedAt] = entry.split(',');
+      return {
+        fireTime: new Date(Number(fire)),
+        attempt: Number(attempt),
+        fencingToken: Number(fence),
+        status: status as RunRecord['status'],
+        endedAt: new Date(Number(endedAt)),
+      };
+    });
   }
 
   async clearDeadLetters(tenantId?: string): Promise<number> {

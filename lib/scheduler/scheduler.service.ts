@@ -3,6 +3,7 @@ import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { Schedule, ScheduleInput } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
+import type { RunRecord } from '../interfaces/run-record.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
@@ -163,6 +164,13 @@ export class SchedulerService {
   async deadLetters(tenantId?: string): Promise<DeadLetter[]> {
     if (tenantId !== undefined) validateIdentifier('tenantId', tenantId);
     return this.store.deadLetters(tenantId);
+  }
+
+  /** The schedule's last recorded runs, newest first; empty unless the module's runHistory option is on. */
+  async history(tenantId: string, id: string): Promise<RunRecord[]> {
+    validateIdentifier('tenantId', tenantId);
+    validateIdentifier('id', id);
+    return this.store.history(tenantId, id);
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */

@@ -46,7 +46,7 @@ const ofFire = (fire: number): RecordedRun[] => runs.filter((r) => r.fireTime ==
 
 describe('retries', () => {
   it('retries a failed run for the same fire time with attempt + 1 and a larger fencing token', async () => {
-    const app = await pod(freshPrefix(), 'a');
+    const app = await pod(freshPrefix(), 'a', { runHistory: 10 });
     behaviour.failAttempts = 2;
     await app.scheduler.upsert(
       job({ retry: { attempts: 3, backoff: 'fixed', delayMs: 300, jitter: false } }),
@@ -59,6 +59,17 @@ describe('retries', () => {
     expect(second.startedAt - first.startedAt).toBeGreaterThanOrEqual(290);
     await waitFor(async () => (await app.scheduler.get('acme', 'job'))?.lastStatus === 'succeeded');
     expect(await app.scheduler.deadLetters('acme')).toEqual([]);
+    // The history, recorded by the same script as each outcome, newest first.
+    const history = (await app.scheduler.history('acme', 'job')).reverse().slice(0, 3);
+    expect(history.map((h) => [h.fireTime.getTime(), h.attempt, h.fencingToken, h.status])).toEqual(
+      [
+        [first.fireTime, 1, first.fencingToken, 'retry'],
+        [first.fireTime, 2, second.fencingToken, 'retry'],
+        [first.fireTime, 3, third.fencingToken, 'succeeded'],
+      ],
+    );
+    await app.scheduler.remove('acme', 'job');
+    expect(await app.scheduler.history('acme', 'job')).toEqual([]);
   });
 
   it('is durable: a retry is run by another pod when the first one is gone', async () => {

@@ -10,13 +10,17 @@
     schedule being armed already, and the outcome is recorded on the schedule.
   - retry: the run stays recorded for the same fire time, without owner, and becomes due again
     at ARGV next due, when claimDue re-claims it with attempt + 1. It survives any pod dying.
-  A non-empty dead letter is pushed on the partition's dead-letter list, trimmed to ARGV[1].
+  A non-empty dead letter is pushed on the partition's dead-letter list, trimmed to ARGV[1]. With
+  ARGV[2] > 0, every recorded run (not skipped fire times) is pushed on its schedule's history,
+  trimmed to ARGV[2]: '<fire ms>,<attempt>,<fencing token>,<outcome>,<ended at ms>'.
 
   KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a run
           record's schedule HASH KEYS[1] .. 's:' .. <schedule member>, the due index ZSET
-          KEYS[1] .. 'due:' .. <the hash's handler field> and the dead-letter LIST KEYS[1] .. 'dead'
+          KEYS[1] .. 'due:' .. <the hash's handler field>, the dead-letter LIST KEYS[1] .. 'dead' and
+          the history LIST KEYS[1] .. 'hist:' .. <schedule member>
   ARGV[1] most dead letters kept (integer)
-  ARGV[2] number of runs n; then n × 9 fields: member, owner token, outcome ('succeeded' |
+  ARGV[2] most history entries kept per schedule (integer, 0 = no history)
+  ARGV[3] number of runs n; then n × 9 fields: member, owner token, outcome ('succeeded' |
           'failed' | 'skipped' | 'retry'), timing revision seen at claim, next fire ms, next due ms
           (for retry: when the retry is due), error message ('' if none), fire times skipped
           (integer), dead letter (JSON, '' if none)
@@ -30,15 +34,16 @@ local rcall = redis.call
 
 local base = KEYS[1]
 local deadLimit = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+local historyLimit = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local now = nowMs()
 local codes = {}
 for r = 0, n - 1 do
-  local a = 3 + r * 9
+  local a = 4 + r * 9
   local member, token, outcome = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local nextFire, nextDue, message = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local hashKey = base .. 's:' .. member
-  local f = rcall('HMGET', hashKey, 'tk', 'lx', 'tr', 'en', 'nf', 'nd', 'h', 'rf', 'sk')
+  local f = rcall('HMGET', hashKey, 'tk', 'lx', 'tr', 'en', 'nf', 'nd', 'h', 'rf', 'sk', 'at', 'fc')
   local parent = string.match(member, '^(.*):r:%d+$')
   if parent and rcall('EXISTS', base .. 's:' .. parent) == 0 then
     rcall('DEL', hashKey)
@@ -71,6 +76,11 @@ for r = 0, n - 1 do
       else
         rcall('ZREM', dueKey, member)
       end
+    end
+    if historyLimit > 0 and outcome ~= 'skipped' then
+      local historyKey = base .. 'hist:' .. (parent or member)
+      rcall('LPUSH', historyKey, f[8] .. ',' .. f[10] .. ',' .. f[11] .. ',' .. outcome .. ',' .. now)
+      rcall('LTRIM', historyKey, 0, historyLimit - 1)
     end
     local deadLetter = ARGV[a + 8]
     if deadLetter ~= '' then

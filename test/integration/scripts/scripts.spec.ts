@@ -120,9 +120,14 @@ function completion(
   };
 }
 
-/** completeRuns with its header's ARGV: dead letters kept, then the runs. */
-function complete(base: string, runs: Completion[], deadLetterLimit = 100): Promise<number[]> {
-  return scripts.completeRuns(base, deadLetterLimit, runs);
+/** completeRuns with its header's ARGV: dead letters kept, history kept, then the runs. */
+function complete(
+  base: string,
+  runs: Completion[],
+  deadLetterLimit = 100,
+  historyLimit = 0,
+): Promise<number[]> {
+  return scripts.completeRuns(base, deadLetterLimit, historyLimit, runs);
 }
 
 async function score(key: string, member: string): Promise<number | null> {
