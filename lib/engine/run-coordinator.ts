@@ -164,6 +164,13 @@ export class RunCoordinator {
 
   private async start(c: Claimed): Promise<void> {
     const { run } = c;
+    if (this.clock.now() >= run.leaseUntilMs) {
+      // Claimed, then this process stalled (GC pause, SIGSTOP) past the lease: another pod re-runs it.
+      this.logger.warn(
+        `Run of "${run.id}" was claimed but its lease ran out before it could start`,
+      );
+      return;
+    }
     let member = run.member;
     if (c.policy.overlap === 'allow' && run.claim === 'run') {
       const next = planAfterRun(

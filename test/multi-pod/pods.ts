@@ -21,6 +21,8 @@ export class PodFleet {
   constructor(
     private readonly redisUrl: string,
     private readonly keyPrefix: string,
+    /** The pod's entry file. */
+    private readonly fixture = join(__dirname, 'pod.fixture.ts'),
   ) {}
 
   starts(filter: (e: RunEvent) => boolean = () => true): RunEvent[] {
@@ -36,7 +38,7 @@ export class PodFleet {
   }
 
   async start(name: string, env: Record<string, string> = {}): Promise<Pod> {
-    const child = fork(join(__dirname, 'pod.fixture.ts'), [], {
+    const child = fork(this.fixture, [], {
       execArgv: ['-r', join(__dirname, 'skew-clock.js'), '-r', 'ts-node/register/transpile-only'],
       env: {
         ...process.env,

@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { join } from 'node:path';
+import { ScheduleHandler, ScheduleInput } from '../../lib';
+import { createApp, freshPrefix, TestApp } from '../support/create-app';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import { sleep } from '../support/wait-for';
+import { Pod, PodFleet } from '../multi-pod/pods';
+import type { ChaosEvent } from './chaos-pod';
+
+/**
+ * Chaos: 3 pod processes run 200 schedules firing every second while the test SIGKILLs pods,
+ * freezes them past and within their lease, and restarts Redis. Afterwards, Redis's own run
+ * history (written by the script that records each run) must show, for every fire time of the
+ * window, exactly one successful completion, by the latest run started for it.
+ */
+const SCHEDULES = 200;
+const CHAOS_MS = Number(process.env.CHAOS_MS ?? 45_000);
+const CALM_MS = 10_000;
+
+type Start = Extract<ChaosEvent, { type: 'start' }>;
+
+/** The API process declares the handler (so upserts validate) but, with worker: false, never runs it. */
+@Injectable()
+class ChaosHandlerDeclaration {
+  @ScheduleHandler('chaos')
+  work(): void {}
+}
+
+let server: RedisServerHandle;
+let api: TestApp;
+let fleet: PodFleet;
+
+beforeAll(async () => {
+  server = await startRedisServer({ appendonly: true });
+  const prefix = freshPrefix();
+  fleet = new PodFleet(server.url, prefix, join(__dirname, 'chaos-pod.ts'));
+  api = await createApp(
+    {
+      redis: server.url,
+      keyPrefix: prefix,
+      worker: false,
+      runHistory: 300,
+      tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
+    },
+    [ChaosHandlerDeclaration],
+  );
+});
+afterAll(async () => {
+  await fleet.stopAll();
+  await api.close();
+  await server.stop();
+});
+
+const schedule = (i: number): ScheduleInput => ({
+  tenantId: `tenant${i % 20}`,
+  id: `s${i}`,
+  cron: '* * * * * *',
+  handler: 'chaos',
+  overlap: 'allow',
+  misfire: 'runAll',
+  maxCatchUp: 120,
+  retry: { attempts: 3, backoff: 'fixed', delayMs: 200, jitter: false },
+});
+
+function pick<T>(items: T[]): T {
+  return items[Math.floor(Math.random() * items.length)];
+}
+
+describe('chaos', () => {
+  it('keeps exactly one successful completion per fire time through kills, freezes and Redis restarts', async () => {
+    await api.scheduler.upsertMany(Array.from({ length: SCHEDULES }, (_, i) => schedule(i)));
+    let podCount = 0;
+    const live = new Set<Pod>();
+    const startPod = async (): Promise<void> => {
+      live.add(await fleet.start(`pod${++podCount}`));
+    };
+    await Promise.all([startPod(), startPod(), startPod()]);
+    await sleep(3_000);
+
+    const [seconds] = await server.client().time();
+    const windowStart = (Number(seconds) + 1) * 1000;
+    const actions: string[] = [];
+    const chaosEnd = Date.now() + CHAOS_MS;
+    while (Date.now() < chaosEnd) {
+      await sleep(3_000 + Math.random() * 2_000);
+      const victim = pick([...live]);
+      const action = pick(['kill', 'freeze-long', 'freeze-short', 'restart-redis']);
+      actions.push(action);
+      if (action === 'kill') {
+        victim.signal('SIGKILL');
+        live.delete(victim);
+        await startPod();
+      } else if (action === 'freeze-long' || action === 'freeze-short') {
+        victim.signal('SIGSTOP');
+        await sleep(action === 'freeze-long' ? 3_500 : 800);
+        victim.signal('SIGCONT');
+      } else {
+        await server.restart();
+      }
+    }
+    await sleep(CALM_MS);
+    const [endSeconds] = await server.client().time();
+    const windowEnd = (Number(endSeconds) - 4) * 1000;
+    await fleet.stopAll();
+
+    const starts = new Map<string, Start[]>();
+    for (const e of fleet.events as ChaosEvent[]) {
+      if (e.type !== 'start') continue;
+      const key = `${e.tenantId}/${e.scheduleId}@${e.fireTime}`;
+      starts.set(key, [...(starts.get(key) ?? []), e]);
+    }
+    const rejected = (fleet.events as ChaosEvent[]).filter((e) => e.type === 'rejected').length;
+
+    let fires = 0;
+    let completions = 0;
+    let duplicates = 0;
+    let lost = 0;
+    let recovered = 0;
+    let staleCounted = 0;
+    let unfenced = 0;
+    for (let i = 0; i < SCHEDULES; i++) {
+      const { tenantId, id } = schedule(i);
+      const history = await api.scheduler.history(tenantId, id);
+      for (let t = windowStart; t <= windowEnd; t += 1_000) {
+        fires++;
+        const records = history.filter((h) => h.fireTime.getTime() === t);
+        const successes = records.filter((h) => h.status === 'succeeded');
+        completions += successes.length;
+        if (successes.length === 0) lost++;
+        if (successes.length > 1) duplicates += successes.length - 1;
+        if (successes.length !== 1) continue;
+        const winner = successes[0];
+        const started = starts.get(`${tenantId}/${id}@${t}`) ?? [];
+        if (started.some((s) => s.fencingToken > winner.fencingToken)) staleCounted++;
+        if (winner.attempt > 1) {
+          recovered++;
+          const earlier = [
+            ...started.filter((s) => s.attempt < winner.attempt),
+            ...records.filter((h) => h.attempt < winner.attempt),
+          ];
+          if (earlier.some((e) => e.fencingToken >= winner.fencingToken)) unfenced++;
+        }
+      }
+    }
+    process.stdout.write(
+      `chaos: ${fires} fires, ${completions} completions, ${duplicates} duplicates, ${lost} lost, ${recovered} recovered ` +
+        `(attempt > 1), ${rejected} late completions rejected, ${staleCounted} stale runs counted, ${unfenced} retries without a larger fencing token; ` +
+        `actions: ${actions.join(',')}\n`,
+    );
+    expect(fires).toBe(SCHEDULES * ((windowEnd - windowStart) / 1000 + 1));
+    expect(duplicates).toBe(0);
+    expect(lost).toBe(0);
+    expect(completions).toBe(fires);
+    expect(staleCounted).toBe(0);
+    expect(unfenced).toBe(0);
+    expect(recovered).toBeGreaterThan(0);
+  });
+});
