@@ -13,8 +13,8 @@ export interface Plan extends Arming {
   skipped: number;
 }
 
-/** Skipped fire times are counted up to this many per catch-up, to bound the work. */
-export const COUNT_LIMIT = 10_000;
+/** Fire times walked one by one when counting; beyond, the count is extrapolated. */
+const COUNT_STEPS = 256;
 
 /** The fire time `fireMs` with its jitter applied. */
 export function withJitter(
@@ -40,11 +40,49 @@ export function armAfter(
   return withJitter(cron, member, jitterMs, cron.nextAfter(afterMs));
 }
 
-/** Fire times in [fromMs, untilMs), fromMs being one; at most COUNT_LIMIT. */
+/**
+ * Fire times in [fromMs, untilMs), fromMs being one: exact up to COUNT_STEPS, then extrapolated
+ * from their average spacing (exact for fixed-period crons), so a week-long outage of a
+ * per-second cron costs microseconds, not seconds of blocked event loop.
+ */
 export function countFires(cron: CronSchedule, fromMs: number, untilMs: number): number {
   let n = 0;
-  for (let t = fromMs; t < untilMs && n < COUNT_LIMIT; t = cron.nextAfter(t)) n++;
-  return n;
+  let t = fromMs;
+  while (t < untilMs && n < COUNT_STEPS) {
+    n++;
+    t = cron.nextAfter(t);
+  }
+  if (t >= untilMs) return n;
+  return n + Math.ceil((untilMs - t) / ((t - fromMs) / n));
+}
+
+/** Whether [fromMs, untilMs) holds more than `limit` fire times; walks at most limit + 1. */
+function moreFiresThan(
+  cron: CronSchedule,
+  fromMs: number,
+  untilMs: number,
+  limit: number,
+): boolean {
+  let n = 0;
+  for (let t = fromMs; t < untilMs; t = cron.nextAfter(t)) if (++n > limit) return true;
+  return false;
+}
+
+/** The latest fire time after `floorMs` whose jittered due time has come by `nowMs`, else floorMs. */
+function latestDue(
+  cron: CronSchedule,
+  member: string,
+  jitterMs: number,
+  nowMs: number,
+  floorMs: number,
+): number {
+  let latest = cron.latestAtOrBefore(nowMs);
+  // Jitter stays below the gap to the next fire time, so one step back is enough.
+  for (let i = 0; i < 2 && latest !== null && latest > floorMs; i++) {
+    if (withJitter(cron, member, jitterMs, latest).dueMs <= nowMs) return latest;
+    latest = cron.latestAtOrBefore(latest - 1);
+  }
+  return Math.max(latest ?? floorMs, floorMs);
 }
 
 /**
@@ -71,22 +109,27 @@ export function planMisfire(
       nowMs - withJitter(cron, member, jitterMs, fireMs).dueMs > policy.catchUpWindowMs;
     return tooOld ? { ...following, skipped: 1 } : null;
   }
-  const latest = Math.max(cron.latestAtOrBefore(nowMs) ?? following.fireMs, following.fireMs);
+  const latest = latestDue(cron, member, jitterMs, nowMs, following.fireMs);
   const skipAll = (): Plan => ({
-    ...armAfter(cron, member, jitterMs, nowMs),
+    ...armAfter(cron, member, jitterMs, latest),
     skipped: countFires(cron, fireMs, latest + 1),
   });
   switch (policy.misfire) {
     case 'skip':
       return skipAll();
     case 'runOnce':
-      if (policy.catchUpWindowMs > 0 && nowMs - latest > policy.catchUpWindowMs) return skipAll();
+      if (
+        policy.catchUpWindowMs > 0 &&
+        nowMs - withJitter(cron, member, jitterMs, latest).dueMs > policy.catchUpWindowMs
+      ) {
+        return skipAll();
+      }
       return {
         ...withJitter(cron, member, jitterMs, latest),
         skipped: countFires(cron, fireMs, latest),
       };
     case 'runAll': {
-      if (countFires(cron, fireMs, latest + 1) <= policy.maxCatchUp) return null;
+      if (!moreFiresThan(cron, fireMs, latest + 1, policy.maxCatchUp)) return null;
       let earliest = latest;
       for (let i = 1; i < policy.maxCatchUp; i++)
         earliest = cron.latestAtOrBefore(earliest - 1) ?? earliest;
@@ -117,7 +160,7 @@ export function planAfterRun(
 ): Plan {
   const next = armAfter(cron, member, jitterMs, fireMs);
   if (next.dueMs > nowMs || next.fireMs <= claimedMs) return { ...next, skipped: 0 };
-  const latest = Math.max(cron.latestAtOrBefore(nowMs) ?? next.fireMs, next.fireMs);
+  const latest = latestDue(cron, member, jitterMs, nowMs, next.fireMs);
   if (policy.overlap === 'bufferOne') {
     return {
       ...withJitter(cron, member, jitterMs, latest),
@@ -125,7 +168,7 @@ export function planAfterRun(
     };
   }
   return {
-    ...armAfter(cron, member, jitterMs, nowMs),
+    ...armAfter(cron, member, jitterMs, latest),
     skipped: countFires(cron, next.fireMs, latest + 1),
   };
 }

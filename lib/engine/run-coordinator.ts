@@ -25,6 +25,8 @@ export interface RunSource {
 interface ActiveRun extends LeasedRun {
   /** Shutdown handed the lease back: the run's end must not be recorded. */
   givenBack: boolean;
+  /** The handler is done and its outcome is being recorded: shutdown lets that finish. */
+  finished: boolean;
 }
 
 /** A claimed run with what every step needs about it. */
@@ -39,7 +41,8 @@ interface Claimed {
   claimedMs: number;
 }
 
-const DETACHED = /:r:\d+$/;
+/** A detached run record: '<schedule member>:r:<fire ms>' (see includes/runRecords.lua). */
+const DETACHED = /^((?:t:[^:]+:[^:]+)|(?:c:[^:]+)):r:\d+$/;
 
 /**
  * Takes a claimed run to its end: applies the misfire policy, detaches 'allow' runs, runs the
@@ -54,6 +57,7 @@ export class RunCoordinator {
   private readonly detachments: PartitionBatcher<Detachment>;
   private readonly active = new Set<ActiveRun>();
   private drained: (() => void) | undefined;
+  private closing = false;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
@@ -86,7 +90,16 @@ export class RunCoordinator {
     return this.active.size;
   }
 
+  /** Shutdown began: runs claimed from now on are given back instead of started. */
+  close(): void {
+    this.closing = true;
+  }
+
   dispatch(source: RunSource, run: ClaimedRun, claimedMs: number): void {
+    if (this.closing) {
+      void this.giveBack([{ partition: source.partition, member: run.member, token: run.token }]);
+      return;
+    }
     let cron: CronSchedule;
     try {
       cron = CronSchedule.of(run.cron, run.timeZone);
@@ -99,7 +112,7 @@ export class RunCoordinator {
       run,
       cron,
       policy: resolvePolicy(decodePolicy(run.policy), this.options.defaultPolicy),
-      scheduleMember: run.member.replace(DETACHED, ''),
+      scheduleMember: DETACHED.exec(run.member)?.[1] ?? run.member,
       claimedMs,
     };
     if (run.claim === 'stale') {
@@ -141,7 +154,7 @@ export class RunCoordinator {
         };
       });
     }
-    const remaining = [...this.active];
+    const remaining = [...this.active].filter((run) => !run.finished);
     if (remaining.length > 0) {
       this.logger.warn(
         `Shutting down with ${remaining.length} run(s) still in flight after ${timeoutMs} ms: ` +
@@ -151,19 +164,38 @@ export class RunCoordinator {
         run.givenBack = true;
         run.controller.abort(new Error('The application is shutting down'));
       }
-      await this.leases
-        .giveBack(remaining)
-        .catch((error: Error) =>
-          this.logger.warn(
-            `Could not give leases back (${error.message}); they expire after leaseMs`,
-          ),
-        );
+      await this.giveBack(remaining);
     }
     this.leases.stop();
   }
 
+  /** Ends leases now so another pod re-claims the runs at once; bounded, as Redis may be down. */
+  private async giveBack(
+    runs: { partition: number; member: string; token: string }[],
+  ): Promise<void> {
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), 2_000).unref(),
+    );
+    const result = await Promise.race([
+      this.leases.giveBack(runs).catch((error: Error) => error),
+      timeout,
+    ]);
+    if (result !== undefined) {
+      const why = result === 'timeout' ? 'Redis did not answer' : result.message;
+      this.logger.warn(
+        `Could not give ${runs.length} lease(s) back (${why}); they expire after leaseMs`,
+      );
+    }
+  }
+
   private async start(c: Claimed): Promise<void> {
     const { run } = c;
+    if (this.closing) {
+      await this.giveBack([
+        { partition: c.source.partition, member: run.member, token: run.token },
+      ]);
+      return;
+    }
     if (this.clock.now() >= run.leaseUntilMs) {
       // Claimed, then this process stalled (GC pause, SIGSTOP) past the lease: another pod re-runs it.
       this.logger.warn(
@@ -208,10 +240,12 @@ export class RunCoordinator {
       leaseUntilMs: run.leaseUntilMs,
       controller: new AbortController(),
       givenBack: false,
+      finished: false,
     };
     this.active.add(active);
     this.leases.add(active);
     const outcome = await this.execute(c, active);
+    active.finished = true;
     this.leases.delete(active);
     if (!active.givenBack) await this.record(c, active, outcome);
     this.active.delete(active);

@@ -57,7 +57,9 @@ export class LeaseKeeper {
   }
 
   /** Ends the leases now so another pod re-claims these runs at once (attempt + 1). */
-  async giveBack(runs: readonly LeasedRun[]): Promise<void> {
+  async giveBack(
+    runs: readonly Pick<LeasedRun, 'partition' | 'member' | 'token'>[],
+  ): Promise<void> {
     await Promise.all(
       groupByPartition(runs).map(([partition, group]) =>
         this.scripts.extendLeases(this.keys.partitionBases[partition], 0, group),
@@ -104,8 +106,10 @@ export class LeaseKeeper {
   }
 }
 
-function groupByPartition(runs: readonly LeasedRun[]): [number, LeasedRun[]][] {
-  const groups = new Map<number, LeasedRun[]>();
+function groupByPartition<R extends Pick<LeasedRun, 'partition'>>(
+  runs: readonly R[],
+): [number, R[]][] {
+  const groups = new Map<number, R[]>();
   for (const run of runs) {
     const group = groups.get(run.partition);
     if (group) group.push(run);

@@ -49,6 +49,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private nextFullPollAt = 0;
   private failures = 0;
   private subscriber: RedisClient | undefined;
+  /** The tick under way, awaited by shutdown so that no claim lands after it. */
+  private current: Promise<void> | undefined;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -84,6 +86,12 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.runs.close();
+    // A claim in flight still delivers its runs; the coordinator gives them back at once.
+    await Promise.race([
+      this.current,
+      new Promise((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs)),
+    ]);
     if (this.subscriber) {
       await this.connection.close(this.subscriber).catch(() => undefined);
       this.subscriber = undefined;
@@ -152,7 +160,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      void this.tick();
+      this.current = this.tick();
     }, delay);
   }
 

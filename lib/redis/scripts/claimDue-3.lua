@@ -2,7 +2,8 @@
   Claims, atomically, up to ARGV[1] runs that are due in one handler's due index. A schedule
   member whose score came due starts the run of its next fire time (attempt 1), unless that fire
   time is at or below the schedule's high-water mark `hw` (the greatest fire time ever claimed:
-  the exactly-once mark), when it is handed out as 'stale' to be re-armed only. A member whose run
+  the exactly-once mark), when it is handed out as 'stale' to be re-armed only, under a guard
+  lease that records no run. A member whose run
   is still recorded (its lease expired, or a retry came due) is re-claimed for the same fire time
   with attempt + 1 ('recover'); so is a detached run record (member '<schedule member>:r:<fire ms>',
   written by detachRuns for overlap 'allow'). Each claim gets a fencing token, an owner token and
@@ -13,7 +14,8 @@
           expiry ms while a run holds it)
   KEYS[2] fencing counter of the partition (STRING, integer)
   KEYS[3] schedule hash base (string, hash-tagged like KEYS[1]); the HASH of a member is
-          KEYS[3] .. member, and a run record's schedule is KEYS[3] .. <schedule member>
+          KEYS[3] .. member, and a run record's schedule is KEYS[3] .. <schedule member> (a record
+          whose schedule is gone, or was created again, is dropped)
   ARGV[1] most runs to claim (integer)
   ARGV[2] lease (ms)
   ARGV[3] claimant id (string), prefix of the owner tokens
@@ -26,6 +28,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/runRecords.lua"
 
 local dueKey, fenceKey, base = KEYS[1], KEYS[2], KEYS[3]
 local limit = tonumber(ARGV[1])
@@ -41,12 +44,12 @@ if #members > 0 then
   local n = 0
   for _, member in ipairs(members) do
     local hashKey = base .. member
-    local parent = string.match(member, '^(.*):r:%d+$')
+    local parent = runRecordParent(member)
     local f, fire, attempt, kind
     if parent then
       f = rcall('HMGET', base .. parent, unpack(FIELDS))
       local r = rcall('HMGET', hashKey, 'rf', 'at')
-      if f[3] and r[1] then
+      if f[3] and r[1] and parentAlive(base .. parent, hashKey) then
         fire, attempt, kind = tonumber(r[1]), tonumber(r[2]) + 1, 'recover'
       end
     else
@@ -68,6 +71,10 @@ if #members > 0 then
       local lease = now + leaseMs
       if parent then
         rcall('HSET', hashKey, 'at', attempt, 'tk', token, 'lx', lease, 'fc', fence)
+      elseif kind == 'stale' then
+        -- a guard lease only: the run state stays empty, so a lapsed stale claim is stale again,
+        -- never a 'recover' of a fire time that already ran
+        rcall('HSET', hashKey, 'tk', token, 'lx', lease, 'fc', fence)
       else
         local highWater = fire
         if f[4] and tonumber(f[4]) > fire then highWater = tonumber(f[4]) end

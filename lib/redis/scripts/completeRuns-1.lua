@@ -31,6 +31,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/runRecords.lua"
 
 local base = KEYS[1]
 local deadLimit = tonumber(ARGV[1])
@@ -44,8 +45,8 @@ for r = 0, n - 1 do
   local nextFire, nextDue, message = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local hashKey = base .. 's:' .. member
   local f = rcall('HMGET', hashKey, 'tk', 'lx', 'tr', 'en', 'nf', 'nd', 'h', 'rf', 'sk', 'at', 'fc')
-  local parent = string.match(member, '^(.*):r:%d+$')
-  if parent and rcall('EXISTS', base .. 's:' .. parent) == 0 then
+  local parent = runRecordParent(member)
+  if parent and not parentAlive(base .. 's:' .. parent, hashKey) then
     rcall('DEL', hashKey)
     if f[7] then rcall('ZREM', base .. 'due:' .. f[7], member) end
     codes[r + 1] = -4

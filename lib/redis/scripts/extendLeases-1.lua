@@ -15,6 +15,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/runRecords.lua"
 
 local base = KEYS[1]
 local leaseMs = tonumber(ARGV[1])
@@ -25,8 +26,8 @@ for r = 0, n - 1 do
   local member = ARGV[3 + r * 2]
   local hashKey = base .. 's:' .. member
   local f = rcall('HMGET', hashKey, 'tk', 'lx', 'h')
-  local parent = string.match(member, '^(.*):r:%d+$')
-  if parent and rcall('EXISTS', base .. 's:' .. parent) == 0 then
+  local parent = runRecordParent(member)
+  if parent and not parentAlive(base .. 's:' .. parent, hashKey) then
     -- the schedule was removed: its detached run loses its lease, and its record goes
     rcall('DEL', hashKey)
     if f[3] then rcall('ZREM', base .. 'due:' .. f[3], member) end

@@ -11,7 +11,8 @@
   KEYS[2] due index ZSET of the schedule's handler
   KEYS[3] tenant's schedule SET (member = id); unused for static schedules
   KEYS[4] partition base (string, hash-tagged like KEYS[1..3]); derives the previous handler's
-          due index ZSET KEYS[4] .. 'due:' .. <the hash's old handler field>
+          due index ZSET KEYS[4] .. 'due:' .. <the hash's old handler field> and the partition's
+          counter STRING KEYS[4] .. 'fence', which numbers a new schedule's incarnation
   ARGV[1] schedule kind ('c' static | 't' dynamic)
   ARGV[2] tenant id ('' for static)
   ARGV[3] id (dynamic id, or static name)
@@ -63,6 +64,8 @@ rcall('HSET', hashKey, 'k', kind, 'tn', tenant, 'id', id, 'h', handlerKey, 'cr',
   'j', jitter, 'p', payload, 'en', enabled, 'nf', nextFire, 'nd', nextDue, 'tr', revision,
   'ca', createdAt, 'ua', now, 'po', ARGV[16])
 if kind == 't' and not exists then rcall('SADD', tenantKey, id) end
+-- A new incarnation number, so run records of a removed schedule never attach to its successor.
+if not exists then rcall('HSET', hashKey, 'gn', rcall('INCR', base .. 'fence')) end
 
 local running = f[8] and f[8] ~= ''
 if exists and f[1] ~= handlerKey then

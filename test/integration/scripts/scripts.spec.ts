@@ -772,6 +772,8 @@ describe('detachRuns', () => {
       lx: String(run.leaseUntilMs),
       fc: String(run.fencingToken),
       h: 'h:h1',
+      // the schedule's incarnation: a schedule created again under this id does not adopt the record
+      gn: await client.hget(k.hash, 'gn'),
     });
     expect(await score(dueKey(), recordMember)).toBe(run.leaseUntilMs);
     expect(await score(dueKey(), k.member)).toBe(nextMs);
@@ -1315,5 +1317,92 @@ describe('acquireLock / extendLock / releaseLock', () => {
     expect(tokens[0]).toBeGreaterThanOrEqual(1);
     // Only the lock and its fence counter exist.
     expect(await prefixKeys()).toEqual([lock, fence].sort());
+  });
+});
+
+describe('regressions found in review', () => {
+  it('a stale claim whose lease lapses is stale again, never a second run of that fire time', async () => {
+    const fire = (await redisNow()) - 5_000;
+    await upsert({ id: 's', fireMs: fire });
+    const [first] = (await claim()).runs;
+    expect(first.claim).toBe('run');
+    const k = keysOf('s');
+    expect(
+      await complete(
+        k.base,
+        [
+          completion(k.member, first.token, {
+            nextFireMs: fire + 60_000,
+            nextDueMs: fire + 60_000,
+          }),
+        ],
+        100,
+        10,
+      ),
+    ).toEqual([1]);
+    // A timing change that re-arms at the fire time already run (a writer's lagging clock).
+    await upsert({ id: 's', fireMs: fire, jitterMs: 1 });
+    const [stale] = (await claim({ leaseMs: 50 })).runs;
+    expect(stale).toMatchObject({ claim: 'stale', fireMs: fire });
+    await new Promise((resolve) => setTimeout(resolve, 80)); // its pod never completes it
+    const [again] = (await claim()).runs;
+    expect(again).toMatchObject({ claim: 'stale', fireMs: fire, attempt: 1 });
+    expect(
+      await complete(
+        k.base,
+        [
+          completion(k.member, again.token, {
+            outcome: 'skipped',
+            timingRevision: again.timingRevision,
+            nextFireMs: fire + 60_000,
+            nextDueMs: fire + 60_000,
+          }),
+        ],
+        100,
+        10,
+      ),
+    ).toEqual([1]);
+    const history = await client.lrange(ks.history(k), 0, -1);
+    expect(
+      history.filter((h) => h.startsWith(`${fire},`) && h.includes(',succeeded,')),
+    ).toHaveLength(1);
+  });
+
+  it('tenant "r" with a numeric id is a schedule, not a detached run record', async () => {
+    const fire = (await redisNow()) - 1_000;
+    await upsert({ tenant: 'r', id: '123', fireMs: fire });
+    const reply = await claim();
+    expect(reply.runs.map((r) => [r.member, r.claim])).toEqual([['t:r:123', 'run']]);
+    expect(await client.exists(keysOf('123', 'h1', 'r').hash)).toBe(1);
+  });
+
+  it('a detached run of a removed schedule is not adopted by a schedule created again under its id', async () => {
+    const fire = (await redisNow()) - 1_000;
+    await upsert({ id: 'a', fireMs: fire });
+    const k = keysOf('a');
+    const [run] = (await claim()).runs;
+    expect(
+      await scripts.detachRuns(k.base, [
+        {
+          member: k.member,
+          token: run.token,
+          timingRevision: run.timingRevision,
+          nextFireMs: fire + 60_000,
+          nextDueMs: fire + 60_000,
+        },
+      ]),
+    ).toEqual([1]);
+    const record = `${k.member}:r:${fire}`;
+    // The detached run fails and a retry is due at once; then the schedule is removed and created again.
+    expect(
+      await complete(k.base, [
+        completion(record, run.token, { outcome: 'retry', nextDueMs: fire }),
+      ]),
+    ).toEqual([1]);
+    expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['a', k.member])).toBe(1);
+    await upsert({ id: 'a', fireMs: (await redisNow()) + 60_000, cron: '0 * * * *' });
+    const reply = await claim();
+    expect(reply.runs.filter((r) => r.member === record)).toEqual([]);
+    expect(await client.exists(`${k.base}s:${record}`)).toBe(0);
   });
 });
