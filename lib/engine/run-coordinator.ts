@@ -39,6 +39,8 @@ interface Claimed {
   scheduleMember: string;
   /** Redis time of the claim. */
   claimedMs: number;
+  /** Missed fire times passed over when the claim was retargeted to the latest one. */
+  skippedBefore: number;
 }
 
 /** A detached run record: '<schedule member>:r:<fire ms>' (see includes/runRecords.lua). */
@@ -55,6 +57,7 @@ export class RunCoordinator {
   private readonly leases: LeaseKeeper;
   private readonly completions: PartitionBatcher<Completion>;
   private readonly detachments: PartitionBatcher<Detachment>;
+  private readonly retargets: PartitionBatcher<{ member: string; token: string; fireMs: number }>;
   private readonly active = new Set<ActiveRun>();
   private drained: (() => void) | undefined;
   private closing = false;
@@ -78,6 +81,10 @@ export class RunCoordinator {
           options.runHistory,
           items,
         ),
+      options.batchSize,
+    );
+    this.retargets = new PartitionBatcher(
+      (p, items) => scripts.retargetRuns(keys.partitionBases[p], items),
       options.batchSize,
     );
     this.detachments = new PartitionBatcher(
@@ -114,6 +121,7 @@ export class RunCoordinator {
       policy: resolvePolicy(decodePolicy(run.policy), this.options.defaultPolicy),
       scheduleMember: DETACHED.exec(run.member)?.[1] ?? run.member,
       claimedMs,
+      skippedBefore: 0,
     };
     if (run.claim === 'stale') {
       void this.complete(c, 'skipped', '', this.planAfter(c), undefined);
@@ -135,6 +143,11 @@ export class RunCoordinator {
         claimedMs,
         c.policy,
       );
+      if (plan && plan.dueMs <= claimedMs && c.policy.misfire !== 'skip') {
+        // The fire time to run instead is due already: run it now under this claim.
+        void this.retarget(c, plan);
+        return;
+      }
       if (plan) {
         void this.complete(c, 'skipped', '', plan, undefined);
         return;
@@ -167,6 +180,20 @@ export class RunCoordinator {
       await this.giveBack(remaining);
     }
     this.leases.stop();
+  }
+
+  private async retarget(c: Claimed, plan: Plan): Promise<void> {
+    const { run } = c;
+    const code = await this.retargets
+      .submit(c.source.partition, { member: run.member, token: run.token, fireMs: plan.fireMs })
+      .catch(() => -1);
+    if (code !== 1) {
+      this.logger.warn(
+        `Run of "${run.id}" lost its lease before it started; another pod will run it`,
+      );
+      return;
+    }
+    await this.start({ ...c, run: { ...run, fireMs: plan.fireMs }, skippedBefore: plan.skipped });
   }
 
   /** Ends leases now so another pod re-claims the runs at once; bounded, as Redis may be down. */
@@ -356,7 +383,7 @@ export class RunCoordinator {
       nextFireMs: plan.fireMs,
       nextDueMs: plan.dueMs,
       error,
-      skipped: plan.skipped,
+      skipped: plan.skipped + c.skippedBefore,
       deadLetter: finalFailure ? this.deadLetter(c, error) : '',
     };
     for (let attempt = 0; ; attempt++) {
@@ -371,11 +398,12 @@ export class RunCoordinator {
           return code;
         }
         if (plan.dueMs > 0) this.onRearm(c.source, plan.dueMs);
-        if (plan.skipped > 0) {
+        const skipped = plan.skipped + c.skippedBefore;
+        if (skipped > 0) {
           this.events.emit('fires.skipped', {
             scheduleId: run.id,
             tenantId: run.kind === 't' ? run.tenantId : undefined,
-            count: plan.skipped,
+            count: skipped,
             resumeAt: new Date(plan.fireMs),
           });
         }

@@ -134,6 +134,15 @@ export class RedisScripts {
     return (await this.call('detachRuns', base, ...args)) as number[];
   }
 
+  async retargetRuns(
+    base: string,
+    runs: readonly { member: string; token: string; fireMs: number }[],
+  ): Promise<number[]> {
+    const args: Arg[] = [runs.length];
+    for (const r of runs) args.push(r.member, r.token, r.fireMs);
+    return (await this.call('retargetRuns', base, ...args)) as number[];
+  }
+
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {
     return (await this.call('clearDeadLetters', list, tenantId)) as number;
   }

@@ -3,6 +3,8 @@ import type { RedisClient } from '../redis/redis-scripts';
 
 /** A sample older than this is refreshed with TIME before it is trusted. */
 const MAX_SAMPLE_AGE_MS = 10_000;
+/** A round trip this short always gives a usable sample. */
+const MAX_TRUSTED_RTT_MS = 50;
 
 /**
  * Redis's clock as seen from this process. Decisions that matter are made inside scripts with
@@ -36,8 +38,9 @@ export class RedisClock {
   observe(redisMs: number, sentAt: number): void {
     const receivedAt = performance.now();
     const rtt = receivedAt - sentAt;
-    // Prefer quick round trips; accept a slow one when the current sample is old.
-    if (rtt <= this.bestRtt * 2 || receivedAt - this.sampledAt > MAX_SAMPLE_AGE_MS / 2) {
+    // A reply's Redis time is known only within its round trip, so slow replies (a command queued
+    // through an outage) are ignored: the monotonic clock keeps an older quick sample accurate.
+    if (this.sampledAt === -Infinity || rtt <= Math.max(this.bestRtt * 4, MAX_TRUSTED_RTT_MS)) {
       this.offset = redisMs - (sentAt + rtt / 2);
       this.sampledAt = receivedAt;
       this.bestRtt = Math.max(1, Math.min(this.bestRtt, rtt));

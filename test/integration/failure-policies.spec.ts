@@ -211,6 +211,26 @@ describe('misfire policies (no worker running across several fire times)', () =>
   });
 });
 
+describe('misfire under sustained overload', () => {
+  it('runOnce keeps running the latest fire times when every claim is late', async () => {
+    // 1,000 schedules per second, one run of 100 ms at a time: every claim is more than a period
+    // late. Re-arming each late claim (instead of running its latest fire time) would cycle
+    // claims and re-arms forever and run almost nothing.
+    const app = await pod(freshPrefix(), 'a', { concurrency: 1 });
+    behaviour.delayMs = 100;
+    await app.scheduler.upsertMany(
+      Array.from({ length: 1_000 }, (_, i) => job({ tenantId: `t${i % 50}`, id: `s${i}` })),
+    );
+    await sleep(6_000);
+    const recent = runs.filter((r) => r.startedAt > Date.now() - 4_000);
+    expect(recent.length).toBeGreaterThanOrEqual(20);
+    // Every run is of a recent fire time, not of an ever older backlog.
+    for (const r of recent) expect(r.startedAt - r.fireTime).toBeLessThan(2_500);
+    const keys = runs.map((r) => `${r.scheduleId}@${r.fireTime}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
 describe('overlap policies (runs of 2.5 s on a schedule firing every second)', () => {
   async function slowRuns(
     overlap: 'skip' | 'bufferOne' | 'allow',

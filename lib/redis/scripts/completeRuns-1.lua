@@ -57,7 +57,8 @@ for r = 0, n - 1 do
   else
     local dueKey = base .. 'due:' .. f[7]
     if outcome == 'retry' then
-      rcall('HSET', hashKey, 'tk', '', 'lx', nextDue, 'lm', message)
+      rcall('HSET', hashKey, 'tk', '', 'lx', nextDue, 'lm', message,
+        'sk', tonumber(f[9] or '0') + tonumber(ARGV[a + 7]))
       rcall('ZADD', dueKey, nextDue, member)
     elseif parent then
       rcall('DEL', hashKey)

@@ -17,6 +17,7 @@ describe('loadScripts', () => {
         'extendLock',
         'releaseLock',
         'removeSchedule',
+        'retargetRuns',
         'setEnabled',
         'upsertSchedule',
       ].sort(),
