@@ -14,6 +14,8 @@ import { RedisClock } from '../time/redis-clock';
 
 /** Upserts sent in one pipeline. */
 const WRITE_CHUNK = 1_000;
+/** Upsert pipelines sent before the first answers. */
+const WRITES_IN_FLIGHT = 3;
 
 /** A schedule as the writer stores it, validated beforehand. */
 export interface StoredDefinition {
@@ -72,19 +74,26 @@ export class ScheduleStore {
       if (group) group.push(i);
       else byPartition.set(def.keys.partition, [i]);
     });
-    await Promise.all(
-      [...byPartition.values()].map(async (indexes) => {
-        for (let start = 0; start < indexes.length; start += WRITE_CHUNK) {
-          const chunk = indexes.slice(start, start + WRITE_CHUNK);
-          const replies = await this.connection.scripts.upsertSchedules(
-            chunk.map((i) => this.upsertCall(defs[i], now)),
-          );
-          chunk.forEach(
-            (defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])),
-          );
-        }
-      }),
-    );
+    const chunks: number[][] = [];
+    for (const indexes of byPartition.values()) {
+      for (let start = 0; start < indexes.length; start += WRITE_CHUNK) {
+        chunks.push(indexes.slice(start, start + WRITE_CHUNK));
+      }
+    }
+    // A few pipelines in flight, so this process builds the next while Redis runs the last.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++];
+        const replies = await this.connection.scripts.upsertSchedules(
+          chunk.map((i) => this.upsertCall(defs[i], now)),
+        );
+        chunk.forEach(
+          (defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, chunks.length) }, worker));
     return results;
   }
 
