@@ -1,0 +1,72 @@
+/**
+ * A nestjs-redis-scheduler pod: a Nest application context importing
+ * RedisSchedulerModule.forRoot({ redis, keyPrefix, tenantGuards: all off, ...--opt knobs }) and
+ * one provider whose @ScheduleHandler('bench') method records every start.
+ *
+ * Fire time and jitter: ScheduleContext.fireTime is the nominal cron time and ctx.dueTime is
+ * fireTime + the schedule's deterministic jitter offset, so the recorded lateness is
+ * start − fireTime − (dueTime − fireTime) = start − dueTime.
+ *
+ * The module's log/debug/verbose output is dropped; its warnings and errors (lost leases,
+ * rejected completions, Redis trouble) are reported to the runner as pod errors, so that an
+ * anomaly shows up next to the table instead of vanishing.
+ */
+import 'reflect-metadata';
+import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RedisSchedulerModule, ScheduleContext, ScheduleHandler } from '../lib';
+import { PodContext, PodHandle, runPod } from './pod-protocol';
+import { BENCH_HANDLER, oursModuleOptions, oursOptions } from './ours-options';
+
+const POD_CONTEXT = Symbol('POD_CONTEXT');
+
+@Injectable()
+class BenchHandlers {
+  private readonly handlerMs: number;
+
+  constructor(@Inject(POD_CONTEXT) private readonly pod: PodContext) {
+    this.handlerMs = pod.handlerMs;
+  }
+
+  @ScheduleHandler(BENCH_HANDLER)
+  async run(_payload: unknown, ctx: ScheduleContext): Promise<void> {
+    const fire = ctx.fireTime.getTime();
+    this.pod.recordStart(ctx.scheduleId, fire, ctx.dueTime.getTime() - fire);
+    if (this.handlerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.handlerMs));
+  }
+}
+
+/** Drops chatter, forwards warnings and errors to the runner. */
+class QuietLogger implements LoggerService {
+  constructor(private readonly pod: PodContext) {}
+  log(): void {}
+  debug(): void {}
+  verbose(): void {}
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.pod.reportError(`fatal: ${String(message)} ${rest.map(String).join(' ')}`.trim());
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.pod.reportError(`error: ${String(message)} ${rest.map(String).join(' ')}`.trim());
+  }
+  warn(message: unknown): void {
+    this.pod.reportError(`warn: ${String(message)}`);
+  }
+}
+
+@Module({})
+class BenchPodModule {}
+
+export async function createPod(ctx: PodContext): Promise<PodHandle> {
+  const o = oursOptions(ctx.options);
+  const app = await NestFactory.createApplicationContext(
+    {
+      module: BenchPodModule,
+      imports: [RedisSchedulerModule.forRoot(oursModuleOptions(ctx.redisUrl, o, true))],
+      providers: [{ provide: POD_CONTEXT, useValue: ctx }, BenchHandlers],
+    },
+    { logger: new QuietLogger(ctx), abortOnError: false },
+  );
+  return { close: () => app.close() };
+}
+
+if (require.main === module) runPod(createPod);

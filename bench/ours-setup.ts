@@ -1,0 +1,86 @@
+/**
+ * Registers the workload's schedules through the public API, the way an application would:
+ * a short-lived Nest application context with RedisSchedulerModule (`worker: false`, guards off)
+ * and a stub @ScheduleHandler('bench') provider (upsert validates that the handler exists), then
+ * SchedulerService.upsertMany in chunks of `registerChunk` (10,000), `registerParallel` (1) at a
+ * time, each schedule { tenantId: `tenant<i % 1000>`, id: `bench-<i>`, cron, timeZone, jitterMs,
+ * handler: 'bench' }. Stops between chunks once SetupContext.deadlineMs has passed.
+ */
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RedisSchedulerModule, ScheduleHandler, SchedulerService } from '../lib';
+import type { ScheduleInput } from '../lib';
+import { ImplSetup, RegisterOutcome } from './impls';
+import { nowMs } from './pod-protocol';
+import { BENCH_HANDLER, oursModuleOptions, oursOptions } from './ours-options';
+import type { ScheduleSpec } from './workloads';
+
+@Injectable()
+class SetupHandlers {
+  @ScheduleHandler(BENCH_HANDLER)
+  run(): void {
+    throw new Error('a worker: false context never runs schedules');
+  }
+}
+
+@Module({})
+class BenchSetupModule {}
+
+export const TENANTS = 1_000;
+
+export function toInput(s: ScheduleSpec): ScheduleInput {
+  return {
+    tenantId: `tenant${s.index % TENANTS}`,
+    id: s.id,
+    cron: s.cron,
+    timeZone: s.timeZone,
+    jitterMs: s.jitterMs,
+    handler: BENCH_HANDLER,
+  };
+}
+
+export const oursSetup: ImplSetup = {
+  async register(ctx): Promise<RegisterOutcome> {
+    const o = oursOptions(ctx.options);
+    const app = await NestFactory.createApplicationContext(
+      {
+        module: BenchSetupModule,
+        imports: [RedisSchedulerModule.forRoot(oursModuleOptions(ctx.redisUrl, o, false))],
+        providers: [SetupHandlers],
+      },
+      { logger: false },
+    );
+    try {
+      const service = app.get(SchedulerService);
+      const chunks: number[] = [];
+      for (let i = 0; i < ctx.schedules.length; i += o.registerChunk) chunks.push(i);
+      let next = 0;
+      let stored = 0;
+      let stop = false;
+      const lane = async (): Promise<void> => {
+        while (!stop && next < chunks.length) {
+          if (ctx.deadlineMs !== undefined && nowMs() >= ctx.deadlineMs) {
+            stop = true;
+            return;
+          }
+          const from = chunks[next++];
+          const part = ctx.schedules.slice(from, from + o.registerChunk);
+          await service.upsertMany(part.map(toInput));
+          stored += part.length;
+        }
+      };
+      const t0 = nowMs();
+      await Promise.all(Array.from({ length: o.registerParallel }, lane));
+      // Chunks are taken in order and every chunk started is finished: a full prefix is stored.
+      return { registered: stored, storeMs: nowMs() - t0 };
+    } finally {
+      await app.close();
+    }
+  },
+
+  version() {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../package.json') as { version: string }).version;
+  },
+};

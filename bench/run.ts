@@ -1,0 +1,837 @@
+/**
+ * Bench runner: one private redis-server, implementations measured in turn on a list of cases.
+ *
+ *   node -r ts-node/register/transpile-only bench/run.ts \
+ *     --workload steady|herd|registry|all --impl bullmq|ours|both [--schedules 1000,5000] \
+ *     [--pods 2] [--seconds N] [--warmup N] [--grace N] [--opt key=value ...] \
+ *     [--herd-lead S] [--register-budget S] [--cpu-prof DIR] [--pod-exec-arg=--flag ...] \
+ *     [--out bench/results]
+ *
+ * `--workload all` (what `npm run bench` runs) = steady 1k, 5k, 20k; herd 100k; registry 1k, 1M.
+ *
+ * Window workloads (steady, herd), per implementation: FLUSHALL, register the schedules
+ * (ImplSetup.register), fork the pods, wait for ready, then a measured window of `--seconds`
+ * starting half a second before a whole second (steady: after `--warmup`; herd: half a second
+ * before the herd's fire time): CONFIG RESETSTAT + Redis CPU baseline + pods' cpuUsage baseline
+ * ('mark start'), and at the end commandstats, Redis CPU, memory and the pods' cpuUsage delta
+ * ('mark end'). After a grace period for late starts the pods are stopped and send their starts
+ * back.
+ *
+ * Registry workload, per implementation and size: FLUSHALL, register (timed, within
+ * `--register-budget`), Redis used_memory before/after, fork the pods (time from fork to ready),
+ * then an idle window (nothing is due) for the pods' RSS and idle CPU.
+ *
+ * Prints one table (and ours/bullmq ratio rows), then PASS/MISS for every target of issue #4, and
+ * writes bench/results/<timestamp>.json.
+ */
+import { execSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type Redis from 'ioredis';
+import { BOTH, getImplementation, SetupContext } from './impls';
+import { computeFigures, Figures, round } from './metrics';
+import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
+import { formatSummary, ProfileSummary, summariseProfile } from './profile';
+import {
+  BenchRedisServer,
+  luaCallsAreCounted,
+  readCommandStats,
+  readCpuMs,
+  readMemory,
+  resetStats,
+  startRedisServer,
+} from './redis';
+import {
+  cronAt,
+  getWorkload,
+  hourlyCronAwayFrom,
+  ScheduleSpec,
+  WorkloadParams,
+  WORKLOADS,
+} from './workloads';
+
+// ---------------------------------------------------------------- command line
+
+interface Args {
+  workload: string;
+  schedules?: number[];
+  impls: string[];
+  pods: number;
+  seconds?: number;
+  warmup?: number;
+  grace?: number;
+  options: Record<string, string>;
+  out: string;
+  podExecArgv: string[];
+  cpuProfDir?: string;
+  herdLeadS?: number;
+  registerBudgetS: number;
+}
+
+interface Case {
+  workload: string;
+  schedules: number;
+  impls: string[];
+  seconds: number;
+  warmup: number;
+  grace: number;
+}
+
+/** Per-workload defaults: what `--workload all` runs and how long. */
+const DEFAULTS: Record<
+  string,
+  { schedules: number[]; seconds: number; warmup: number; grace: number }
+> = {
+  steady: { schedules: [1_000, 5_000, 20_000], seconds: 20, warmup: 3, grace: 3 },
+  herd: { schedules: [100_000], seconds: 10, warmup: 0, grace: 20 },
+  registry: { schedules: [1_000, 1_000_000], seconds: 5, warmup: 2, grace: 0 },
+};
+
+function parseCli(argv: string[]): Args {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      workload: { type: 'string', default: 'steady' },
+      schedules: { type: 'string' },
+      seconds: { type: 'string' },
+      impl: { type: 'string', default: 'bullmq' },
+      pods: { type: 'string', default: '2' },
+      warmup: { type: 'string' },
+      grace: { type: 'string' },
+      opt: { type: 'string', multiple: true, default: [] },
+      out: { type: 'string', default: path.join(__dirname, 'results') },
+      'pod-exec-arg': { type: 'string', multiple: true, default: [] },
+      'cpu-prof': { type: 'string' },
+      'herd-lead': { type: 'string' },
+      'register-budget': { type: 'string', default: '150' },
+    },
+  });
+  const num = (name: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+    return n;
+  };
+  const opt = (name: string, v: string | undefined, min: number): number | undefined =>
+    v === undefined ? undefined : num(name, v, min);
+  const options: Record<string, string> = {};
+  for (const kv of values.opt ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`--opt expects key=value, got '${kv}'`);
+    options[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const workload = values.workload ?? 'steady';
+  if (workload !== 'all' && !WORKLOADS[workload]) {
+    throw new Error(
+      `unknown workload '${workload}' (known: all, ${Object.keys(WORKLOADS).join(', ')})`,
+    );
+  }
+  return {
+    workload,
+    schedules: values.schedules
+      ?.split(',')
+      .map((s) => Math.floor(num('schedules', s.replace(/_/g, ''), 1))),
+    impls: values.impl === 'both' ? BOTH : [values.impl ?? 'bullmq'],
+    pods: Math.floor(num('pods', values.pods, 1)),
+    seconds: opt('seconds', values.seconds, 1),
+    warmup: opt('warmup', values.warmup, 0),
+    grace: opt('grace', values.grace, 0),
+    options,
+    out: values.out ?? path.join(__dirname, 'results'),
+    podExecArgv: values['pod-exec-arg'] ?? [],
+    cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    herdLeadS: opt('herd-lead', values['herd-lead'], 1),
+    registerBudgetS: num('register-budget', values['register-budget'], 1),
+  };
+}
+
+function planCases(args: Args): Case[] {
+  const workloads = args.workload === 'all' ? ['steady', 'herd', 'registry'] : [args.workload];
+  const cases: Case[] = [];
+  for (const workload of workloads) {
+    const d = DEFAULTS[workload];
+    for (const schedules of args.schedules ?? d.schedules) {
+      cases.push({
+        workload,
+        schedules,
+        impls: args.impls,
+        seconds: args.seconds ?? d.seconds,
+        warmup: args.warmup ?? d.warmup,
+        grace: args.grace ?? d.grace,
+      });
+    }
+  }
+  return cases;
+}
+
+// ---------------------------------------------------------------- results
+
+interface PodStart {
+  pid: number;
+  forkToReadyMs: number;
+  bootMs: number;
+  rssReadyMb: number;
+}
+
+interface IdleFigures {
+  seconds: number;
+  podRssMb: number[];
+  podCpuMsPerSec: number;
+  redisCpuMsPerSec: number;
+  redisCommandsPerSec: number;
+  /** Handler starts while nothing was due (should be 0). */
+  starts: number;
+}
+
+interface Row {
+  case: string;
+  workload: string;
+  schedules: number;
+  impl: string;
+  version?: string;
+  params: WorkloadParams;
+  registered: number;
+  registerMs: number;
+  /** schedules/s over the store time (ImplSetup's storeMs, else the whole register call). */
+  registerRate: number;
+  /** (used_memory after registration − before) / registered. */
+  bytesPerSchedule: number;
+  redisUsedMemoryMb: number;
+  pods: PodStart[];
+  /** Median fork → ready over the pods (process start, module loading, worker boot). */
+  startMs: number;
+  /** Median time in the implementation's factory (worker boot only). */
+  bootMs: number;
+  window?: { startMs: number; endMs: number; seconds: number };
+  figures?: Figures;
+  idle?: IdleFigures;
+  podErrors: string[];
+  profiles?: ProfileSummary[];
+  notes: string[];
+  error?: string;
+}
+
+const caseLabel = (workload: string, schedules: number): string =>
+  `${workload} ${schedules >= 1_000_000 ? `${schedules / 1_000_000}M` : schedules >= 1_000 ? `${schedules / 1_000}k` : schedules}`;
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const sleepUntil = (t: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, t - nowMs())));
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** Live pods, so that a crash or Ctrl-C never leaves a process behind. */
+const livePods = new Set<PodProcess>();
+
+/** What earlier cases of this invocation taught about each implementation (for the herd lead). */
+const observed: Record<string, { rate?: number; startMs?: number }> = {};
+
+function herdLeadMs(impl: string, schedules: number, args: Args): number {
+  if (args.herdLeadS !== undefined) return args.herdLeadS * 1000;
+  const seen = observed[impl] ?? {};
+  const rate = seen.rate ?? (impl === 'ours' ? 8_000 : 3_000);
+  const start = seen.startMs ?? 8_000;
+  return Math.min(180_000, Math.max(10_000, (1.6 * schedules * 1000) / rate + 1.5 * start + 4_000));
+}
+
+// ---------------------------------------------------------------- one implementation, one case
+
+class CaseRunner {
+  constructor(
+    private readonly args: Args,
+    private readonly server: BenchRedisServer,
+    private readonly redis: Redis,
+  ) {}
+
+  async run(name: string, c: Case): Promise<Row> {
+    const impl = getImplementation(name);
+    const workload = getWorkload(c.workload);
+    const row: Row = {
+      case: caseLabel(c.workload, c.schedules),
+      workload: c.workload,
+      schedules: c.schedules,
+      impl: name,
+      version: impl.setup.version?.(),
+      params: {},
+      registered: 0,
+      registerMs: 0,
+      registerRate: NaN,
+      bytesPerSchedule: NaN,
+      redisUsedMemoryMb: NaN,
+      pods: [],
+      startMs: NaN,
+      bootMs: NaN,
+      podErrors: [],
+      notes: [],
+    };
+    const pods: PodProcess[] = [];
+    try {
+      await this.redis.flushall();
+      // ---- choose the run's parameters
+      let herdFireMs = 0;
+      if (c.workload === 'herd') {
+        const lead = herdLeadMs(name, c.schedules, this.args);
+        herdFireMs = Math.ceil((nowMs() + lead) / 1000) * 1000;
+        row.params = { cron: cronAt(herdFireMs) };
+        log(
+          `[${row.case} ${name}] herd fire time ${new Date(herdFireMs).toISOString()} (lead ${(lead / 1000).toFixed(0)} s)`,
+        );
+      } else if (c.workload === 'registry') {
+        row.params = { cron: hourlyCronAwayFrom(nowMs()) };
+      }
+      const schedules = workload.schedules(c.schedules, row.params);
+      const ctx: SetupContext = {
+        redisUrl: this.server.url,
+        redis: this.redis,
+        workload,
+        schedules,
+        options: this.args.options,
+        deadlineMs:
+          c.workload === 'registry' ? nowMs() + this.args.registerBudgetS * 1000 : undefined,
+      };
+
+      // ---- register
+      const mem0 = (await readMemory(this.redis)).usedMemory;
+      const cpuBeforeRegister = await readCpuMs(this.redis);
+      const t0 = nowMs();
+      const outcome = await impl.setup.register(ctx);
+      row.registerMs = Math.round(nowMs() - t0);
+      row.registered = outcome ? outcome.registered : schedules.length;
+      const storeMs = outcome?.storeMs ?? row.registerMs;
+      row.registerRate = round((row.registered * 1000) / storeMs, 0);
+      const mem1 = await readMemory(this.redis);
+      row.bytesPerSchedule = round((mem1.usedMemory - mem0) / Math.max(1, row.registered), 0);
+      row.redisUsedMemoryMb = round(mem1.usedMemory / 2 ** 20, 1);
+      if (row.registered < schedules.length) {
+        row.notes.push(
+          `registered only ${row.registered} of ${schedules.length} within --register-budget ${this.args.registerBudgetS} s; ` +
+            'rate, memory, RSS and start time are for that many',
+        );
+      }
+      const prev = observed[name] ?? {};
+      if (!prev.rate || row.registered >= 5_000)
+        observed[name] = { ...prev, rate: row.registerRate };
+      log(
+        `[${row.case} ${name}] registered ${row.registered} schedules in ${row.registerMs} ms ` +
+          `(${row.registerRate}/s, ${row.bytesPerSchedule} B each)`,
+      );
+
+      // ---- pods
+      const execArgv = [...this.args.podExecArgv];
+      let profDir: string | undefined;
+      if (this.args.cpuProfDir) {
+        profDir = path.join(this.args.cpuProfDir, `${c.workload}-${c.schedules}-${name}`);
+        fs.mkdirSync(profDir, { recursive: true });
+        execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
+      }
+      for (let podIndex = 0; podIndex < this.args.pods; podIndex++) {
+        const pod = forkPod(
+          impl.podModule,
+          {
+            type: 'start',
+            redisUrl: this.server.url,
+            workload: workload.name,
+            params: row.params,
+            schedules: row.registered,
+            podIndex,
+            podCount: this.args.pods,
+            handlerMs: workload.handlerMs,
+            options: this.args.options,
+          },
+          execArgv,
+        );
+        pods.push(pod);
+        livePods.add(pod);
+        // Registry: one pod at a time, so that start times do not measure two pods compiling
+        // TypeScript at once on a 2-core machine.
+        if (workload.kind === 'registry') await pod.ready;
+      }
+      const ready: Array<ReadyMessage & { forkToReadyMs: number }> = await Promise.all(
+        pods.map((p) => p.ready),
+      );
+      row.pods = ready.map((r) => ({
+        pid: r.pid,
+        forkToReadyMs: Math.round(r.forkToReadyMs),
+        bootMs: Math.round(r.bootMs),
+        rssReadyMb: round(r.rssBytes / 2 ** 20, 1),
+      }));
+      row.startMs = Math.round(median(row.pods.map((p) => p.forkToReadyMs)));
+      row.bootMs = Math.round(median(row.pods.map((p) => p.bootMs)));
+      observed[name] = { ...observed[name], startMs: row.startMs };
+
+      // ---- measure
+      let results: ResultMessage[];
+      if (workload.kind === 'window') {
+        results = await this.measureWindow(row, c, pods, schedules, cpuBeforeRegister, herdFireMs);
+      } else {
+        results = await this.measureIdle(row, c, pods);
+      }
+      row.podErrors = [...results.flatMap((r) => r.errors), ...pods.flatMap((p) => p.errors)];
+
+      if (profDir) row.profiles = this.summariseProfiles(profDir, results);
+      if (impl.setup.teardown && row.registered <= 10_000) await impl.setup.teardown(ctx);
+    } catch (err) {
+      row.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log(`[${row.case} ${name}] FAILED: ${row.error}`);
+    } finally {
+      for (const p of pods) {
+        p.kill();
+        livePods.delete(p);
+      }
+      await this.redis.flushall().catch(() => undefined);
+    }
+    return row;
+  }
+
+  private async measureWindow(
+    row: Row,
+    c: Case,
+    pods: PodProcess[],
+    schedules: ScheduleSpec[],
+    cpuBeforeRegister: number,
+    herdFireMs: number,
+  ): Promise<ResultMessage[]> {
+    // Window [startMs, endMs): starts half a second before a whole second.
+    let startMs: number;
+    if (c.workload === 'herd') {
+      startMs = herdFireMs - 500;
+      if (nowMs() > startMs - 100) {
+        throw new Error(
+          `herd: pods were ready ${((nowMs() - startMs) / 1000).toFixed(1)} s after the window ` +
+            'start (registration + pod start took longer than the lead): raise --herd-lead',
+        );
+      }
+    } else {
+      const firstFire = Math.ceil((nowMs() + c.warmup * 1000 + 500) / 1000) * 1000;
+      startMs = firstFire - 500;
+    }
+    const endMs = startMs + c.seconds * 1000;
+    log(
+      `[${row.case} ${row.impl}] ${pods.length} pods ready (start ${row.startMs} ms); measuring ${c.seconds} s from ${new Date(startMs).toISOString()}`,
+    );
+    await sleepUntil(startMs);
+    await resetStats(this.redis);
+    const [cpu0] = await Promise.all([
+      readCpuMs(this.redis),
+      ...pods.map((p) => p.mark('start', startMs)),
+    ]);
+    await sleepUntil(endMs);
+    const [commands, cpu1, memory] = await Promise.all([
+      readCommandStats(this.redis),
+      readCpuMs(this.redis),
+      readMemory(this.redis),
+      ...pods.map((p) => p.mark('end', endMs)),
+    ]);
+    await sleepUntil(endMs + c.grace * 1000);
+    const results = await Promise.all(pods.map((p) => p.stop()));
+    row.window = { startMs, endMs, seconds: c.seconds };
+    row.figures = computeFigures({
+      schedules: schedules.slice(0, row.registered),
+      startMs,
+      endMs,
+      results,
+      commands,
+      redisCpuMs: cpu1 - cpu0,
+      redisCpuMsSinceRegister: cpu1 - cpuBeforeRegister,
+      memory,
+    });
+    return results;
+  }
+
+  private async measureIdle(row: Row, c: Case, pods: PodProcess[]): Promise<ResultMessage[]> {
+    const startMs = nowMs() + c.warmup * 1000;
+    const endMs = startMs + c.seconds * 1000;
+    log(
+      `[${row.case} ${row.impl}] ${pods.length} pods ready (start ${row.startMs} ms, boot ${row.bootMs} ms); idle window ${c.seconds} s`,
+    );
+    await sleepUntil(startMs);
+    await resetStats(this.redis);
+    const [cpu0] = await Promise.all([
+      readCpuMs(this.redis),
+      ...pods.map((p) => p.mark('start', startMs)),
+    ]);
+    await sleepUntil(endMs);
+    const [commands, cpu1] = await Promise.all([
+      readCommandStats(this.redis),
+      readCpuMs(this.redis),
+      ...pods.map((p) => p.mark('end', endMs)),
+    ]);
+    const results = await Promise.all(pods.map((p) => p.stop()));
+    const podCpuMs = results.reduce((a, r) => a + (r.cpuUserUs + r.cpuSystemUs) / 1000, 0);
+    row.window = { startMs, endMs, seconds: c.seconds };
+    row.idle = {
+      seconds: c.seconds,
+      podRssMb: results.map((r) => round(r.rssPeakBytes / 2 ** 20, 1)),
+      podCpuMsPerSec: round(podCpuMs / c.seconds, 1),
+      redisCpuMsPerSec: round((cpu1 - cpu0) / c.seconds, 1),
+      redisCommandsPerSec: round(commands.totalCalls / c.seconds, 1),
+      starts: results.reduce((a, r) => a + r.scheduleIndex.length, 0),
+    };
+    return results;
+  }
+
+  /** Each pod wrote CPU.<date>.<time>.<pid>.*.cpuprofile on exit: summarise its window. */
+  private summariseProfiles(dir: string, results: ResultMessage[]): ProfileSummary[] {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    const out: ProfileSummary[] = [];
+    for (const r of results) {
+      const file = files.find((f) => f.split('.')[3] === String(r.pid));
+      if (!file) {
+        log(`no .cpuprofile for pod pid ${r.pid} in ${dir}`);
+        continue;
+      }
+      out.push(summariseProfile(path.join(dir, file), r.windowHrUs[0], r.windowHrUs[1], 30));
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------- table
+
+type Cell = string | number;
+const dash = '-';
+const fig = (r: Row, get: (f: Figures) => Cell): Cell => (r.figures ? get(r.figures) : dash);
+const rssMb = (r: Row): number[] => r.figures?.podRssMb ?? r.idle?.podRssMb ?? [];
+
+const COLUMNS: Array<[string, (r: Row) => Cell]> = [
+  ['expected', (r) => fig(r, (f) => f.expected)],
+  ['done', (r) => fig(r, (f) => f.completed)],
+  ['dups', (r) => fig(r, (f) => f.duplicates)],
+  ['misses', (r) => fig(r, (f) => f.misses)],
+  ['runs/s', (r) => fig(r, (f) => f.runsPerSec)],
+  ['late p50', (r) => fig(r, (f) => f.latenessMs.p50)],
+  ['p99', (r) => fig(r, (f) => f.latenessMs.p99)],
+  ['max ms', (r) => fig(r, (f) => f.latenessMs.max)],
+  ['cmds/run', (r) => fig(r, (f) => f.redisCommandsPerRun)],
+  ['redisCPU ms/1k', (r) => fig(r, (f) => f.redisCpuMsPer1kRuns)],
+  ['podCPU ms/1k', (r) => fig(r, (f) => f.podCpuMsPer1kRuns)],
+  ['pod RSS MB', (r) => rssMb(r).join('/') || dash],
+  ['reg/s', (r) => r.registerRate],
+  ['B/sched', (r) => r.bytesPerSchedule],
+  ['start ms', (r) => r.startMs],
+];
+
+function ratio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return dash;
+  return `${(a / b).toFixed(2)}x`;
+}
+
+function ratioCells(ours: Row, bull: Row): Cell[] {
+  return COLUMNS.map(([h, get]) => {
+    if (h === 'pod RSS MB') {
+      const sum = (r: Row): number => rssMb(r).reduce((x, y) => x + y, 0);
+      return ratio(sum(ours), sum(bull));
+    }
+    if (h === 'expected' || h === 'done') return dash;
+    return ratio(Number(get(ours)), Number(get(bull)));
+  });
+}
+
+function table(rows: Row[]): string {
+  const lines: Cell[][] = [['case', 'impl', ...COLUMNS.map(([h]) => h)]];
+  const byCase = new Map<string, Row[]>();
+  for (const r of rows) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  for (const [label, group] of byCase) {
+    for (const r of group) {
+      if (r.error) lines.push([label, r.impl, `ERROR: ${r.error.split('\n')[0].slice(0, 100)}`]);
+      else lines.push([label, r.impl, ...COLUMNS.map(([, get]) => get(r))]);
+    }
+    const ours = group.find((r) => r.impl === 'ours' && !r.error);
+    const bull = group.find((r) => r.impl === 'bullmq' && !r.error);
+    if (ours && bull) lines.push([label, 'ours/bullmq', ...ratioCells(ours, bull)]);
+  }
+  const text = lines.map((l) => l.map(String));
+  const widths = text[0].map((_, i) =>
+    Math.max(...text.filter((l) => l.length > 3).map((l) => (l[i] ?? '').length)),
+  );
+  return text
+    .map((l) =>
+      l.length <= 3
+        ? `${l[0].padEnd(widths[0])}  ${l[1].padEnd(widths[1])}  ${l[2]}`
+        : l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '),
+    )
+    .join('\n');
+}
+
+// ---------------------------------------------------------------- targets (issue #4)
+
+interface TargetResult {
+  target: string;
+  measured: string;
+  status: 'PASS' | 'MISS' | 'n/a';
+  why?: string;
+}
+
+function evaluateTargets(rows: Row[]): TargetResult[] {
+  const ok = rows.filter((r) => !r.error);
+  const find = (workload: string, schedules: number, impl: string): Row | undefined =>
+    ok.find((r) => r.workload === workload && r.schedules === schedules && r.impl === impl);
+  const out: TargetResult[] = [];
+  const check = (
+    target: string,
+    row: Row | undefined,
+    value: (r: Row) => number | undefined,
+    limit: number | undefined,
+    unit = '',
+    cmp: 'le' | 'eq' = 'le',
+    missingWhy = 'case not run',
+  ): void => {
+    const v = row ? value(row) : undefined;
+    if (!row || v === undefined || limit === undefined || !Number.isFinite(v)) {
+      out.push({ target, measured: '-', status: 'n/a', why: row ? 'no reference' : missingWhy });
+      return;
+    }
+    const pass = cmp === 'eq' ? v === limit : v <= limit;
+    out.push({
+      target,
+      measured: `${round(v, 2)}${unit}${cmp === 'le' ? ` (limit ${round(limit, 2)}${unit})` : ''}`,
+      status: pass ? 'PASS' : 'MISS',
+    });
+  };
+
+  const s5 = find('steady', 5_000, 'ours');
+  const b5 = find('steady', 5_000, 'bullmq');
+  check('steady 5k: 0 duplicates', s5, (r) => r.figures?.duplicates, 0, '', 'eq');
+  check('steady 5k: 0 misses', s5, (r) => r.figures?.misses, 0, '', 'eq');
+  check('steady 5k: p99 lateness ≤ 50 ms', s5, (r) => r.figures?.latenessMs.p99, 50, ' ms');
+  check('steady 5k: ≤ 10 Redis commands per run', s5, (r) => r.figures?.redisCommandsPerRun, 10);
+  check(
+    'steady 5k: Redis CPU per run ≤ 1/6 of BullMQ',
+    s5,
+    (r) => r.figures?.redisCpuMsPer1kRuns,
+    b5?.figures ? b5.figures.redisCpuMsPer1kRuns / 6 : undefined,
+    ' ms/1k',
+  );
+  check(
+    'steady 5k: pod CPU per run ≤ 1/4 of BullMQ',
+    s5,
+    (r) => r.figures?.podCpuMsPer1kRuns,
+    b5?.figures ? b5.figures.podCpuMsPer1kRuns / 4 : undefined,
+    ' ms/1k',
+  );
+  const s20 = find('steady', 20_000, 'ours');
+  check('steady 20k: 0 duplicates', s20, (r) => r.figures?.duplicates, 0, '', 'eq');
+  check('steady 20k: 0 misses', s20, (r) => r.figures?.misses, 0, '', 'eq');
+  check('steady 20k: p99 lateness ≤ 250 ms', s20, (r) => r.figures?.latenessMs.p99, 250, ' ms');
+  const h = find('herd', 100_000, 'ours');
+  check('herd 100k: 0 duplicates', h, (r) => r.figures?.duplicates, 0, '', 'eq');
+  check('herd 100k: 0 misses', h, (r) => r.figures?.misses, 0, '', 'eq');
+  check(
+    'herd 100k: all started within 5 s of fire time (max lateness)',
+    h,
+    (r) => (r.figures && r.figures.misses === 0 ? r.figures.latenessMs.max : Infinity),
+    5_000,
+    ' ms',
+  );
+  const r1k = find('registry', 1_000, 'ours');
+  const r1m = find('registry', 1_000_000, 'ours');
+  const full = (r: Row): boolean => r.registered === r.schedules;
+  check(
+    'registry 1M: upsertMany ≥ 20,000 schedules/s',
+    r1m,
+    (r) => (full(r) ? -r.registerRate : undefined),
+    -20_000,
+    ' (negated: schedules/s)',
+  );
+  // Report the rate plainly rather than negated.
+  const rateResult = out[out.length - 1];
+  if (r1m && full(r1m)) rateResult.measured = `${r1m.registerRate}/s (limit ≥ 20000/s)`;
+  check(
+    'registry 1M: ≤ 400 B of Redis memory per schedule',
+    r1m,
+    (r) => r.bytesPerSchedule,
+    400,
+    ' B',
+  );
+  const meanRss = (r: Row): number => {
+    const xs = r.idle?.podRssMb ?? [];
+    return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  };
+  check(
+    'registry: pod RSS at 1M within 20% of 1k',
+    r1m,
+    (r) => meanRss(r),
+    r1k ? meanRss(r1k) * 1.2 : undefined,
+    ' MB',
+  );
+  check(
+    'registry: pod start time at 1M within 20% of 1k',
+    r1m,
+    (r) => r.startMs,
+    r1k ? r1k.startMs * 1.2 : undefined,
+    ' ms',
+  );
+  return out;
+}
+
+function formatTargets(targets: TargetResult[]): string {
+  const w = Math.max(...targets.map((t) => t.target.length));
+  return targets
+    .map(
+      (t) =>
+        `${t.status.padEnd(4)}  ${t.target.padEnd(w)}  ${t.status === 'n/a' ? t.why : t.measured}`,
+    )
+    .join('\n');
+}
+
+// ---------------------------------------------------------------- environment
+
+/** Linux PSI (`some avg10=…`), to tell a run on a busy shared machine from a quiet one. */
+function cpuPressure(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuModel(): string | undefined {
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    return m?.[1] ?? os.cpus()[0]?.model;
+  } catch {
+    return os.cpus()[0]?.model;
+  }
+}
+
+/** The library is edited while benchmarks run: record which lib/ the pods loaded. */
+function libState(): { head?: string; libDirty?: boolean } {
+  try {
+    const cwd = path.resolve(__dirname, '..');
+    const head = execSync('git rev-parse --short HEAD', {
+      cwd,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+    const dirty = execSync('git status --porcelain -- lib', {
+      cwd,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+    return { head, libDirty: dirty.length > 0 };
+  } catch {
+    // A snapshot without .git (e.g. `git archive HEAD`): say which commit it was.
+    return process.env.BENCH_LIB_REF ? { head: process.env.BENCH_LIB_REF, libDirty: false } : {};
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const args = parseCli(process.argv.slice(2));
+  const cases = planCases(args);
+  const pressureBefore = cpuPressure();
+  for (const name of args.impls) getImplementation(name); // fail fast on an unknown impl
+  const server = await startRedisServer();
+  const redis = server.client();
+  const stopAll = async (): Promise<void> => {
+    for (const p of livePods) p.kill();
+    redis.disconnect();
+    await server.stop();
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+  const startedAt = nowMs();
+  try {
+    const luaCounted = await luaCallsAreCounted(redis);
+    log(
+      `redis-server ${server.version} on ${server.url} (pid ${server.pid}); Lua-internal calls in commandstats: ${luaCounted}`,
+    );
+    log(
+      `cases: ${cases.map((c) => `${caseLabel(c.workload, c.schedules)} [${c.impls.join(',')}]`).join('; ')}`,
+    );
+    const runner = new CaseRunner(args, server, redis);
+    const rows: Row[] = [];
+    for (const c of cases) for (const name of c.impls) rows.push(await runner.run(name, c));
+
+    const targets = args.impls.includes('ours') ? evaluateTargets(rows) : [];
+    const env = {
+      node: process.version,
+      redis: server.version,
+      luaCallsCountedInCommandstats: luaCounted,
+      nproc: os.availableParallelism?.() ?? os.cpus().length,
+      cpuModel: cpuModel(),
+      loadavg: os.loadavg().map((x) => round(x, 2)),
+      cpuPressureBefore: pressureBefore,
+      cpuPressureAfter: cpuPressure(),
+      ...libState(),
+    };
+    const title =
+      `workload=${args.workload} impl=${args.impls.join(',')} pods=${args.pods}` +
+      (Object.keys(args.options).length ? ` opts=${JSON.stringify(args.options)}` : '') +
+      ` | node ${env.node}, redis ${env.redis}, ${env.nproc} × ${env.cpuModel}, load ${env.loadavg.join(' ')}`;
+    process.stdout.write(`\n${title}\n${table(rows)}\n`);
+    for (const r of rows) {
+      for (const n of r.notes) process.stdout.write(`\nnote: ${r.case} ${r.impl}: ${n}`);
+      if (r.podErrors.length)
+        process.stdout.write(
+          `\n${r.case} ${r.impl}: ${r.podErrors.length} pod error(s), first: ${r.podErrors[0].split('\n')[0]}`,
+        );
+      if (r.idle?.starts)
+        process.stdout.write(
+          `\n${r.case} ${r.impl}: ${r.idle.starts} handler start(s) in the idle window`,
+        );
+      if (r.figures?.unexpected)
+        process.stdout.write(
+          `\n${r.case} ${r.impl}: ${r.figures.unexpected} start(s) of fire times off the cron grid`,
+        );
+    }
+    if (targets.length)
+      process.stdout.write(`\n\nTargets (ours, issue #4):\n${formatTargets(targets)}\n`);
+    for (const r of rows) {
+      for (const [i, p] of (r.profiles ?? []).entries())
+        process.stdout.write(
+          `\n${formatSummary(p, `profile ${r.case} ${r.impl} pod ${i} (window)`)}\n`,
+        );
+    }
+
+    const report = {
+      createdAt: new Date().toISOString(),
+      totalSeconds: round((nowMs() - startedAt) / 1000, 1),
+      args,
+      cases,
+      environment: env,
+      notes: [
+        'window = [startMs, endMs), startMs half a second before a whole second; expected = nominal fire times inside it',
+        'per-run costs = spend inside the window / runs started inside the window',
+        'redis commands include commands called inside Lua scripts (verified: luaCallsCountedInCommandstats)',
+        'lateness = handler start - fire time - jitter offset, over every start of an in-window fire time',
+        'registry: bytesPerSchedule = (used_memory after registration - before) / registered; startMs = median fork->ready of the pods; idle = window with nothing due',
+      ],
+      rows,
+      ratiosOursOverBullmq: Object.fromEntries(
+        [...new Set(rows.map((r) => r.case))].flatMap((label) => {
+          const ours = rows.find((r) => r.case === label && r.impl === 'ours' && !r.error);
+          const bull = rows.find((r) => r.case === label && r.impl === 'bullmq' && !r.error);
+          if (!ours || !bull) return [];
+          const cells = ratioCells(ours, bull);
+          return [[label, Object.fromEntries(COLUMNS.map(([h], i) => [h, cells[i]]))]];
+        }),
+      ),
+      targets,
+    };
+    fs.mkdirSync(args.out, { recursive: true });
+    const file = path.join(args.out, `${report.createdAt.replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`\nreport: ${file} (${report.totalSeconds} s)\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  for (const p of livePods) p.kill();
+  process.exit(1);
+});
