@@ -1,10 +1,9 @@
-import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { ScheduleHandler, ScheduleInput } from '../../lib';
-import { createApp, freshPrefix, TestApp } from '../support/create-app';
-import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import type { ScheduleInput } from '../../lib';
+import type { TestApp } from '../support/create-app';
+import type { RedisServerHandle } from '../support/redis-server';
 import { sleep } from '../support/wait-for';
-import { Pod, PodFleet } from '../multi-pod/pods';
+import { FleetSetup, Pod, PodFleet, startFleet } from '../multi-pod/pods';
 import type { ChaosEvent } from './chaos-pod';
 
 /**
@@ -19,37 +18,16 @@ const CALM_MS = 10_000;
 
 type Start = Extract<ChaosEvent, { type: 'start' }>;
 
-/** The API process declares the handler (so upserts validate) but, with worker: false, never runs it. */
-@Injectable()
-class ChaosHandlerDeclaration {
-  @ScheduleHandler('chaos')
-  work(): void {}
-}
-
 let server: RedisServerHandle;
 let api: TestApp;
 let fleet: PodFleet;
+let setup: FleetSetup;
 
 beforeAll(async () => {
-  server = await startRedisServer({ appendonly: true });
-  const prefix = freshPrefix();
-  fleet = new PodFleet(server.url, prefix, join(__dirname, 'chaos-pod.ts'));
-  api = await createApp(
-    {
-      redis: server.url,
-      keyPrefix: prefix,
-      worker: false,
-      runHistory: 300,
-      tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
-    },
-    [ChaosHandlerDeclaration],
-  );
+  setup = await startFleet(join(__dirname, 'chaos-pod.ts'));
+  ({ server, api, fleet } = setup);
 });
-afterAll(async () => {
-  await fleet.stopAll();
-  await api.close();
-  await server.stop();
-});
+afterAll(() => setup.stop());
 
 const schedule = (i: number): ScheduleInput => ({
   tenantId: `tenant${i % 20}`,

@@ -1,29 +1,19 @@
-import { createApp, freshPrefix, TestApp } from '../support/create-app';
-import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { recordingHandlers } from '../fixtures/recorder';
+import type { TestApp } from '../support/create-app';
+import type { RedisServerHandle } from '../support/redis-server';
 import { sleep } from '../support/wait-for';
-import { percentile, PodFleet } from './pods';
+import { percentile, FleetSetup, PodFleet, startFleet } from './pods';
 
 const SCHEDULES = 30;
-const open = { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 };
 
 let server: RedisServerHandle;
 let api: TestApp;
 let fleet: PodFleet;
+let setup: FleetSetup;
 beforeAll(async () => {
-  server = await startRedisServer();
-  const prefix = freshPrefix();
-  fleet = new PodFleet(server.url, prefix);
-  api = await createApp(
-    { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
-    [recordingHandlers('api')],
-  );
+  setup = await startFleet();
+  ({ server, api, fleet } = setup);
 });
-afterAll(async () => {
-  await fleet.stopAll();
-  await api.close();
-  await server.stop();
-});
+afterAll(() => setup.stop());
 
 describe('pods whose clocks are off by ±10 s', () => {
   it('change neither timing nor counts', async () => {

@@ -1,30 +1,18 @@
-import { createApp, freshPrefix, TestApp } from '../support/create-app';
-import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { recordingHandlers } from '../fixtures/recorder';
+import type { TestApp } from '../support/create-app';
 import { waitFor } from '../support/wait-for';
-import { PodFleet, RunEvent } from './pods';
+import { FleetSetup, PodFleet, startFleet, RunEvent } from './pods';
 
 const LEASE_MS = 2_000;
-const open = { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 };
 
-let server: RedisServerHandle;
 let api: TestApp;
 let fleet: PodFleet;
+let setup: FleetSetup;
 beforeEach(async () => {
-  server = await startRedisServer();
-  const prefix = freshPrefix();
-  fleet = new PodFleet(server.url, prefix);
-  api = await createApp(
-    { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
-    [recordingHandlers('api')],
-  );
+  setup = await startFleet();
+  ({ api, fleet } = setup);
   await Promise.all(['a', 'b'].map((name) => fleet.start(name, { LEASE_MS: String(LEASE_MS) })));
 });
-afterEach(async () => {
-  await fleet.stopAll();
-  await api.close();
-  await server.stop();
-});
+afterEach(() => setup.stop());
 
 async function firstLongRun(): Promise<RunEvent> {
   // 200 steps of 50 ms: the run outlives the lease many times over unless its pod is stopped.

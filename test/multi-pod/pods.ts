@@ -1,4 +1,9 @@
+import { Injectable } from '@nestjs/common';
 import { ChildProcess, fork } from 'node:child_process';
+import { ScheduleHandler } from '../../lib';
+import { recordingHandlers } from '../fixtures/recorder';
+import { createApp, freshPrefix, TestApp } from '../support/create-app';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { join } from 'node:path';
 import { waitFor } from '../support/wait-for';
 import type { PodEvent } from './pod.fixture';
@@ -81,4 +86,45 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** A private Redis, a fleet of pod processes on it, and an API app (worker: false) to manage schedules. */
+export interface FleetSetup {
+  server: RedisServerHandle;
+  fleet: PodFleet;
+  api: TestApp;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(fixture?: string): Promise<FleetSetup> {
+  const server = await startRedisServer({ appendonly: true });
+  const prefix = freshPrefix();
+  const fleet = new PodFleet(server.url, prefix, fixture);
+  const api = await createApp(
+    {
+      redis: server.url,
+      keyPrefix: prefix,
+      worker: false,
+      runHistory: 300,
+      tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
+    },
+    [recordingHandlers('api'), DeclaredHandlers],
+  );
+  return {
+    server,
+    fleet,
+    api,
+    stop: async () => {
+      await fleet.stopAll();
+      await api.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Handlers the pods run, declared in the API app so its upserts validate (it never runs them). */
+@Injectable()
+class DeclaredHandlers {
+  @ScheduleHandler('chaos')
+  chaos(): void {}
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Provider } from '@nestjs/common';
+import type { DynamicModule, Provider, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { RedisLockService, RedisSchedulerModule, SchedulerService } from '../../lib';
 import type { RedisSchedulerModuleOptions } from '../../lib';
@@ -38,4 +38,30 @@ export async function createApp(
       await module.close();
     },
   };
+}
+
+const booted: TestingModule[] = [];
+
+/**
+ * Compiles and initialises a testing module from `imports` + `providers`, keeping it for
+ * closeBooted() (called in afterEach) so that a module whose init fails is still closed.
+ */
+export async function bootModule(
+  imports: Array<DynamicModule | Type<unknown>>,
+  providers: Provider[] = [],
+): Promise<TestingModule> {
+  const module = await Test.createTestingModule({ imports, providers }).compile();
+  module.useLogger(process.env.TEST_LOGS ? console : false);
+  booted.push(module);
+  await module.init();
+  return module;
+}
+
+export async function closeBooted(): Promise<void> {
+  await Promise.all(booted.splice(0).map((m) => m.close()));
+}
+
+/** For a test that closes a booted module itself: closeBooted() leaves it alone. */
+export function forget(module: TestingModule): void {
+  booted.splice(booted.indexOf(module), 1);
 }

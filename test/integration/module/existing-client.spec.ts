@@ -1,5 +1,5 @@
-import type { DynamicModule, Provider } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { Provider } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import {
   InvalidOptionsError,
@@ -10,7 +10,7 @@ import {
 } from '../../../lib';
 import type { RedisSchedulerModuleOptions } from '../../../lib';
 import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
-import { freshPrefix } from '../../support/create-app';
+import { bootModule, closeBooted, forget, freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
 import { waitFor } from '../../support/wait-for';
 
@@ -23,7 +23,6 @@ import { waitFor } from '../../support/wait-for';
 let server: RedisServerHandle;
 let client: Redis;
 let keyPrefix: string;
-const opened: TestingModule[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
@@ -37,17 +36,13 @@ beforeEach(() => {
   resetRecorder();
 });
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((m) => m.close()));
-});
+afterEach(() => closeBooted());
 
-async function boot(options: RedisSchedulerModuleOptions, providers: Provider[] = []) {
-  const imports: DynamicModule[] = [RedisSchedulerModule.forRoot(options)];
-  const module = await Test.createTestingModule({ imports, providers }).compile();
-  module.useLogger(process.env.TEST_LOGS ? console : false);
-  opened.push(module);
-  await module.init();
-  return module;
+function boot(
+  options: RedisSchedulerModuleOptions,
+  providers: Provider[] = [],
+): Promise<TestingModule> {
+  return bootModule([RedisSchedulerModule.forRoot(options)], providers);
 }
 
 /** Connections the server has open, by client name. */
@@ -87,7 +82,7 @@ describe('an existing Redis instance', () => {
   it('is not quit when the app closes, and still answers PING', async () => {
     const own = server.client();
     const module = await boot({ redis: own, keyPrefix }, [recordingHandlers('existing')]);
-    opened.splice(opened.indexOf(module), 1);
+    forget(module);
     await module.close();
 
     expect(own.status).toBe('ready');
@@ -109,7 +104,7 @@ describe('an existing Redis instance', () => {
     });
     expect(await client.pubsub('NUMSUB', `${keyPrefix}:wake`)).toEqual([`${keyPrefix}:wake`, 1]);
 
-    opened.splice(opened.indexOf(module), 1);
+    forget(module);
     await module.close();
     await waitFor(async () => (await connectionNames()).length === before.length, {
       timeoutMs: 5_000,
@@ -124,7 +119,7 @@ describe('an existing Redis instance', () => {
     const own = server.client();
     const first = await boot({ redis: own, keyPrefix });
     const lock = await first.get(RedisLockService).acquire('handover', 10_000);
-    opened.splice(opened.indexOf(first), 1);
+    forget(first);
     await first.close();
 
     const second = await boot({ redis: own, keyPrefix });

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
-import type { DynamicModule, Provider, Type } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { DynamicModule } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
   InvalidOptionsError,
@@ -12,7 +11,7 @@ import {
 } from '../../../lib';
 import type { RedisSchedulerModuleOptions } from '../../../lib';
 import { behaviour, recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
-import { freshPrefix } from '../../support/create-app';
+import { bootModule, closeBooted, freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
 import { waitFor } from '../../support/wait-for';
 
@@ -51,7 +50,6 @@ class ConfigModule {
 let server: RedisServerHandle;
 let client: Redis;
 let keyPrefix: string;
-const opened: TestingModule[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
@@ -65,20 +63,9 @@ beforeEach(() => {
   resetRecorder();
 });
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((m) => m.close()));
-});
+afterEach(() => closeBooted());
 
-async function boot(
-  imports: Array<DynamicModule | Type<unknown>>,
-  providers: Provider[] = [],
-): Promise<TestingModule> {
-  const module = await Test.createTestingModule({ imports, providers }).compile();
-  module.useLogger(process.env.TEST_LOGS ? console : false);
-  opened.push(module);
-  await module.init();
-  return module;
-}
+const boot = bootModule;
 
 function configured(settings: Settings): DynamicModule {
   return RedisSchedulerModule.forRootAsync({

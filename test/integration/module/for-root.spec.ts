@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import type { DynamicModule, Provider, Type } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { DynamicModule } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
 import type { Redis, RedisOptions } from 'ioredis';
 import {
   InvalidOptionsError,
@@ -11,7 +11,7 @@ import {
 } from '../../../lib';
 import type { RedisSchedulerModuleOptions } from '../../../lib';
 import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
-import { freshPrefix } from '../../support/create-app';
+import { bootModule, closeBooted, freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
 import { sleep, waitFor } from '../../support/wait-for';
 
@@ -24,7 +24,6 @@ import { sleep, waitFor } from '../../support/wait-for';
 let server: RedisServerHandle;
 let client: Redis;
 let keyPrefix: string;
-const opened: TestingModule[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
@@ -38,21 +37,9 @@ beforeEach(() => {
   resetRecorder();
 });
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((m) => m.close()));
-});
+afterEach(() => closeBooted());
 
-/** Compiles and initialises `imports` + `providers`; on a failed init, closes what was opened. */
-async function boot(
-  imports: Array<DynamicModule | Type<unknown>>,
-  providers: Provider[] = [],
-): Promise<TestingModule> {
-  const module = await Test.createTestingModule({ imports, providers }).compile();
-  module.useLogger(process.env.TEST_LOGS ? console : false);
-  opened.push(module);
-  await module.init();
-  return module;
-}
+const boot = bootModule;
 
 function forRoot(options: Partial<RedisSchedulerModuleOptions>, extras = {}): DynamicModule {
   return RedisSchedulerModule.forRoot({
