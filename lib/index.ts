@@ -19,7 +19,12 @@ export type {
   TenantGuardOptions,
 } from './interfaces/redis-scheduler-options.interface';
 export type { DistributedCronOptions } from './interfaces/distributed-cron-options.interface';
-export type { Schedule, ScheduleInput, RunStatus } from './interfaces/schedule.interface';
+export type {
+  Schedule,
+  ScheduleInput,
+  RunStatus,
+  StaticSchedule,
+} from './interfaces/schedule.interface';
 export type { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';

@@ -20,6 +20,11 @@ export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
 
 export type RunStatus = 'succeeded' | 'failed';
 
+/** The state of a @DistributedCron schedule as Redis holds it (what the last pod to boot wrote). */
+export type StaticSchedule = Omit<Schedule<never>, 'tenantId' | 'id' | 'handler' | 'payload'> & {
+  name: string;
+};
+
 /** A stored dynamic schedule, with the policy fields it sets itself. */
 export interface Schedule<TPayload = unknown> extends SchedulePolicy {
   tenantId: string;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type { RunStatus, Schedule } from '../interfaces/schedule.interface';
+import type { RunStatus, Schedule, StaticSchedule } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { toSchedulerError, ScriptCode } from '../errors/script-codes';
@@ -231,6 +231,12 @@ export class ScheduleStore {
     return cleared.reduce((sum, n) => sum + Number(n), 0);
   }
 
+  async getStatic(name: string): Promise<StaticSchedule | null> {
+    return toStaticSchedule(
+      await this.connection.client.hgetall(this.connection.keys.staticSchedule(name).hash),
+    );
+  }
+
   async get(tenantId: string, id: string): Promise<Schedule | null> {
     const keys = this.connection.keys.dynamicSchedule(tenantId, id);
     return toSchedule(await this.connection.client.hgetall(keys.hash));
@@ -255,14 +261,26 @@ export class ScheduleStore {
 
 function toSchedule(hash: Record<string, string>): Schedule | null {
   if (!hash || hash.k !== 't') return null;
-  const enabled = hash.en === '1';
   return {
     tenantId: hash.tn,
     id: hash.id,
-    cron: hash.cr,
-    timeZone: hash.tz,
     handler: hash.h.slice(2),
     payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
+    ...stateOf(hash),
+  };
+}
+
+function toStaticSchedule(hash: Record<string, string>): StaticSchedule | null {
+  if (!hash || hash.k !== 'c') return null;
+  return { name: hash.id, ...stateOf(hash) };
+}
+
+/** What static and dynamic schedules share: timing, policy, and the last run. */
+function stateOf(hash: Record<string, string>) {
+  const enabled = hash.en === '1';
+  return {
+    cron: hash.cr,
+    timeZone: hash.tz,
     jitterMs: Number(hash.j),
     enabled,
     nextFireAt: enabled ? new Date(Number(hash.nf)) : null,

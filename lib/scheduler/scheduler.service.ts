@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type { Schedule, ScheduleInput } from '../interfaces/schedule.interface';
+import type { Schedule, ScheduleInput, StaticSchedule } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
@@ -122,6 +122,15 @@ export class SchedulerService {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
     return (await this.store.get(tenantId, id)) as Schedule<TPayload> | null;
+  }
+
+  /**
+   * A @DistributedCron schedule's state in Redis (next fire time, last run, skipped fire times);
+   * null if no pod has declared it.
+   */
+  async getStatic(name: string): Promise<StaticSchedule | null> {
+    validateIdentifier('name', name);
+    return this.store.getStatic(name);
   }
 
   /** The tenant's schedules, sorted by id. */

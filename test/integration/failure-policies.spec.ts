@@ -3,6 +3,7 @@ import { createApp, freshPrefix, TestApp } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import {
   behaviour,
+  everySecondStatic,
   recordingHandlers,
   RecordedRun,
   resetRecorder,
@@ -248,6 +249,26 @@ describe('overlap policies (runs of 2.5 s on a schedule firing every second)', (
     expect(runs[1].fireTime - runs[0].fireTime).toBe(3_000);
     expect(runs[1].startedAt - runs[1].fireTime).toBeLessThan(300);
     expect((await app.scheduler.get('acme', 'job'))?.skippedFires).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts skipped fire times of a static schedule too, readable with getStatic', async () => {
+    const app = await createApp({ redis: server.url, keyPrefix: freshPrefix() }, [
+      everySecondStatic('s', 'slow-static'),
+    ]);
+    apps.push(app);
+    behaviour.delayMs = 2_500;
+    await waitFor(() => runs.length >= 2, { timeoutMs: 15_000 });
+    const state = await waitFor(async () => {
+      const s = await app.scheduler.getStatic('slow-static');
+      return s && s.skippedFires >= 2 ? s : null;
+    });
+    expect(state).toMatchObject({
+      name: 'slow-static',
+      cron: '* * * * * *',
+      enabled: true,
+      lastStatus: 'succeeded',
+    });
+    expect(await app.scheduler.getStatic('nope')).toBeNull();
   });
 
   it('bufferOne: the latest fire time that came during the run starts as soon as it ends', async () => {
