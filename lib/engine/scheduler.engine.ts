@@ -88,10 +88,14 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.timer = undefined;
     this.runs.close();
     // A claim in flight still delivers its runs; the coordinator gives them back at once.
-    await Promise.race([
-      this.current,
-      new Promise((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs)),
-    ]);
+    if (this.current) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.current,
+        new Promise((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
     if (this.subscriber) {
       await this.connection.close(this.subscriber).catch(() => undefined);
       this.subscriber = undefined;

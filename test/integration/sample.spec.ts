@@ -76,4 +76,26 @@ describe('the sample app, started twice against one Redis', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(output.join('\n')).not.toMatch(/ERROR/);
   });
+
+  it('leaves nothing running after app.close(): the process exits by itself at once', async () => {
+    let log = '';
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'test/fixtures/close-and-exit.ts'],
+      {
+        cwd: root,
+        env: { ...process.env, REDIS_URL: server.url, KEY_PREFIX: freshPrefix() },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(child);
+    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) =>
+      child.once('exit', (c) => resolve(c)),
+    );
+    const exitedAt = Date.now();
+    expect(code).toBe(0);
+    const closedAt = Number(/closed (\d+)/.exec(log)?.[1]);
+    expect(exitedAt - closedAt).toBeLessThan(1_500);
+  });
 });

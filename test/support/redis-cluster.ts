@@ -1,12 +1,18 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// The real timers, even in a test file that turned on jest's fake timers.
-import { clearTimeout, setTimeout } from 'node:timers';
-import { runInThisContext } from 'node:vm';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { freePort } from './free-port';
+import {
+  HOST,
+  appendTail,
+  closeClient,
+  retryOnAddressInUse,
+  spawnRedis,
+  terminateRedis,
+  type SpawnedRedis,
+} from './redis-process';
 import { waitFor } from './wait-for';
 
 /**
@@ -53,16 +59,8 @@ export interface RedisClusterHandle {
   output(): string;
 }
 
-const HOST = '127.0.0.1';
-const READY_PATTERN = /ready to accept connections/i;
-const ADDRESS_IN_USE_PATTERN = /address already in use/i;
-const READY_TIMEOUT_MS = 10_000;
 const CREATE_TIMEOUT_MS = 30_000;
 const STATE_OK_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 5_000;
-const QUIT_TIMEOUT_MS = 1_000;
-const MAX_START_ATTEMPTS = 3;
-const OUTPUT_TAIL_CHARS = 16_000;
 
 export async function startRedisCluster(
   options: RedisClusterOptions = {},
@@ -84,15 +82,8 @@ export async function startRedisCluster(
   }
 }
 
-class AddressInUseError extends Error {
-  override readonly name = 'AddressInUseError';
-}
-
-interface ClusterNodeProcess {
+interface ClusterNodeProcess extends SpawnedRedis {
   readonly port: number;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly exited: Promise<void>;
 }
 
 class RedisCluster implements RedisClusterHandle {
@@ -116,22 +107,18 @@ class RedisCluster implements RedisClusterHandle {
   }
 
   private log(text: string): void {
-    this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+    this.outputTail = appendTail(this.outputTail, text);
   }
 
   async startNode(args: readonly string[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    // Another process may take a port between freePort() and the bind: then try other ports.
+    const node = await retryOnAddressInUse(async () => {
       const port = await freePort(HOST);
       let busPort = await freePort(HOST);
       while (busPort === port) busPort = await freePort(HOST);
-      try {
-        this.processes.push(await spawnNode(port, busPort, this.dir, args, (t) => this.log(t)));
-        return;
-      } catch (error) {
-        // Another process took a port between freePort() and the bind: try other ports.
-        if (!(error instanceof AddressInUseError) || attempt >= MAX_START_ATTEMPTS) throw error;
-      }
-    }
+      return spawnNode(port, busPort, this.dir, args, (t) => this.log(t));
+    });
+    this.processes.push(node);
   }
 
   /** `redis-cli --cluster create`, then waits until every node agrees the cluster is ok. */
@@ -206,7 +193,7 @@ class RedisCluster implements RedisClusterHandle {
     this.stopping ??= (async () => {
       await Promise.all([...this.clients].map(closeClient));
       this.clients.clear();
-      await Promise.all(this.processes.map(terminate));
+      await Promise.all(this.processes.map((node) => terminateRedis(node)));
       await rm(this.dir, { recursive: true, force: true });
     })();
     return this.stopping;
@@ -219,139 +206,31 @@ class RedisCluster implements RedisClusterHandle {
   }
 }
 
-async function closeClient(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
-    await Promise.race([client.quit().catch(() => undefined), timeout]);
-    clearTimeout(timer);
-  }
-  if (client.status !== 'end') client.disconnect();
-}
-
-/** SIGTERM and await the exit; SIGKILL after STOP_TIMEOUT_MS. Only this pid, never pkill. */
-async function terminate(node: ClusterNodeProcess): Promise<void> {
-  const { child, exited } = node;
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Spawns one cluster-enabled redis-server; resolves once it accepts connections. */
-function spawnNode(
+async function spawnNode(
   port: number,
   busPort: number,
   dir: string,
   args: readonly string[],
   onOutput: (text: string) => void,
 ): Promise<ClusterNodeProcess> {
-  const bin = process.env.REDIS_SERVER_BIN || 'redis-server';
-  const argv = [
-    '--port',
-    String(port),
-    '--bind',
-    HOST,
-    '--cluster-enabled',
-    'yes',
-    '--cluster-port',
-    String(busPort),
-    '--cluster-config-file',
-    join(dir, `nodes-${port}.conf`),
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    ...args,
-  ];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => {
-      if (child.pid === undefined) resolve(); // it never started, so no 'exit' will come
-    });
+  const spawned = await spawnRedis(port, {
+    args: [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-port',
+      String(busPort),
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...args,
+    ],
+    onOutput,
   });
-  trackChild(child, exited);
-
-  return new Promise<ClusterNodeProcess>((resolve, reject) => {
-    let startupOutput = '';
-    let settled = false;
-    const settle = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      if (error) reject(error);
-      else resolve({ port, child, exited, pid: child.pid ?? 0 });
-    };
-    const context = (): string =>
-      `${bin} ${argv.join(' ')}\n--- output ---\n${startupOutput.slice(-4_000)}`;
-    // Keep reading after start-up too: a full pipe would block the server's logging.
-    const onData = (text: string): void => {
-      onOutput(text);
-      if (settled) return;
-      startupOutput += text;
-      if (READY_PATTERN.test(startupOutput)) settle();
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
-    child.once('error', (error) =>
-      settle(
-        new Error(
-          `could not run ${bin} (${error.message}); install redis-server or set REDIS_SERVER_BIN`,
-        ),
-      ),
-    );
-    child.once('close', (code, signal) => {
-      const message = `redis-server exited (code ${code}, signal ${signal}) before it was ready: ${context()}`;
-      settle(
-        ADDRESS_IN_USE_PATTERN.test(startupOutput)
-          ? new AddressInUseError(message)
-          : new Error(message),
-      );
-    });
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      settle(new Error(`redis-server not ready within ${READY_TIMEOUT_MS} ms: ${context()}`));
-    }, READY_TIMEOUT_MS);
-  });
-}
-
-/*
- * If the jest worker dies, kill every node this module started (same scheme as redis-server.ts):
- * jest hands each test file a copy of `process` whose listeners Node never calls, so listen on
- * the worker's real one, reached through vm.runInThisContext. Hooks exist only while a node lives.
- */
-const hostProcess = runInThisContext('process') as NodeJS.Process;
-const liveChildren = new Set<ChildProcess>();
-const HOST_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function trackChild(child: ChildProcess, exited: Promise<void>): void {
-  if (liveChildren.size === 0) {
-    hostProcess.on('exit', killLiveChildren);
-    for (const signal of HOST_SIGNALS) hostProcess.on(signal, onHostSignal);
-  }
-  liveChildren.add(child);
-  void exited.then(() => {
-    if (liveChildren.delete(child) && liveChildren.size === 0) unhookHost();
-  });
-}
-
-function killLiveChildren(): void {
-  for (const child of liveChildren) child.kill('SIGKILL');
-}
-
-function onHostSignal(signal: NodeJS.Signals): void {
-  killLiveChildren();
-  unhookHost();
-  if (hostProcess.listenerCount(signal) === 0) hostProcess.kill(hostProcess.pid, signal);
-}
-
-function unhookHost(): void {
-  hostProcess.off('exit', killLiveChildren);
-  for (const signal of HOST_SIGNALS) hostProcess.off(signal, onHostSignal);
+  return { port, ...spawned };
 }

@@ -1,14 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The real timers, even in a test file that turned on jest's fake timers.
-import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
-import { runInThisContext } from 'node:vm';
+import { setTimeout } from 'node:timers';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './free-port';
+import {
+  HOST,
+  appendTail,
+  closeClient,
+  retryOnAddressInUse,
+  spawnRedis,
+  terminateRedis,
+  type SpawnedRedis,
+} from './redis-process';
 
 /**
  * A private redis-server per test file (CONVENTIONS.md, "Test layout"):
@@ -56,15 +62,7 @@ export interface RedisServerHandle {
   output(): string;
 }
 
-const HOST = '127.0.0.1';
-const READY_PATTERN = /ready to accept connections/i;
-const ADDRESS_IN_USE_PATTERN = /address already in use/i;
-const READY_TIMEOUT_MS = 10_000;
 const PROBE_INTERVAL_MS = 250;
-const STOP_TIMEOUT_MS = 5_000;
-const QUIT_TIMEOUT_MS = 1_000;
-const MAX_START_ATTEMPTS = 3;
-const OUTPUT_TAIL_CHARS = 16_000;
 
 export async function startRedisServer(
   options: RedisServerOptions = {},
@@ -72,35 +70,21 @@ export async function startRedisServer(
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const args = ['--appendonly', options.appendonly ? 'yes' : 'no', ...(options.args ?? [])];
   try {
-    for (let attempt = 1; ; attempt++) {
+    // Another process may take the port between freePort() and the bind: then try another port.
+    return await retryOnAddressInUse(async () => {
       const server = new RedisServer(await freePort(HOST), dir, args);
-      try {
-        await server.start();
-        return server;
-      } catch (error) {
-        // Another process took the port between freePort() and the bind: try another port.
-        if (!(error instanceof AddressInUseError) || attempt >= MAX_START_ATTEMPTS) throw error;
-      }
-    }
+      await server.start();
+      return server;
+    });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }
 
-class AddressInUseError extends Error {
-  override readonly name = 'AddressInUseError';
-}
-
-interface Spawned {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly exited: Promise<void>;
-}
-
 class RedisServer implements RedisServerHandle {
   readonly host = HOST;
-  private spawned: Spawned | undefined;
+  private spawned: SpawnedRedis | undefined;
   private lastPid = 0;
   private paused = false;
   private stopping: Promise<void> | undefined;
@@ -126,8 +110,19 @@ class RedisServer implements RedisServerHandle {
   }
 
   async start(): Promise<void> {
-    this.spawned = await spawnRedis(this.port, this.dir, this.args, (text) => {
-      this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+    const port = this.port;
+    this.spawned = await spawnRedis(port, {
+      args: ['--save', '', '--dir', this.dir, ...this.args],
+      onOutput: (text) => (this.outputTail = appendTail(this.outputTail, text)),
+      cleanupDir: this.dir,
+      // Fallback when the log line is missing: a PONG from a server whose process_id is our child's.
+      probe: {
+        intervalMs: PROBE_INTERVAL_MS,
+        ready: async (child) => {
+          const pid = await probeServer(port);
+          return pid !== undefined && pid === child.pid;
+        },
+      },
     });
     this.lastPid = this.spawned.pid;
   }
@@ -164,14 +159,7 @@ class RedisServer implements RedisServerHandle {
     await this.terminate();
     // An outage: the port refuses connections for this long.
     if (options.downMs) await new Promise((resolve) => setTimeout(resolve, options.downMs));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.start();
-      } catch (error) {
-        if (!(error instanceof AddressInUseError) || attempt >= MAX_START_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
+    await retryOnAddressInUse(() => this.start(), 200);
   }
 
   stop(): Promise<void> {
@@ -206,7 +194,7 @@ class RedisServer implements RedisServerHandle {
     }
   }
 
-  private running(): Spawned {
+  private running(): SpawnedRedis {
     const spawned = this.spawned;
     if (!spawned || spawned.child.exitCode !== null || spawned.child.signalCode !== null) {
       throw new Error(`redis-server on port ${this.port} is not running`);
@@ -214,105 +202,15 @@ class RedisServer implements RedisServerHandle {
     return spawned;
   }
 
-  /** SIGCONT if paused, SIGTERM, await exit; SIGKILL after STOP_TIMEOUT_MS. */
+  /** SIGCONT if paused, SIGTERM, await exit; SIGKILL after a timeout. */
   private async terminate(): Promise<void> {
     const spawned = this.spawned;
     this.spawned = undefined;
     if (!spawned) return;
-    const { child, exited } = spawned;
-    if (child.exitCode === null && child.signalCode === null) {
-      if (this.paused) child.kill('SIGCONT');
-      child.kill('SIGTERM');
-    }
+    const paused = this.paused;
     this.paused = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    try {
-      await exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    await terminateRedis(spawned, paused);
   }
-}
-
-async function closeClient(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
-    await Promise.race([client.quit().catch(() => undefined), timeout]);
-    clearTimeout(timer);
-  }
-  if (client.status !== 'end') client.disconnect();
-}
-
-/** Spawns redis-server and resolves once it accepts commands; rejects if it exits or is slow. */
-function spawnRedis(
-  port: number,
-  dir: string,
-  args: readonly string[],
-  onOutput: (text: string) => void,
-): Promise<Spawned> {
-  const bin = process.env.REDIS_SERVER_BIN || 'redis-server';
-  const argv = ['--port', String(port), '--bind', HOST, '--save', '', '--dir', dir, ...args];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => {
-      if (child.pid === undefined) resolve(); // it never started, so no 'exit' will come
-    });
-  });
-  trackChild(child, exited, dir);
-
-  return new Promise<Spawned>((resolve, reject) => {
-    let startupOutput = '';
-    let settled = false;
-    const settle = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      clearInterval(probe);
-      if (error) reject(error);
-      else resolve({ child, exited, pid: child.pid ?? 0 });
-    };
-    const context = (): string =>
-      `${bin} ${argv.join(' ')}\n--- output ---\n${startupOutput.slice(-4_000)}`;
-
-    // Keep reading after start-up too: a full pipe would block the server's logging.
-    const onData = (text: string): void => {
-      onOutput(text);
-      if (settled) return;
-      startupOutput += text;
-      if (READY_PATTERN.test(startupOutput)) settle();
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
-
-    child.once('error', (error) =>
-      settle(
-        new Error(
-          `could not run ${bin} (${error.message}); install redis-server or set REDIS_SERVER_BIN`,
-        ),
-      ),
-    );
-    // 'close' comes after the output is fully read, so the reason is in startupOutput.
-    child.once('close', (code, signal) => {
-      const message = `redis-server exited (code ${code}, signal ${signal}) before it was ready: ${context()}`;
-      settle(
-        ADDRESS_IN_USE_PATTERN.test(startupOutput)
-          ? new AddressInUseError(message)
-          : new Error(message),
-      );
-    });
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      settle(new Error(`redis-server not ready within ${READY_TIMEOUT_MS} ms: ${context()}`));
-    }, READY_TIMEOUT_MS);
-    // Fallback when the log line is missing: a PONG from a server whose process_id is our child's.
-    const probe = setInterval(() => {
-      void probeServer(port).then((pid) => {
-        if (pid !== undefined && pid === child.pid) settle();
-      });
-    }, PROBE_INTERVAL_MS);
-  });
 }
 
 /** Sends `INFO server` + `PING` on a raw socket; resolves the server's process_id once both
@@ -336,45 +234,4 @@ function probeServer(port: number): Promise<number | undefined> {
       if (pid && data.endsWith('\r\n+PONG\r\n')) done(Number(pid[1]));
     });
   });
-}
-
-/*
- * If the jest worker dies (uncaught error, process.exit, SIGTERM from jest), kill every server
- * this module started and remove its dir, so none outlives the run. Jest hands each test file a copy of `process`
- * whose listeners Node never calls; vm.runInThisContext runs in the main context, where
- * `process` is the worker's real one. The hooks exist only while a server is alive, so test
- * files sharing a worker do not pile up listeners.
- */
-const hostProcess = runInThisContext('process') as NodeJS.Process;
-const liveChildren = new Map<ChildProcess, string>(); // -> its --dir
-const HOST_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function trackChild(child: ChildProcess, exited: Promise<void>, dir: string): void {
-  if (liveChildren.size === 0) {
-    hostProcess.on('exit', killLiveChildren);
-    for (const signal of HOST_SIGNALS) hostProcess.on(signal, onHostSignal);
-  }
-  liveChildren.set(child, dir);
-  void exited.then(() => {
-    if (liveChildren.delete(child) && liveChildren.size === 0) unhookHost();
-  });
-}
-
-function killLiveChildren(): void {
-  for (const [child, dir] of liveChildren) {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function onHostSignal(signal: NodeJS.Signals): void {
-  killLiveChildren();
-  unhookHost();
-  // Listening replaced the signal's default action (exit); restore it unless others listen.
-  if (hostProcess.listenerCount(signal) === 0) hostProcess.kill(hostProcess.pid, signal);
-}
-
-function unhookHost(): void {
-  hostProcess.off('exit', killLiveChildren);
-  for (const signal of HOST_SIGNALS) hostProcess.off(signal, onHostSignal);
 }

@@ -88,7 +88,12 @@ async function explore(
     providers,
     controllers: [JobsController],
   }).compile();
-  module.get(RedisSchedulerExplorer).onModuleInit();
+  try {
+    module.get(RedisSchedulerExplorer).onModuleInit();
+  } catch (error) {
+    await module.close();
+    throw error;
+  }
   return { module, registry: module.get(HandlerRegistry) };
 }
 
