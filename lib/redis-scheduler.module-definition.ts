@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { RedisSchedulerModuleOptions } from './interfaces/redis-scheduler-options.interface';
 
-export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } =
   new ConfigurableModuleBuilder<RedisSchedulerModuleOptions>()
     .setClassMethodName('forRoot')
     .setExtras({ isGlobal: true }, (definition, extras) => ({

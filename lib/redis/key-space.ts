@@ -1,8 +1,5 @@
 import { fnv1a } from '../time/jitter';
 
-/** Which kind of schedule a member of a due index is. */
-export type ScheduleKind = 'static' | 'dynamic';
-
 /** The keys one script call touches; all share one hash tag (the partition's). */
 export interface ScheduleKeys {
   /** Partition base: every per-schedule key of the partition starts with it. */
