@@ -138,6 +138,27 @@ describe('retries', () => {
   });
 });
 
+describe('SchedulerEvents', () => {
+  it('reports starts, retries, success and skipped fire times of this pod', async () => {
+    const app = await pod(freshPrefix(), 'a');
+    const events = app.module.get(SchedulerEvents);
+    const seen: string[] = [];
+    events.on('run.started', (e) => seen.push(`started ${e.attempt}`));
+    events.on('run.retrying', (e) => seen.push(`retrying ${e.attempt}`));
+    events.on('run.succeeded', (e) => seen.push(`succeeded ${e.attempt}`));
+    const skipped: number[] = [];
+    events.on('fires.skipped', (e) => skipped.push(e.count));
+    behaviour.failAttempts = 1;
+    behaviour.delayMs = 1_200; // longer than a period: the next fire time is skipped
+    await app.scheduler.upsert(
+      job({ retry: { attempts: 2, backoff: 'fixed', delayMs: 100, jitter: false } }),
+    );
+    await waitFor(() => seen.includes('succeeded 2') && skipped.length > 0, { timeoutMs: 15_000 });
+    expect(seen.slice(0, 4)).toEqual(['started 1', 'retrying 1', 'started 2', 'succeeded 2']);
+    expect(skipped[0]).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('timeouts', () => {
   it('aborts ctx.signal after timeoutMs, counts a failure and retries', async () => {
     const app = await pod(freshPrefix(), 'a');
