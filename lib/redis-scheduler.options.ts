@@ -3,8 +3,10 @@ import {
   DEFAULT_CONCURRENCY,
   DEFAULT_KEY_PREFIX,
   DEFAULT_LEASE_MS,
+  DEFAULT_LOOK_AHEAD_MS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_IDLE_MS,
+  DEFAULT_MAX_PENDING_RUNS,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_SCHEDULES_PER_TENANT,
   DEFAULT_MIN_INTERVAL_MS,
@@ -71,6 +73,8 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     defaultTimeZone: options.defaultTimeZone ?? DEFAULT_TIME_ZONE,
     concurrency: count('concurrency', options.concurrency, DEFAULT_CONCURRENCY, 1),
     batchSize: count('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
+    lookAheadMs: count('lookAheadMs', options.lookAheadMs, DEFAULT_LOOK_AHEAD_MS, 0),
+    maxPendingRuns: count('maxPendingRuns', options.maxPendingRuns, DEFAULT_MAX_PENDING_RUNS, 1),
     maxIdleMs: count('maxIdleMs', options.maxIdleMs, DEFAULT_MAX_IDLE_MS, 10),
     shutdownTimeoutMs: count(
       'shutdownTimeoutMs',
@@ -86,6 +90,9 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);
+  // A reservation's lease must outlast its wait, and held leases (renewed below half) stay out of
+  // the look-ahead window.
+  resolved.lookAheadMs = Math.min(resolved.lookAheadMs, Math.floor(resolved.leaseMs / 4));
   if (typeof resolved.worker !== 'boolean') {
     throw new InvalidOptionsError('option `worker`', 'it must be true or false');
   }

@@ -1,25 +1,34 @@
 import { Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
-import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import type { RegisteredHandler } from '../discovery/handler.registry';
-import { RunTimeoutError } from '../errors/run-timeout.error';
+import { ScriptCode } from '../errors/script-codes';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
-import type { ClaimedRun, Completion, Detachment } from '../redis/redis-scripts';
-import { CronSchedule } from '../time/cron';
+import { MemberInfo, parseMember } from '../redis/key-space';
+import type { ClaimedRun, Completion, Detachment, Retarget } from '../redis/redis-scripts';
+import { ScheduleTiming } from '../time/schedule-timing';
 import type { RedisClock } from '../time/redis-clock';
 import { Plan, planAfterRun, planMisfire, withJitter } from './fire-planner';
 import { PartitionBatcher } from './partition-batcher';
+import { RunAbort } from './run-abort';
 import { RunExecutor, RunOutcome } from './run-executor';
 import { LeasedRun, LeaseKeeper } from './run-lease';
+import { ReservationBook } from './reservation-book';
 import { decodePolicy, resolvePolicy, retryDelayMs } from './schedule-policy';
 
 /** Where a claimed run came from. */
 export interface RunSource {
   partition: number;
   handler: RegisteredHandler;
+}
+
+/** What the claim said besides the runs. */
+export interface ClaimInfo {
+  nowMs: number;
+  epoch: number;
 }
 
 interface ActiveRun extends LeasedRun {
@@ -33,32 +42,40 @@ interface ActiveRun extends LeasedRun {
 interface Claimed {
   source: RunSource;
   run: ClaimedRun;
-  cron: CronSchedule;
+  info: MemberInfo;
+  timing: ScheduleTiming;
   policy: ResolvedPolicy;
-  /** The schedule's member (a detached run's member ends in ':r:<fire>'). */
-  scheduleMember: string;
-  /** Redis time of the claim. */
+  /** Redis time of the claim, or of the confirmation of a reservation. */
   claimedMs: number;
   /** Missed fire times passed over when the claim was retargeted to the latest one. */
   skippedBefore: number;
 }
 
-/** A detached run record: '<schedule member>:r:<fire ms>' (see includes/runRecords.lua). */
-const DETACHED = /^((?:t:[^:]+:[^:]+)|(?:c:[^:]+)):r:\d+$/;
+/** Weight of the newest handler duration in the running average. */
+const DURATION_WEIGHT = 0.05;
 
 /**
- * Takes a claimed run to its end: applies the misfire policy, detaches 'allow' runs, runs the
- * handler with its lease, timeout and signal, and records the outcome (success, retry, final
- * failure with a dead letter, or skipped fire times), re-arming the schedule.
+ * Takes claimed runs to their end: keeps reservations until they are due and confirmed, queues
+ * due runs for a free slot (at most `concurrency` handlers at once), applies the misfire policy,
+ * detaches 'allow' runs, runs the handler with its lease, timeout and signal, and records the
+ * outcome (success, retry, final failure with a dead letter, or skipped fire times), re-arming
+ * the schedule.
  */
 export class RunCoordinator {
   private readonly logger = new Logger('RedisScheduler');
   private readonly executor = new RunExecutor();
   private readonly leases: LeaseKeeper;
+  private readonly reservations: ReservationBook<Claimed>;
   private readonly completions: PartitionBatcher<Completion>;
   private readonly detachments: PartitionBatcher<Detachment>;
-  private readonly retargets: PartitionBatcher<{ member: string; token: string; fireMs: number }>;
+  private readonly retargets: PartitionBatcher<Retarget>;
+  /** Due runs waiting for a free slot, oldest first (`readyHead` is the first not yet taken). */
+  private ready: Claimed[] = [];
+  private readyHead = 0;
+  private running = 0;
+  /** Started and not yet recorded. */
   private readonly active = new Set<ActiveRun>();
+  private averageRunMs: number;
   private drained: (() => void) | undefined;
   private closing = false;
 
@@ -67,93 +84,118 @@ export class RunCoordinator {
     private readonly connection: RedisConnection,
     private readonly clock: RedisClock,
     private readonly events: SchedulerEvents,
-    /** Called when a run ends and when a schedule is re-armed at `dueMs` (Redis time). */
+    /** Called when a schedule is re-armed at `dueMs` (Redis time). */
     private readonly onRearm: (source: RunSource, dueMs: number) => void,
+    /** Called when a slot frees up. */
     private readonly onRunEnd: () => void,
   ) {
     const { scripts, keys } = connection;
+    this.averageRunMs = Math.max(1, options.lookAheadMs);
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
+    this.reservations = new ReservationBook<Claimed>(
+      scripts,
+      keys,
+      clock,
+      (items, nowMs) => {
+        for (const c of items) this.process({ ...c, claimedMs: nowMs });
+      },
+      (c, code) => this.dropped(c, code),
+    );
+    const base = (p: number) => keys.partitionBases[p];
     this.completions = new PartitionBatcher(
       (p, items) =>
-        scripts.completeRuns(
-          keys.partitionBases[p],
-          options.deadLetterLimit,
-          options.runHistory,
-          items,
-        ),
+        scripts.completeRuns(base(p), options.deadLetterLimit, options.runHistory, items),
       options.batchSize,
     );
     this.retargets = new PartitionBatcher(
-      (p, items) => scripts.retargetRuns(keys.partitionBases[p], items),
+      (p, items) => scripts.retargetRuns(base(p), items),
       options.batchSize,
     );
     this.detachments = new PartitionBatcher(
-      (p, items) => scripts.detachRuns(keys.partitionBases[p], items),
+      (p, items) => scripts.detachRuns(base(p), items),
       options.batchSize,
     );
   }
 
-  get inFlight(): number {
-    return this.active.size;
+  /**
+   * How many more runs to claim: claimed runs not yet started are capped by what `concurrency`
+   * slots can start within the look-ahead at the handlers' average duration (so slow handlers
+   * never hoard runs another pod could start on time), and by `maxPendingRuns`.
+   */
+  get claimBudget(): number {
+    const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
+    const cap = Math.min(
+      Math.max(maxPendingRuns, concurrency),
+      Math.floor(concurrency * (1 + lookAheadMs / this.averageRunMs)),
+    );
+    return cap - this.running - this.waiting;
   }
 
-  /** Shutdown began: runs claimed from now on are given back instead of started. */
+  private get waiting(): number {
+    return this.reservations.size + this.ready.length - this.readyHead;
+  }
+
+  /** Shutdown began: runs not started are handed back, and claims from now on too. */
   close(): void {
     this.closing = true;
+    const unstarted = [
+      ...this.reservations.drain().map((r) => r.item),
+      ...this.ready.slice(this.readyHead),
+    ];
+    this.ready = [];
+    this.readyHead = 0;
+    void this.handBack(unstarted);
   }
 
-  dispatch(source: RunSource, run: ClaimedRun, claimedMs: number): void {
+  dispatch(source: RunSource, run: ClaimedRun, claim: ClaimInfo): void {
     if (this.closing) {
-      void this.giveBack([{ partition: source.partition, member: run.member, token: run.token }]);
+      void this.handBack([{ source, run }]);
       return;
     }
-    let cron: CronSchedule;
+    let timing: ScheduleTiming;
     try {
-      cron = CronSchedule.of(run.cron, run.timeZone);
+      timing = ScheduleTiming.decode(run.timing);
     } catch (error) {
-      this.logger.error(`Schedule "${run.id}" holds an unusable cron: ${(error as Error).message}`);
+      this.logger.error(
+        `Schedule "${run.member}" holds an unusable timing: ${(error as Error).message}`,
+      );
       return;
     }
     const c: Claimed = {
       source,
       run,
-      cron,
+      info: parseMember(run.member),
+      timing,
       policy: resolvePolicy(decodePolicy(run.policy), this.options.defaultPolicy),
-      scheduleMember: DETACHED.exec(run.member)?.[1] ?? run.member,
-      claimedMs,
+      claimedMs: claim.nowMs,
       skippedBefore: 0,
     };
-    if (run.claim === 'stale') {
-      void this.complete(c, 'skipped', '', this.planAfter(c), undefined);
+    if (run.claim === 'run' && run.dueMs > claim.nowMs) {
+      this.reservations.add({
+        partition: source.partition,
+        member: run.member,
+        fencingToken: run.fencingToken,
+        revision: run.revision,
+        dueMs: run.dueMs,
+        epoch: claim.epoch,
+        leaseUntilMs: run.leaseUntilMs,
+        item: c,
+      });
       return;
     }
-    const maxAttempts = Math.max(c.policy.retry.attempts, this.options.maxAttempts);
-    if (run.attempt > maxAttempts) {
-      const why = `gave up after ${maxAttempts} attempts that each lost their lease or failed`;
-      this.logger.error(`Run of "${run.id}" for ${new Date(run.fireMs).toISOString()} ${why}`);
-      void this.complete(c, 'failed', why, this.planAfter(c), undefined);
-      return;
+    this.process(c);
+  }
+
+  /** Starts what the claims of one round made ready. */
+  pump(): void {
+    while (this.running < this.options.concurrency && this.readyHead < this.ready.length) {
+      const c = this.ready[this.readyHead++];
+      void this.start(c);
     }
-    if (run.claim === 'run') {
-      const plan = planMisfire(
-        cron,
-        c.scheduleMember,
-        run.jitterMs,
-        run.fireMs,
-        claimedMs,
-        c.policy,
-      );
-      if (plan && plan.dueMs <= claimedMs && c.policy.misfire !== 'skip') {
-        // The fire time to run instead is due already: run it now under this claim.
-        void this.retarget(c, plan);
-        return;
-      }
-      if (plan) {
-        void this.complete(c, 'skipped', '', plan, undefined);
-        return;
-      }
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
     }
-    void this.start(c);
   }
 
   /** Waits up to `timeoutMs` for the runs in flight, then aborts the rest and gives their leases back. */
@@ -175,67 +217,139 @@ export class RunCoordinator {
       );
       for (const run of remaining) {
         run.givenBack = true;
-        run.controller.abort(new Error('The application is shutting down'));
+        run.abort.abort(new Error('The application is shutting down'));
       }
-      await this.giveBack(remaining);
+      await this.bounded(this.leases.giveBack(remaining), remaining.length);
     }
     this.leases.stop();
+  }
+
+  /** A due claim: misfire policy first, then a slot. */
+  private process(c: Claimed): void {
+    const { run } = c;
+    if (run.claim === 'stale') {
+      void this.complete(c, 'skipped', '', this.planAfter(c), undefined);
+      return;
+    }
+    const maxAttempts = Math.max(c.policy.retry.attempts, this.options.maxAttempts);
+    if (run.attempt > maxAttempts) {
+      const why = `gave up after ${maxAttempts} attempts that each lost their lease or failed`;
+      this.logger.error(`Run of "${c.info.id}" for ${new Date(run.fireMs).toISOString()} ${why}`);
+      void this.complete(c, 'failed', why, this.planAfter(c), undefined);
+      return;
+    }
+    if (run.claim === 'run') {
+      const { cron, jitterMs } = c.timing;
+      const plan = planMisfire(cron, c.info.schedule, jitterMs, run.fireMs, c.claimedMs, c.policy);
+      if (plan && plan.dueMs <= c.claimedMs && c.policy.misfire !== 'skip') {
+        // The fire time to run instead is due already: run it now under this claim.
+        void this.retarget(c, plan);
+        return;
+      }
+      if (plan) {
+        void this.complete(c, 'skipped', '', plan, undefined);
+        return;
+      }
+    }
+    this.ready.push(c);
+    this.pump();
+  }
+
+  private dropped(c: Claimed, code: number): void {
+    if (code !== ScriptCode.CHANGED) {
+      this.logger.warn(
+        `Reserved run of "${c.info.id}" lost its lease before it was due; another pod will run it`,
+      );
+    }
+    this.onRunEnd();
   }
 
   private async retarget(c: Claimed, plan: Plan): Promise<void> {
     const { run } = c;
     const code = await this.retargets
-      .submit(c.source.partition, { member: run.member, token: run.token, fireMs: plan.fireMs })
+      .submit(c.source.partition, {
+        member: run.member,
+        fencingToken: run.fencingToken,
+        fireMs: plan.fireMs,
+        dueMs: plan.dueMs,
+      })
       .catch(() => -1);
     if (code !== 1) {
       this.logger.warn(
-        `Run of "${run.id}" lost its lease before it started; another pod will run it`,
+        `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
       );
       return;
     }
-    await this.start({ ...c, run: { ...run, fireMs: plan.fireMs }, skippedBefore: plan.skipped });
+    this.ready.push({
+      ...c,
+      run: { ...run, fireMs: plan.fireMs, dueMs: plan.dueMs },
+      skippedBefore: plan.skipped,
+    });
+    this.pump();
   }
 
-  /** Ends leases now so another pod re-claims the runs at once; bounded, as Redis may be down. */
-  private async giveBack(
-    runs: { partition: number; member: string; token: string }[],
-  ): Promise<void> {
-    const timeout = new Promise<'timeout'>((resolve) =>
-      setTimeout(() => resolve('timeout'), 2_000).unref(),
+  /**
+   * Hands back claimed runs that will not start: first attempts as if never claimed (another pod
+   * claims them at once with attempt 1), re-runs by ending their lease (attempt + 1).
+   */
+  private async handBack(claims: readonly Pick<Claimed, 'source' | 'run'>[]): Promise<void> {
+    const ref = (c: Pick<Claimed, 'source' | 'run'>) => ({
+      partition: c.source.partition,
+      member: c.run.member,
+      fencingToken: c.run.fencingToken,
+    });
+    const first = claims.filter((c) => c.run.claim === 'run').map(ref);
+    const others = claims.filter((c) => c.run.claim !== 'run').map(ref);
+    await this.bounded(
+      Promise.all([this.leases.release(first), this.leases.giveBack(others)]),
+      claims.length,
     );
+  }
+
+  /** Waits for a give-back for 2 s at most: Redis may be down. */
+  private async bounded(work: Promise<unknown>, count: number): Promise<void> {
+    if (count === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 2_000);
+      timer.unref();
+    });
     const result = await Promise.race([
-      this.leases.giveBack(runs).catch((error: Error) => error),
+      work.then(
+        () => undefined,
+        (e: Error) => e,
+      ),
       timeout,
     ]);
+    clearTimeout(timer);
     if (result !== undefined) {
       const why = result === 'timeout' ? 'Redis did not answer' : result.message;
-      this.logger.warn(
-        `Could not give ${runs.length} lease(s) back (${why}); they expire after leaseMs`,
-      );
+      this.logger.warn(`Could not give ${count} run(s) back (${why}); they expire after leaseMs`);
     }
   }
 
   private async start(c: Claimed): Promise<void> {
     const { run } = c;
     if (this.closing) {
-      await this.giveBack([
-        { partition: c.source.partition, member: run.member, token: run.token },
-      ]);
+      await this.handBack([c]);
       return;
     }
     if (this.clock.now() >= run.leaseUntilMs) {
       // Claimed, then this process stalled (GC pause, SIGSTOP) past the lease: another pod re-runs it.
       this.logger.warn(
-        `Run of "${run.id}" was claimed but its lease ran out before it could start`,
+        `Run of "${c.info.id}" was claimed but its lease ran out before it could start`,
       );
+      this.onRunEnd();
       return;
     }
+    this.running++;
     let member = run.member;
     if (c.policy.overlap === 'allow' && run.claim === 'run') {
+      const { cron, jitterMs } = c.timing;
       const next = planAfterRun(
-        c.cron,
-        c.scheduleMember,
-        run.jitterMs,
+        cron,
+        c.info.schedule,
+        jitterMs,
         run.fireMs,
         c.claimedMs,
         c.claimedMs,
@@ -244,16 +358,17 @@ export class RunCoordinator {
       const code = await this.detachments
         .submit(c.source.partition, {
           member,
-          token: run.token,
-          timingRevision: run.timingRevision,
+          fencingToken: run.fencingToken,
+          revision: run.revision,
           nextFireMs: next.fireMs,
           nextDueMs: next.dueMs,
         })
         .catch(() => -1);
       if (code < 0) {
         this.logger.warn(
-          `Run of "${run.id}" lost its lease before it started; another pod will run it`,
+          `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
         );
+        this.slotFreed();
         return;
       }
       this.onRearm(c.source, next.dueMs);
@@ -262,70 +377,55 @@ export class RunCoordinator {
     const active: ActiveRun = {
       partition: c.source.partition,
       member,
-      token: run.token,
-      scheduleId: run.id,
+      fencingToken: run.fencingToken,
+      scheduleId: c.info.id,
       leaseUntilMs: run.leaseUntilMs,
-      controller: new AbortController(),
+      abort: new RunAbort(),
       givenBack: false,
       finished: false,
     };
     this.active.add(active);
     this.leases.add(active);
-    const outcome = await this.execute(c, active);
+    if (this.events.wants('run.started')) this.events.emit('run.started', this.describe(c));
+    const startedAt = performance.now();
+    const outcome = await this.executor.run({
+      handler: c.source.handler,
+      payloadJson: run.payload,
+      scheduleId: c.info.id,
+      tenantId: c.info.tenantId,
+      fireMs: run.fireMs,
+      dueMs: run.dueMs >= 0 ? run.dueMs : this.dueOf(c),
+      attempt: run.attempt,
+      fencingToken: run.fencingToken,
+      timeoutMs: c.policy.timeoutMs,
+      abort: active.abort,
+    });
+    this.averageRunMs +=
+      (Math.max(0.01, performance.now() - startedAt) - this.averageRunMs) * DURATION_WEIGHT;
     active.finished = true;
     this.leases.delete(active);
+    this.slotFreed();
     if (!active.givenBack) await this.record(c, active, outcome);
     this.active.delete(active);
     if (this.active.size === 0) this.drained?.();
+  }
+
+  private slotFreed(): void {
+    this.running--;
+    this.pump();
     this.onRunEnd();
   }
 
-  private async execute(c: Claimed, active: ActiveRun): Promise<RunOutcome> {
-    const { run, policy } = c;
-    const ctx: ScheduleContext = {
-      scheduleId: run.id,
-      fireTime: new Date(run.fireMs),
-      dueTime: new Date(withJitter(c.cron, c.scheduleMember, run.jitterMs, run.fireMs).dueMs),
-      attempt: run.attempt,
-      fencingToken: run.fencingToken,
-      signal: active.controller.signal,
-    };
-    if (run.kind === 't') ctx.tenantId = run.tenantId;
-    this.events.emit('run.started', this.describe(c));
-    const signal = active.controller.signal;
-    const timer =
-      policy.timeoutMs > 0
-        ? setTimeout(
-            () => active.controller.abort(new RunTimeoutError(run.id, policy.timeoutMs)),
-            policy.timeoutMs,
-          )
-        : undefined;
-    // The run ends when the handler settles or its signal aborts, whichever comes first: a handler
-    // that ignores its signal cannot hold a timed-out or lost run open.
-    const aborted = new Promise<RunOutcome>((resolve) => {
-      const settle = () =>
-        resolve({
-          status: 'failed',
-          error: String((signal.reason as Error)?.message ?? signal.reason),
-        });
-      if (signal.aborted) settle();
-      else signal.addEventListener('abort', settle, { once: true });
-    });
-    try {
-      return await Promise.race([
-        this.executor.execute(c.source.handler, run.payload, ctx),
-        aborted,
-      ]);
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
+  private dueOf(c: Claimed): number {
+    const { cron, jitterMs } = c.timing;
+    return withJitter(cron, c.info.schedule, jitterMs, c.run.fireMs).dueMs;
   }
 
   private async record(c: Claimed, active: ActiveRun, outcome: RunOutcome): Promise<void> {
     const { run, policy } = c;
     const detached = active.member !== run.member;
     if (outcome.status === 'failed' && run.attempt < policy.retry.attempts) {
-      const retryAt = this.clock.now() + retryDelayMs(policy.retry, run.attempt);
+      const retryAt = Math.ceil(this.clock.now() + retryDelayMs(policy.retry, run.attempt));
       const code = await this.complete(
         c,
         'retry',
@@ -333,7 +433,7 @@ export class RunCoordinator {
         { fireMs: run.fireMs, dueMs: retryAt, skipped: 0 },
         active,
       );
-      if (code === 1) {
+      if (code === 1 && this.events.wants('run.retrying')) {
         this.events.emit('run.retrying', {
           ...this.describe(c),
           error: outcome.error,
@@ -345,17 +445,20 @@ export class RunCoordinator {
     const plan: Plan = detached ? { fireMs: 0, dueMs: 0, skipped: 0 } : this.planAfter(c);
     const code = await this.complete(c, outcome.status, outcome.error, plan, active);
     if (code !== 1) return;
-    if (outcome.status === 'succeeded') this.events.emit('run.succeeded', this.describe(c));
-    else this.events.emit('run.failed', { ...this.describe(c), error: outcome.error });
+    if (outcome.status === 'succeeded') {
+      if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', this.describe(c));
+    } else if (this.events.wants('run.failed')) {
+      this.events.emit('run.failed', { ...this.describe(c), error: outcome.error });
+    }
   }
 
   private planAfter(c: Claimed): Plan {
-    const { run } = c;
+    const { cron, jitterMs } = c.timing;
     return planAfterRun(
-      c.cron,
-      c.scheduleMember,
-      run.jitterMs,
-      run.fireMs,
+      cron,
+      c.info.schedule,
+      jitterMs,
+      c.run.fireMs,
       c.claimedMs,
       this.clock.now(),
       c.policy,
@@ -374,35 +477,34 @@ export class RunCoordinator {
     active: ActiveRun | undefined,
   ): Promise<number> {
     const { run } = c;
-    const finalFailure = outcome === 'failed';
     const completion: Completion = {
       member: active?.member ?? run.member,
-      token: run.token,
+      fencingToken: run.fencingToken,
       outcome,
-      timingRevision: run.timingRevision,
+      revision: run.revision,
       nextFireMs: plan.fireMs,
       nextDueMs: plan.dueMs,
       error,
       skipped: plan.skipped + c.skippedBefore,
-      deadLetter: finalFailure ? this.deadLetter(c, error) : '',
+      deadLetter: outcome === 'failed' ? this.deadLetter(c, error) : '',
     };
     for (let attempt = 0; ; attempt++) {
       try {
         const code = await this.completions.submit(c.source.partition, completion);
         if (code < 0) {
-          const reason = active?.controller.signal.aborted
-            ? 'lease lost during the run'
-            : `code ${code}`;
-          this.logger.warn(LATE_COMPLETION_REJECTED(run.id, new Date(run.fireMs), reason));
-          this.events.emit('run.rejected', { ...this.describe(c), reason });
+          const reason = active?.abort.aborted ? 'lease lost during the run' : `code ${code}`;
+          this.logger.warn(LATE_COMPLETION_REJECTED(c.info.id, new Date(run.fireMs), reason));
+          if (this.events.wants('run.rejected')) {
+            this.events.emit('run.rejected', { ...this.describe(c), reason });
+          }
           return code;
         }
         if (plan.dueMs > 0) this.onRearm(c.source, plan.dueMs);
-        const skipped = plan.skipped + c.skippedBefore;
-        if (skipped > 0) {
+        const skipped = completion.skipped;
+        if (skipped > 0 && this.events.wants('fires.skipped')) {
           this.events.emit('fires.skipped', {
-            scheduleId: run.id,
-            tenantId: run.kind === 't' ? run.tenantId : undefined,
+            scheduleId: c.info.id,
+            tenantId: c.info.tenantId,
             count: skipped,
             resumeAt: new Date(plan.fireMs),
           });
@@ -412,7 +514,7 @@ export class RunCoordinator {
         const leaseUntil = active?.leaseUntilMs ?? run.leaseUntilMs;
         if (this.clock.now() >= leaseUntil) {
           this.logger.warn(
-            `Could not record the run of "${run.id}" for ${new Date(run.fireMs).toISOString()} ` +
+            `Could not record the run of "${c.info.id}" for ${new Date(run.fireMs).toISOString()} ` +
               `(${(err as Error).message}); its lease has expired, so it will be re-run`,
           );
           return 0;
@@ -425,8 +527,8 @@ export class RunCoordinator {
   private deadLetter(c: Claimed, error: string): string {
     const { run } = c;
     return JSON.stringify({
-      tenantId: run.kind === 't' ? run.tenantId : undefined,
-      scheduleId: run.id,
+      tenantId: c.info.tenantId,
+      scheduleId: c.info.id,
       handler: c.source.handler.name,
       fireTime: new Date(run.fireMs).toISOString(),
       attempts: run.attempt,
@@ -438,8 +540,8 @@ export class RunCoordinator {
   private describe(c: Claimed) {
     const { run } = c;
     return {
-      scheduleId: run.id,
-      tenantId: run.kind === 't' ? run.tenantId : undefined,
+      scheduleId: c.info.id,
+      tenantId: c.info.tenantId,
       fireTime: new Date(run.fireMs),
       attempt: run.attempt,
       fencingToken: run.fencingToken,

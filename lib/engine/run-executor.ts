@@ -2,27 +2,81 @@ import { Logger } from '@nestjs/common';
 import { RUN_FAILED } from '../redis-scheduler.messages';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
+import { RunTimeoutError } from '../errors/run-timeout.error';
+import type { RunAbort } from './run-abort';
 
 export interface RunOutcome {
   status: 'succeeded' | 'failed';
   error: string;
 }
 
-const MAX_ERROR_LENGTH = 500;
+/** What one handler invocation needs. */
+export interface RunSpec {
+  handler: RegisteredHandler;
+  payloadJson: string;
+  scheduleId: string;
+  tenantId: string | undefined;
+  fireMs: number;
+  dueMs: number;
+  attempt: number;
+  fencingToken: number;
+  /** 0 = no timeout. */
+  timeoutMs: number;
+  abort: RunAbort;
+}
 
-/** The one place that invokes handlers and catches what they throw. */
+const MAX_ERROR_LENGTH = 500;
+const SUCCEEDED: RunOutcome = { status: 'succeeded', error: '' };
+
+/**
+ * The one place that invokes handlers and catches what they throw. A run ends when its handler
+ * settles or its abort fires (lease lost, timeout, shutdown), whichever comes first: a handler
+ * that ignores its signal cannot hold a timed-out or lost run open.
+ */
 export class RunExecutor {
   private readonly logger = new Logger('RedisScheduler');
 
-  async execute(
-    handler: RegisteredHandler,
-    payloadJson: string,
-    ctx: ScheduleContext,
-  ): Promise<RunOutcome> {
+  run(spec: RunSpec): Promise<RunOutcome> {
+    const { abort } = spec;
+    const ctx: ScheduleContext = {
+      scheduleId: spec.scheduleId,
+      fireTime: new Date(spec.fireMs),
+      dueTime: new Date(spec.dueMs),
+      attempt: spec.attempt,
+      fencingToken: spec.fencingToken,
+      get signal() {
+        return abort.signal;
+      },
+    };
+    if (spec.tenantId !== undefined) ctx.tenantId = spec.tenantId;
+    return new Promise<RunOutcome>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const settle = (outcome: RunOutcome): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        resolve(outcome);
+      };
+      abort.onAbort((reason) =>
+        settle({ status: 'failed', error: String((reason as Error)?.message ?? reason) }),
+      );
+      if (spec.timeoutMs > 0) {
+        timer = setTimeout(
+          () => abort.abort(new RunTimeoutError(spec.scheduleId, spec.timeoutMs)),
+          spec.timeoutMs,
+        );
+      }
+      this.invoke(spec, ctx).then(settle, settle);
+    });
+  }
+
+  private async invoke(spec: RunSpec, ctx: ScheduleContext): Promise<RunOutcome> {
     try {
-      const payload = payloadJson === '' ? undefined : (JSON.parse(payloadJson) as unknown);
-      await handler.invoke(payload, ctx);
-      return { status: 'succeeded', error: '' };
+      const payload =
+        spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
+      await spec.handler.invoke(payload, ctx);
+      return SUCCEEDED;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
       this.logger.error(

@@ -4,16 +4,18 @@ import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
 import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
+import type { RunAbort } from './run-abort';
 
 /** A run this pod holds a lease on. */
 export interface LeasedRun {
   partition: number;
   member: string;
-  token: string;
+  /** The claim's fencing token, which is also its owner token. */
+  fencingToken: number;
   scheduleId: string;
   /** Lease expiry in Redis time (ms). */
   leaseUntilMs: number;
-  controller: AbortController;
+  abort: RunAbort;
 }
 
 /**
@@ -56,9 +58,23 @@ export class LeaseKeeper {
     this.timer = undefined;
   }
 
+  /**
+   * Hands back first attempts that never started, as if never claimed: another pod claims them
+   * at once with attempt 1 (see releaseRuns-1.lua).
+   */
+  async release(
+    runs: readonly Pick<LeasedRun, 'partition' | 'member' | 'fencingToken'>[],
+  ): Promise<void> {
+    await Promise.all(
+      groupByPartition(runs).map(([partition, group]) =>
+        this.scripts.releaseRuns(this.keys.partitionBases[partition], group),
+      ),
+    );
+  }
+
   /** Ends the leases now so another pod re-claims these runs at once (attempt + 1). */
   async giveBack(
-    runs: readonly Pick<LeasedRun, 'partition' | 'member' | 'token'>[],
+    runs: readonly Pick<LeasedRun, 'partition' | 'member' | 'fencingToken'>[],
   ): Promise<void> {
     await Promise.all(
       groupByPartition(runs).map(([partition, group]) =>
@@ -72,7 +88,7 @@ export class LeaseKeeper {
     const now = this.clock.now();
     const renew: LeasedRun[] = [];
     for (const run of this.runs) {
-      if (run.controller.signal.aborted) continue;
+      if (run.abort.aborted) continue;
       if (run.leaseUntilMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
       else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
     }
@@ -102,7 +118,7 @@ export class LeaseKeeper {
   private lose(run: LeasedRun, code: number): void {
     const why = code === ScriptCode.LEASE_LOST ? 'taken over or removed' : 'lease expired';
     this.logger.warn(`Run of "${run.scheduleId}" lost its lease (${why}); aborting its signal`);
-    run.controller.abort(new LockLostError(run.member, why));
+    run.abort.abort(new LockLostError(run.member, why));
   }
 }
 

@@ -20,18 +20,20 @@ import { StaticScheduleSync } from './static-schedule.sync';
 
 /** One (partition, handler) due index this pod claims from. */
 interface Target extends ClaimTarget, RunSource {
-  /** Earliest score last seen in the index (Redis ms); Infinity when empty. */
-  earliestMs: number;
+  /** When to claim from it next (Redis ms), from what the last claim left; Infinity: not before a full poll. */
+  wakeAtMs: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
 
 /**
- * The tick loop. Each tick claims what is due from the due indexes of the handlers this pod has
- * (one pipelined round trip per partition) and hands it to the RunCoordinator, then sleeps until
- * the earliest known due time (capped by maxIdleMs; a pub/sub wake from a writer cuts the sleep
- * short). The pod keeps no schedule state: what it knows of due times is only a hint for when to
- * look again. While Redis is unreachable it backs off exponentially and logs once per outage.
+ * The tick loop. Each tick claims, from the due indexes of the handlers this pod has (one
+ * pipelined round trip per partition), what is due and the first attempts due within lookAheadMs,
+ * and hands them to the RunCoordinator (which starts reservations at their due time), then sleeps
+ * until lookAheadMs before the earliest known due time (capped by maxIdleMs; a pub/sub wake from a
+ * writer cuts the sleep short). The pod keeps no schedule state: what it knows of due times is
+ * only a hint for when to look again. While Redis is unreachable it backs off exponentially and
+ * logs once per outage.
  */
 @Injectable()
 export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -111,8 +113,9 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
 
   private rearmed(target: Target, dueMs: number): void {
     if (!this.running) return;
-    target.earliestMs = Math.min(target.earliestMs, dueMs);
-    this.arm(dueMs - this.clock.now());
+    const wakeAt = dueMs - this.options.lookAheadMs;
+    target.wakeAtMs = Math.min(target.wakeAtMs, wakeAt);
+    this.arm(wakeAt - this.clock.now());
   }
 
   private buildTargets(): Target[] {
@@ -130,7 +133,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           due: keys.dueIndex(partition, handler.key),
           fence: keys.fenceCounter(partition),
           hashBase: keys.hashBase(partition),
-          earliestMs: 0,
+          epoch: keys.epochCounter(partition),
+          wakeAtMs: 0,
         };
         targets.push(target);
         this.byDueKey.set(target.due, target);
@@ -205,19 +209,24 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
 
   /** One claim round; returns how long to sleep before the next. */
   private async claim(): Promise<number> {
-    const free = this.options.concurrency - this.runs.inFlight;
-    if (free <= 0) {
+    const budget = this.runs.claimBudget;
+    if (budget <= 0) {
       this.starved = true;
       return this.options.maxIdleMs;
     }
+    const { lookAheadMs, batchSize, leaseMs } = this.options;
     const now = this.clock.now();
     const fullPoll = now >= this.nextFullPollAt;
     if (fullPoll) this.nextFullPollAt = now + this.options.maxIdleMs;
-    const hot = fullPoll ? this.targets : this.targets.filter((t) => t.earliestMs <= now + 1);
+    const hot = fullPoll ? this.targets : this.targets.filter((t) => t.wakeAtMs <= now + 1);
     if (hot.length > 0) {
-      const limit = Math.max(1, Math.min(this.options.batchSize, Math.floor(free / hot.length)));
+      const limit = Math.max(1, Math.min(batchSize, Math.floor(budget / hot.length)));
       const groups = new Map<number, Target[]>();
-      for (const t of hot) groups.set(t.partition, [...(groups.get(t.partition) ?? []), t]);
+      for (const t of hot) {
+        const group = groups.get(t.partition);
+        if (group) group.push(t);
+        else groups.set(t.partition, [t]);
+      }
       let full = false;
       await Promise.all(
         [...groups.values()].map(async (group) => {
@@ -225,23 +234,27 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           const replies = await this.connection.scripts.claimDue(
             group,
             limit,
-            this.options.leaseMs,
-            this.podId,
+            leaseMs,
+            lookAheadMs,
           );
           replies.forEach((reply, i) => {
             const target = group[i];
             this.clock.observe(reply.nowMs, sentAt);
-            target.earliestMs = reply.earliestMs ?? Infinity;
+            target.wakeAtMs = Math.min(
+              reply.nextScoreMs === null ? Infinity : reply.nextScoreMs - lookAheadMs,
+              reply.heldScoreMs ?? Infinity,
+            );
             if (reply.runs.length >= limit) full = true;
-            for (const run of reply.runs) this.runs.dispatch(target, run, reply.nowMs);
+            const claim = { nowMs: reply.nowMs, epoch: reply.epoch };
+            for (const run of reply.runs) this.runs.dispatch(target, run, claim);
           });
         }),
       );
       this.starved = full;
-      if (full) return this.runs.inFlight < this.options.concurrency ? 0 : this.options.maxIdleMs;
+      if (full) return this.runs.claimBudget > 0 ? 0 : this.options.maxIdleMs;
     }
     let earliest = this.nextFullPollAt;
-    for (const t of this.targets) earliest = Math.min(earliest, t.earliestMs);
+    for (const t of this.targets) earliest = Math.min(earliest, t.wakeAtMs);
     return Math.min(this.options.maxIdleMs, earliest - this.clock.now());
   }
 }

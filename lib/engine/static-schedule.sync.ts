@@ -9,6 +9,8 @@ import { ScheduleStore } from '../scheduler/schedule.store';
 import { CronSchedule } from '../time/cron';
 
 const RETRY_MS = 2_000;
+/** How schedules are stored (hash fields, scripts); written to the keyPrefix's meta hash. */
+const DATA_LAYOUT = '2';
 
 /**
  * Writes this pod's @DistributedCron specs to Redis at boot. The write is the same idempotent
@@ -90,16 +92,31 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
     }
   }
 
-  /** Every process sharing a keyPrefix must agree on the partition count. */
+  /**
+   * Every process sharing a keyPrefix must agree on the partition count, and on the layout of
+   * the data (a version that stores schedules differently refuses a keyPrefix it cannot read).
+   */
   private async checkPartitions(): Promise<void> {
     const { client, keys } = this.connection;
     const wanted = String(this.options.partitions);
-    await client.hsetnx(keys.meta, 'partitions', wanted);
-    const stored = await client.hget(keys.meta, 'partitions');
-    if (stored !== wanted) {
+    const pipeline = client.pipeline();
+    pipeline.hsetnx(keys.meta, 'partitions', wanted);
+    pipeline.hsetnx(keys.meta, 'layout', DATA_LAYOUT);
+    pipeline.hmget(keys.meta, 'partitions', 'layout');
+    const replies = (await pipeline.exec()) ?? [];
+    const [error, stored] = replies[2] ?? [new Error('no reply'), null];
+    if (error) throw error;
+    const [partitions, layout] = stored as (string | null)[];
+    if (layout !== DATA_LAYOUT) {
+      throw new InvalidOptionsError(
+        'option `keyPrefix`',
+        `keyPrefix "${keys.prefix}" holds schedules in data layout ${layout}, which this version (layout ${DATA_LAYOUT}) cannot read; use a new keyPrefix, or run the version that wrote them`,
+      );
+    }
+    if (partitions !== wanted) {
       throw new InvalidOptionsError(
         'option `partitions`',
-        `this process uses ${wanted} but keyPrefix "${keys.prefix}" was set up with ${stored}; every process sharing a keyPrefix must use the same value`,
+        `this process uses ${wanted} but keyPrefix "${keys.prefix}" was set up with ${partitions}; every process sharing a keyPrefix must use the same value`,
       );
     }
   }

@@ -10,6 +10,10 @@ export enum ScriptCode {
   NOT_FOUND = 0,
   LEASE_LOST = -4,
   LEASE_EXPIRED = -5,
+  /** The schedule changed since it was read or claimed (a reservation is handed back). */
+  CHANGED = -6,
+  /** A reservation's due time has not come yet by Redis TIME. */
+  TOO_EARLY = -7,
 }
 
 export interface ScriptCodeContext {

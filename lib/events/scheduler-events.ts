@@ -50,7 +50,12 @@ export class SchedulerEvents {
     return () => this.emitter.off(event, safe);
   }
 
+  /** Whether anything listens to `event`, so that a run builds no payload nobody reads. */
+  wants(event: SchedulerEventName): boolean {
+    return this.emitter.listenerCount(event) > 0;
+  }
+
   emit<E extends SchedulerEventName>(event: E, payload: SchedulerEventMap[E]): void {
-    if (this.emitter.listenerCount(event) > 0) this.emitter.emit(event, payload);
+    if (this.wants(event)) this.emitter.emit(event, payload);
   }
 }

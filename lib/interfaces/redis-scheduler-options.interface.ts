@@ -29,6 +29,18 @@ export interface RedisSchedulerModuleOptions {
   concurrency?: number;
   /** Most runs claimed by one script call. @default 200 */
   batchSize?: number;
+  /**
+   * Claim first attempts up to this long before they are due and start them at their due time
+   * after one cheap confirmation, so a burst of due runs starts on time instead of waiting for
+   * claims. Capped at leaseMs / 4. 0 = claim only what is due. @default 1_000
+   */
+  lookAheadMs?: number;
+  /**
+   * Most runs this process holds claimed but not started (reserved ahead, or waiting for a free
+   * slot). The working cap is lower while handlers are slow: what `concurrency` slots can start
+   * within lookAheadMs at the handlers' average duration. @default 20_000
+   */
+  maxPendingRuns?: number;
   /** Longest sleep of an idle worker before it looks again (a new earlier schedule wakes it sooner). @default 2_000 */
   maxIdleMs?: number;
   /** How long shutdown waits for in-flight runs before aborting them and giving their leases back. @default 10_000 */
@@ -66,6 +78,9 @@ export interface ResolvedSchedulerOptions {
   defaultTimeZone: string;
   concurrency: number;
   batchSize: number;
+  /** Already capped at leaseMs / 4. */
+  lookAheadMs: number;
+  maxPendingRuns: number;
   maxIdleMs: number;
   shutdownTimeoutMs: number;
   maxAttempts: number;

@@ -59,6 +59,11 @@ export class KeySpace {
     return `${this.partitionBases[partition]}fence`;
   }
 
+  /** Change epoch of a partition: moved on by every change to a schedule holding a run state. */
+  epochCounter(partition: number): string {
+    return `${this.partitionBases[partition]}ep`;
+  }
+
   /** Schedule hash base of a partition: the hash of `member` is base + 's:' + member. */
   hashBase(partition: number): string {
     return `${this.partitionBases[partition]}s:`;
@@ -103,6 +108,25 @@ export class KeySpace {
       tenantSet: `${base}tenant:${tenantId}`,
     };
   }
+}
+
+/** What a due-index member names: a static schedule, or a tenant's dynamic one. */
+export interface MemberInfo {
+  kind: 'c' | 't';
+  /** The schedule's member, without a detached run record's ':r:<fire ms>' suffix. */
+  schedule: string;
+  tenantId: string | undefined;
+  /** The static name, or the dynamic id. */
+  id: string;
+}
+
+/** Parses 'c:<name>', 't:<tenant>:<id>', or either followed by ':r:<fire ms>' (a detached run). */
+export function parseMember(member: string): MemberInfo {
+  const parts = member.split(':');
+  if (parts[0] === 'c') {
+    return { kind: 'c', schedule: `c:${parts[1]}`, tenantId: undefined, id: parts[1] };
+  }
+  return { kind: 't', schedule: `t:${parts[1]}:${parts[2]}`, tenantId: parts[1], id: parts[2] };
 }
 
 /** Due-index suffix of a static schedule: each @DistributedCron is its own handler. */

@@ -10,28 +10,31 @@ type ChainMethod = (...args: Arg[]) => unknown;
 export interface ClaimedRun {
   member: string;
   fireMs: number;
+  /** When the run is due (Redis ms): later than the claim for a reservation; -1 for a re-claim. */
+  dueMs: number;
   attempt: number;
+  /** The claim's fencing token, which is also its owner token. */
   fencingToken: number;
-  token: string;
   leaseUntilMs: number;
   /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm. */
   claim: 'run' | 'recover' | 'stale';
-  timingRevision: string;
-  cron: string;
-  timeZone: string;
-  jitterMs: number;
+  /** The schedule's revision at the claim (moves on with every change). */
+  revision: string;
+  /** '<cron>|<time zone>|<jitter ms>' as stored. */
+  timing: string;
   payload: string;
-  tenantId: string;
-  id: string;
-  kind: 'c' | 't';
   /** The schedule's own policy fields as stored (JSON), '' when it sets none. */
   policy: string;
 }
 
 export interface ClaimReply {
   nowMs: number;
-  /** Earliest score left in the due index (a due time or a lease expiry); null when empty. */
-  earliestMs: number | null;
+  /** First score after the look-ahead window (a due time or a lease expiry); null when none. */
+  nextScoreMs: number | null;
+  /** Least score of an entry left alone inside the window (a lease still held, a retry not yet due). */
+  heldScoreMs: number | null;
+  /** The partition's change epoch at the claim (see confirmRuns). */
+  epoch: number;
   runs: ClaimedRun[];
 }
 
@@ -39,13 +42,26 @@ export interface ClaimTarget {
   due: string;
   fence: string;
   hashBase: string;
+  epoch: string;
 }
+
+/** A reserved run to confirm: see confirmRuns-1.lua. */
+export interface Confirmation {
+  member: string;
+  fencingToken: number;
+  revision: string;
+}
+
+export type ConfirmReply =
+  | { status: 'confirmed'; nowMs: number }
+  | { status: 'early'; nowMs: number }
+  | { status: 'checked'; nowMs: number; codes: number[] };
 
 export interface Completion {
   member: string;
-  token: string;
+  fencingToken: number;
   outcome: 'succeeded' | 'failed' | 'skipped' | 'retry';
-  timingRevision: string;
+  revision: string;
   /** Where to re-arm the schedule (for retry: unused). */
   nextFireMs: number;
   /** When the re-armed schedule (or, for retry, the retry) is due. */
@@ -58,13 +74,52 @@ export interface Completion {
 
 export interface Detachment {
   member: string;
-  token: string;
-  timingRevision: string;
+  fencingToken: number;
+  revision: string;
   nextFireMs: number;
   nextDueMs: number;
 }
 
-const CLAIM_FIELDS = 16;
+export interface Retarget {
+  member: string;
+  fencingToken: number;
+  fireMs: number;
+  dueMs: number;
+}
+
+/** One schedule of an upsertSchedules batch (see upsertSchedules-1.lua). */
+export interface UpsertCall {
+  member: string;
+  id: string;
+  handlerKey: string;
+  timing: string;
+  payload: string;
+  policy: string;
+  enabled: boolean;
+  nextFireMs: number;
+  nextDueMs: number;
+}
+
+export interface UpsertReply {
+  /** 1 created, 0 updated, or a negative ScriptCode (then `nextFireMs` holds the detail). */
+  code: number;
+  nextFireMs: number;
+  nextDueMs: number;
+  createdAtMs: number;
+  /** '<outcome>:<fire ms>:<ended ms>' or ''. */
+  last: string;
+  lastError: string;
+  running: boolean;
+  skippedFires: number;
+}
+
+export interface RunRef {
+  member: string;
+  fencingToken: number;
+}
+
+const CLAIM_FIELDS = 11;
+const UPSERT_FIELDS = 8;
 const defined = new WeakSet<object>();
 
 /**
@@ -93,16 +148,33 @@ export class RedisScripts {
     targets: readonly ClaimTarget[],
     limit: number,
     leaseMs: number,
-    claimant: string,
+    lookAheadMs: number,
   ): Promise<ClaimReply[]> {
     const pipeline = this.client.pipeline();
     const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets) method(t.due, t.fence, t.hashBase, limit, leaseMs, claimant);
+    for (const t of targets)
+      method(t.due, t.fence, t.hashBase, t.epoch, limit, leaseMs, lookAheadMs);
     const results = (await pipeline.exec()) ?? [];
     return results.map(([error, reply]) => {
       if (error) throw error;
       return parseClaim(reply as Arg[]);
     });
+  }
+
+  async confirmRuns(
+    base: string,
+    notBeforeMs: number,
+    epoch: number,
+    leaseUntilMs: number,
+    runs: readonly Confirmation[],
+  ): Promise<ConfirmReply> {
+    const args: Arg[] = [notBeforeMs, epoch, leaseUntilMs, runs.length];
+    for (const r of runs) args.push(r.member, r.fencingToken, r.revision);
+    const reply = (await this.call('confirmRuns', base, ...args)) as number[];
+    const nowMs = Number(reply[1]);
+    if (reply[0] === 1) return { status: 'confirmed', nowMs };
+    if (reply[0] === 2) return { status: 'checked', nowMs, codes: reply.slice(2).map(Number) };
+    return { status: 'early', nowMs };
   }
 
   async completeRuns(
@@ -115,9 +187,9 @@ export class RedisScripts {
     for (const r of runs) {
       args.push(
         r.member,
-        r.token,
+        r.fencingToken,
         r.outcome,
-        r.timingRevision,
+        r.revision,
         r.nextFireMs,
         r.nextDueMs,
         r.error,
@@ -130,17 +202,23 @@ export class RedisScripts {
 
   async detachRuns(base: string, runs: readonly Detachment[]): Promise<number[]> {
     const args: Arg[] = [runs.length];
-    for (const r of runs) args.push(r.member, r.token, r.timingRevision, r.nextFireMs, r.nextDueMs);
+    for (const r of runs) {
+      args.push(r.member, r.fencingToken, r.revision, r.nextFireMs, r.nextDueMs);
+    }
     return (await this.call('detachRuns', base, ...args)) as number[];
   }
 
-  async retargetRuns(
-    base: string,
-    runs: readonly { member: string; token: string; fireMs: number }[],
-  ): Promise<number[]> {
+  async retargetRuns(base: string, runs: readonly Retarget[]): Promise<number[]> {
     const args: Arg[] = [runs.length];
-    for (const r of runs) args.push(r.member, r.token, r.fireMs);
+    for (const r of runs) args.push(r.member, r.fencingToken, r.fireMs, r.dueMs);
     return (await this.call('retargetRuns', base, ...args)) as number[];
+  }
+
+  /** Hands unstarted first attempts back (see releaseRuns-1.lua). */
+  async releaseRuns(base: string, runs: readonly RunRef[]): Promise<number[]> {
+    const args: Arg[] = [runs.length];
+    for (const r of runs) args.push(r.member, r.fencingToken);
+    return (await this.call('releaseRuns', base, ...args)) as number[];
   }
 
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {
@@ -148,29 +226,48 @@ export class RedisScripts {
   }
 
   /** Renews leases (leaseMs > 0) or gives runs back (leaseMs = 0). */
-  async extendLeases(
-    base: string,
-    leaseMs: number,
-    runs: readonly { member: string; token: string }[],
-  ): Promise<number[]> {
+  async extendLeases(base: string, leaseMs: number, runs: readonly RunRef[]): Promise<number[]> {
     const args: Arg[] = [leaseMs, runs.length];
-    for (const r of runs) args.push(r.member, r.token);
+    for (const r of runs) args.push(r.member, r.fencingToken);
     return (await this.call('extendLeases', base, ...args)) as number[];
   }
 
-  async upsertSchedule(keys: readonly string[], args: readonly Arg[]): Promise<Arg[]> {
-    return (await this.call('upsertSchedule', ...keys, ...args)) as Arg[];
-  }
-
-  /** Many upserts of ONE partition in one round trip; each entry is the reply or the error. */
+  /**
+   * Upserts a batch of schedules of ONE partition; several batches go in one pipeline. Each
+   * batch's reply is its Redis time and one entry per schedule, or the error of the whole batch.
+   */
   async upsertSchedules(
-    calls: readonly { keys: readonly string[]; args: readonly Arg[] }[],
-  ): Promise<(Arg[] | Error)[]> {
+    base: string,
+    guards: { maxPerTenant: number; maxPayloadBytes: number; wakeChannel: string },
+    batches: readonly (readonly UpsertCall[])[],
+  ): Promise<({ nowMs: number; replies: UpsertReply[] } | Error)[]> {
     const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'upsertSchedule');
-    for (const call of calls) method(...call.keys, ...call.args);
+    const method = this.chain(pipeline, 'upsertSchedules');
+    for (const batch of batches) {
+      const args: Arg[] = [
+        base,
+        guards.maxPerTenant,
+        guards.maxPayloadBytes,
+        guards.wakeChannel,
+        batch.length,
+      ];
+      for (const s of batch) {
+        args.push(
+          s.member,
+          s.id,
+          s.handlerKey,
+          s.timing,
+          s.payload,
+          s.policy,
+          s.enabled ? '1' : '0',
+          s.nextFireMs,
+          s.nextDueMs,
+        );
+      }
+      method(...args);
+    }
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => error ?? (reply as Arg[]));
+    return results.map(([error, reply]) => error ?? parseUpserts(reply as Arg[]));
   }
 
   async removeSchedule(keys: readonly string[], args: readonly Arg[]): Promise<number> {
@@ -210,30 +307,54 @@ export class RedisScripts {
   }
 }
 
+function nullable(value: Arg): number | null {
+  const n = Number(value);
+  return n < 0 ? null : n;
+}
+
 function parseClaim(reply: Arg[]): ClaimReply {
-  const count = Number(reply[2]);
+  const count = Number(reply[4]);
   const runs: ClaimedRun[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const o = 3 + i * CLAIM_FIELDS;
+    const o = 5 + i * CLAIM_FIELDS;
     runs[i] = {
       member: String(reply[o]),
       fireMs: Number(reply[o + 1]),
-      attempt: Number(reply[o + 2]),
-      fencingToken: Number(reply[o + 3]),
-      token: String(reply[o + 4]),
+      dueMs: Number(reply[o + 2]),
+      attempt: Number(reply[o + 3]),
+      fencingToken: Number(reply[o + 4]),
       leaseUntilMs: Number(reply[o + 5]),
       claim: String(reply[o + 6]) as ClaimedRun['claim'],
-      timingRevision: String(reply[o + 7]),
-      cron: String(reply[o + 8]),
-      timeZone: String(reply[o + 9]),
-      jitterMs: Number(reply[o + 10]),
-      payload: String(reply[o + 11]),
-      tenantId: String(reply[o + 12]),
-      id: String(reply[o + 13]),
-      kind: String(reply[o + 14]) as ClaimedRun['kind'],
-      policy: String(reply[o + 15]),
+      revision: String(reply[o + 7]),
+      timing: String(reply[o + 8]),
+      payload: String(reply[o + 9]),
+      policy: String(reply[o + 10]),
     };
   }
-  const earliest = Number(reply[1]);
-  return { nowMs: Number(reply[0]), earliestMs: earliest < 0 ? null : earliest, runs };
+  return {
+    nowMs: Number(reply[0]),
+    nextScoreMs: nullable(reply[1]),
+    heldScoreMs: nullable(reply[2]),
+    epoch: Number(reply[3]),
+    runs,
+  };
+}
+
+function parseUpserts(reply: Arg[]): { nowMs: number; replies: UpsertReply[] } {
+  const count = (reply.length - 1) / UPSERT_FIELDS;
+  const replies: UpsertReply[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const o = 1 + i * UPSERT_FIELDS;
+    replies[i] = {
+      code: Number(reply[o]),
+      nextFireMs: Number(reply[o + 1]),
+      nextDueMs: Number(reply[o + 2]),
+      createdAtMs: Number(reply[o + 3]),
+      last: String(reply[o + 4]),
+      lastError: String(reply[o + 5]),
+      running: Number(reply[o + 6]) === 1,
+      skippedFires: Number(reply[o + 7]),
+    };
+  }
+  return { nowMs: Number(reply[0]), replies };
 }

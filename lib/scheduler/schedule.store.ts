@@ -5,17 +5,24 @@ import type { RunStatus, Schedule, StaticSchedule } from '../interfaces/schedule
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { toSchedulerError, ScriptCode } from '../errors/script-codes';
+import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
+import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
 import { armAfter } from '../engine/fire-planner';
 import { decodePolicy } from '../engine/schedule-policy';
-import { CronSchedule } from '../time/cron';
+import type { CronSchedule } from '../time/cron';
+import { ScheduleTiming } from '../time/schedule-timing';
 import { RedisClock } from '../time/redis-clock';
 
-/** Upserts sent in one pipeline. */
-const WRITE_CHUNK = 1_000;
+/** Schedules upserted by one script call (each atomically, in order). */
+const UPSERT_BATCH = 250;
+/** Script calls sent in one pipeline. */
+const BATCHES_PER_PIPELINE = 4;
 /** Upsert pipelines sent before the first answers. */
 const WRITES_IN_FLIGHT = 3;
+/** Tries of a resume whose timing changed between its read and its write. */
+const RESUME_TRIES = 5;
 
 /** A schedule as the writer stores it, validated beforehand. */
 export interface StoredDefinition {
@@ -45,7 +52,14 @@ export interface WriteResult {
   skippedFires: number;
 }
 
-/** Reads and writes schedule hashes through the scripts; the one place that knows their fields. */
+/**
+ * Reads and writes schedule hashes through the scripts; the one place that knows their fields:
+ * h handler key, t timing ('<cron>|<zone>|<jitter>'), p payload, po policy, en '0' while paused,
+ * nf next fire, nd next due (when not nf), rv revision, ca / ua created / updated at, gn
+ * incarnation, hw high-water mark, r run state (includes/runState.lua), l last run
+ * ('<outcome>:<fire>:<ended>'), lm last error, sk fire times skipped. A field at its default is
+ * absent (or '').
+ */
 @Injectable()
 export class ScheduleStore {
   constructor(
@@ -61,95 +75,110 @@ export class ScheduleStore {
   }
 
   /**
-   * Writes many schedules with one TIME sample and one pipelined round trip per partition (in
-   * chunks). Each upsert stays atomic on its own; an entry is the result or the error (a guard
-   * refusal as a SchedulerError) of that schedule.
+   * Writes many schedules with one TIME sample, in batches per partition (one script call of
+   * UPSERT_BATCH schedules each, several calls per pipeline, a few pipelines in flight). Each
+   * upsert stays atomic on its own; an entry is the result or the error (a guard refusal as a
+   * SchedulerError) of that schedule.
    */
   async writeMany(defs: readonly StoredDefinition[]): Promise<(WriteResult | Error)[]> {
     const now = await this.clock.fresh();
     const results: (WriteResult | Error)[] = new Array(defs.length);
-    const byPartition = new Map<number, number[]>();
+    const groups = new Map<number, number[]>();
     defs.forEach((def, i) => {
-      const group = byPartition.get(def.keys.partition);
-      if (group) group.push(i);
-      else byPartition.set(def.keys.partition, [i]);
+      // Statics and dynamics never share a batch: only dynamic schedules have tenant guards.
+      const group = def.keys.partition * 2 + (def.kind === 'static' ? 1 : 0);
+      const indexes = groups.get(group);
+      if (indexes) indexes.push(i);
+      else groups.set(group, [i]);
     });
-    const chunks: number[][] = [];
-    for (const indexes of byPartition.values()) {
-      for (let start = 0; start < indexes.length; start += WRITE_CHUNK) {
-        chunks.push(indexes.slice(start, start + WRITE_CHUNK));
+    const pipelines: number[][][] = [];
+    const perPipeline = UPSERT_BATCH * BATCHES_PER_PIPELINE;
+    for (const indexes of groups.values()) {
+      for (let start = 0; start < indexes.length; start += perPipeline) {
+        const slice = indexes.slice(start, start + perPipeline);
+        const batches: number[][] = [];
+        for (let b = 0; b < slice.length; b += UPSERT_BATCH)
+          batches.push(slice.slice(b, b + UPSERT_BATCH));
+        pipelines.push(batches);
       }
     }
     // A few pipelines in flight, so this process builds the next while Redis runs the last.
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++];
+      while (next < pipelines.length) {
+        const batches = pipelines[next++];
+        const first = defs[batches[0][0]];
         const replies = await this.connection.scripts.upsertSchedules(
-          chunk.map((i) => this.upsertCall(defs[i], now)),
+          first.keys.base,
+          this.guardsFor(first),
+          batches.map((batch) => batch.map((i) => this.upsertCall(defs[i], now))),
         );
-        chunk.forEach(
-          (defIndex, j) => (results[defIndex] = this.toResult(defs[defIndex], replies[j])),
-        );
+        batches.forEach((batch, b) => {
+          const reply = replies[b];
+          batch.forEach((defIndex, j) => {
+            results[defIndex] =
+              reply instanceof Error
+                ? reply
+                : this.toResult(defs[defIndex], reply.replies[j], reply.nowMs);
+          });
+        });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, chunks.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(WRITES_IN_FLIGHT, pipelines.length) }, worker));
     return results;
   }
 
-  private upsertCall(
-    def: StoredDefinition,
-    now: number,
-  ): { keys: string[]; args: (string | number)[] } {
-    const first = armAfter(def.cron, def.keys.member, def.jitterMs, now);
+  private guardsFor(def: StoredDefinition) {
     const guards = this.options.tenantGuards;
     const dynamic = def.kind === 'dynamic';
     return {
-      keys: [def.keys.hash, def.keys.due, def.keys.tenantSet, def.keys.base],
-      args: [
-        dynamic ? 't' : 'c',
-        def.tenantId,
-        def.id,
-        def.keys.handlerKey,
-        def.cron.expression,
-        def.cron.timeZone,
-        def.jitterMs,
-        def.payloadJson,
-        def.enabled ? '1' : '0',
-        first.fireMs,
-        first.dueMs,
-        dynamic ? guards.maxSchedulesPerTenant : 0,
-        dynamic ? guards.maxPayloadBytes : 0,
-        this.connection.keys.wakeChannel,
-        def.keys.member,
-        def.policyJson,
-      ],
+      maxPerTenant: dynamic ? guards.maxSchedulesPerTenant : 0,
+      maxPayloadBytes: dynamic ? guards.maxPayloadBytes : 0,
+      wakeChannel: this.connection.keys.wakeChannel,
     };
   }
 
-  private toResult(def: StoredDefinition, reply: (string | number)[] | Error): WriteResult | Error {
-    if (reply instanceof Error) return reply;
-    const code = Number(reply[0]);
-    if (code < 0) {
+  private upsertCall(def: StoredDefinition, now: number): UpsertCall {
+    const first = armAfter(def.cron, def.keys.member, def.jitterMs, now);
+    return {
+      member: def.keys.member,
+      id: def.id,
+      handlerKey: def.keys.handlerKey,
+      timing: ScheduleTiming.of(def.cron, def.jitterMs).stored,
+      payload: def.payloadJson,
+      policy: def.policyJson,
+      enabled: def.enabled,
+      nextFireMs: first.fireMs,
+      nextDueMs: first.dueMs,
+    };
+  }
+
+  private toResult(def: StoredDefinition, reply: UpsertReply, nowMs: number): WriteResult | Error {
+    if (reply.code < 0) {
       const guards = this.options.tenantGuards;
       const limit =
-        code === ScriptCode.TENANT_QUOTA_EXCEEDED
+        reply.code === ScriptCode.TENANT_QUOTA_EXCEEDED
           ? guards.maxSchedulesPerTenant
           : guards.maxPayloadBytes;
-      return toSchedulerError(code, { tenantId: def.tenantId, limit, detail: Number(reply[1]) });
+      return toSchedulerError(reply.code, {
+        tenantId: def.tenantId,
+        limit,
+        detail: reply.nextFireMs,
+      });
     }
+    const last = parseLast(reply.last);
     return {
-      created: code === 1,
-      nextFireMs: Number(reply[1]),
-      nextDueMs: Number(reply[2]),
-      createdAtMs: Number(reply[3]),
-      updatedAtMs: Number(reply[4]),
-      enabled: Number(reply[5]) === 1,
-      lastFireMs: reply[6] ? Number(reply[6]) : null,
-      lastStatus: toStatus(String(reply[7])),
-      lastError: reply[8] ? String(reply[8]) : null,
-      running: Number(reply[9]) === 1,
-      skippedFires: Number(reply[10] ?? 0),
+      created: reply.code === 1,
+      nextFireMs: reply.nextFireMs,
+      nextDueMs: reply.nextDueMs,
+      createdAtMs: reply.createdAtMs,
+      updatedAtMs: nowMs,
+      enabled: def.enabled,
+      lastFireMs: last.fireMs,
+      lastStatus: last.status,
+      lastError: reply.lastError === '' ? null : reply.lastError,
+      running: reply.running,
+      skippedFires: reply.skippedFires,
     };
   }
 
@@ -165,24 +194,38 @@ export class ScheduleStore {
   /** Pauses (enabled false) or resumes; false when there is no such schedule. */
   async setEnabled(tenantId: string, id: string, enabled: boolean): Promise<boolean> {
     const keys = this.connection.keys.dynamicSchedule(tenantId, id);
-    let first = { fireMs: 0, dueMs: 0 };
-    if (enabled) {
-      const raw = await this.connection.client.hmget(keys.hash, 'cr', 'tz', 'j');
-      if (raw[0] === null) return false;
-      const cron = CronSchedule.of(raw[0], raw[1] ?? 'UTC');
-      first = armAfter(cron, keys.member, Number(raw[2] ?? 0), await this.clock.fresh());
+    for (let attempt = 1; ; attempt++) {
+      let first = { fireMs: 0, dueMs: 0 };
+      let timing = '';
+      if (enabled) {
+        const stored = await this.connection.client.hget(keys.hash, 't');
+        if (stored === null) return false;
+        timing = stored;
+        const t = ScheduleTiming.decode(timing);
+        first = armAfter(t.cron, keys.member, t.jitterMs, await this.clock.fresh());
+      }
+      const reply = await this.connection.scripts.setEnabled(
+        [keys.hash, keys.base],
+        [
+          enabled ? '1' : '0',
+          first.fireMs,
+          first.dueMs,
+          this.connection.keys.wakeChannel,
+          keys.member,
+          timing,
+        ],
+      );
+      const code = Number(reply[0]);
+      // An upsert changed the timing between the read and the write: compute again from it.
+      if (code === ScriptCode.CHANGED && attempt < RESUME_TRIES) continue;
+      if (code === ScriptCode.CHANGED) {
+        throw new SchedulerError(
+          'CONCURRENT_CHANGE',
+          `Schedule "${id}" of tenant "${tenantId}" kept changing while it was resumed; try again.`,
+        );
+      }
+      return code === 1;
     }
-    const reply = await this.connection.scripts.setEnabled(
-      [keys.hash, keys.base],
-      [
-        enabled ? '1' : '0',
-        first.fireMs,
-        first.dueMs,
-        this.connection.keys.wakeChannel,
-        keys.member,
-      ],
-    );
-    return Number(reply[0]) === 1;
   }
 
   /** Dead letters, newest first: of one tenant (its partition), or of every partition. */
@@ -232,14 +275,21 @@ export class ScheduleStore {
   }
 
   async getStatic(name: string): Promise<StaticSchedule | null> {
-    return toStaticSchedule(
-      await this.connection.client.hgetall(this.connection.keys.staticSchedule(name).hash),
+    const hash = await this.connection.client.hgetall(
+      this.connection.keys.staticSchedule(name).hash,
     );
+    if (!isSchedule(hash)) return null;
+    return { name, ...stateOf(hash, this.clock.now()) };
   }
 
   async get(tenantId: string, id: string): Promise<Schedule | null> {
     const keys = this.connection.keys.dynamicSchedule(tenantId, id);
-    return toSchedule(await this.connection.client.hgetall(keys.hash));
+    return toSchedule(
+      await this.connection.client.hgetall(keys.hash),
+      tenantId,
+      id,
+      this.clock.now(),
+    );
   }
 
   async list(tenantId: string): Promise<Schedule[]> {
@@ -250,49 +300,76 @@ export class ScheduleStore {
     for (const id of ids) pipeline.hgetall(keys.dynamicSchedule(tenantId, id).hash);
     const replies = (await pipeline.exec()) ?? [];
     const schedules: Schedule[] = [];
-    for (const [error, hash] of replies) {
+    const now = this.clock.now();
+    replies.forEach(([error, hash], i) => {
       if (error) throw error;
-      const schedule = toSchedule(hash as Record<string, string>);
+      const schedule = toSchedule(hash as Record<string, string>, tenantId, ids[i], now);
       if (schedule) schedules.push(schedule);
-    }
+    });
     return schedules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }
 
-function toSchedule(hash: Record<string, string>): Schedule | null {
-  if (!hash || hash.k !== 't') return null;
+function isSchedule(hash: Record<string, string> | null): hash is Record<string, string> {
+  return Boolean(hash && hash.h && hash.t);
+}
+
+function toSchedule(
+  hash: Record<string, string>,
+  tenantId: string,
+  id: string,
+  nowMs: number,
+): Schedule | null {
+  if (!isSchedule(hash) || !hash.h.startsWith('h:')) return null;
   return {
-    tenantId: hash.tn,
-    id: hash.id,
+    tenantId,
+    id,
     handler: hash.h.slice(2),
     payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
-    ...stateOf(hash),
+    ...stateOf(hash, nowMs),
   };
 }
 
-function toStaticSchedule(hash: Record<string, string>): StaticSchedule | null {
-  if (!hash || hash.k !== 'c') return null;
-  return { name: hash.id, ...stateOf(hash) };
-}
-
 /** What static and dynamic schedules share: timing, policy, and the last run. */
-function stateOf(hash: Record<string, string>) {
-  const enabled = hash.en === '1';
+function stateOf(hash: Record<string, string>, nowMs: number) {
+  const enabled = hash.en !== '0';
+  const timing = splitTiming(hash.t);
+  const last = parseLast(hash.l ?? '');
+  const nextDue = Number(hash.nd || hash.nf);
+  const [fire, attempt, fence] = (hash.r ?? '').split(':').map(Number);
   return {
-    cron: hash.cr,
-    timeZone: hash.tz,
-    jitterMs: Number(hash.j),
+    cron: timing.cron,
+    timeZone: timing.timeZone,
+    jitterMs: timing.jitterMs,
     enabled,
     nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
     createdAt: new Date(Number(hash.ca)),
     updatedAt: new Date(Number(hash.ua)),
-    lastFireAt: hash.lf ? new Date(Number(hash.lf)) : null,
-    lastStatus: toStatus(hash.ls),
+    lastFireAt: last.fireMs === null ? null : new Date(last.fireMs),
+    lastStatus: last.status,
     lastError: hash.lm ? hash.lm : null,
-    running: Boolean(hash.rf) && Boolean(hash.tk),
+    // Owned (fence > 0) and started: a reservation claimed ahead of its due time is not running yet.
+    running: fence > 0 && attempt > 0 && (fire !== Number(hash.nf) || nextDue <= nowMs),
     skippedFires: Number(hash.sk ?? 0),
     ...decodePolicy(hash.po ?? ''),
   };
+}
+
+/** The parts of a stored timing, as text (decoding the cron is not needed to show it). */
+function splitTiming(stored: string): { cron: string; timeZone: string; jitterMs: number } {
+  const last = stored.lastIndexOf('|');
+  const zoneAt = stored.lastIndexOf('|', last - 1);
+  return {
+    cron: stored.slice(0, zoneAt),
+    timeZone: stored.slice(zoneAt + 1, last),
+    jitterMs: Number(stored.slice(last + 1)) || 0,
+  };
+}
+
+function parseLast(stored: string): { status: RunStatus | null; fireMs: number | null } {
+  if (stored === '') return { status: null, fireMs: null };
+  const [outcome, fire] = stored.split(':');
+  return { status: toStatus(outcome), fireMs: Number(fire) };
 }
 
 function toStatus(value: string | undefined): RunStatus | null {

@@ -61,7 +61,7 @@ export interface ValidationContext {
 
 /**
  * Every check that can be made before touching Redis; the tenant quota is the one guard that
- * needs Redis and is enforced in upsertSchedule.lua (payload size is checked again there).
+ * needs Redis and is enforced in upsertSchedules.lua (payload size is checked again there).
  */
 export function validateScheduleInput(
   input: ScheduleInput,

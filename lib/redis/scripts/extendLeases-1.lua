@@ -7,14 +7,15 @@
           detached run record's schedule HASH KEYS[1] .. 's:' .. <schedule member> (the run loses
           its lease when that is gone) and the due index ZSET KEYS[1] .. 'due:' .. <handler field>
   ARGV[1] lease (ms); 0 gives the runs back
-  ARGV[2] number of runs n; then n × 2 fields: member, owner token
+  ARGV[2] number of runs n; then n × 2 fields: member, fencing token
 
-  Returns an array of n values: the new lease expiry ms, or -4 LEASE_LOST (token no longer owns
-          the run, or the schedule was removed), -5 LEASE_EXPIRED (too late: the lease ran out)
+  Returns an array of n values: the new lease expiry ms, or -4 LEASE_LOST (the token no longer
+          owns the run, or the schedule was removed), -5 LEASE_EXPIRED (too late: the lease ran out)
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/runState.lua"
 --- @include "includes/runRecords.lua"
 
 local base = KEYS[1]
@@ -22,25 +23,35 @@ local leaseMs = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local now = nowMs()
 local out = {}
+local renewed = {}
 for r = 0, n - 1 do
   local member = ARGV[3 + r * 2]
   local hashKey = base .. 's:' .. member
-  local f = rcall('HMGET', hashKey, 'tk', 'lx', 'h')
+  local f = rcall('HMGET', hashKey, 'r', 'h', 'gn')
   local parent = runRecordParent(member)
-  if parent and not parentAlive(base .. 's:' .. parent, hashKey) then
+  local fire, attempt, fence, lease, prevHw = parseRun(f[1])
+  if parent and rcall('HGET', base .. 's:' .. parent, 'gn') ~= f[3] then
     -- the schedule was removed: its detached run loses its lease, and its record goes
     rcall('DEL', hashKey)
-    if f[3] then rcall('ZREM', base .. 'due:' .. f[3], member) end
+    if f[2] then rcall('ZREM', base .. 'due:' .. f[2], member) end
     out[r + 1] = -4
-  elseif f[1] ~= ARGV[4 + r * 2] then
+  elseif not fire or fence ~= tonumber(ARGV[4 + r * 2]) then
     out[r + 1] = -4
-  elseif tonumber(f[2]) < now then
+  elseif lease < now then
     out[r + 1] = -5
   else
-    local lease = now + leaseMs
-    rcall('HSET', hashKey, 'lx', lease)
-    rcall('ZADD', base .. 'due:' .. f[3], 'XX', lease, member)
-    out[r + 1] = lease
+    local expiry = now + leaseMs
+    rcall('HSET', hashKey, 'r', formatRun(fire, attempt, fence, expiry, prevHw))
+    local dueKey = base .. 'due:' .. f[2]
+    local list = renewed[dueKey]
+    if not list then
+      list = {}
+      renewed[dueKey] = list
+    end
+    list[#list + 1] = expiry
+    list[#list + 1] = member
+    out[r + 1] = expiry
   end
 end
+for dueKey, list in pairs(renewed) do zaddPairs(dueKey, list, 'XX') end
 return out

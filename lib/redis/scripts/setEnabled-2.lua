@@ -1,38 +1,53 @@
 --[[
   Pauses or resumes a schedule atomically. Pausing takes it out of its due index (a run in
-  flight finishes and is not re-armed); resuming sets the next fire time computed by the caller
-  from Redis time (fire times missed while paused are skipped) and wakes sleeping workers
-  (message on ARGV[4]: '<due index key> <due ms>').
+  flight finishes and is not re-armed; a reservation not yet started is handed back when it comes
+  due); resuming sets the next fire time the caller computed from Redis time and the timing it
+  read (fire times missed while paused are skipped) and wakes sleeping workers (message on ARGV[4]:
+  '<due index key> <due ms>'). Either moves the revision on, and the partition's change epoch too
+  when the schedule holds a run state.
 
   KEYS[1] schedule HASH
   KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives the due index ZSET
-          KEYS[2] .. 'due:' .. <the hash's handler field>
+          KEYS[2] .. 'due:' .. <the hash's handler field> and the change epoch STRING KEYS[2] .. 'ep'
   ARGV[1] '1' resume | '0' pause
   ARGV[2] next fire (ms), used on resume
   ARGV[3] next due (ms), used on resume
   ARGV[4] wake channel (pub/sub channel name, not a key)
   ARGV[5] member (the schedule's name in due indexes)
+  ARGV[6] timing the next fire time was computed from, used on resume
 
-  Returns { 1, next fire ms, next due ms } or { 0 } NOT_FOUND
+  Returns { 1, next fire ms, next due ms }, { 0 } NOT_FOUND, or { -6 CHANGED } when resuming and
+          the timing is no longer ARGV[6] (computed from a stale read: read and try again)
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/runState.lua"
 
-local f = rcall('HMGET', KEYS[1], 'h', 'en', 'rf', 'tr', 'nf', 'nd')
+local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
+local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't')
 if not f[1] then return { 0 } end
-local dueKey = KEYS[2] .. 'due:' .. f[1]
-local running = f[3] and f[3] ~= ''
+local dueKey = base .. 'due:' .. f[1]
+local holding = f[3] and f[3] ~= ''
 local now = nowMs()
+local revision = tonumber(f[4] or '0') + 1
 if ARGV[1] == '0' then
-  rcall('HSET', KEYS[1], 'en', '0', 'ua', now)
-  if not running then rcall('ZREM', dueKey, ARGV[5]) end
-  return { 1, tonumber(f[5]), tonumber(f[6]) }
+  if f[2] ~= '0' then
+    rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)
+    if holding then rcall('INCR', base .. 'ep') else rcall('ZREM', dueKey, member) end
+  end
+  return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) }
 end
-if f[2] == '1' then return { 1, tonumber(f[5]), tonumber(f[6]) } end
-rcall('HSET', KEYS[1], 'en', '1', 'nf', ARGV[2], 'nd', ARGV[3], 'tr', tonumber(f[4] or '0') + 1, 'ua', now)
-if not running then
-  rcall('ZADD', dueKey, ARGV[3], ARGV[5])
+if f[2] ~= '0' then return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) } end
+if f[7] ~= ARGV[6] then return { -6 } end
+local nextDue = ARGV[3]
+if nextDue == ARGV[2] then nextDue = '' end
+rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
+rcall('HDEL', hashKey, 'en')
+if holding then
+  rcall('INCR', base .. 'ep')
+else
+  rcall('ZADD', dueKey, ARGV[3], member)
   rcall('PUBLISH', ARGV[4], dueKey .. ' ' .. ARGV[3])
 end
 return { 1, tonumber(ARGV[2]), tonumber(ARGV[3]) }

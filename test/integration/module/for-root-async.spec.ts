@@ -126,9 +126,9 @@ describe('forRootAsync', () => {
     // And it runs.
     await waitFor(() => runs.length > 0, { timeoutMs: 10_000, message: 'a run' });
     expect(runs[0]).toMatchObject({ app: 'async', tenantId: 'acme', scheduleId: 'tick' });
-    // leaseMs 5000 from config: the running run's lease ends at most 5 s from now.
+    // leaseMs 5000 from config: the running run's lease (its due-index score) ends at most 5 s from now.
     const [lx, [seconds, micros]] = await Promise.all([
-      client.hget(`${keyPrefix}:{p0}:s:t:acme:tick`, 'lx'),
+      client.zscore(`${keyPrefix}:{p0}:due:h:record`, 't:acme:tick'),
       client.time(),
     ]);
     const leftMs = Number(lx) - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { dynamicHandlerKey, KeySpace } from '../../../lib/redis/key-space';
-import type { ClaimReply, Completion } from '../../../lib/redis/redis-scripts';
+import type { ClaimReply, Completion, UpsertReply } from '../../../lib/redis/redis-scripts';
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
@@ -54,31 +54,40 @@ interface UpsertArgs {
   policy?: string;
 }
 
-/** upsertSchedule with the KEYS/ARGV order of its header. */
-function upsert(a: UpsertArgs): Promise<(string | number)[]> {
+function call(a: UpsertArgs) {
   const tenant = a.tenant ?? TENANT;
   const keys = ks.dynamicSchedule(tenant, a.id, a.handler ?? 'h1');
-  return scripts.upsertSchedule(
-    [keys.hash, keys.due, keys.tenantSet, keys.base],
-    [
-      't',
-      tenant,
-      a.id,
-      keys.handlerKey,
-      a.cron ?? '* * * * *',
-      a.timeZone ?? 'UTC',
-      a.jitterMs ?? 0,
-      a.payload ?? '',
-      a.enabled === false ? '0' : '1',
-      a.fireMs,
-      a.dueMs ?? a.fireMs,
-      a.maxPerTenant ?? 0,
-      a.maxPayloadBytes ?? 0,
-      ks.wakeChannel,
-      keys.member,
-      a.policy ?? '',
-    ],
+  return {
+    member: keys.member,
+    id: a.id,
+    handlerKey: keys.handlerKey,
+    timing: `${a.cron ?? '* * * * *'}|${a.timeZone ?? 'UTC'}|${a.jitterMs ?? 0}`,
+    payload: a.payload ?? '',
+    policy: a.policy ?? '',
+    enabled: a.enabled !== false,
+    nextFireMs: a.fireMs,
+    nextDueMs: a.dueMs ?? a.fireMs,
+  };
+}
+
+/** upsertSchedules with several schedules in one call (the guards of the first apply). */
+async function upsertBatch(list: UpsertArgs[]): Promise<{ nowMs: number; replies: UpsertReply[] }> {
+  const [reply] = await scripts.upsertSchedules(
+    ks.partitionBases[0],
+    {
+      maxPerTenant: list[0].maxPerTenant ?? 0,
+      maxPayloadBytes: list[0].maxPayloadBytes ?? 0,
+      wakeChannel: ks.wakeChannel,
+    },
+    [list.map(call)],
   );
+  if (reply instanceof Error) throw reply;
+  return reply;
+}
+
+/** upsertSchedules with one schedule: its reply. */
+async function upsert(a: UpsertArgs): Promise<UpsertReply> {
+  return (await upsertBatch([a])).replies[0];
 }
 
 function keysOf(id: string, handler = 'h1', tenant = TENANT) {
@@ -90,27 +99,34 @@ function dueKey(handler = 'h1'): string {
 }
 
 async function claim(
-  opts: { handler?: string; limit?: number; leaseMs?: number } = {},
+  opts: { handler?: string; limit?: number; leaseMs?: number; lookAheadMs?: number } = {},
 ): Promise<ClaimReply> {
   const [reply] = await scripts.claimDue(
-    [{ due: dueKey(opts.handler), fence: ks.fenceCounter(0), hashBase: ks.hashBase(0) }],
+    [
+      {
+        due: dueKey(opts.handler),
+        fence: ks.fenceCounter(0),
+        hashBase: ks.hashBase(0),
+        epoch: ks.epochCounter(0),
+      },
+    ],
     opts.limit ?? 100,
     opts.leaseMs ?? 10_000,
-    'pod-a',
+    opts.lookAheadMs ?? 0,
   );
   return reply;
 }
 
 function completion(
   member: string,
-  token: string,
-  over: Partial<Omit<Completion, 'member' | 'token'>> = {},
+  fencingToken: number,
+  over: Partial<Omit<Completion, 'member' | 'fencingToken'>> = {},
 ): Completion {
   return {
     member,
-    token,
+    fencingToken,
     outcome: 'succeeded',
-    timingRevision: '1',
+    revision: '1',
     nextFireMs: 0,
     nextDueMs: 0,
     error: '',
@@ -139,6 +155,29 @@ async function prefixKeys(): Promise<string[]> {
   return (await client.keys(`${prefix}*`)).sort();
 }
 
+/** The run state field 'r' of a hash (includes/runState.lua), parsed; null when there is none. */
+async function runState(hash: string) {
+  const r = await client.hget(hash, 'r');
+  if (!r) return null;
+  const [fire, attempt, fence, lease, prevHw] = r.split(':');
+  return {
+    fire: Number(fire),
+    attempt: Number(attempt),
+    fence: Number(fence),
+    lease: Number(lease),
+    prevHw,
+  };
+}
+
+async function epoch(): Promise<number> {
+  return Number((await client.get(ks.epochCounter(0))) ?? 0);
+}
+
+function pause(id: string) {
+  const k = keysOf(id);
+  return scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member, '']);
+}
+
 describe('claimDue', () => {
   it('claims only members whose score is at or below Redis TIME, with the full run description', async () => {
     const now = await redisNow();
@@ -165,28 +204,24 @@ describe('claimDue', () => {
     expect(reply.nowMs).toBeLessThanOrEqual(after);
     expect(reply.runs).toHaveLength(1);
     const [run] = reply.runs;
-    expect(run).toMatchObject({
+    expect(run).toEqual({
       member: due.member,
       fireMs: now - 1_000,
+      dueMs: now - 1_000,
       attempt: 1,
+      fencingToken: run.fencingToken,
       claim: 'run',
       leaseUntilMs: reply.nowMs + 5_000,
-      timingRevision: '1',
-      cron: '*/5 * * * *',
-      timeZone: 'Europe/Paris',
-      jitterMs: 0,
+      revision: '1',
+      timing: '*/5 * * * *|Europe/Paris|0',
       payload: '{"r":1}',
-      tenantId: TENANT,
-      id: 'due-now',
-      kind: 't',
       policy: '{"overlap":"allow"}',
     });
     expect(run.fencingToken).toBeGreaterThanOrEqual(1);
-    expect(run.token).toBe(`pod-a:${run.fencingToken}`);
     // Future members are untouched.
     expect(await score(dueKey(), later.member)).toBe(now + 60_000);
     expect(await score(dueKey(), soon.member)).toBe(now + 1_500);
-    expect(await client.hget(later.hash, 'tk')).toBeNull();
+    expect(await runState(later.hash)).toBeNull();
 
     // Once Redis's clock passes its score, the 'soon' member is claimed too.
     const next = await waitFor(
@@ -209,14 +244,14 @@ describe('claimDue', () => {
 
     expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
     expect(run.leaseUntilMs).toBe(reply.nowMs + 7_000);
-    expect(await client.hmget(k.hash, 'rf', 'at', 'tk', 'lx', 'fc', 'hw')).toEqual([
-      String(now - 500),
-      '1',
-      run.token,
-      String(run.leaseUntilMs),
-      String(run.fencingToken),
-      String(now - 500),
-    ]);
+    expect(await runState(k.hash)).toEqual({
+      fire: now - 500,
+      attempt: 1,
+      fence: run.fencingToken,
+      lease: run.leaseUntilMs,
+      prevHw: '',
+    });
+    expect(await client.hget(k.hash, 'hw')).toBe(String(now - 500));
     // A held run is not claimed again while its lease lasts.
     expect((await claim()).runs).toEqual([]);
   });
@@ -236,36 +271,34 @@ describe('claimDue', () => {
     expect(fourth.runs).toHaveLength(0);
     const all = [...first.runs, ...second.runs, ...third.runs];
     // Oldest due first, each schedule once.
-    expect(all.map((r) => r.id)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    expect(all.map((r) => r.member)).toEqual([0, 1, 2, 3, 4].map((i) => keysOf(`s${i}`).member));
     const fences = all.map((r) => r.fencingToken);
     for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]);
-    expect(new Set(all.map((r) => r.token)).size).toBe(5);
   });
 
-  it('returns the earliest score left in the index, or null when it is empty', async () => {
-    expect((await claim()).earliestMs).toBeNull();
+  it('returns the first score after the look-ahead, or null when there is none', async () => {
+    expect((await claim()).nextScoreMs).toBeNull();
 
     const now = await redisNow();
     await upsert({ id: 'past1', fireMs: now - 2_000 });
     await upsert({ id: 'past2', fireMs: now - 1_000 });
     await upsert({ id: 'future', fireMs: now + 30_000 });
 
-    // Limit 1: 'past2' (due) is left behind, and is the earliest score.
+    // Limit 1: 'past2' (due) is left behind; the first score after now is the future member.
     const one = await claim({ limit: 1, leaseMs: 60_000 });
-    expect(one.runs.map((r) => r.id)).toEqual(['past1']);
-    expect(one.earliestMs).toBe(now - 1_000);
+    expect(one.runs.map((r) => r.member)).toEqual([keysOf('past1').member]);
+    expect(one.nextScoreMs).toBe(now + 30_000);
 
-    // Everything due claimed: the earliest is now the future member (leases end later).
     const rest = await claim({ leaseMs: 60_000 });
-    expect(rest.runs.map((r) => r.id)).toEqual(['past2']);
-    expect(rest.earliestMs).toBe(now + 30_000);
-    const [, first] = await client.zrange(dueKey(), 0, '0', 'WITHSCORES');
-    expect(rest.earliestMs).toBe(Number(first));
+    expect(rest.runs.map((r) => r.member)).toEqual([keysOf('past2').member]);
+    expect(rest.nextScoreMs).toBe(now + 30_000);
 
-    // With a short lease the lease expiry is the earliest score.
+    // With a short lease the lease expiry is the first score.
     await upsert({ id: 'past3', fireMs: now - 10 });
     const short = await claim({ leaseMs: 1_000 });
-    expect(short.earliestMs).toBe(short.runs[0].leaseUntilMs);
+    expect(short.nextScoreMs).toBe(short.runs[0].leaseUntilMs);
+    // Beyond a look-ahead window, the first score after it.
+    expect((await claim({ lookAheadMs: 40_000 })).nextScoreMs).toBe(one.runs[0].leaseUntilMs);
   });
 
   it('re-claims a run whose lease expired with attempt + 1, the same fire time and a larger fencing token', async () => {
@@ -284,12 +317,12 @@ describe('claimDue', () => {
       claim: 'recover',
       attempt: 2,
       fireMs: first.fireMs,
+      dueMs: -1,
     });
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    expect(second.token).not.toBe(first.token);
-    expect(await client.hget(k.hash, 'tk')).toBe(second.token);
+    expect((await runState(k.hash))?.fence).toBe(second.fencingToken);
     // The first owner can no longer record its run.
-    expect(await complete(k.base, [completion(k.member, first.token)])).toEqual([-4]);
+    expect(await complete(k.base, [completion(k.member, first.fencingToken)])).toEqual([-4]);
   });
 
   it('keeps re-claiming a run whose lease keeps expiring, attempt after attempt (no cap in the script)', async () => {
@@ -327,7 +360,7 @@ describe('claimDue', () => {
     // A pod re-arms the schedule at the fire time it just ran (a skewed or buggy planner).
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: run.fireMs, nextDueMs: run.fireMs }),
+        completion(k.member, run.fencingToken, { nextFireMs: run.fireMs, nextDueMs: run.fireMs }),
       ]),
     ).toEqual([1]);
     expect(await client.hget(k.hash, 'hw')).toBe(String(run.fireMs));
@@ -337,7 +370,7 @@ describe('claimDue', () => {
       member: k.member,
       claim: 'stale',
       fireMs: run.fireMs,
-      attempt: 1,
+      attempt: 0,
     });
     expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
   });
@@ -370,13 +403,181 @@ describe('claimDue', () => {
     const now = await redisNow();
     const k = keysOf('paused');
     await upsert({ id: 'paused', fireMs: now - 1_000 });
-    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+    await pause('paused');
     await client.zadd(dueKey(), now - 1_000, k.member); // a stray left by a race
 
     const reply = await claim();
     expect(reply.runs).toEqual([]);
     expect(await score(dueKey(), k.member)).toBeNull();
-    expect(await client.hmget(k.hash, 'en', 'tk')).toEqual(['0', null]);
+    expect(await client.hget(k.hash, 'en')).toBe('0');
+    expect(await runState(k.hash)).toBeNull();
+  });
+});
+
+describe('claimDue with a look-ahead (reservations)', () => {
+  it('reserves first attempts due within the look-ahead, leased from their due time', async () => {
+    const now = await redisNow();
+    const soon = keysOf('soon');
+    await upsert({ id: 'soon', fireMs: now + 2_000, dueMs: now + 2_300 });
+    await upsert({ id: 'far', fireMs: now + 60_000 });
+
+    const reply = await claim({ lookAheadMs: 5_000, leaseMs: 10_000 });
+    expect(reply.runs).toHaveLength(1);
+    expect(reply.runs[0]).toMatchObject({
+      member: soon.member,
+      claim: 'run',
+      attempt: 1,
+      fireMs: now + 2_000,
+      dueMs: now + 2_300,
+      leaseUntilMs: now + 2_300 + 10_000,
+    });
+    expect(reply.runs[0].dueMs).toBeGreaterThan(reply.nowMs);
+    expect(await score(dueKey(), soon.member)).toBe(now + 12_300);
+    expect(await client.hget(soon.hash, 'hw')).toBe(String(now + 2_000));
+    expect(reply.nextScoreMs).toBe(now + 12_300);
+    // Without a look-ahead nothing is due.
+    await client.zadd(dueKey(), now + 2_300, soon.member);
+    await client.hset(soon.hash, 'r', '', 'hw', '0');
+    expect((await claim()).runs).toEqual([]);
+  });
+
+  it('leaves retries not yet due and held leases inside the window alone, and reports the least such score', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    const retryAt = (await redisNow()) + 3_000;
+    await complete(k.base, [
+      completion(k.member, run.fencingToken, { outcome: 'retry', nextDueMs: retryAt }),
+    ]);
+
+    const reply = await claim({ lookAheadMs: 5_000 });
+    expect(reply.runs).toEqual([]);
+    expect(reply.heldScoreMs).toBe(retryAt);
+    expect(await score(dueKey(), k.member)).toBe(retryAt);
+  });
+
+  it('returns the change epoch of the partition with every claim', async () => {
+    const now = await redisNow();
+    expect((await claim()).epoch).toBe(0);
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    await claim();
+    // A change to a schedule holding a run state moves the epoch on.
+    await upsert({ id: 's1', fireMs: now + 60_000, payload: '"new"' });
+    expect((await claim()).epoch).toBe(1);
+  });
+});
+
+describe('confirmRuns', () => {
+  /** Reserves s1 due in `inMs`. */
+  async function reserved(inMs = 300, leaseMs = 10_000) {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + inMs });
+    const reply = await claim({ lookAheadMs: 5_000, leaseMs });
+    const [run] = reply.runs;
+    expect(run.dueMs).toBeGreaterThan(reply.nowMs);
+    const confirm = (over: { fence?: number; revision?: string; epoch?: number } = {}) =>
+      scripts.confirmRuns(k.base, run.dueMs, over.epoch ?? reply.epoch, run.leaseUntilMs, [
+        {
+          member: k.member,
+          fencingToken: over.fence ?? run.fencingToken,
+          revision: over.revision ?? run.revision,
+        },
+      ]);
+    const atDue = () =>
+      waitFor(async () => (await redisNow()) >= run.dueMs, {
+        timeoutMs: 5_000,
+        message: 'the due time',
+      });
+    return { now, k, run, reply, confirm, atDue };
+  }
+
+  it('refuses before the due time by Redis TIME, confirming nothing', async () => {
+    const { confirm, run, k } = await reserved(2_000);
+    const early = await confirm();
+    expect(early.status).toBe('early');
+    expect(early.nowMs).toBeLessThan(run.dueMs);
+    expect((await runState(k.hash))?.fence).toBe(run.fencingToken);
+  });
+
+  it('confirms at the due time without reading a schedule while the epoch is unchanged', async () => {
+    const { confirm, atDue, k, run } = await reserved();
+    await atDue();
+    // Even a wrong token passes the fast path: nothing changed in the partition since the claim.
+    expect((await confirm({ fence: 12345 })).status).toBe('confirmed');
+    expect((await confirm()).status).toBe('confirmed');
+    expect(await runState(k.hash)).toMatchObject({ fence: run.fencingToken, attempt: 1 });
+  });
+
+  it('checks each run once the epoch moved on: an unchanged schedule is confirmed', async () => {
+    const { confirm, atDue, reply } = await reserved();
+    await upsert({ id: 'other', fireMs: (await redisNow()) - 1_000 });
+    await claim(); // the other schedule now holds a run state...
+    await upsert({ id: 'other', fireMs: (await redisNow()) + 60_000, payload: '"x"' }); // ...and changes
+    expect(await epoch()).toBe(reply.epoch + 1);
+    await atDue();
+    const checked = await confirm();
+    expect(checked).toMatchObject({ status: 'checked', codes: [1] });
+    expect((await confirm({ fence: 12345 })).status).toBe('checked');
+    expect(await confirm({ fence: 12345 })).toMatchObject({ codes: [-4] });
+  });
+
+  it('hands the reservation back when the schedule changed since the claim (-6), restoring the mark', async () => {
+    const { confirm, atDue, k, run } = await reserved();
+    await upsert({ id: 's1', fireMs: run.fireMs, payload: '"changed"' });
+    expect(await client.hget(k.hash, 'rv')).toBe('2');
+    await atDue();
+    expect(await confirm()).toMatchObject({ status: 'checked', codes: [-6] });
+    expect(await runState(k.hash)).toBeNull();
+    expect(await client.hget(k.hash, 'hw')).toBeNull();
+    // The same fire time is claimed again, as a first attempt with the new payload.
+    const [again] = (await claim()).runs;
+    expect(again).toMatchObject({
+      claim: 'run',
+      attempt: 1,
+      fireMs: run.fireMs,
+      payload: '"changed"',
+      revision: '2',
+    });
+    expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
+  });
+
+  it('hands a paused reservation back out of the due index (-6)', async () => {
+    const { confirm, atDue, k } = await reserved();
+    expect(await pause('s1')).toEqual([1, expect.any(Number), expect.any(Number)]);
+    await atDue();
+    expect(await confirm()).toMatchObject({ codes: [-6] });
+    expect(await score(dueKey(), k.member)).toBeNull();
+    expect(await runState(k.hash)).toBeNull();
+  });
+
+  it('refuses a reservation of a removed schedule (-4) and of one removed and created again', async () => {
+    const first = await reserved();
+    expect(
+      await scripts.removeSchedule(
+        [first.k.hash, first.k.tenantSet, first.k.base],
+        ['s1', first.k.member],
+      ),
+    ).toBe(1);
+    await first.atDue();
+    expect(await first.confirm()).toMatchObject({ codes: [-4] });
+
+    const second = await reserved();
+    await scripts.removeSchedule(
+      [second.k.hash, second.k.tenantSet, second.k.base],
+      ['s1', second.k.member],
+    );
+    await upsert({ id: 's1', fireMs: second.run.fireMs });
+    await second.atDue();
+    expect(await second.confirm()).toMatchObject({ codes: [-4] });
+  });
+
+  it('checks each run when the earliest lease has run out, refusing an expired one (-5)', async () => {
+    const { confirm, atDue, run } = await reserved(100, 200);
+    await atDue();
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+    expect(await confirm()).toMatchObject({ status: 'checked', codes: [-5] });
   });
 });
 
@@ -388,7 +589,7 @@ describe('completeRuns', () => {
     const [run] = (await claim()).runs;
 
     const codes = await complete(k.base, [
-      completion(k.member, run.token, {
+      completion(k.member, run.fencingToken, {
         outcome: 'failed',
         nextFireMs: now + 60_000,
         nextDueMs: now + 60_500,
@@ -401,17 +602,15 @@ describe('completeRuns', () => {
     expect(await score(dueKey(), k.member)).toBe(now + 60_500);
     const h = await client.hgetall(k.hash);
     expect(h).toMatchObject({
-      rf: '',
-      tk: '',
-      lx: '',
+      r: '',
       nf: String(now + 60_000),
       nd: String(now + 60_500),
-      ls: 'failed',
-      lf: String(run.fireMs),
       lm: 'boom',
     });
-    expect(Number(h.lr)).toBeGreaterThanOrEqual(now);
-    expect(Number(h.lr)).toBeLessThanOrEqual(after);
+    const [outcome, fire, ended] = h.l.split(':');
+    expect([outcome, Number(fire)]).toEqual(['failed', run.fireMs]);
+    expect(Number(ended)).toBeGreaterThanOrEqual(now);
+    expect(Number(ended)).toBeLessThanOrEqual(after);
     // The run is over: the next claim sees nothing due.
     expect((await claim()).runs).toEqual([]);
   });
@@ -423,17 +622,17 @@ describe('completeRuns', () => {
     const [run] = (await claim()).runs;
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, {
+        completion(k.member, run.fencingToken, {
           outcome: 'skipped',
           nextFireMs: now + 9_000,
           nextDueMs: now + 9_000,
         }),
       ]),
     ).toEqual([1]);
-    expect(await client.hmget(k.hash, 'ls', 'lf', 'nf', 'tk')).toEqual([
-      null,
+    expect(await client.hmget(k.hash, 'l', 'nf', 'nd', 'r')).toEqual([
       null,
       String(now + 9_000),
+      '',
       '',
     ]);
     expect(await score(dueKey(), k.member)).toBe(now + 9_000);
@@ -448,7 +647,10 @@ describe('completeRuns', () => {
 
     expect(
       await complete(k.base, [
-        completion(k.member, 'pod-b:999', { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken + 1000, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([-4]);
     expect(await client.hgetall(k.hash)).toEqual(before);
@@ -464,7 +666,10 @@ describe('completeRuns', () => {
 
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([-4]);
     expect(await client.exists(k.hash)).toBe(0);
@@ -483,14 +688,14 @@ describe('completeRuns', () => {
 
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([-5]);
-    expect(await client.hmget(k.hash, 'tk', 'nf', 'ls')).toEqual([
-      run.token,
-      String(now - 1_000),
-      null,
-    ]);
+    expect((await runState(k.hash))?.fence).toBe(run.fencingToken);
+    expect(await client.hmget(k.hash, 'nf', 'l')).toEqual([String(now - 1_000), null]);
     const [again] = (await claim()).runs;
     expect(again).toMatchObject({ claim: 'recover', attempt: 2, fireMs: run.fireMs });
   });
@@ -500,23 +705,41 @@ describe('completeRuns', () => {
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await claim()).runs;
-    expect(run.timingRevision).toBe('1');
+    expect(run.revision).toBe('1');
     // The cron changes while the run holds its lease.
     await upsert({ id: 's1', fireMs: now + 120_000, cron: '*/2 * * * *' });
-    expect(await client.hmget(k.hash, 'tr', 'nf')).toEqual(['2', String(now + 120_000)]);
+    expect(await client.hmget(k.hash, 'rv', 'nf')).toEqual(['2', String(now + 120_000)]);
     // The run keeps its lease score meanwhile.
     expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
 
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([1]);
-    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([
-      String(now + 120_000),
-      String(now + 120_000),
-    ]);
+    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([String(now + 120_000), '']);
     expect(await score(dueKey(), k.member)).toBe(now + 120_000);
+  });
+
+  it('re-arms as the pod planned after a change that left the timing alone (payload only)', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    await upsert({ id: 's1', fireMs: now + 120_000, payload: '"new"' });
+    expect(await client.hmget(k.hash, 'rv', 'nf')).toEqual(['2', String(now - 1_000)]);
+    expect(
+      await complete(k.base, [
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
+      ]),
+    ).toEqual([1]);
+    expect(await score(dueKey(), k.member)).toBe(now + 60_000);
   });
 
   it('does not re-arm a schedule paused during the run', async () => {
@@ -524,17 +747,21 @@ describe('completeRuns', () => {
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await claim()).runs;
-    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+    await pause('s1');
     // Paused while running: the lease entry stays until the run ends.
     expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
 
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([1]);
     expect(await score(dueKey(), k.member)).toBeNull();
-    expect(await client.hmget(k.hash, 'en', 'ls')).toEqual(['0', 'succeeded']);
+    expect(await client.hget(k.hash, 'en')).toBe('0');
+    expect((await client.hget(k.hash, 'l'))?.split(':')[0]).toBe('succeeded');
   });
 
   it('handles a batch, one code per run in order', async () => {
@@ -545,8 +772,11 @@ describe('completeRuns', () => {
     const base = keysOf('a').base;
     expect(
       await complete(base, [
-        completion(ra.member, 'not-mine', { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
-        completion(rb.member, rb.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(ra.member, 999_999, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(rb.member, rb.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([-4, 1]);
     expect(await score(dueKey(), ra.member)).toBe(ra.leaseUntilMs);
@@ -562,30 +792,33 @@ describe('completeRuns', () => {
 
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, {
+        completion(k.member, run.fencingToken, {
           outcome: 'retry',
           nextFireMs: 0,
-          nextDueMs: retryAt,
+          nextDueMs: retryAt + 0.4, // a pod's clock estimate has fractions: stored whole
           error: 'try again',
         }),
       ]),
     ).toEqual([1]);
-    expect(await client.hmget(k.hash, 'rf', 'tk', 'lx', 'lm', 'ls')).toEqual([
-      String(run.fireMs),
-      '',
-      String(retryAt),
-      'try again',
-      null,
-    ]);
-    expect(await score(dueKey(), k.member)).toBe(retryAt);
+    expect(await runState(k.hash)).toEqual({
+      fire: run.fireMs,
+      attempt: 1,
+      fence: 0,
+      lease: retryAt,
+      prevHw: '',
+    });
+    expect(await client.hmget(k.hash, 'lm', 'l')).toEqual(['try again', null]);
+    expect(await score(dueKey(), k.member)).toBeCloseTo(retryAt, -1);
     // The old owner no longer holds it.
     expect(
-      await scripts.extendLeases(k.base, 10_000, [{ member: k.member, token: run.token }]),
+      await scripts.extendLeases(k.base, 10_000, [
+        { member: k.member, fencingToken: run.fencingToken },
+      ]),
     ).toEqual([-4]);
     // An upsert meanwhile does not report it as running (no owner) and does not re-arm it.
     const reply = await upsert({ id: 's1', fireMs: now + 60_000, cron: '*/2 * * * *' });
-    expect(reply[9]).toBe(0);
-    expect(await score(dueKey(), k.member)).toBe(retryAt);
+    expect(reply.running).toBe(false);
+    expect(await score(dueKey(), k.member)).toBeCloseTo(retryAt, -1);
 
     // Not before retryAt; then re-claimed for the same fire time with attempt + 1.
     const early = await claim();
@@ -603,13 +836,13 @@ describe('completeRuns', () => {
     expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
   });
 
-  it('adds skipped fire times to the count returned by upsertSchedule', async () => {
+  it('adds skipped fire times to the count returned by upsertSchedules', async () => {
     const now = await redisNow();
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
     let [run] = (await claim()).runs;
     await complete(k.base, [
-      completion(k.member, run.token, {
+      completion(k.member, run.fencingToken, {
         outcome: 'skipped',
         nextFireMs: now - 500,
         nextDueMs: now - 500,
@@ -618,7 +851,7 @@ describe('completeRuns', () => {
     ]);
     [run] = (await claim()).runs;
     await complete(k.base, [
-      completion(k.member, run.token, {
+      completion(k.member, run.fencingToken, {
         nextFireMs: now + 60_000,
         nextDueMs: now + 60_000,
         skipped: 2,
@@ -626,7 +859,7 @@ describe('completeRuns', () => {
     ]);
     expect(await client.hget(k.hash, 'sk')).toBe('5');
     const reply = await upsert({ id: 's1', fireMs: now + 60_000 });
-    expect(reply[10]).toBe(5);
+    expect(reply.skippedFires).toBe(5);
   });
 
   it('pushes dead letters on the partition list, newest first, trimmed to ARGV[1]', async () => {
@@ -639,7 +872,7 @@ describe('completeRuns', () => {
         await complete(
           k.base,
           [
-            completion(k.member, run.token, {
+            completion(k.member, run.fencingToken, {
               outcome: 'failed',
               nextFireMs: now - 1_000 + i,
               nextDueMs: now - 1_000 + i,
@@ -656,7 +889,7 @@ describe('completeRuns', () => {
     ]);
     // No dead letter from a rejected completion.
     expect(
-      await complete(k.base, [completion(k.member, 'not-mine', { deadLetter: '{"n":4}' })], 2),
+      await complete(k.base, [completion(k.member, 999_999, { deadLetter: '{"n":4}' })], 2),
     ).toEqual([-4]);
     expect(await client.llen(ks.deadLetters(0))).toBe(2);
   });
@@ -671,18 +904,18 @@ describe('extendLeases', () => {
 
     const before = await redisNow();
     const [lease] = await scripts.extendLeases(k.base, 30_000, [
-      { member: k.member, token: run.token },
+      { member: k.member, fencingToken: run.fencingToken },
     ]);
     const after = await redisNow();
 
     expect(lease).toBeGreaterThanOrEqual(before + 30_000);
     expect(lease).toBeLessThanOrEqual(after + 30_000);
-    expect(await client.hget(k.hash, 'lx')).toBe(String(lease));
+    expect(await runState(k.hash)).toMatchObject({ lease, fence: run.fencingToken, attempt: 1 });
     expect(await score(dueKey(), k.member)).toBe(lease);
     // Past the original lease, the run is still held (not re-claimed).
     await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
     expect((await claim()).runs).toEqual([]);
-    expect(await complete(k.base, [completion(k.member, run.token)])).toEqual([1]);
+    expect(await complete(k.base, [completion(k.member, run.fencingToken)])).toEqual([1]);
   });
 
   it('returns -4 for a wrong token or a removed schedule, without writing', async () => {
@@ -696,11 +929,11 @@ describe('extendLeases', () => {
 
     expect(
       await scripts.extendLeases(k.base, 30_000, [
-        { member: k.member, token: 'pod-b:1' },
-        { member: k2.member, token: r2.token },
+        { member: k.member, fencingToken: 999_999 },
+        { member: k2.member, fencingToken: r2.fencingToken },
       ]),
     ).toEqual([-4, -4]);
-    expect(await client.hget(k.hash, 'lx')).toBe(String(r1.leaseUntilMs));
+    expect((await runState(k.hash))?.lease).toBe(r1.leaseUntilMs);
     expect(await score(dueKey(), k.member)).toBe(r1.leaseUntilMs);
     expect(await client.exists(k2.hash)).toBe(0);
     expect(await score(dueKey(), k2.member)).toBeNull();
@@ -714,9 +947,11 @@ describe('extendLeases', () => {
     await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
 
     expect(
-      await scripts.extendLeases(k.base, 30_000, [{ member: k.member, token: run.token }]),
+      await scripts.extendLeases(k.base, 30_000, [
+        { member: k.member, fencingToken: run.fencingToken },
+      ]),
     ).toEqual([-5]);
-    expect(await client.hget(k.hash, 'lx')).toBe(String(run.leaseUntilMs));
+    expect((await runState(k.hash))?.lease).toBe(run.leaseUntilMs);
   });
 
   it('with a lease of 0 gives the run back, so it is re-claimable at once', async () => {
@@ -726,7 +961,9 @@ describe('extendLeases', () => {
     const [run] = (await claim({ leaseMs: 60_000 })).runs;
     expect((await claim()).runs).toEqual([]);
 
-    const [ended] = await scripts.extendLeases(k.base, 0, [{ member: k.member, token: run.token }]);
+    const [ended] = await scripts.extendLeases(k.base, 0, [
+      { member: k.member, fencingToken: run.fencingToken },
+    ]);
     expect(ended).toBeLessThanOrEqual(await redisNow());
     expect(ended).toBeLessThan(run.leaseUntilMs);
 
@@ -741,6 +978,67 @@ describe('extendLeases', () => {
   });
 });
 
+describe('releaseRuns', () => {
+  it('hands an unstarted first attempt back as if never claimed: attempt 1 again, mark restored', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [first] = (await claim()).runs;
+    await complete(k.base, [
+      completion(k.member, first.fencingToken, { nextFireMs: now + 300, nextDueMs: now + 300 }),
+    ]);
+    const [run] = (await claim({ lookAheadMs: 5_000 })).runs;
+    expect(run).toMatchObject({ claim: 'run', fireMs: now + 300 });
+    expect(await client.hget(k.hash, 'hw')).toBe(String(now + 300));
+
+    expect(
+      await scripts.releaseRuns(k.base, [
+        { member: k.member, fencingToken: run.fencingToken },
+        { member: k.member, fencingToken: 999_999 },
+      ]),
+    ).toEqual([1, -4]);
+    expect(await runState(k.hash)).toBeNull();
+    expect(await client.hget(k.hash, 'hw')).toBe(String(now - 1_000));
+    expect(await score(dueKey(), k.member)).toBe(now + 300);
+    const [again] = (await claim({ lookAheadMs: 5_000 })).runs;
+    expect(again).toMatchObject({ claim: 'run', attempt: 1, fireMs: now + 300 });
+  });
+
+  it('refuses a re-run (attempt > 1): that one is given back by ending its lease', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    await claim({ leaseMs: 100 });
+    const again = await waitFor(async () => (await claim()).runs[0], { timeoutMs: 5_000 });
+    expect(again.attempt).toBe(2);
+    expect(
+      await scripts.releaseRuns(k.base, [{ member: k.member, fencingToken: again.fencingToken }]),
+    ).toEqual([-4]);
+    expect((await runState(k.hash))?.fence).toBe(again.fencingToken);
+  });
+});
+
+describe('retargetRuns', () => {
+  it('moves a held first attempt forward, with the mark and the stored next fire time', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 5_000 });
+    const [run] = (await claim()).runs;
+    expect(
+      await scripts.retargetRuns(k.base, [
+        { member: k.member, fencingToken: run.fencingToken, fireMs: now - 1_000, dueMs: now - 900 },
+        { member: k.member, fencingToken: 999_999, fireMs: now, dueMs: now },
+      ]),
+    ).toEqual([1, -4]);
+    expect(await runState(k.hash)).toMatchObject({ fire: now - 1_000, fence: run.fencingToken });
+    expect(await client.hmget(k.hash, 'hw', 'nf', 'nd')).toEqual([
+      String(now - 1_000),
+      String(now - 1_000),
+      String(now - 900),
+    ]);
+  });
+});
+
 describe('detachRuns', () => {
   /** Claims s1 (due in the past) and detaches its run, re-arming the schedule at `nextMs`. */
   async function detached(leaseMs = 10_000) {
@@ -752,8 +1050,8 @@ describe('detachRuns', () => {
     const codes = await scripts.detachRuns(k.base, [
       {
         member: k.member,
-        token: run.token,
-        timingRevision: '1',
+        fencingToken: run.fencingToken,
+        revision: '1',
         nextFireMs: nextMs,
         nextDueMs: nextMs,
       },
@@ -766,27 +1064,17 @@ describe('detachRuns', () => {
     const { k, run, nextMs, codes, recordMember, recordHash } = await detached();
     expect(codes).toEqual([1]);
     expect(await client.hgetall(recordHash)).toEqual({
-      rf: String(run.fireMs),
-      at: '1',
-      tk: run.token,
-      lx: String(run.leaseUntilMs),
-      fc: String(run.fencingToken),
+      r: `${run.fireMs}:1:${run.fencingToken}:${run.leaseUntilMs}:`,
       h: 'h:h1',
       // the schedule's incarnation: a schedule created again under this id does not adopt the record
       gn: await client.hget(k.hash, 'gn'),
     });
     expect(await score(dueKey(), recordMember)).toBe(run.leaseUntilMs);
     expect(await score(dueKey(), k.member)).toBe(nextMs);
-    expect(await client.hmget(k.hash, 'rf', 'tk', 'lx', 'nf', 'nd')).toEqual([
-      '',
-      '',
-      '',
-      String(nextMs),
-      String(nextMs),
-    ]);
+    expect(await client.hmget(k.hash, 'r', 'nf', 'nd')).toEqual(['', String(nextMs), '']);
     // The record's lease is renewed like any run's.
     const [lease] = await scripts.extendLeases(k.base, 30_000, [
-      { member: recordMember, token: run.token },
+      { member: recordMember, fencingToken: run.fencingToken },
     ]);
     expect(lease).toBeGreaterThan(run.leaseUntilMs);
     expect(await score(dueKey(), recordMember)).toBe(lease);
@@ -796,17 +1084,14 @@ describe('detachRuns', () => {
     const { k, run, nextMs, recordMember, recordHash } = await detached();
     expect(
       await complete(k.base, [
-        completion(recordMember, run.token, { outcome: 'failed', error: 'detached boom' }),
+        completion(recordMember, run.fencingToken, { outcome: 'failed', error: 'detached boom' }),
       ]),
     ).toEqual([1]);
     expect(await client.exists(recordHash)).toBe(0);
     expect(await score(dueKey(), recordMember)).toBeNull();
-    expect(await client.hmget(k.hash, 'ls', 'lf', 'lm', 'nf')).toEqual([
-      'failed',
-      String(run.fireMs),
-      'detached boom',
-      String(nextMs),
-    ]);
+    const [l, lm, nf] = await client.hmget(k.hash, 'l', 'lm', 'nf');
+    expect(l?.split(':').slice(0, 2)).toEqual(['failed', String(run.fireMs)]);
+    expect([lm, nf]).toEqual(['detached boom', String(nextMs)]);
     expect(await score(dueKey(), k.member)).toBe(nextMs);
   });
 
@@ -821,13 +1106,12 @@ describe('detachRuns', () => {
       claim: 'recover',
       attempt: 2,
       fireMs: run.fireMs,
-      id: 's1',
-      tenantId: TENANT,
+      timing: '* * * * *|UTC|0',
     });
     expect(again.fencingToken).toBeGreaterThan(run.fencingToken);
-    expect(await client.hget(recordHash, 'tk')).toBe(again.token);
+    expect((await runState(recordHash))?.fence).toBe(again.fencingToken);
     // The schedule itself is not claimed: it is armed in the future.
-    expect(await client.hget(k.hash, 'tk')).toBe('');
+    expect(await runState(k.hash)).toBeNull();
   });
 
   it('returns -4 for a wrong token and -5 after the lease expired, writing nothing', async () => {
@@ -835,16 +1119,17 @@ describe('detachRuns', () => {
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await claim({ leaseMs: 150 })).runs;
-    const detach = (token: string) =>
+    const detach = (fencingToken: number) =>
       scripts.detachRuns(k.base, [
-        { member: k.member, token, timingRevision: '1', nextFireMs: now + 1, nextDueMs: now + 1 },
+        { member: k.member, fencingToken, revision: '1', nextFireMs: now + 1, nextDueMs: now + 1 },
       ]);
 
-    expect(await detach('not-mine')).toEqual([-4]);
+    expect(await detach(999_999)).toEqual([-4]);
     await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
-    expect(await detach(run.token)).toEqual([-5]);
+    expect(await detach(run.fencingToken)).toEqual([-5]);
     expect(await client.keys(`${k.hash}:r:*`)).toEqual([]);
-    expect(await client.hmget(k.hash, 'tk', 'nf')).toEqual([run.token, String(now - 1_000)]);
+    expect((await runState(k.hash))?.fence).toBe(run.fencingToken);
+    expect(await client.hget(k.hash, 'nf')).toBe(String(now - 1_000));
   });
 
   it('keeps the next fire time of a timing change, and does not re-arm a paused schedule', async () => {
@@ -855,21 +1140,21 @@ describe('detachRuns', () => {
     await upsert({ id: 'b', fireMs: now - 900 });
     const [ra, rb] = (await claim()).runs;
     await upsert({ id: 'a', fireMs: now + 120_000, cron: '*/2 * * * *' }); // revision 2
-    await scripts.setEnabled([b.hash, b.base], ['0', 0, 0, ks.wakeChannel, b.member]);
+    await pause('b');
 
     expect(
       await scripts.detachRuns(a.base, [
         {
           member: a.member,
-          token: ra.token,
-          timingRevision: '1',
+          fencingToken: ra.fencingToken,
+          revision: '1',
           nextFireMs: now + 60_000,
           nextDueMs: now + 60_000,
         },
         {
           member: b.member,
-          token: rb.token,
-          timingRevision: '1',
+          fencingToken: rb.fencingToken,
+          revision: '1',
           nextFireMs: now + 60_000,
           nextDueMs: now + 60_000,
         },
@@ -894,15 +1179,17 @@ describe('detachRuns', () => {
   });
 
   it('removeSchedule makes a detached run lose its lease: no renewal, no completion', async () => {
-    // removeSchedule-3.lua: "a run already claimed loses its lease at the next renewal and cannot
+    // removeSchedule-3.lua: "a run already started loses its lease at the next renewal and cannot
     // record completion" -- this must hold for a detached run (overlap 'allow') too.
     const { k, run, recordMember } = await detached();
     expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
 
     expect(
-      await scripts.extendLeases(k.base, 30_000, [{ member: recordMember, token: run.token }]),
+      await scripts.extendLeases(k.base, 30_000, [
+        { member: recordMember, fencingToken: run.fencingToken },
+      ]),
     ).toEqual([-4]);
-    expect(await complete(k.base, [completion(recordMember, run.token)])).toEqual([-4]);
+    expect(await complete(k.base, [completion(recordMember, run.fencingToken)])).toEqual([-4]);
   });
 });
 
@@ -947,74 +1234,80 @@ describe('clearDeadLetters', () => {
   });
 });
 
-describe('upsertSchedule', () => {
+describe('upsertSchedules', () => {
   it('creates a schedule: hash, tenant set, due index entry and the reply of its header', async () => {
     const now = await redisNow();
     const k = keysOf('s1');
     const before = await redisNow();
-    const reply = await upsert({
-      id: 's1',
-      fireMs: now + 60_000,
-      dueMs: now + 61_000,
-      cron: '0 9 * * 1',
-      timeZone: 'Europe/Paris',
-      jitterMs: 5_000,
-      payload: '{"a":1}',
-    });
+    const { nowMs, replies } = await upsertBatch([
+      {
+        id: 's1',
+        fireMs: now + 60_000,
+        dueMs: now + 61_000,
+        cron: '0 9 * * 1',
+        timeZone: 'Europe/Paris',
+        jitterMs: 5_000,
+        payload: '{"a":1}',
+      },
+    ]);
     const after = await redisNow();
 
-    expect(reply.slice(0, 3)).toEqual([1, now + 60_000, now + 61_000]);
-    const [, , , createdAt, updatedAt, enabled, lastFire, lastStatus, lastError, running, skipped] =
-      reply;
-    expect(Number(createdAt)).toBeGreaterThanOrEqual(before);
-    expect(Number(createdAt)).toBeLessThanOrEqual(after);
-    expect(updatedAt).toBe(createdAt);
-    expect([enabled, lastFire, lastStatus, lastError, running, skipped]).toEqual([
-      1,
-      '',
-      '',
-      '',
-      0,
-      0,
+    expect(nowMs).toBeGreaterThanOrEqual(before);
+    expect(nowMs).toBeLessThanOrEqual(after);
+    expect(replies).toEqual([
+      {
+        code: 1,
+        nextFireMs: now + 60_000,
+        nextDueMs: now + 61_000,
+        createdAtMs: nowMs,
+        last: '',
+        lastError: '',
+        running: false,
+        skippedFires: 0,
+      },
     ]);
-
-    expect(await client.hgetall(k.hash)).toMatchObject({
-      k: 't',
-      tn: TENANT,
-      id: 's1',
+    // Fields at their default are not stored: no policy, no 'en' while enabled.
+    expect(await client.hgetall(k.hash)).toEqual({
       h: 'h:h1',
-      cr: '0 9 * * 1',
-      tz: 'Europe/Paris',
-      j: '5000',
+      t: '0 9 * * 1|Europe/Paris|5000',
       p: '{"a":1}',
-      en: '1',
       nf: String(now + 60_000),
       nd: String(now + 61_000),
-      tr: '1',
-      po: '',
+      rv: '1',
+      ca: String(nowMs),
+      ua: String(nowMs),
+      gn: expect.any(String),
     });
     expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s1']);
     expect(await score(dueKey(), k.member)).toBe(now + 61_000);
   });
 
-  it('is idempotent: the same timing again keeps the next fire time and the revision', async () => {
+  it('is idempotent: the same timing again keeps the next fire time; a revision counts changes', async () => {
     const now = await redisNow();
     const k = keysOf('s1');
-    const first = await upsert({ id: 's1', fireMs: now + 60_000 });
-    const second = await upsert({ id: 's1', fireMs: now + 120_000, payload: '{"changed":true}' });
+    const [first] = (await upsertBatch([{ id: 's1', fireMs: now + 60_000 }])).replies;
+    const [same] = (await upsertBatch([{ id: 's1', fireMs: now + 90_000 }])).replies;
+    expect(await client.hget(k.hash, 'rv')).toBe('1');
+    const [second] = (
+      await upsertBatch([{ id: 's1', fireMs: now + 120_000, payload: '{"changed":true}' }])
+    ).replies;
 
-    expect(second[0]).toBe(0);
-    expect(second[1]).toBe(now + 60_000);
-    expect(second[2]).toBe(now + 60_000);
-    expect(second[3]).toBe(first[3]); // created at
-    expect(await client.hmget(k.hash, 'nf', 'nd', 'tr', 'p')).toEqual([
+    expect([same.code, same.nextFireMs]).toEqual([0, now + 60_000]);
+    expect(second.code).toBe(0);
+    expect(second.nextFireMs).toBe(now + 60_000);
+    expect(second.nextDueMs).toBe(now + 60_000);
+    expect(second.createdAtMs).toBe(first.createdAtMs);
+    expect(await client.hmget(k.hash, 'nf', 'nd', 'rv', 'p')).toEqual([
       String(now + 60_000),
-      String(now + 60_000),
-      '1',
+      null,
+      '2',
       '{"changed":true}',
     ]);
     expect(await score(dueKey(), k.member)).toBe(now + 60_000);
     expect(await client.scard(ks.tenantSet(TENANT))).toBe(1);
+    // Dropping the payload deletes the field.
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    expect(await client.hexists(k.hash, 'p')).toBe(0);
   });
 
   it.each([
@@ -1032,8 +1325,12 @@ describe('upsertSchedule', () => {
       ...change,
     });
 
-    expect(reply.slice(0, 3)).toEqual([0, now + 120_000, now + 120_500]);
-    expect(await client.hmget(k.hash, 'nf', 'nd', 'tr')).toEqual([
+    expect([reply.code, reply.nextFireMs, reply.nextDueMs]).toEqual([
+      0,
+      now + 120_000,
+      now + 120_500,
+    ]);
+    expect(await client.hmget(k.hash, 'nf', 'nd', 'rv')).toEqual([
       String(now + 120_000),
       String(now + 120_500),
       '2',
@@ -1048,25 +1345,38 @@ describe('upsertSchedule', () => {
     const keysBefore = await prefixKeys();
     const dueBefore = await client.zrange(dueKey(), 0, '-1');
 
-    expect(await upsert({ id: 'c', fireMs: now + 1_000, maxPerTenant: 2 })).toEqual([-1, 2]);
+    expect(await upsert({ id: 'c', fireMs: now + 1_000, maxPerTenant: 2 })).toMatchObject({
+      code: -1,
+      nextFireMs: 2,
+    });
 
     expect(await client.exists(keysOf('c').hash)).toBe(0);
     expect((await client.smembers(ks.tenantSet(TENANT))).sort()).toEqual(['a', 'b']);
     expect(await client.zrange(dueKey(), 0, '-1')).toEqual(dueBefore);
     expect(await prefixKeys()).toEqual(keysBefore);
     // Updating an existing schedule at the quota is allowed; another tenant is not affected.
-    expect((await upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 }))[0]).toBe(0);
+    expect((await upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 })).code).toBe(0);
     expect(
-      (await upsert({ id: 'c', fireMs: now + 60_000, maxPerTenant: 2, tenant: 'other' }))[0],
+      (await upsert({ id: 'c', fireMs: now + 60_000, maxPerTenant: 2, tenant: 'other' })).code,
     ).toBe(1);
+  });
+
+  it('counts schedules created earlier in the same batch against the quota', async () => {
+    const now = await redisNow();
+    const { replies } = await upsertBatch(
+      ['a', 'b', 'c', 'd'].map((id) => ({ id, fireMs: now + 60_000, maxPerTenant: 3 })),
+    );
+    expect(replies.map((r) => r.code)).toEqual([1, 1, 1, -1]);
+    expect(await client.scard(ks.tenantSet(TENANT))).toBe(3);
+    expect(await client.zcard(dueKey())).toBe(3);
   });
 
   it('refuses a payload over the limit (counted in bytes) with -2 and writes nothing', async () => {
     const now = await redisNow();
     const payload = JSON.stringify('ééééé'); // 7 characters, 12 bytes
-    expect(await upsert({ id: 'new', fireMs: now + 1_000, payload, maxPayloadBytes: 10 })).toEqual([
-      -2, 12,
-    ]);
+    expect(
+      await upsert({ id: 'new', fireMs: now + 1_000, payload, maxPayloadBytes: 10 }),
+    ).toMatchObject({ code: -2, nextFireMs: 12 });
     expect(await prefixKeys()).toEqual([]);
 
     const k = keysOf('old');
@@ -1080,13 +1390,13 @@ describe('upsertSchedule', () => {
         cron: '*/3 * * * *',
         maxPayloadBytes: 10,
       }),
-    ).toEqual([-2, 12]);
+    ).toMatchObject({ code: -2, nextFireMs: 12 });
     expect(await client.hgetall(k.hash)).toEqual(before);
     expect(await score(dueKey(), k.member)).toBe(now + 60_000);
     // At the limit exactly is fine.
     const exact = '"12345678"'; // 10 bytes
     expect(
-      (await upsert({ id: 'old', fireMs: now + 60_000, payload: exact, maxPayloadBytes: 10 }))[0],
+      (await upsert({ id: 'old', fireMs: now + 60_000, payload: exact, maxPayloadBytes: 10 })).code,
     ).toBe(0);
   });
 
@@ -1097,10 +1407,23 @@ describe('upsertSchedule', () => {
     expect(await score(dueKey('h1'), k.member)).toBe(now + 60_000);
 
     const reply = await upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
-    expect(reply.slice(0, 3)).toEqual([0, now + 90_000, now + 90_000]);
+    expect([reply.code, reply.nextFireMs]).toEqual([0, now + 90_000]);
     expect(await score(dueKey('h1'), k.member)).toBeNull();
     expect(await score(dueKey('h2'), k.member)).toBe(now + 90_000);
-    expect(await client.hmget(k.hash, 'h', 'tr')).toEqual(['h:h2', '2']);
+    expect(await client.hmget(k.hash, 'h', 'rv')).toEqual(['h:h2', '2']);
+  });
+
+  it('the last write of a schedule in a batch wins, in the due index too', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsertBatch([
+      { id: 's1', fireMs: now + 60_000, handler: 'h1' },
+      { id: 's1', fireMs: now + 70_000, handler: 'h2' },
+      { id: 's1', fireMs: now + 80_000, handler: 'h2', cron: '*/2 * * * *', enabled: false },
+    ]);
+    expect(await score(dueKey('h1'), k.member)).toBeNull();
+    expect(await score(dueKey('h2'), k.member)).toBeNull();
+    expect(await client.hmget(k.hash, 'h', 'en', 'rv')).toEqual(['h:h2', '0', '3']);
   });
 
   it('moves a running schedule to the new handler index with its lease score', async () => {
@@ -1109,13 +1432,17 @@ describe('upsertSchedule', () => {
     await upsert({ id: 's1', fireMs: now - 1_000, handler: 'h1' });
     const [run] = (await claim({ handler: 'h1' })).runs;
 
-    await upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
+    const reply = await upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
+    expect(reply.running).toBe(true);
     expect(await score(dueKey('h1'), k.member)).toBeNull();
     expect(await score(dueKey('h2'), k.member)).toBe(run.leaseUntilMs);
     // Its completion re-arms in the new index, with the new timing (revision changed).
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([1]);
     expect(await score(dueKey('h2'), k.member)).toBe(now + 90_000);
@@ -1126,17 +1453,33 @@ describe('upsertSchedule', () => {
     const now = await redisNow();
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now + 60_000 });
-    const reply = await upsert({ id: 's1', fireMs: now + 60_000, enabled: false });
-    expect(reply[5]).toBe(0);
+    await upsert({ id: 's1', fireMs: now + 60_000, enabled: false });
     expect(await score(dueKey(), k.member)).toBeNull();
     expect(await client.hget(k.hash, 'en')).toBe('0');
     // Re-enabling is a timing change: the given next fire time is used.
     const back = await upsert({ id: 's1', fireMs: now + 70_000 });
-    expect(back.slice(0, 3)).toEqual([0, now + 70_000, now + 70_000]);
+    expect([back.code, back.nextFireMs, back.nextDueMs]).toEqual([0, now + 70_000, now + 70_000]);
+    expect(await client.hexists(k.hash, 'en')).toBe(0);
     expect(await score(dueKey(), k.member)).toBe(now + 70_000);
   });
 
-  it('publishes on the wake channel only when the new due time is the earliest of its index', async () => {
+  it('moves the change epoch on only for a change to a schedule holding a run state', async () => {
+    const now = await redisNow();
+    await upsert({ id: 'idle', fireMs: now + 60_000 });
+    await upsert({ id: 'idle', fireMs: now + 60_000, payload: '"x"' });
+    await upsert({ id: 'busy', fireMs: now - 1_000 });
+    await claim();
+    expect(await epoch()).toBe(0);
+    await upsert({ id: 'busy', fireMs: now - 1_000 }); // no change
+    expect(await epoch()).toBe(0);
+    await upsertBatch([
+      { id: 'busy', fireMs: now + 60_000, payload: '"y"' },
+      { id: 'busy', fireMs: now + 60_000, payload: '"z"' },
+    ]);
+    expect(await epoch()).toBe(1); // once per batch
+  });
+
+  it('publishes on the wake channel only when a batch arms earlier than anything its index held', async () => {
     const subscriber = server.client();
     const messages: string[] = [];
     subscriber.on('message', (channel: string, message: string) => {
@@ -1149,7 +1492,11 @@ describe('upsertSchedule', () => {
     await upsert({ id: 'later', fireMs: now + 120_000 }); // not the earliest: silent
     await upsert({ id: 'same', fireMs: now + 60_000 }); // equal, not earlier: silent
     await upsert({ id: 'other-handler', fireMs: now + 90_000, handler: 'h2' }); // its own index
-    await upsert({ id: 'earlier', fireMs: now + 30_000 }); // earliest again
+    await upsertBatch([
+      { id: 'b1', fireMs: now + 40_000 },
+      { id: 'b2', fireMs: now + 30_000 },
+      { id: 'b3', fireMs: now + 50_000 },
+    ]); // one message for the batch: its earliest
 
     await waitFor(() => messages.length >= 3, { timeoutMs: 5_000, message: '3 wake messages' });
     // Messages arrive in publish order, so a message from a silent upsert would precede the last.
@@ -1173,6 +1520,7 @@ describe('removeSchedule', () => {
     expect(await client.exists(k.hash)).toBe(0);
     expect(await score(dueKey(), k.member)).toBeNull();
     expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s2']);
+    expect(await epoch()).toBe(0);
 
     expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(0);
     expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s2']);
@@ -1185,7 +1533,10 @@ describe('removeSchedule', () => {
     const [run] = (await claim()).runs;
     expect(
       await complete(k.base, [
-        completion(k.member, run.token, { nextFireMs: now + 60_000, nextDueMs: now + 60_000 }),
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
       ]),
     ).toEqual([1]);
     expect((await prefixKeys()).length).toBeGreaterThan(1);
@@ -1194,16 +1545,17 @@ describe('removeSchedule', () => {
     expect(await prefixKeys()).toEqual([ks.fenceCounter(0)]);
   });
 
-  it('removes a running schedule: it is neither re-claimed nor re-armed', async () => {
+  it('removes a running schedule: it is neither re-claimed nor re-armed, and the epoch moves on', async () => {
     const now = await redisNow();
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await claim({ leaseMs: 150 })).runs;
     expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await epoch()).toBe(1);
     await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
 
     expect((await claim()).runs).toEqual([]);
-    expect(await prefixKeys()).toEqual([ks.fenceCounter(0)]);
+    expect(await prefixKeys()).toEqual([ks.epochCounter(0), ks.fenceCounter(0)].sort());
   });
 });
 
@@ -1213,12 +1565,11 @@ describe('setEnabled', () => {
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
 
-    expect(
-      await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]),
-    ).toEqual([1, now - 1_000, now - 1_000]);
+    expect(await pause('s1')).toEqual([1, now - 1_000, now - 1_000]);
     expect(await score(dueKey(), k.member)).toBeNull();
-    expect(await client.hget(k.hash, 'en')).toBe('0');
+    expect(await client.hmget(k.hash, 'en', 'rv')).toEqual(['0', '2']);
     expect((await claim()).runs).toEqual([]);
+    expect(await epoch()).toBe(0);
   });
 
   it('resume re-adds the schedule with the given next fire time, bumps the revision and wakes workers', async () => {
@@ -1228,21 +1579,22 @@ describe('setEnabled', () => {
     await subscriber.subscribe(ks.wakeChannel);
     const now = await redisNow();
     const k = keysOf('s1');
+    const timing = '* * * * *|UTC|0';
     await upsert({ id: 's1', fireMs: now + 60_000 });
-    await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]);
+    await pause('s1');
 
     expect(
       await scripts.setEnabled(
         [k.hash, k.base],
-        ['1', now + 5_000, now + 5_500, ks.wakeChannel, k.member],
+        ['1', now + 5_000, now + 5_500, ks.wakeChannel, k.member, timing],
       ),
     ).toEqual([1, now + 5_000, now + 5_500]);
     expect(await score(dueKey(), k.member)).toBe(now + 5_500);
-    expect(await client.hmget(k.hash, 'en', 'nf', 'nd', 'tr')).toEqual([
-      '1',
+    expect(await client.hmget(k.hash, 'en', 'nf', 'nd', 'rv')).toEqual([
+      null,
       String(now + 5_000),
       String(now + 5_500),
-      '2',
+      '3',
     ]);
     await waitFor(() => messages.length >= 2, { timeoutMs: 5_000, message: 'the resume wake-up' });
     expect(messages).toEqual([`${dueKey()} ${now + 60_000}`, `${dueKey()} ${now + 5_500}`]);
@@ -1251,20 +1603,45 @@ describe('setEnabled', () => {
     expect(
       await scripts.setEnabled(
         [k.hash, k.base],
-        ['1', now + 9_000, now + 9_000, ks.wakeChannel, k.member],
+        ['1', now + 9_000, now + 9_000, ks.wakeChannel, k.member, timing],
       ),
     ).toEqual([1, now + 5_000, now + 5_500]);
     expect(await score(dueKey(), k.member)).toBe(now + 5_500);
     await subscriber.quit();
   });
 
+  it('refuses a resume computed from a timing that changed since it was read (-6)', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000 });
+    await pause('s1');
+    await upsert({ id: 's1', fireMs: now + 60_000, cron: '0 * * * *', enabled: false });
+    expect(
+      await scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 5_000, now + 5_000, ks.wakeChannel, k.member, '* * * * *|UTC|0'],
+      ),
+    ).toEqual([-6]);
+    expect(await client.hget(k.hash, 'en')).toBe('0');
+    expect(await score(dueKey(), k.member)).toBeNull();
+  });
+
+  it('pausing a schedule that holds a run state moves the change epoch on', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    await pause('s1');
+    expect(await epoch()).toBe(1);
+    // The run's entry stays (its lease) until it ends.
+    expect(await score(dueKey(), k.member)).toBe(run.leaseUntilMs);
+  });
+
   it('returns {0} for an unknown schedule and creates nothing', async () => {
     const k = keysOf('nope');
+    expect(await pause('nope')).toEqual([0]);
     expect(
-      await scripts.setEnabled([k.hash, k.base], ['0', 0, 0, ks.wakeChannel, k.member]),
-    ).toEqual([0]);
-    expect(
-      await scripts.setEnabled([k.hash, k.base], ['1', 1, 1, ks.wakeChannel, k.member]),
+      await scripts.setEnabled([k.hash, k.base], ['1', 1, 1, ks.wakeChannel, k.member, '']),
     ).toEqual([0]);
     expect(await prefixKeys()).toEqual([]);
   });
@@ -1331,7 +1708,7 @@ describe('regressions found in review', () => {
       await complete(
         k.base,
         [
-          completion(k.member, first.token, {
+          completion(k.member, first.fencingToken, {
             nextFireMs: fire + 60_000,
             nextDueMs: fire + 60_000,
           }),
@@ -1346,14 +1723,14 @@ describe('regressions found in review', () => {
     expect(stale).toMatchObject({ claim: 'stale', fireMs: fire });
     await new Promise((resolve) => setTimeout(resolve, 80)); // its pod never completes it
     const [again] = (await claim()).runs;
-    expect(again).toMatchObject({ claim: 'stale', fireMs: fire, attempt: 1 });
+    expect(again).toMatchObject({ claim: 'stale', fireMs: fire, attempt: 0 });
     expect(
       await complete(
         k.base,
         [
-          completion(k.member, again.token, {
+          completion(k.member, again.fencingToken, {
             outcome: 'skipped',
-            timingRevision: again.timingRevision,
+            revision: again.revision,
             nextFireMs: fire + 60_000,
             nextDueMs: fire + 60_000,
           }),
@@ -1385,8 +1762,8 @@ describe('regressions found in review', () => {
       await scripts.detachRuns(k.base, [
         {
           member: k.member,
-          token: run.token,
-          timingRevision: run.timingRevision,
+          fencingToken: run.fencingToken,
+          revision: run.revision,
           nextFireMs: fire + 60_000,
           nextDueMs: fire + 60_000,
         },
@@ -1396,7 +1773,7 @@ describe('regressions found in review', () => {
     // The detached run fails and a retry is due at once; then the schedule is removed and created again.
     expect(
       await complete(k.base, [
-        completion(record, run.token, { outcome: 'retry', nextDueMs: fire }),
+        completion(record, run.fencingToken, { outcome: 'retry', nextDueMs: fire }),
       ]),
     ).toEqual([1]);
     expect(await scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['a', k.member])).toBe(1);

@@ -12,17 +12,19 @@ describe('loadScripts', () => {
         'claimDue',
         'clearDeadLetters',
         'completeRuns',
+        'confirmRuns',
         'detachRuns',
         'extendLeases',
         'extendLock',
         'releaseLock',
+        'releaseRuns',
         'removeSchedule',
         'retargetRuns',
         'setEnabled',
-        'upsertSchedule',
+        'upsertSchedules',
       ].sort(),
     );
-    expect(scripts.get('claimDue')).toMatchObject({ numberOfKeys: 3 });
+    expect(scripts.get('claimDue')).toMatchObject({ numberOfKeys: 4 });
     expect(scripts.get('claimDue')!.command).toMatch(/^rsched_claimDue_[0-9a-f]{10}$/);
   });
 

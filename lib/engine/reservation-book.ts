@@ -1,0 +1,188 @@
+import { Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { ScriptCode } from '../errors/script-codes';
+import type { KeySpace } from '../redis/key-space';
+import type { Confirmation, RedisScripts } from '../redis/redis-scripts';
+import type { RedisClock } from '../time/redis-clock';
+
+/** A first attempt claimed before it was due, waiting for its due time. */
+export interface Reservation<T> extends Confirmation {
+  partition: number;
+  dueMs: number;
+  /** The partition's change epoch at the claim. */
+  epoch: number;
+  leaseUntilMs: number;
+  item: T;
+}
+
+/** Runs confirmed per script call: the fast path reads no schedule, so the batch can be large. */
+const CONFIRM_BATCH = 2_000;
+const MAX_RETRY_MS = 2_000;
+
+/**
+ * Holds this pod's reservations until they are due, then confirms them with Redis (one
+ * confirmRuns call per partition for everything due) and hands over the ones that may start.
+ * One timer for all of them, armed at the earliest due time. While Redis cannot be reached the
+ * confirmation is retried with backoff; a reservation whose lease runs out meanwhile is dropped
+ * (another pod re-claims its fire time).
+ */
+export class ReservationBook<T> {
+  private readonly logger = new Logger('RedisScheduler');
+  private readonly heap: Reservation<T>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private confirming = 0;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly scripts: RedisScripts,
+    private readonly keys: KeySpace,
+    private readonly clock: RedisClock,
+    /** Reservations that may start now, with the Redis time of their confirmation. */
+    private readonly onConfirmed: (items: T[], nowMs: number) => void,
+    /** A reservation that will not start (changed, lost or expired), with its code. */
+    private readonly onDropped: (item: T, code: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.heap.length + this.confirming;
+  }
+
+  add(reservation: Reservation<T>): void {
+    push(this.heap, reservation);
+    this.arm(reservation.dueMs - this.clock.now());
+  }
+
+  /** Stops confirming and hands every reservation not yet confirmed to the caller. */
+  drain(): Reservation<T>[] {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.heap.splice(0, this.heap.length);
+  }
+
+  private arm(delayMs: number): void {
+    if (this.stopped || this.heap.length === 0) return;
+    const delay = Math.max(0, Math.ceil(delayMs));
+    const at = performance.now() + delay;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.release();
+    }, delay);
+  }
+
+  /** Takes every reservation due by the clock estimate and confirms it, per partition. */
+  private release(): void {
+    const now = this.clock.now();
+    const due = new Map<number, Reservation<T>[]>();
+    while (this.heap.length > 0 && this.heap[0].dueMs <= now) {
+      const r = pop(this.heap);
+      const group = due.get(r.partition);
+      if (group) group.push(r);
+      else due.set(r.partition, [r]);
+    }
+    for (const [partition, group] of due) {
+      for (let i = 0; i < group.length; i += CONFIRM_BATCH) {
+        void this.confirm(partition, group.slice(i, i + CONFIRM_BATCH));
+      }
+    }
+    if (this.heap.length > 0) this.arm(this.heap[0].dueMs - now);
+  }
+
+  private async confirm(partition: number, batch: Reservation<T>[]): Promise<void> {
+    let notBefore = 0;
+    let epoch = Infinity;
+    let leaseUntil = Infinity;
+    for (const r of batch) {
+      if (r.dueMs > notBefore) notBefore = r.dueMs;
+      if (r.epoch < epoch) epoch = r.epoch;
+      if (r.leaseUntilMs < leaseUntil) leaseUntil = r.leaseUntilMs;
+    }
+    this.confirming += batch.length;
+    try {
+      const sentAt = performance.now();
+      const reply = await this.scripts.confirmRuns(
+        this.keys.partitionBases[partition],
+        notBefore,
+        epoch,
+        leaseUntil,
+        batch,
+      );
+      this.confirming -= batch.length;
+      this.failures = 0;
+      this.clock.observe(reply.nowMs, sentAt);
+      if (reply.status === 'early') {
+        for (const r of batch) push(this.heap, r);
+        this.arm(notBefore - reply.nowMs);
+      } else if (reply.status === 'confirmed') {
+        this.onConfirmed(
+          batch.map((r) => r.item),
+          reply.nowMs,
+        );
+      } else {
+        const confirmed: T[] = [];
+        reply.codes.forEach((code, i) => {
+          if (code === 1) confirmed.push(batch[i].item);
+          else this.onDropped(batch[i].item, code);
+        });
+        this.onConfirmed(confirmed, reply.nowMs);
+      }
+    } catch (error) {
+      this.confirming -= batch.length;
+      this.retryLater(batch, error as Error);
+    }
+  }
+
+  /** Redis unreachable: keeps the reservations whose lease still holds and tries again later. */
+  private retryLater(batch: Reservation<T>[], error: Error): void {
+    this.failures++;
+    if (this.failures === 1) {
+      this.logger.warn(`Cannot confirm reserved runs: ${error.message}; retrying with backoff`);
+    }
+    const now = this.clock.now();
+    for (const r of batch) {
+      if (r.leaseUntilMs <= now) this.onDropped(r.item, ScriptCode.LEASE_EXPIRED);
+      else if (this.stopped) this.onDropped(r.item, ScriptCode.LEASE_LOST);
+      else push(this.heap, r);
+    }
+    this.arm(Math.min(MAX_RETRY_MS, 50 * 2 ** Math.min(this.failures, 6)));
+  }
+}
+
+/** Min-heap on dueMs. */
+function push<T>(heap: Reservation<T>[], item: Reservation<T>): void {
+  heap.push(item);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent].dueMs <= item.dueMs) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = item;
+}
+
+function pop<T>(heap: Reservation<T>[]): Reservation<T> {
+  const top = heap[0];
+  const last = heap.pop() as Reservation<T>;
+  if (heap.length > 0) {
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && heap[right].dueMs < heap[left].dueMs ? right : left;
+      if (heap[child].dueMs >= last.dueMs) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+  }
+  return top;
+}
