@@ -256,7 +256,10 @@ export class RunCoordinator {
   }
 
   private dropped(c: Claimed, code: number): void {
-    if (code !== ScriptCode.CHANGED) {
+    if (code === ScriptCode.CHANGED) {
+      // Handed back and armed again as the change left it: look at once, it may be due now.
+      this.onRearm(c.source, this.clock.now());
+    } else {
       this.logger.warn(
         `Reserved run of "${c.info.id}" lost its lease before it was due; another pod will run it`,
       );

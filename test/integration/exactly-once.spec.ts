@@ -146,6 +146,54 @@ describe('live changes', () => {
     }
   });
 
+  it('a run reserved ahead of its due time never starts once its schedule is removed, paused or changed', async () => {
+    const prefix = freshPrefix();
+    // A 2 s look-ahead (lease 8 s): the worker holds each fire time well before it is due.
+    const workers = await pods(2, prefix, { leaseMs: 8_000, lookAheadMs: 2_000 });
+    const api = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
+      [recordingHandlers('api')],
+    );
+    const client = server.client();
+    /** Waits until a worker holds a reservation of `id`: a run state for a fire time not yet due. */
+    const reserved = async (id: string): Promise<number> =>
+      waitFor(
+        async () => {
+          const [state, [seconds, micros]] = await Promise.all([
+            client.hget(`${prefix}:{p0}:s:t:acme:${id}`, 'r'),
+            client.time(),
+          ]);
+          const fire = Number(state?.split(':')[0]);
+          const now = Number(seconds) * 1000 + Number(micros) / 1000;
+          return fire - now > 500 ? fire : null;
+        },
+        { timeoutMs: 10_000, message: `no reservation of ${id}` },
+      );
+    const input = { tenantId: 'acme', cron: '*/3 * * * * *', handler: 'record' };
+    try {
+      await api.scheduler.upsertMany(
+        ['removed', 'paused', 'changed'].map((id) => ({ ...input, id, payload: { v: 1 } })),
+      );
+      const removedFire = await reserved('removed');
+      expect(await api.scheduler.remove('acme', 'removed')).toBe(true);
+      const pausedFire = await reserved('paused');
+      await api.scheduler.pause('acme', 'paused');
+      const changedFire = await reserved('changed');
+      await api.scheduler.upsert({ ...input, id: 'changed', payload: { v: 2 } });
+
+      await sleep(Math.max(removedFire, pausedFire, changedFire) - Date.now() + 1_500);
+      expect(runs.filter((r) => r.scheduleId === 'removed' && r.fireTime >= removedFire)).toEqual(
+        [],
+      );
+      expect(runs.filter((r) => r.scheduleId === 'paused' && r.fireTime >= pausedFire)).toEqual([]);
+      // The changed schedule runs that fire time once, with the payload of the change.
+      const changed = runs.filter((r) => r.scheduleId === 'changed' && r.fireTime === changedFire);
+      expect(changed.map((r) => [r.payload, r.attempt])).toEqual([[{ v: 2 }, 1]]);
+    } finally {
+      await Promise.all([...workers, api].map((a) => a.close()));
+    }
+  });
+
   it('wakes a sleeping worker when a schedule due sooner is added', async () => {
     const prefix = freshPrefix();
     // Only the dynamic handler: nothing else would wake this worker before its 60 s idle sleep ends.
