@@ -1,6 +1,6 @@
-interface Pending<T> {
+interface Pending<T, R> {
   item: T;
-  resolve: (code: number) => void;
+  resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
 
@@ -9,18 +9,18 @@ interface Pending<T> {
  * of the event loop goes to Redis in one call per partition, so a burst of short runs costs one
  * round trip instead of one per run.
  */
-export class PartitionBatcher<T> {
-  private readonly pending = new Map<number, Pending<T>[]>();
+export class PartitionBatcher<T, R = number> {
+  private readonly pending = new Map<number, Pending<T, R>[]>();
   private scheduled = false;
 
   constructor(
-    private readonly send: (partition: number, items: T[]) => Promise<number[]>,
+    private readonly send: (partition: number, items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
   ) {}
 
-  /** Resolves to the script's code for this item: 1 done, or a negative ScriptCode. */
-  submit(partition: number, item: T): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
+  /** Resolves to the script's result for this item (a code: 1 done, or a negative ScriptCode). */
+  submit(partition: number, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const queue = this.pending.get(partition);
       const entry = { item, resolve, reject };
       if (queue) queue.push(entry);
@@ -42,13 +42,13 @@ export class PartitionBatcher<T> {
     this.pending.clear();
   }
 
-  private async deliver(partition: number, batch: Pending<T>[]): Promise<void> {
+  private async deliver(partition: number, batch: Pending<T, R>[]): Promise<void> {
     try {
-      const codes = await this.send(
+      const results = await this.send(
         partition,
         batch.map((p) => p.item),
       );
-      batch.forEach((p, i) => p.resolve(Number(codes[i])));
+      batch.forEach((p, i) => p.resolve(results[i]));
     } catch (error) {
       for (const p of batch) p.reject(error);
     }

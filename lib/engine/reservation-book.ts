@@ -105,14 +105,13 @@ export class ReservationBook<T> {
     }
     this.confirming += batch.length;
     try {
+      const base = this.keys.partitionBases[partition];
       const sentAt = performance.now();
-      const reply = await this.scripts.confirmRuns(
-        this.keys.partitionBases[partition],
-        notBefore,
-        epoch,
-        leaseUntil,
-        batch,
-      );
+      // Without the runs first: they are needed only if the partition changed since the claims.
+      let reply = await this.scripts.confirmRuns(base, notBefore, epoch, leaseUntil, []);
+      if (reply.status === 'check') {
+        reply = await this.scripts.confirmRuns(base, notBefore, epoch, leaseUntil, batch);
+      }
       this.confirming -= batch.length;
       this.failures = 0;
       this.clock.observe(reply.nowMs, sentAt);
@@ -124,7 +123,7 @@ export class ReservationBook<T> {
           batch.map((r) => r.item),
           reply.nowMs,
         );
-      } else {
+      } else if (reply.status === 'checked') {
         const confirmed: T[] = [];
         reply.codes.forEach((code, i) => {
           if (code === 1) confirmed.push(batch[i].item);

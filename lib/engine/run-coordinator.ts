@@ -8,7 +8,13 @@ import { ScriptCode } from '../errors/script-codes';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
 import { MemberInfo, parseMember } from '../redis/key-space';
-import type { ClaimedRun, Completion, Detachment, Retarget } from '../redis/redis-scripts';
+import type {
+  ClaimedRun,
+  Completion,
+  CompletionResult,
+  Detachment,
+  Retarget,
+} from '../redis/redis-scripts';
 import { ScheduleTiming } from '../time/schedule-timing';
 import type { RedisClock } from '../time/redis-clock';
 import { Plan, planAfterRun, planMisfire, withJitter } from './fire-planner';
@@ -16,6 +22,7 @@ import { PartitionBatcher } from './partition-batcher';
 import { RunAbort } from './run-abort';
 import { RunExecutor, RunOutcome } from './run-executor';
 import { LeasedRun, LeaseKeeper } from './run-lease';
+import type { PodRegistry } from './pod-registry';
 import { ReservationBook } from './reservation-book';
 import { decodePolicy, resolvePolicy, retryDelayMs } from './schedule-policy';
 
@@ -52,7 +59,9 @@ interface Claimed {
 }
 
 /** Weight of the newest handler duration in the running average. */
-const DURATION_WEIGHT = 0.05;
+const AVERAGE_WEIGHT = 0.05;
+/** A run that waited this long for a slot goes through the misfire policy again before it starts. */
+const QUEUED_LONG_MS = 50;
 
 /**
  * Takes claimed runs to their end: keeps reservations until they are due and confirmed, queues
@@ -66,7 +75,7 @@ export class RunCoordinator {
   private readonly executor = new RunExecutor();
   private readonly leases: LeaseKeeper;
   private readonly reservations: ReservationBook<Claimed>;
-  private readonly completions: PartitionBatcher<Completion>;
+  private readonly completions: PartitionBatcher<Completion, CompletionResult>;
   private readonly detachments: PartitionBatcher<Detachment>;
   private readonly retargets: PartitionBatcher<Retarget>;
   /** Due runs waiting for a free slot, oldest first (`readyHead` is the first not yet taken). */
@@ -76,6 +85,7 @@ export class RunCoordinator {
   /** Started and not yet recorded. */
   private readonly active = new Set<ActiveRun>();
   private averageRunMs: number;
+  private nextTurn: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private closing = false;
 
@@ -84,6 +94,7 @@ export class RunCoordinator {
     private readonly connection: RedisConnection,
     private readonly clock: RedisClock,
     private readonly events: SchedulerEvents,
+    private readonly registry: PodRegistry,
     /** Called when a schedule is re-armed at `dueMs` (Redis time). */
     private readonly onRearm: (source: RunSource, dueMs: number) => void,
     /** Called when a slot frees up. */
@@ -97,14 +108,23 @@ export class RunCoordinator {
       keys,
       clock,
       (items, nowMs) => {
-        for (const c of items) this.process({ ...c, claimedMs: nowMs });
+        for (const c of items) {
+          c.claimedMs = nowMs;
+          this.process(c);
+        }
       },
       (c, code) => this.dropped(c, code),
     );
     const base = (p: number) => keys.partitionBases[p];
+    const limits = {
+      deadLetters: options.deadLetterLimit,
+      history: options.runHistory,
+      leaseMs: options.leaseMs,
+      lookAheadMs: options.lookAheadMs,
+      wakeChannel: keys.wakeChannel,
+    };
     this.completions = new PartitionBatcher(
-      (p, items) =>
-        scripts.completeRuns(base(p), options.deadLetterLimit, options.runHistory, items),
+      (p, items) => scripts.completeRuns(base(p), limits, items),
       options.batchSize,
     );
     this.retargets = new PartitionBatcher(
@@ -118,11 +138,21 @@ export class RunCoordinator {
   }
 
   /**
-   * How many more runs to claim: claimed runs not yet started are capped by what `concurrency`
+   * How many more runs to claim: enough for the free slots (what is due now comes first in a
+   * claim), or more while the look-ahead has room (see lookAheadRoom).
+   */
+  get claimBudget(): number {
+    const freeSlots =
+      this.options.concurrency - this.running - (this.ready.length - this.readyHead);
+    return Math.max(freeSlots, this.lookAheadRoom);
+  }
+
+  /**
+   * Room for runs claimed ahead: claimed runs not yet started are capped by what `concurrency`
    * slots can start within the look-ahead at the handlers' average duration (so slow handlers
    * never hoard runs another pod could start on time), and by `maxPendingRuns`.
    */
-  get claimBudget(): number {
+  private get lookAheadRoom(): number {
     const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
     const cap = Math.min(
       Math.max(maxPendingRuns, concurrency),
@@ -190,6 +220,9 @@ export class RunCoordinator {
   pump(): void {
     while (this.running < this.options.concurrency && this.readyHead < this.ready.length) {
       const c = this.ready[this.readyHead++];
+      // A run that waited for a slot may be late by now: the misfire policy again.
+      const now = this.clock.now();
+      if (now - c.claimedMs >= QUEUED_LONG_MS && this.misfired(c, now)) continue;
       void this.start(c);
     }
     if (this.readyHead === this.ready.length) {
@@ -238,21 +271,27 @@ export class RunCoordinator {
       void this.complete(c, 'failed', why, this.planAfter(c), undefined);
       return;
     }
-    if (run.claim === 'run') {
-      const { cron, jitterMs } = c.timing;
-      const plan = planMisfire(cron, c.info.schedule, jitterMs, run.fireMs, c.claimedMs, c.policy);
-      if (plan && plan.dueMs <= c.claimedMs && c.policy.misfire !== 'skip') {
-        // The fire time to run instead is due already: run it now under this claim.
-        void this.retarget(c, plan);
-        return;
-      }
-      if (plan) {
-        void this.complete(c, 'skipped', '', plan, undefined);
-        return;
-      }
-    }
+    if (this.misfired(c, c.claimedMs)) return;
     this.ready.push(c);
     this.pump();
+  }
+
+  /**
+   * The misfire policy for a first attempt that is late at `nowMs` (Redis time): retargets it to
+   * the latest missed fire time, or skips it. True when it took the run over.
+   */
+  private misfired(c: Claimed, nowMs: number): boolean {
+    if (c.run.claim !== 'run') return false;
+    const { cron, jitterMs } = c.timing;
+    const plan = planMisfire(cron, c.info.schedule, jitterMs, c.run.fireMs, nowMs, c.policy);
+    if (!plan) return false;
+    if (plan.dueMs <= nowMs && c.policy.misfire !== 'skip') {
+      // The fire time to run instead is due already: run it now under this claim.
+      void this.retarget(c, plan);
+    } else {
+      void this.complete(c, 'skipped', '', plan, undefined);
+    }
+    return true;
   }
 
   private dropped(c: Claimed, code: number): void {
@@ -286,7 +325,7 @@ export class RunCoordinator {
     this.ready.push({
       ...c,
       run: { ...run, fireMs: plan.fireMs, dueMs: plan.dueMs },
-      skippedBefore: plan.skipped,
+      skippedBefore: c.skippedBefore + plan.skipped,
     });
     this.pump();
   }
@@ -389,6 +428,7 @@ export class RunCoordinator {
     };
     this.active.add(active);
     this.leases.add(active);
+    const dueMs = run.dueMs >= 0 ? run.dueMs : this.dueOf(c);
     if (this.events.wants('run.started')) this.events.emit('run.started', this.describe(c));
     const startedAt = performance.now();
     const outcome = await this.executor.run({
@@ -397,20 +437,33 @@ export class RunCoordinator {
       scheduleId: c.info.id,
       tenantId: c.info.tenantId,
       fireMs: run.fireMs,
-      dueMs: run.dueMs >= 0 ? run.dueMs : this.dueOf(c),
+      dueMs,
       attempt: run.attempt,
       fencingToken: run.fencingToken,
       timeoutMs: c.policy.timeoutMs,
       abort: active.abort,
     });
     this.averageRunMs +=
-      (Math.max(0.01, performance.now() - startedAt) - this.averageRunMs) * DURATION_WEIGHT;
+      (Math.max(0.01, performance.now() - startedAt) - this.averageRunMs) * AVERAGE_WEIGHT;
     active.finished = true;
     this.leases.delete(active);
     this.slotFreed();
+    // Runs due now start first; their bookkeeping waits for the next turn of the event loop.
+    await this.afterStarts();
     if (!active.givenBack) await this.record(c, active, outcome);
     this.active.delete(active);
     if (this.active.size === 0) this.drained?.();
+  }
+
+  /** Resolves on the next turn of the event loop; one promise for every run that asks in this one. */
+  private afterStarts(): Promise<void> {
+    this.nextTurn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.nextTurn = undefined;
+        resolve();
+      }),
+    );
+    return this.nextTurn;
   }
 
   private slotFreed(): void {
@@ -446,7 +499,7 @@ export class RunCoordinator {
       return;
     }
     const plan: Plan = detached ? { fireMs: 0, dueMs: 0, skipped: 0 } : this.planAfter(c);
-    const code = await this.complete(c, outcome.status, outcome.error, plan, active);
+    const code = await this.complete(c, outcome.status, outcome.error, plan, active, !detached);
     if (code !== 1) return;
     if (outcome.status === 'succeeded') {
       if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', this.describe(c));
@@ -478,8 +531,10 @@ export class RunCoordinator {
     error: string,
     plan: Plan,
     active: ActiveRun | undefined,
+    mayChain = false,
   ): Promise<number> {
     const { run } = c;
+    const chain = mayChain ? this.chainFor(c, plan) : 'none';
     const completion: Completion = {
       member: active?.member ?? run.member,
       fencingToken: run.fencingToken,
@@ -490,10 +545,12 @@ export class RunCoordinator {
       error,
       skipped: plan.skipped + c.skippedBefore,
       deadLetter: outcome === 'failed' ? this.deadLetter(c, error) : '',
+      chain,
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        const code = await this.completions.submit(c.source.partition, completion);
+        const result = await this.completions.submit(c.source.partition, completion);
+        const { code } = result;
         if (code < 0) {
           const reason = active?.abort.aborted ? 'lease lost during the run' : `code ${code}`;
           this.logger.warn(LATE_COMPLETION_REJECTED(c.info.id, new Date(run.fireMs), reason));
@@ -502,7 +559,8 @@ export class RunCoordinator {
           }
           return code;
         }
-        if (plan.dueMs > 0) this.onRearm(c.source, plan.dueMs);
+        if (result.chainedFence > 0) this.reserveChained(c, plan, result);
+        else if (plan.dueMs > 0) this.onRearm(c.source, plan.dueMs);
         const skipped = completion.skipped;
         if (skipped > 0 && this.events.wants('fires.skipped')) {
           this.events.emit('fires.skipped', {
@@ -525,6 +583,53 @@ export class RunCoordinator {
         await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
+  }
+
+  /**
+   * Whether to reserve the next fire time of a schedule this pod just ran in the same call that
+   * records the run: only when it is due within the look-ahead, the schedule is assigned to this
+   * pod (PodRegistry) and this pod has room for it. One assigned to another pod is handed to it
+   * with a wake-up, so that pod reserves it in time.
+   */
+  private chainFor(c: Claimed, plan: Plan): Completion['chain'] {
+    if (this.closing || this.options.lookAheadMs === 0) return 'none';
+    const ahead = plan.dueMs - this.clock.now();
+    if (ahead <= 0 || ahead > this.options.lookAheadMs) return 'none';
+    if (!this.registry.owns(c.source.handler.key, c.run.incarnation)) return 'wake';
+    return this.lookAheadRoom > 0 ? 'chain' : 'none';
+  }
+
+  /** The next fire time completeRuns reserved for this pod: held until due, like any reservation. */
+  private reserveChained(c: Claimed, plan: Plan, result: CompletionResult): void {
+    const leaseUntilMs = plan.dueMs + this.options.leaseMs;
+    const next: Claimed = {
+      ...c,
+      run: {
+        ...c.run,
+        fireMs: plan.fireMs,
+        dueMs: plan.dueMs,
+        attempt: 1,
+        fencingToken: result.chainedFence,
+        leaseUntilMs,
+        claim: 'run',
+      },
+      claimedMs: result.nowMs,
+      skippedBefore: 0,
+    };
+    if (this.closing) {
+      void this.handBack([next]);
+      return;
+    }
+    this.reservations.add({
+      partition: c.source.partition,
+      member: c.run.member,
+      fencingToken: result.chainedFence,
+      revision: c.run.revision,
+      dueMs: plan.dueMs,
+      epoch: result.epoch,
+      leaseUntilMs,
+      item: next,
+    });
   }
 
   private deadLetter(c: Claimed, error: string): string {

@@ -15,16 +15,23 @@ import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ClaimTarget, RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
+import { PodRegistry } from './pod-registry';
 import { RunCoordinator, RunSource } from './run-coordinator';
 import { StaticScheduleSync } from './static-schedule.sync';
 
 /** One (partition, handler) due index this pod claims from. */
 interface Target extends ClaimTarget, RunSource {
-  /** When to claim from it next (Redis ms), from what the last claim left; Infinity: not before a full poll. */
+  /** When to claim from it next (Redis ms); Infinity: not before a full poll. */
   wakeAtMs: number;
+  /** The earliest wake-up hint (a re-arm, a wake message) since the last claim was sent. */
+  hintMs: number;
+  /** Entries the claims of this round left alone at the front of the window: the next passes them. */
+  offset: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Period of the pod registry's heartbeats (a pod is out after three missed ones). */
+const HEARTBEAT_MS = 1_000;
 
 /**
  * The tick loop. Each tick claims, from the due indexes of the handlers this pod has (one
@@ -40,6 +47,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   readonly podId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger('RedisScheduler');
   private readonly runs: RunCoordinator;
+  private readonly registry: PodRegistry;
   private readonly byDueKey = new Map<string, Target>();
   private targets: Target[] = [];
   private running = false;
@@ -57,16 +65,18 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
     private readonly connection: RedisConnection,
-    private readonly registry: HandlerRegistry,
+    private readonly handlers: HandlerRegistry,
     private readonly clock: RedisClock,
     private readonly staticSync: StaticScheduleSync,
     events: SchedulerEvents,
   ) {
+    this.registry = new PodRegistry(this.podId, connection.keys, connection.scripts, HEARTBEAT_MS);
     this.runs = new RunCoordinator(
       options,
       connection,
       clock,
       events,
+      this.registry,
       (source, dueMs) => this.rearmed(source as Target, dueMs),
       () => {
         if (this.starved) this.arm(0);
@@ -81,6 +91,13 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     if (this.targets.length === 0) return;
     this.running = true;
     this.subscribe();
+    // Knowing the other pods first (bounded: Redis may be down) spares handing runs over later.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.registry.start(this.handlers.all().map((h) => h.key)),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+    ]);
+    clearTimeout(timer);
     this.arm(0);
   }
 
@@ -103,6 +120,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       this.subscriber = undefined;
     }
     await this.runs.shutdown(this.options.shutdownTimeoutMs);
+    await this.registry.stop();
   }
 
   /** A writer in this process stored a due time: look at it in time without waiting for pub/sub. */
@@ -115,13 +133,14 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     if (!this.running) return;
     const wakeAt = dueMs - this.options.lookAheadMs;
     target.wakeAtMs = Math.min(target.wakeAtMs, wakeAt);
+    target.hintMs = Math.min(target.hintMs, wakeAt);
     this.arm(wakeAt - this.clock.now());
   }
 
   private buildTargets(): Target[] {
     const { keys } = this.connection;
     const targets: Target[] = [];
-    for (const handler of this.registry.all()) {
+    for (const handler of this.handlers.all()) {
       const partitions =
         handler.kind === 'static'
           ? [keys.partitionOf(handler.name)]
@@ -135,6 +154,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           hashBase: keys.hashBase(partition),
           epoch: keys.epochCounter(partition),
           wakeAtMs: 0,
+          hintMs: Infinity,
+          offset: 0,
         };
         targets.push(target);
         this.byDueKey.set(target.due, target);
@@ -148,7 +169,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, message: string) => {
       const space = message.lastIndexOf(' ');
-      this.notifyDue(message.slice(0, space), Number(message.slice(space + 1)));
+      const key = message.slice(0, space);
+      if (!this.registry.changed(key)) this.notifyDue(key, Number(message.slice(space + 1)));
     });
     subscriber.subscribe(this.connection.keys.wakeChannel).catch((error: Error) => {
       if (!this.running || this.subscriber !== subscriber) return; // closed while connecting
@@ -230,9 +252,15 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       let full = false;
       await Promise.all(
         [...groups.values()].map(async (group) => {
+          // Hints that came before this claim are covered by it (they follow their writes).
+          for (const t of group) t.hintMs = Infinity;
           const sentAt = performance.now();
           const replies = await this.connection.scripts.claimDue(
-            group,
+            group.map((t) => ({
+              ...t,
+              share: this.registry.shareOf(t.handler.key),
+              offset: fullPoll ? 0 : t.offset,
+            })),
             limit,
             leaseMs,
             lookAheadMs,
@@ -240,11 +268,15 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           replies.forEach((reply, i) => {
             const target = group[i];
             this.clock.observe(reply.nowMs, sentAt);
+            // A hint that came while the claim was in flight may be newer than its reply.
             target.wakeAtMs = Math.min(
               reply.nextScoreMs === null ? Infinity : reply.nextScoreMs - lookAheadMs,
               reply.heldScoreMs ?? Infinity,
+              target.hintMs,
             );
-            if (reply.runs.length >= limit) full = true;
+            // A claim cut short by the limit goes on at once, past what it left alone.
+            if (reply.more) full = true;
+            target.offset = reply.more ? target.offset + reply.passed : 0;
             const claim = { nowMs: reply.nowMs, epoch: reply.epoch };
             for (const run of reply.runs) this.runs.dispatch(target, run, claim);
           });

@@ -25,7 +25,7 @@ export class KeySpace {
     readonly prefix: string,
     readonly partitions: number,
   ) {
-    this.partitionBases = Array.from({ length: partitions }, (_, n) => `${prefix}:{p${n}}:`);
+    this.partitionBases = partitionTags(partitions).map((tag) => `${prefix}:{${tag}}:`);
   }
 
   /** Meta key holding facts every process must agree on (partition count). */
@@ -57,6 +57,14 @@ export class KeySpace {
 
   fenceCounter(partition: number): string {
     return `${this.partitionBases[partition]}fence`;
+  }
+
+  /**
+   * Registry of the pods that run a handler (see PodRegistry). Every registry shares the hash tag
+   * `{pods}`, so one pipeline keeps a pod in all of its registries, on a Cluster too.
+   */
+  podRegistry(handlerKey: string): string {
+    return `${this.prefix}:{pods}:${handlerKey}`;
   }
 
   /** Change epoch of a partition: moved on by every change to a schedule holding a run state. */
@@ -108,6 +116,40 @@ export class KeySpace {
       tenantSet: `${base}tenant:${tenantId}`,
     };
   }
+}
+
+/** Hash slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
+
+/**
+ * The hash tag of each partition: 'p0' alone, else 'p<n>' or 'p<n>.<k>' with the least k whose
+ * slot lies in the n-th of `partitions` equal slot ranges. A cluster whose masters serve equal
+ * slot ranges (as `redis-cli --cluster create` splits them) then holds as many partitions on each
+ * master as it can: 12 partitions over 3 masters are 4 + 4 + 4, where 'p0'…'p11' would be 3 + 3 + 6.
+ */
+export function partitionTags(partitions: number): string[] {
+  if (partitions === 1) return ['p0'];
+  return Array.from({ length: partitions }, (_, n) => {
+    const from = Math.floor((n * CLUSTER_SLOTS) / partitions);
+    const to = Math.floor(((n + 1) * CLUSTER_SLOTS) / partitions);
+    for (let k = 0; ; k++) {
+      const tag = k === 0 ? `p${n}` : `p${n}.${k}`;
+      const slot = crc16(tag) % CLUSTER_SLOTS;
+      if (slot >= from && slot < to) return tag;
+    }
+  });
+}
+
+/** CRC-16/XMODEM, the checksum Redis Cluster hashes keys with (of ASCII text here). */
+function crc16(text: string): number {
+  let crc = 0;
+  for (let i = 0; i < text.length; i++) {
+    crc ^= text.charCodeAt(i) << 8;
+    for (let bit = 0; bit < 8; bit++) {
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+  }
+  return crc;
 }
 
 /** What a due-index member names: a static schedule, or a tenant's dynamic one. */

@@ -16,7 +16,7 @@ export interface ClaimedRun {
   /** The claim's fencing token, which is also its owner token. */
   fencingToken: number;
   leaseUntilMs: number;
-  /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm. */
+  /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm (attempt 0). */
   claim: 'run' | 'recover' | 'stale';
   /** The schedule's revision at the claim (moves on with every change). */
   revision: string;
@@ -25,16 +25,26 @@ export interface ClaimedRun {
   payload: string;
   /** The schedule's own policy fields as stored (JSON), '' when it sets none. */
   policy: string;
+  /** The schedule's incarnation number: which pod it is assigned to (see PodRegistry). */
+  incarnation: number;
 }
 
 export interface ClaimReply {
   nowMs: number;
-  /** First score after the look-ahead window (a due time or a lease expiry); null when none. */
+  /**
+   * Where to look next: the last score examined when the limit cut the claim short (more may be
+   * due: `more`), else the first score after the look-ahead window (a due time or a lease
+   * expiry); null when none.
+   */
   nextScoreMs: number | null;
   /** Least score of an entry left alone inside the window (a lease still held, a retry not yet due). */
   heldScoreMs: number | null;
   /** The partition's change epoch at the claim (see confirmRuns). */
   epoch: number;
+  /** Entries examined and left alone: a claim that goes on in the same round passes over them. */
+  passed: number;
+  /** The limit stopped the claim: the window may hold more. */
+  more: boolean;
   runs: ClaimedRun[];
 }
 
@@ -43,6 +53,12 @@ export interface ClaimTarget {
   fence: string;
   hashBase: string;
   epoch: string;
+}
+
+/** This pod's place among the pods that run a handler. */
+export interface Share {
+  pods: number;
+  rank: number;
 }
 
 /** A reserved run to confirm: see confirmRuns-1.lua. */
@@ -55,6 +71,8 @@ export interface Confirmation {
 export type ConfirmReply =
   | { status: 'confirmed'; nowMs: number }
   | { status: 'early'; nowMs: number }
+  /** Only for a call without runs: the epoch moved on, call again with them. */
+  | { status: 'check'; nowMs: number }
   | { status: 'checked'; nowMs: number; codes: number[] };
 
 export interface Completion {
@@ -70,6 +88,22 @@ export interface Completion {
   skipped: number;
   /** JSON of the dead letter to keep, '' for none. */
   deadLetter: string;
+  /**
+   * 'chain': reserve the next fire time for this pod if it is due within the look-ahead; 'wake':
+   * it is another pod's to reserve, publish a wake-up for it; 'none'.
+   */
+  chain: 'chain' | 'wake' | 'none';
+}
+
+/** What completeRuns says of one run. */
+export interface CompletionResult {
+  /** 1 recorded, or a negative ScriptCode. */
+  code: number;
+  /** The fencing token of the next fire time reserved by the same call, 0 if none. */
+  chainedFence: number;
+  /** Redis time and change epoch of the call. */
+  nowMs: number;
+  epoch: number;
 }
 
 export interface Detachment {
@@ -118,7 +152,7 @@ export interface RunRef {
   fencingToken: number;
 }
 
-const CLAIM_FIELDS = 11;
+const CLAIM_FIELDS = 10;
 const UPSERT_FIELDS = 8;
 const defined = new WeakSet<object>();
 
@@ -145,19 +179,32 @@ export class RedisScripts {
 
   /** Claims from several due indexes of ONE partition in a single round trip. */
   async claimDue(
-    targets: readonly ClaimTarget[],
+    targets: readonly (ClaimTarget & { share: Share; offset: number })[],
     limit: number,
     leaseMs: number,
     lookAheadMs: number,
   ): Promise<ClaimReply[]> {
     const pipeline = this.client.pipeline();
     const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets)
-      method(t.due, t.fence, t.hashBase, t.epoch, limit, leaseMs, lookAheadMs);
+    for (const t of targets) {
+      const { pods, rank } = t.share;
+      method(
+        t.due,
+        t.fence,
+        t.hashBase,
+        t.epoch,
+        limit,
+        leaseMs,
+        lookAheadMs,
+        pods,
+        rank,
+        t.offset,
+      );
+    }
     const results = (await pipeline.exec()) ?? [];
     return results.map(([error, reply]) => {
       if (error) throw error;
-      return parseClaim(reply as Arg[]);
+      return parseClaim(reply as Arg[], leaseMs);
     });
   }
 
@@ -174,16 +221,29 @@ export class RedisScripts {
     const nowMs = Number(reply[1]);
     if (reply[0] === 1) return { status: 'confirmed', nowMs };
     if (reply[0] === 2) return { status: 'checked', nowMs, codes: reply.slice(2).map(Number) };
+    if (reply[0] === 3) return { status: 'check', nowMs };
     return { status: 'early', nowMs };
   }
 
   async completeRuns(
     base: string,
-    deadLetterLimit: number,
-    historyLimit: number,
+    limits: {
+      deadLetters: number;
+      history: number;
+      leaseMs: number;
+      lookAheadMs: number;
+      wakeChannel: string;
+    },
     runs: readonly Completion[],
-  ): Promise<number[]> {
-    const args: Arg[] = [deadLetterLimit, historyLimit, runs.length];
+  ): Promise<CompletionResult[]> {
+    const args: Arg[] = [
+      limits.deadLetters,
+      limits.history,
+      limits.leaseMs,
+      limits.lookAheadMs,
+      limits.wakeChannel,
+      runs.length,
+    ];
     for (const r of runs) {
       args.push(
         r.member,
@@ -195,9 +255,18 @@ export class RedisScripts {
         r.error,
         r.skipped,
         r.deadLetter,
+        r.chain === 'chain' ? 'c' : r.chain === 'wake' ? 'w' : '',
       );
     }
-    return (await this.call('completeRuns', base, ...args)) as number[];
+    const reply = (await this.call('completeRuns', base, ...args)) as number[];
+    const nowMs = Number(reply[0]);
+    const epoch = Number(reply[1]);
+    return runs.map((_, i) => ({
+      code: Number(reply[2 + 2 * i]),
+      chainedFence: Number(reply[3 + 2 * i]),
+      nowMs,
+      epoch,
+    }));
   }
 
   async detachRuns(base: string, runs: readonly Detachment[]): Promise<number[]> {
@@ -290,6 +359,23 @@ export class RedisScripts {
     return (await this.call('releaseLock', lock, token)) as number;
   }
 
+  /** Heartbeats of one pod in several handler registries at once (one call each, pipelined). */
+  async heartbeat(
+    registries: readonly string[],
+    podId: string,
+    ttlMs: number,
+    wakeChannel: string,
+  ): Promise<string[][]> {
+    const pipeline = this.client.pipeline();
+    const method = this.chain(pipeline, 'heartbeat');
+    for (const key of registries) method(key, podId, ttlMs, wakeChannel);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply as string[];
+    });
+  }
+
   private call(name: string, ...args: Arg[]): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[this.command(name)];
     return method.apply(this.client, args);
@@ -312,30 +398,37 @@ function nullable(value: Arg): number | null {
   return n < 0 ? null : n;
 }
 
-function parseClaim(reply: Arg[]): ClaimReply {
-  const count = Number(reply[4]);
+function parseClaim(reply: Arg[], leaseMs: number): ClaimReply {
+  const nowMs = Number(reply[0]);
+  const count = Number(reply[6]);
   const runs: ClaimedRun[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const o = 5 + i * CLAIM_FIELDS;
+    const o = 7 + i * CLAIM_FIELDS;
+    const dueMs = Number(reply[o + 2]);
+    const attempt = Number(reply[o + 3]);
     runs[i] = {
       member: String(reply[o]),
       fireMs: Number(reply[o + 1]),
-      dueMs: Number(reply[o + 2]),
-      attempt: Number(reply[o + 3]),
+      dueMs,
+      attempt,
       fencingToken: Number(reply[o + 4]),
-      leaseUntilMs: Number(reply[o + 5]),
-      claim: String(reply[o + 6]) as ClaimedRun['claim'],
-      revision: String(reply[o + 7]),
-      timing: String(reply[o + 8]),
-      payload: String(reply[o + 9]),
-      policy: String(reply[o + 10]),
+      // As claimDue-4.lua sets it: from the due time of a reservation, from now otherwise.
+      leaseUntilMs: (attempt === 1 && dueMs > nowMs ? dueMs : nowMs) + leaseMs,
+      claim: attempt === 0 ? 'stale' : attempt === 1 ? 'run' : 'recover',
+      revision: String(reply[o + 5]),
+      timing: String(reply[o + 6]),
+      payload: String(reply[o + 7]),
+      policy: String(reply[o + 8]),
+      incarnation: Number(reply[o + 9]),
     };
   }
   return {
-    nowMs: Number(reply[0]),
+    nowMs,
     nextScoreMs: nullable(reply[1]),
     heldScoreMs: nullable(reply[2]),
     epoch: Number(reply[3]),
+    passed: Number(reply[4]),
+    more: Number(reply[5]) === 1,
     runs,
   };
 }

@@ -1,15 +1,17 @@
 --[[
   Claims, atomically, up to ARGV[1] runs from one handler's due index: every entry due by Redis
   TIME, and first attempts due within the next ARGV[3] ms (reservations: the claimant starts them
-  at their due time, after confirmRuns). A schedule whose next fire time is above its high-water
-  mark `hw` (the greatest fire time ever claimed: the exactly-once mark) gives a first attempt
-  ('run') and `hw` moves up to it; one at or below the mark is handed out as 'stale', under a
-  guard lease that records no run (attempt 0), to be re-armed only. A recorded run whose lease
-  expired, or a retry that came due, is claimed again for the same fire time with attempt + 1
-  ('recover'); so is a detached run record (member '<schedule member>:r:<fire ms>', overlap
+  at their due time, after confirmRuns). A schedule whose next fire time is above its exactly-once
+  mark (the greatest fire time ever claimed, kept in the run state field 'r') gives a first
+  attempt (attempt 1) and the mark moves up to it; one at or below the mark gives a stale claim
+  (attempt 0), under a guard lease that records no run, to be re-armed only. A held run whose
+  lease expired, or a retry that came due, is claimed again for the same fire time with attempt
+  + 1 (a re-claim); so is a detached run record (member '<schedule member>:r:<fire ms>', overlap
   'allow'). Each claim gets a fencing token (also its owner token) and a lease; the member's score
   becomes the lease expiry, so a lost lease is found again by this same query. Leases still held
-  and retries not yet due inside the look-ahead are left alone.
+  and retries not yet due inside the look-ahead are left alone. With ARGV[4] pods sharing the
+  handler, a reservation is made only of a schedule assigned to this pod, whose incarnation `gn`
+  is ARGV[5] modulo ARGV[4] (what is due now is claimed whoever it is assigned to).
 
   KEYS[1] due index (ZSET; member = schedule member or run record member, score = due ms, or the
           lease expiry ms while a run holds it)
@@ -21,11 +23,20 @@
   ARGV[1] most runs to claim (integer)
   ARGV[2] lease (ms), counted from the due time for a reservation
   ARGV[3] look-ahead (ms, 0 = claim only what is due)
+  ARGV[4] pods sharing the handler (integer ≥ 1)
+  ARGV[5] this pod's rank among them (integer, 0-based)
+  ARGV[6] entries of the window to pass over first (integer): those a previous call of the same
+          round left alone
 
-  Returns { now ms, first score after the look-ahead or -1, least score of an entry left alone
-            inside it or -1, change epoch, n, then n × 11 fields: member, fire ms, due ms (-1 when
-            unknown: a re-claim), attempt, fencing token, lease expiry ms, claim ('run' | 'recover'
-            | 'stale'), revision, timing ('<cron>|<zone>|<jitter ms>'), payload, policy }
+  Returns { now ms, next score to look at or -1 (the last one examined when the limit stopped the
+            claim, else the first score after the look-ahead), least score of an entry left alone
+            inside it (a lease held, a retry not yet due, another pod's) or -1, change epoch,
+            entries examined and left alone, 1 if the limit stopped the claim (the window may hold
+            more) else 0, n, then n × 10 fields: member, fire
+            ms, due ms (-1 for a re-claim), attempt (0 stale, 1 first attempt, more: a re-claim),
+            fencing token, revision, timing ('<cron>|<zone>|<jitter ms>'), payload, policy,
+            incarnation }. The lease ends ARGV[2] ms after the due time of a reservation, after
+            now otherwise.
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -35,46 +46,48 @@ local rcall = redis.call
 
 local dueKey, fenceKey, base, epochKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local limit, leaseMs, lookAhead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local pods, rank, offset = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = nowMs()
 local horizon = now + lookAhead
-local out = { now, -1, -1, tonumber(rcall('GET', epochKey) or '0'), 0 }
-local entries = rcall('ZRANGEBYSCORE', dueKey, '-inf', horizon, 'WITHSCORES', 'LIMIT', 0, limit)
-local leases, n, leftAlone = {}, 0, nil
+-- the lease of a claim that starts now, as text (numbers are formatted once)
+local leaseFromNow = tostring(now + leaseMs)
+local out = { now, -1, -1, tonumber(rcall('GET', epochKey) or '0'), 0, 0, 0 }
+local entries = rcall('ZRANGEBYSCORE', dueKey, '-inf', horizon, 'WITHSCORES', 'LIMIT', offset, limit)
+local leases, n, leftAlone, passed = {}, 0, nil, 0
 local fence = 0
 if #entries > 0 then fence = rcall('INCRBY', fenceKey, #entries / 2) - #entries / 2 end
 
 for i = 1, #entries, 2 do
-  local member, score = entries[i], tonumber(entries[i + 1])
+  local member = entries[i]
   local hashKey = base .. member
   local parent = runRecordParent(member)
-  local def, fire, due, attempt, kind, prevHw
+  local def, fire, due, attempt, mark
   local gone = false
   if parent then
     def = rcall('HMGET', base .. parent, 'gn', 'rv', 't', 'p', 'po')
     local rec = rcall('HMGET', hashKey, 'r', 'gn')
-    local rfire, rattempt, _, rlease, rprev = parseRun(rec[1])
+    local rfire, rattempt, _, rlease, rprev, rfireText = parseRun(rec[1])
     if not def[1] or def[1] ~= rec[2] or not rfire then
       gone = true
     elseif rlease <= now then
-      fire, attempt, kind, prevHw = rfire, rattempt + 1, 'recover', rprev
+      fire, attempt, mark = rfireText, tostring(rattempt + 1), rprev
     end
-    def = { def[2], def[3], def[4], def[5] }
+    def = { def[2], def[3], def[4], def[5], def[1] }
   else
-    local f = rcall('HMGET', hashKey, 'r', 'nf', 'nd', 'hw', 'en', 'rv', 't', 'p', 'po')
-    def = { f[6], f[7], f[8], f[9] }
-    local rfire, rattempt, _, rlease, rprev = parseRun(f[1])
+    local f = rcall('HMGET', hashKey, 'r', 'nf', 'nd', 'en', 'rv', 't', 'p', 'po', 'gn')
+    def = { f[5], f[6], f[7], f[8], f[9] }
+    local rfire, rattempt, _, rlease, rprev, rfireText = parseRun(f[1])
     if rfire and rlease > now then
       -- a lease still held, a retry not yet due, or a stale guard: not ours to take
     elseif rfire and rattempt > 0 then
-      fire, attempt, kind, prevHw = rfire, rattempt + 1, 'recover', rprev
-    elseif f[2] and f[5] ~= '0' then
-      fire = tonumber(f[2])
-      due = tonumber(dueOf(f[2], f[3]))
-      prevHw = f[4] or ''
-      if f[4] and tonumber(f[4]) >= fire then
-        kind, attempt = 'stale', 0
-      else
-        kind, attempt = 'run', 1
+      fire, attempt, mark = rfireText, tostring(rattempt + 1), rprev
+    elseif f[2] and f[4] ~= '0' then
+      fire = f[2]
+      due = dueOf(f[2], f[3])
+      mark = rfire and rprev or (f[1] or '')
+      attempt = (mark ~= '' and tonumber(mark) >= tonumber(fire)) and '0' or '1'
+      if attempt == '1' and pods > 1 and tonumber(due) > now and tonumber(f[9] or '0') % pods ~= rank then
+        attempt = nil -- another pod's to reserve; anyone's once it is due
       end
     else
       gone = true -- removed, or paused while its entry was still here: nothing to run
@@ -83,17 +96,16 @@ for i = 1, #entries, 2 do
   if gone then
     rcall('ZREM', dueKey, member)
     if parent then rcall('DEL', hashKey) end
-  elseif not kind then
+  elseif not attempt then
+    -- left alone: claimable at its score (a lease running out, a retry, another pod's reservation)
+    local score = tonumber(entries[i + 1])
     if not leftAlone or score < leftAlone then leftAlone = score end
+    passed = passed + 1
   else
     fence = fence + 1
-    local lease = now + leaseMs
-    if kind == 'run' and due > now then lease = due + leaseMs end
-    if kind == 'run' then
-      rcall('HSET', hashKey, 'r', formatRun(fire, attempt, fence, lease, prevHw), 'hw', fire)
-    else
-      rcall('HSET', hashKey, 'r', formatRun(fire, attempt, fence, lease, prevHw))
-    end
+    local lease = leaseFromNow
+    if attempt == '1' and tonumber(due) > now then lease = tostring(tonumber(due) + leaseMs) end
+    rcall('HSET', hashKey, 'r', fire .. ':' .. attempt .. ':' .. fence .. ':' .. lease .. ':' .. mark)
     leases[#leases + 1] = lease
     leases[#leases + 1] = member
     n = n + 1
@@ -103,17 +115,23 @@ for i = 1, #entries, 2 do
     out[o + 3] = due or -1
     out[o + 4] = attempt
     out[o + 5] = fence
-    out[o + 6] = lease
-    out[o + 7] = kind
-    out[o + 8] = def[1] or '0'
-    out[o + 9] = def[2] or ''
-    out[o + 10] = def[3] or ''
-    out[o + 11] = def[4] or ''
+    out[o + 6] = def[1] or '0'
+    out[o + 7] = def[2] or ''
+    out[o + 8] = def[3] or ''
+    out[o + 9] = def[4] or ''
+    out[o + 10] = def[5] or '0'
   end
 end
 if #leases > 0 then zaddPairs(dueKey, leases) end
-out[5] = n
+out[5] = passed
+out[7] = n
 if leftAlone then out[3] = leftAlone end
-local after = rcall('ZRANGEBYSCORE', dueKey, '(' .. horizon, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-if after[2] then out[2] = tonumber(after[2]) end
+if #entries / 2 >= limit then
+  -- the window may hold more: the next claim goes on from here, past what this one left alone
+  out[2] = tonumber(entries[#entries])
+  out[6] = 1
+else
+  local after = rcall('ZRANGEBYSCORE', dueKey, '(' .. horizon, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if after[2] then out[2] = tonumber(after[2]) end
+end
 return out

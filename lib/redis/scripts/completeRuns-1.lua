@@ -8,25 +8,37 @@
     stored next fire time is no longer the run's: that stands); `skipped` fire times are added to
     its count. A detached run record ('<schedule member>:r:<fire ms>', overlap 'allow') is deleted
     instead, its schedule being armed already, and the outcome is recorded on the schedule.
+    With chain 'c', a next fire time due within ARGV[4] ms of a schedule left as it was claimed
+    is reserved for the same pod at once, as claimDue would (attempt 1, a new fencing token, the
+    lease from its due time), saving the claim; confirmRuns starts it. With chain 'w' (the
+    schedule is another pod's to reserve), the call ends with one wake message per due index on
+    ARGV[5] ('<due index key> <earliest due ms>'), so that pod claims it in time.
   - retry: the run stays recorded for the same fire time, unowned (fence 0), and becomes due again
     at ARGV next due, when claimDue re-claims it with attempt + 1. It survives any pod dying.
+  Otherwise the run state field goes back to the exactly-once mark alone (includes/runState.lua).
   A non-empty dead letter is pushed on the partition's dead-letter list, trimmed to ARGV[1]. With
   ARGV[2] > 0, every recorded run (not skipped fire times) is pushed on its schedule's history,
   trimmed to ARGV[2]: '<fire ms>,<attempt>,<fencing token>,<outcome>,<ended at ms>'.
 
   KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a run
           record's schedule HASH KEYS[1] .. 's:' .. <schedule member>, the due index ZSET
-          KEYS[1] .. 'due:' .. <the hash's handler field>, the dead-letter LIST KEYS[1] .. 'dead' and
-          the history LIST KEYS[1] .. 'hist:' .. <schedule member>
+          KEYS[1] .. 'due:' .. <the hash's handler field>, the dead-letter LIST KEYS[1] .. 'dead',
+          the history LIST KEYS[1] .. 'hist:' .. <schedule member>, the fencing counter STRING
+          KEYS[1] .. 'fence' and the change epoch STRING KEYS[1] .. 'ep'
   ARGV[1] most dead letters kept (integer)
   ARGV[2] most history entries kept per schedule (integer, 0 = no history)
-  ARGV[3] number of runs n; then n × 9 fields: member, fencing token, outcome ('succeeded' |
+  ARGV[3] lease (ms) of a chained reservation, counted from its due time
+  ARGV[4] look-ahead (ms): the most a chained reservation may be ahead of its due time
+  ARGV[5] wake channel (pub/sub channel name, not a key)
+  ARGV[6] number of runs n; then n × 10 fields: member, fencing token, outcome ('succeeded' |
           'failed' | 'skipped' | 'retry'), revision seen at claim, next fire ms, next due ms (for
           retry: when the retry is due), error message ('' if none), fire times skipped (integer),
-          dead letter (JSON, '' if none)
+          dead letter (JSON, '' if none), chain ('c' reserve the next fire time, 'w' wake the
+          other pods for it, '' neither)
 
-  Returns an array of n codes: 1 recorded, -4 LEASE_LOST (the token no longer owns the run, or the
-          schedule was removed), -5 LEASE_EXPIRED (the lease ran out before completion)
+  Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
+          no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
+          out before completion) and the fencing token of the chained reservation (0 if none) }
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -37,12 +49,17 @@ local rcall = redis.call
 local base = KEYS[1]
 local deadLimit = tonumber(ARGV[1])
 local historyLimit = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
+local chainLeaseMs = tonumber(ARGV[3])
+local channel = ARGV[5]
+local n = tonumber(ARGV[6])
 local now = nowMs()
-local codes = {}
-local arm = {}
+local nowText = tostring(now)
+local chainHorizon = now + tonumber(ARGV[4])
+local out = { now, tonumber(rcall('GET', base .. 'ep') or '0') }
+local arm, wake = {}, {}
 for r = 0, n - 1 do
-  local a = 4 + r * 9
+  local a = 7 + r * 10
+  local code, chained = 1, 0
   local member, outcome, message = ARGV[a], ARGV[a + 2], ARGV[a + 6]
   local nextFire, nextDue = ARGV[a + 4], ARGV[a + 5]
   local hashKey = base .. 's:' .. member
@@ -57,36 +74,46 @@ for r = 0, n - 1 do
       f = nil
     end
   else
-    f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'sk')
+    f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'lm')
   end
-  local fire, attempt, fence, lease, prevHw
-  if f then fire, attempt, fence, lease, prevHw = parseRun(f[1]) end
+  local fire, attempt, fence, lease, prevHw, fireText
+  if f then fire, attempt, fence, lease, prevHw, fireText = parseRun(f[1]) end
   if not fire or fence ~= tonumber(ARGV[a + 1]) then
-    codes[r + 1] = -4
+    code = -4
   elseif lease < now then
-    codes[r + 1] = -5
+    code = -5
   else
     local dueKey = base .. 'due:' .. f[3]
     local skipped = tonumber(ARGV[a + 7])
     if outcome == 'retry' then
       nextDue = math.floor(tonumber(nextDue))
-      rcall('HSET', hashKey, 'r', formatRun(fire, attempt, 0, nextDue, prevHw), 'lm', message)
-      if skipped > 0 then rcall('HINCRBY', hashKey, 'sk', skipped) end
+      rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message)
       rcall('ZADD', dueKey, nextDue, member)
     elseif parent then
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
-      rcall('HSET', base .. 's:' .. parent, 'l', outcome .. ':' .. fire .. ':' .. now, 'lm', message)
+      rcall('HSET', base .. 's:' .. parent, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
     else
-      if f[2] ~= ARGV[a + 3] and f[5] and tonumber(f[5]) ~= fire then nextFire, nextDue = f[5], f[6] or '' end
+      local unchanged = f[2] == ARGV[a + 3]
+      if not unchanged and f[5] and f[5] ~= fireText then nextFire, nextDue = f[5], f[6] or '' end
       if nextDue == nextFire then nextDue = '' end
-      local sk = tonumber(f[7] or '0') + skipped
-      if outcome == 'skipped' then
-        rcall('HSET', hashKey, 'r', '', 'nf', nextFire, 'nd', nextDue, 'sk', sk)
-      else
-        rcall('HSET', hashKey, 'r', '', 'nf', nextFire, 'nd', nextDue, 'sk', sk,
-          'l', outcome .. ':' .. fire .. ':' .. now, 'lm', message)
+      local mark = markOfRun(fire, attempt, prevHw, fireText)
+      local score = dueOf(nextFire, nextDue)
+      local state = mark
+      if ARGV[a + 9] == 'c' and unchanged and f[4] ~= '0' and outcome ~= 'skipped'
+        and tonumber(score) <= chainHorizon and tonumber(score) > now
+        and (mark == '' or tonumber(nextFire) > tonumber(mark)) then
+        chained = rcall('INCR', base .. 'fence')
+        score = tostring(tonumber(score) + chainLeaseMs)
+        state = nextFire .. ':1:' .. chained .. ':' .. score .. ':' .. mark
       end
+      local sets = { 'r', state, 'nf', nextFire }
+      if nextDue ~= '' or (f[6] and f[6] ~= '') then sets[#sets + 1], sets[#sets + 2] = 'nd', nextDue end
+      if outcome ~= 'skipped' then
+        sets[#sets + 1], sets[#sets + 2] = 'l', outcome .. ':' .. fireText .. ':' .. nowText
+        if message ~= '' or (f[7] and f[7] ~= '') then sets[#sets + 1], sets[#sets + 2] = 'lm', message end
+      end
+      rcall('HSET', hashKey, unpack(sets))
       if f[4] == '0' then
         rcall('ZREM', dueKey, member)
       else
@@ -95,13 +122,17 @@ for r = 0, n - 1 do
           list = {}
           arm[dueKey] = list
         end
-        list[#list + 1] = dueOf(nextFire, nextDue)
+        list[#list + 1] = score
         list[#list + 1] = member
+        if ARGV[a + 9] == 'w' and (not wake[dueKey] or tonumber(score) < wake[dueKey]) then
+          wake[dueKey] = tonumber(score)
+        end
       end
     end
+    if skipped > 0 then rcall('HINCRBY', parent and (base .. 's:' .. parent) or hashKey, 'sk', skipped) end
     if historyLimit > 0 and outcome ~= 'skipped' then
       local historyKey = base .. 'hist:' .. (parent or member)
-      rcall('LPUSH', historyKey, fire .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. now)
+      rcall('LPUSH', historyKey, fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. nowText)
       rcall('LTRIM', historyKey, 0, historyLimit - 1)
     end
     local deadLetter = ARGV[a + 8]
@@ -109,8 +140,10 @@ for r = 0, n - 1 do
       rcall('LPUSH', base .. 'dead', deadLetter)
       rcall('LTRIM', base .. 'dead', 0, deadLimit - 1)
     end
-    codes[r + 1] = 1
   end
+  out[#out + 1] = code
+  out[#out + 1] = chained
 end
 for dueKey, list in pairs(arm) do zaddPairs(dueKey, list) end
-return codes
+for dueKey, due in pairs(wake) do rcall('PUBLISH', channel, dueKey .. ' ' .. due) end
+return out

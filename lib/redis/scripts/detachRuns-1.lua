@@ -42,7 +42,7 @@ for r = 0, n - 1 do
     local nextFire, nextDue = ARGV[a + 3], ARGV[a + 4]
     if f[2] ~= ARGV[a + 2] and f[4] and tonumber(f[4]) ~= fire then nextFire, nextDue = f[4], f[5] or '' end
     if nextDue == nextFire then nextDue = '' end
-    rcall('HSET', hashKey, 'r', '', 'nf', nextFire, 'nd', nextDue)
+    rcall('HSET', hashKey, 'r', markOf(f[1]), 'nf', nextFire, 'nd', nextDue)
     if f[3] == '0' then
       rcall('ZREM', dueKey, member)
     else

@@ -21,5 +21,6 @@ if not f[1] then return 0 end
 rcall('ZREM', KEYS[3] .. 'due:' .. f[1], ARGV[2])
 rcall('DEL', KEYS[1], KEYS[3] .. 'hist:' .. ARGV[2])
 rcall('SREM', KEYS[2], ARGV[1])
-if f[2] and f[2] ~= '' then rcall('INCR', KEYS[3] .. 'ep') end
+-- a run state holding a run (not the bare exactly-once mark): a reservation may wait for it
+if f[2] and string.find(f[2], ':', 1, true) then rcall('INCR', KEYS[3] .. 'ep') end
 return 1

@@ -2,8 +2,9 @@
   For the misfire policy: moves, atomically, each claimed first attempt to a later fire time of
   the same schedule (the latest missed one), so the pod runs that one now instead of re-arming and
   re-claiming: under sustained overload a claim is always late, and re-arming would never run
-  anything. Only the owner of an unexpired lease can retarget, and only forward; the high-water
-  mark and the stored next fire time follow, so the fire times passed over can never run.
+  anything. Only the owner of an unexpired lease can retarget, and only forward; the exactly-once
+  mark (the run's fire time) and the stored next fire time follow, so the fire times passed over
+  can never run.
 
   KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member
   ARGV[1] number of runs n; then n × 4 fields: member, fencing token, new fire ms, its due ms
@@ -23,7 +24,7 @@ local codes = {}
 for r = 0, n - 1 do
   local a = 2 + r * 4
   local hashKey = base .. 's:' .. ARGV[a]
-  local f = rcall('HMGET', hashKey, 'r', 'hw')
+  local f = rcall('HMGET', hashKey, 'r')
   local fire, attempt, fence, lease, prevHw = parseRun(f[1])
   local target = tonumber(ARGV[a + 2])
   if not fire or fence ~= tonumber(ARGV[a + 1]) then
@@ -32,12 +33,9 @@ for r = 0, n - 1 do
     codes[r + 1] = -5
   else
     if target > fire then
-      local highWater = target
-      if f[2] and tonumber(f[2]) > target then highWater = tonumber(f[2]) end
       local due = ARGV[a + 3]
       if tonumber(due) == target then due = '' end
-      rcall('HSET', hashKey, 'r', formatRun(target, attempt, fence, lease, prevHw), 'hw', highWater,
-        'nf', target, 'nd', due)
+      rcall('HSET', hashKey, 'r', formatRun(target, attempt, fence, lease, prevHw), 'nf', target, 'nd', due)
     end
     codes[r + 1] = 1
   end

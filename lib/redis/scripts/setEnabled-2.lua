@@ -28,7 +28,7 @@ local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
 local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't')
 if not f[1] then return { 0 } end
 local dueKey = base .. 'due:' .. f[1]
-local holding = f[3] and f[3] ~= ''
+local holding = parseRun(f[3]) ~= nil
 local now = nowMs()
 local revision = tonumber(f[4] or '0') + 1
 if ARGV[1] == '0' then

@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidOptionsError, REDIS_SCHEDULER_CLIENT } from '../../../lib';
+import { KeySpace } from '../../../lib/redis/key-space';
 import type { RedisSchedulerModuleOptions } from '../../../lib';
 import { everySecondStatic, recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
 import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
@@ -207,7 +208,9 @@ describe('RedisSchedulerModule with an existing ioredis Cluster', () => {
     const dueKeys = [...byMaster.values()].flat().filter((k) => k.includes(':due:'));
     // Every partition holds due entries: one due index per partition for the 'record' handler.
     expect(dueKeys.sort()).toEqual(
-      Array.from({ length: PARTITIONS }, (_, p) => `${keyPrefix}:{p${p}}:due:h:record`).sort(),
+      new KeySpace(keyPrefix, PARTITIONS).partitionBases
+        .map((base) => `${base}due:h:record`)
+        .sort(),
     );
     const mastersWithDue = [...byMaster].filter(([, keys]) =>
       keys.some((k) => k.includes(':due:')),
@@ -224,7 +227,7 @@ describe('RedisSchedulerModule with an existing ioredis Cluster', () => {
         expect(owner(slot)).toBe(address);
         if (key === `${keyPrefix}:meta`) continue; // checked below
         const tag = tagOf(key);
-        expect(tag).toMatch(/^p\d+$/);
+        expect(tag).toMatch(/^p\d+(\.\d+)?$|^pods$/);
         expect(masterOfTag.get(tag) ?? address).toBe(address);
         masterOfTag.set(tag, address);
       }

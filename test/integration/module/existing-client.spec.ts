@@ -102,7 +102,11 @@ describe('an existing Redis instance', () => {
       timeoutMs: 5_000,
       message: "the module's subscriber connection",
     });
-    expect(await client.pubsub('NUMSUB', `${keyPrefix}:wake`)).toEqual([`${keyPrefix}:wake`, 1]);
+    // Connected first, subscribed next.
+    await waitFor(async () => (await client.pubsub('NUMSUB', `${keyPrefix}:wake`))[1] === 1, {
+      timeoutMs: 5_000,
+      message: 'the wake-channel subscription',
+    });
 
     forget(module);
     await module.close();

@@ -99,7 +99,15 @@ function dueKey(handler = 'h1'): string {
 }
 
 async function claim(
-  opts: { handler?: string; limit?: number; leaseMs?: number; lookAheadMs?: number } = {},
+  opts: {
+    handler?: string;
+    limit?: number;
+    leaseMs?: number;
+    lookAheadMs?: number;
+    pods?: number;
+    rank?: number;
+    offset?: number;
+  } = {},
 ): Promise<ClaimReply> {
   const [reply] = await scripts.claimDue(
     [
@@ -108,6 +116,8 @@ async function claim(
         fence: ks.fenceCounter(0),
         hashBase: ks.hashBase(0),
         epoch: ks.epochCounter(0),
+        share: { pods: opts.pods ?? 1, rank: opts.rank ?? 0 },
+        offset: opts.offset ?? 0,
       },
     ],
     opts.limit ?? 100,
@@ -132,18 +142,42 @@ function completion(
     error: '',
     skipped: 0,
     deadLetter: '',
+    chain: 'none',
     ...over,
   };
 }
 
-/** completeRuns with its header's ARGV: dead letters kept, history kept, then the runs. */
-function complete(
+/** completeRuns with its header's ARGV (dead letters kept, history kept, chain lease, look-ahead). */
+function completeWith(
+  base: string,
+  runs: Completion[],
+  limits: { deadLetters?: number; history?: number; leaseMs?: number; lookAheadMs?: number } = {},
+) {
+  return scripts.completeRuns(
+    base,
+    {
+      deadLetters: limits.deadLetters ?? 100,
+      history: limits.history ?? 0,
+      leaseMs: limits.leaseMs ?? 10_000,
+      lookAheadMs: limits.lookAheadMs ?? 5_000,
+      wakeChannel: ks.wakeChannel,
+    },
+    runs,
+  );
+}
+
+/** completeRuns: one code per run. */
+async function complete(
   base: string,
   runs: Completion[],
   deadLetterLimit = 100,
   historyLimit = 0,
 ): Promise<number[]> {
-  return scripts.completeRuns(base, deadLetterLimit, historyLimit, runs);
+  const results = await completeWith(base, runs, {
+    deadLetters: deadLetterLimit,
+    history: historyLimit,
+  });
+  return results.map((r) => r.code);
 }
 
 async function score(key: string, member: string): Promise<number | null> {
@@ -155,10 +189,10 @@ async function prefixKeys(): Promise<string[]> {
   return (await client.keys(`${prefix}*`)).sort();
 }
 
-/** The run state field 'r' of a hash (includes/runState.lua), parsed; null when there is none. */
+/** The run state field 'r' of a hash (includes/runState.lua), parsed; null when it holds no run. */
 async function runState(hash: string) {
   const r = await client.hget(hash, 'r');
-  if (!r) return null;
+  if (!r || !r.includes(':')) return null;
   const [fire, attempt, fence, lease, prevHw] = r.split(':');
   return {
     fire: Number(fire),
@@ -216,6 +250,7 @@ describe('claimDue', () => {
       timing: '*/5 * * * *|Europe/Paris|0',
       payload: '{"r":1}',
       policy: '{"overlap":"allow"}',
+      incarnation: Number(await client.hget(due.hash, 'gn')),
     });
     expect(run.fencingToken).toBeGreaterThanOrEqual(1);
     // Future members are untouched.
@@ -251,7 +286,6 @@ describe('claimDue', () => {
       lease: run.leaseUntilMs,
       prevHw: '',
     });
-    expect(await client.hget(k.hash, 'hw')).toBe(String(now - 500));
     // A held run is not claimed again while its lease lasts.
     expect((await claim()).runs).toEqual([]);
   });
@@ -284,10 +318,11 @@ describe('claimDue', () => {
     await upsert({ id: 'past2', fireMs: now - 1_000 });
     await upsert({ id: 'future', fireMs: now + 30_000 });
 
-    // Limit 1: 'past2' (due) is left behind; the first score after now is the future member.
+    // Limit 1: 'past2' (due) is left behind, so the next score to look at is the last one
+    // examined: more may be due.
     const one = await claim({ limit: 1, leaseMs: 60_000 });
     expect(one.runs.map((r) => r.member)).toEqual([keysOf('past1').member]);
-    expect(one.nextScoreMs).toBe(now + 30_000);
+    expect(one.nextScoreMs).toBe(now - 2_000);
 
     const rest = await claim({ leaseMs: 60_000 });
     expect(rest.runs.map((r) => r.member)).toEqual([keysOf('past2').member]);
@@ -363,7 +398,8 @@ describe('claimDue', () => {
         completion(k.member, run.fencingToken, { nextFireMs: run.fireMs, nextDueMs: run.fireMs }),
       ]),
     ).toEqual([1]);
-    expect(await client.hget(k.hash, 'hw')).toBe(String(run.fireMs));
+    // The run state is back to the exactly-once mark alone: that fire time.
+    expect(await client.hget(k.hash, 'r')).toBe(String(run.fireMs));
 
     const [again] = (await claim()).runs;
     expect(again).toMatchObject({
@@ -379,11 +415,11 @@ describe('claimDue', () => {
     const now = await redisNow();
     const k = keysOf('s1');
     await upsert({ id: 's1', fireMs: now - 1_000 });
-    await client.hset(k.hash, 'hw', String(now + 5_000));
+    await client.hset(k.hash, 'r', String(now + 5_000));
 
     const [run] = (await claim()).runs;
     expect(run).toMatchObject({ claim: 'stale', fireMs: now - 1_000 });
-    expect(await client.hget(k.hash, 'hw')).toBe(String(now + 5_000));
+    expect((await runState(k.hash))?.prevHw).toBe(String(now + 5_000));
   });
 
   it("drops a removed schedule's stray member without claiming it", async () => {
@@ -433,11 +469,11 @@ describe('claimDue with a look-ahead (reservations)', () => {
     });
     expect(reply.runs[0].dueMs).toBeGreaterThan(reply.nowMs);
     expect(await score(dueKey(), soon.member)).toBe(now + 12_300);
-    expect(await client.hget(soon.hash, 'hw')).toBe(String(now + 2_000));
+    expect((await runState(soon.hash))?.fire).toBe(now + 2_000);
     expect(reply.nextScoreMs).toBe(now + 12_300);
     // Without a look-ahead nothing is due.
     await client.zadd(dueKey(), now + 2_300, soon.member);
-    await client.hset(soon.hash, 'r', '', 'hw', '0');
+    await client.hdel(soon.hash, 'r');
     expect((await claim()).runs).toEqual([]);
   });
 
@@ -455,6 +491,39 @@ describe('claimDue with a look-ahead (reservations)', () => {
     expect(reply.runs).toEqual([]);
     expect(reply.heldScoreMs).toBe(retryAt);
     expect(await score(dueKey(), k.member)).toBe(retryAt);
+  });
+
+  it('reserves only schedules assigned to this pod (incarnation modulo pods); what is due, anyone claims', async () => {
+    const now = await redisNow();
+    for (let i = 0; i < 6; i++) await upsert({ id: `s${i}`, fireMs: now + 2_000 });
+    await upsert({ id: 'due', fireMs: now - 1_000 });
+    const incarnation = async (id: string) => Number(await client.hget(keysOf(id).hash, 'gn'));
+    const mine = [];
+    for (let i = 0; i < 6; i++) if ((await incarnation(`s${i}`)) % 3 === 1) mine.push(`s${i}`);
+
+    const reply = await claim({ lookAheadMs: 5_000, pods: 3, rank: 1 });
+    expect(reply.runs.map((r) => r.member).sort()).toEqual(
+      [...mine.map((id) => keysOf(id).member), keysOf('due').member].sort(),
+    );
+    for (const run of reply.runs)
+      expect(run.incarnation).toBe(await incarnation(run.member.split(':')[2]));
+    // The others wait, and are reported as left alone from their due time on.
+    expect(reply.heldScoreMs).toBe(now + 2_000);
+    expect((await claim({ lookAheadMs: 5_000, pods: 3, rank: 1 })).runs).toEqual([]);
+    const rest = await claim({ lookAheadMs: 5_000 });
+    expect(rest.runs).toHaveLength(6 - mine.length);
+  });
+
+  it('passes over the entries a previous call of the round left alone (offset), and says when the limit stopped it', async () => {
+    const now = await redisNow();
+    for (let i = 0; i < 4; i++) await upsert({ id: `s${i}`, fireMs: now + 2_000 + i });
+    const skipped = await claim({ lookAheadMs: 5_000, limit: 2, pods: 2, rank: 7 }); // nobody's rank
+    expect([skipped.runs.length, skipped.passed, skipped.more]).toEqual([0, 2, true]);
+    const next = await claim({ lookAheadMs: 5_000, limit: 2, offset: 2 });
+    expect(next.runs.map((r) => r.member)).toEqual([keysOf('s2').member, keysOf('s3').member]);
+    expect([next.passed, next.more]).toEqual([0, true]);
+    const last = await claim({ lookAheadMs: 5_000, limit: 2, offset: 2 });
+    expect([last.runs.length, last.more]).toEqual([0, false]);
   });
 
   it('returns the change epoch of the partition with every claim', async () => {
@@ -529,8 +598,7 @@ describe('confirmRuns', () => {
     expect(await client.hget(k.hash, 'rv')).toBe('2');
     await atDue();
     expect(await confirm()).toMatchObject({ status: 'checked', codes: [-6] });
-    expect(await runState(k.hash)).toBeNull();
-    expect(await client.hget(k.hash, 'hw')).toBeNull();
+    expect(await client.hget(k.hash, 'r')).toBeNull();
     // The same fire time is claimed again, as a first attempt with the new payload.
     const [again] = (await claim()).runs;
     expect(again).toMatchObject({
@@ -602,7 +670,7 @@ describe('completeRuns', () => {
     expect(await score(dueKey(), k.member)).toBe(now + 60_500);
     const h = await client.hgetall(k.hash);
     expect(h).toMatchObject({
-      r: '',
+      r: String(run.fireMs), // the exactly-once mark alone
       nf: String(now + 60_000),
       nd: String(now + 60_500),
       lm: 'boom',
@@ -629,11 +697,12 @@ describe('completeRuns', () => {
         }),
       ]),
     ).toEqual([1]);
-    expect(await client.hmget(k.hash, 'l', 'nf', 'nd', 'r')).toEqual([
+    expect(await client.hmget(k.hash, 'l', 'nf', 'nd', 'r', 'lm')).toEqual([
       null,
       String(now + 9_000),
-      '',
-      '',
+      null,
+      String(run.fireMs),
+      null,
     ]);
     expect(await score(dueKey(), k.member)).toBe(now + 9_000);
   });
@@ -720,7 +789,7 @@ describe('completeRuns', () => {
         }),
       ]),
     ).toEqual([1]);
-    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([String(now + 120_000), '']);
+    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([String(now + 120_000), null]);
     expect(await score(dueKey(), k.member)).toBe(now + 120_000);
   });
 
@@ -895,6 +964,115 @@ describe('completeRuns', () => {
   });
 });
 
+describe('completeRuns with chain (the next fire time reserved for the same pod)', () => {
+  it('reserves a next fire time due within the look-ahead, as claimDue would', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim()).runs;
+    const [result] = await completeWith(
+      k.base,
+      [
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now + 2_000,
+          nextDueMs: now + 2_100,
+          chain: 'chain',
+        }),
+      ],
+      { leaseMs: 8_000, lookAheadMs: 5_000 },
+    );
+    expect(result.code).toBe(1);
+    expect(result.chainedFence).toBeGreaterThan(run.fencingToken);
+    expect(result.epoch).toBe(0);
+    expect(await runState(k.hash)).toEqual({
+      fire: now + 2_000,
+      attempt: 1,
+      fence: result.chainedFence,
+      lease: now + 2_100 + 8_000,
+      prevHw: String(now - 1_000),
+    });
+    expect(await score(dueKey(), k.member)).toBe(now + 10_100);
+    expect((await client.hget(k.hash, 'l'))?.split(':')[0]).toBe('succeeded');
+    // Nobody else claims it; the reservation is confirmed and completed like a claimed one.
+    expect((await claim({ lookAheadMs: 5_000 })).runs).toEqual([]);
+    await waitFor(async () => (await redisNow()) >= now + 2_100, { timeoutMs: 5_000 });
+    expect(
+      (await scripts.confirmRuns(k.base, now + 2_100, result.epoch, now + 10_100, [])).status,
+    ).toBe('confirmed');
+    expect(
+      await complete(k.base, [
+        completion(k.member, result.chainedFence, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
+      ]),
+    ).toEqual([1]);
+  });
+
+  it('does not chain beyond the look-ahead, a schedule changed or paused during the run, or a skip', async () => {
+    const now = await redisNow();
+    const ids = ['far', 'changed', 'paused', 'skipped'];
+    for (const id of ids) await upsert({ id, fireMs: now - 1_000 });
+    const runs = (await claim()).runs;
+    const byId = (id: string) => runs.find((r) => r.member === keysOf(id).member)!;
+    await upsert({ id: 'changed', fireMs: now - 1_000, payload: '"new"' });
+    await pause('paused');
+    const results = await completeWith(
+      keysOf('far').base,
+      ids.map((id) =>
+        completion(keysOf(id).member, byId(id).fencingToken, {
+          outcome: id === 'skipped' ? 'skipped' : 'succeeded',
+          nextFireMs: id === 'far' ? now + 9_000 : now + 2_000,
+          nextDueMs: id === 'far' ? now + 9_000 : now + 2_000,
+          chain: 'chain',
+        }),
+      ),
+      { lookAheadMs: 5_000 },
+    );
+    expect(results.map((r) => [r.code, r.chainedFence])).toEqual([
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ]);
+    expect(await score(dueKey(), keysOf('far').member)).toBe(now + 9_000);
+    expect(await score(dueKey(), keysOf('changed').member)).toBe(now + 2_000);
+    expect(await score(dueKey(), keysOf('paused').member)).toBeNull();
+    expect(await score(dueKey(), keysOf('skipped').member)).toBe(now + 2_000);
+  });
+});
+
+describe('completeRuns wake (the next fire time is another pod’s to reserve)', () => {
+  it('re-arms it and publishes one wake message per due index with the earliest due time', async () => {
+    const now = await redisNow();
+    await upsert({ id: 'a', fireMs: now - 1_000 });
+    await upsert({ id: 'b', fireMs: now - 1_000 });
+    const runs = (await claim()).runs;
+    const subscriber = server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(ks.wakeChannel);
+    const results = await completeWith(
+      keysOf('a').base,
+      runs.map((run, i) =>
+        completion(run.member, run.fencingToken, {
+          nextFireMs: now + 3_000 - i * 1_000,
+          nextDueMs: now + 3_000 - i * 1_000,
+          chain: 'wake',
+        }),
+      ),
+    );
+    expect(results.map((r) => [r.code, r.chainedFence])).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+    await waitFor(() => messages.length >= 1, { timeoutMs: 5_000, message: 'a wake message' });
+    expect(messages).toEqual([`${dueKey()} ${now + 2_000}`]);
+    expect(await score(dueKey(), runs[0].member)).toBe(now + 3_000);
+    await subscriber.quit();
+  });
+});
+
 describe('extendLeases', () => {
   it('renews the lease of a run its owner holds, in the hash and the due index', async () => {
     const now = await redisNow();
@@ -989,7 +1167,7 @@ describe('releaseRuns', () => {
     ]);
     const [run] = (await claim({ lookAheadMs: 5_000 })).runs;
     expect(run).toMatchObject({ claim: 'run', fireMs: now + 300 });
-    expect(await client.hget(k.hash, 'hw')).toBe(String(now + 300));
+    expect(await runState(k.hash)).toMatchObject({ fire: now + 300, prevHw: String(now - 1_000) });
 
     expect(
       await scripts.releaseRuns(k.base, [
@@ -997,8 +1175,7 @@ describe('releaseRuns', () => {
         { member: k.member, fencingToken: 999_999 },
       ]),
     ).toEqual([1, -4]);
-    expect(await runState(k.hash)).toBeNull();
-    expect(await client.hget(k.hash, 'hw')).toBe(String(now - 1_000));
+    expect(await client.hget(k.hash, 'r')).toBe(String(now - 1_000));
     expect(await score(dueKey(), k.member)).toBe(now + 300);
     const [again] = (await claim({ lookAheadMs: 5_000 })).runs;
     expect(again).toMatchObject({ claim: 'run', attempt: 1, fireMs: now + 300 });
@@ -1031,8 +1208,7 @@ describe('retargetRuns', () => {
       ]),
     ).toEqual([1, -4]);
     expect(await runState(k.hash)).toMatchObject({ fire: now - 1_000, fence: run.fencingToken });
-    expect(await client.hmget(k.hash, 'hw', 'nf', 'nd')).toEqual([
-      String(now - 1_000),
+    expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([
       String(now - 1_000),
       String(now - 900),
     ]);
@@ -1071,7 +1247,11 @@ describe('detachRuns', () => {
     });
     expect(await score(dueKey(), recordMember)).toBe(run.leaseUntilMs);
     expect(await score(dueKey(), k.member)).toBe(nextMs);
-    expect(await client.hmget(k.hash, 'r', 'nf', 'nd')).toEqual(['', String(nextMs), '']);
+    expect(await client.hmget(k.hash, 'r', 'nf', 'nd')).toEqual([
+      String(run.fireMs),
+      String(nextMs),
+      '',
+    ]);
     // The record's lease is renewed like any run's.
     const [lease] = await scripts.extendLeases(k.base, 30_000, [
       { member: recordMember, fencingToken: run.fencingToken },
@@ -1644,6 +1824,45 @@ describe('setEnabled', () => {
       await scripts.setEnabled([k.hash, k.base], ['1', 1, 1, ks.wakeChannel, k.member, '']),
     ).toEqual([0]);
     expect(await prefixKeys()).toEqual([]);
+  });
+});
+
+describe('heartbeat', () => {
+  it('lists the live pods of a registry, sorted; an expired or leaving pod is out', async () => {
+    const registry = ks.podRegistry('h:h1');
+    expect(await scripts.heartbeat([registry], 'pod-b', 10_000, ks.wakeChannel)).toEqual([
+      ['pod-b'],
+    ]);
+    expect(await scripts.heartbeat([registry], 'pod-c', 150, ks.wakeChannel)).toEqual([
+      ['pod-b', 'pod-c'],
+    ]);
+    expect(await scripts.heartbeat([registry], 'pod-a', 10_000, ks.wakeChannel)).toEqual([
+      ['pod-a', 'pod-b', 'pod-c'],
+    ]);
+    await waitFor(
+      async () =>
+        (await scripts.heartbeat([registry], 'pod-a', 10_000, ks.wakeChannel))[0].length === 2,
+      { timeoutMs: 5_000, message: 'pod-c to expire' },
+    );
+    expect(await scripts.heartbeat([registry], 'pod-b', 0, ks.wakeChannel)).toEqual([['pod-a']]);
+    expect(await client.pttl(registry)).toBeGreaterThan(10_000);
+  });
+
+  it('announces a change of the set of pods on the wake channel, and only a change', async () => {
+    const registry = ks.podRegistry('h:h1');
+    const subscriber = server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(ks.wakeChannel);
+    await scripts.heartbeat([registry], 'pod-a', 10_000, ks.wakeChannel); // joins
+    await scripts.heartbeat([registry], 'pod-a', 10_000, ks.wakeChannel); // stays: silent
+    await scripts.heartbeat([registry], 'pod-b', 10_000, ks.wakeChannel); // joins
+    await scripts.heartbeat([registry], 'pod-b', 0, ks.wakeChannel); // leaves
+    await waitFor(() => messages.length >= 3, { timeoutMs: 5_000, message: '3 messages' });
+    expect(messages).toEqual([`${registry} 0`, `${registry} 0`, `${registry} 0`]);
+    await scripts.heartbeat([registry], 'pod-a', 10_000, ks.wakeChannel);
+    await subscriber.quit();
+    expect(messages).toHaveLength(3);
   });
 });
 

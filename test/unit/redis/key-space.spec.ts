@@ -35,6 +35,22 @@ describe('KeySpace', () => {
     expect(new Set(keys.partitionBases.map((b) => calculateSlot(b))).size).toBe(8);
   });
 
+  it('spreads partitions evenly over masters that serve equal slot ranges', () => {
+    for (const [partitions, masters] of [
+      [12, 3],
+      [8, 4],
+      [6, 3],
+      [16, 2],
+      [1024, 3],
+    ]) {
+      const bases = new KeySpace('rsched', partitions).partitionBases;
+      const perMaster = new Array<number>(masters).fill(0);
+      for (const base of bases) perMaster[Math.floor((calculateSlot(base) * masters) / 16_384)]++;
+      expect(Math.max(...perMaster) - Math.min(...perMaster)).toBeLessThanOrEqual(1);
+    }
+    expect(new KeySpace('rsched', 1).partitionBases).toEqual(['rsched:{p0}:']);
+  });
+
   it('starts every key with the prefix', () => {
     const s = keys.staticSchedule('Jobs.cleanup');
     for (const k of [s.hash, s.due, keys.meta, keys.lock('x').lock, keys.lock('x').fence]) {

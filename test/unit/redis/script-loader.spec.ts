@@ -16,6 +16,7 @@ describe('loadScripts', () => {
         'detachRuns',
         'extendLeases',
         'extendLock',
+        'heartbeat',
         'releaseLock',
         'releaseRuns',
         'removeSchedule',

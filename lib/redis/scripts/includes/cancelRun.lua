@@ -1,13 +1,8 @@
--- Hands back a first attempt that never started: the run state goes, the high-water mark is put
--- back, and the schedule is armed again at its stored next fire time (or leaves its due index
+-- Hands back a first attempt that never started: the run state goes back to the mark before the
+-- claim, and the schedule is armed again at its stored next fire time (or leaves its due index
 -- while paused), so any pod claims that fire time again as a first attempt.
 local function cancelRun(base, hashKey, member, prevHw, handlerKey, enabled, nextFire, nextDue)
-  if prevHw == '' then
-    rcall('HSET', hashKey, 'r', '')
-    rcall('HDEL', hashKey, 'hw')
-  else
-    rcall('HSET', hashKey, 'r', '', 'hw', prevHw)
-  end
+  if prevHw == '' then rcall('HDEL', hashKey, 'r') else rcall('HSET', hashKey, 'r', prevHw) end
   local dueKey = base .. 'due:' .. handlerKey
   if enabled == '0' or not nextFire then
     rcall('ZREM', dueKey, member)
