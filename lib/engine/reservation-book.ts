@@ -4,6 +4,7 @@ import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
 import type { Confirmation, RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
+import { timerDelay } from '../time/timer-delay';
 
 /** A first attempt claimed before it was due, waiting for its due time. */
 export interface Reservation<T> extends Confirmation {
@@ -64,7 +65,7 @@ export class ReservationBook<T> {
 
   private arm(delayMs: number): void {
     if (this.stopped || this.heap.length === 0) return;
-    const delay = Math.max(0, Math.ceil(delayMs));
+    const delay = timerDelay(delayMs);
     const at = performance.now() + delay;
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);

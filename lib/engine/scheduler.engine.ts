@@ -15,6 +15,7 @@ import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ClaimTarget, RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
+import { timerDelay } from '../time/timer-delay';
 import { PodRegistry } from './pod-registry';
 import { RunCoordinator, RunSource } from './run-coordinator';
 import { StaticScheduleSync } from './static-schedule.sync';
@@ -182,7 +183,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
 
   private arm(delayMs: number): void {
     if (!this.running) return;
-    const delay = Math.max(0, Math.ceil(delayMs));
+    // Never past a full poll: a yearly cron's next due time would overflow setTimeout.
+    const delay = timerDelay(delayMs, this.options.maxIdleMs);
     const at = performance.now() + delay;
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);

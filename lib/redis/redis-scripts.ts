@@ -245,17 +245,12 @@ export class RedisScripts {
       runs.length,
     ];
     for (const r of runs) {
+      const chain = r.chain === 'chain' ? 'c' : r.chain === 'wake' ? 'w' : '';
       args.push(
-        r.member,
-        r.fencingToken,
-        r.outcome,
-        r.revision,
-        r.nextFireMs,
-        r.nextDueMs,
+        `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
+          `${r.nextDueMs}\n${r.skipped}\n${chain}`,
         r.error,
-        r.skipped,
         r.deadLetter,
-        r.chain === 'chain' ? 'c' : r.chain === 'wake' ? 'w' : '',
       );
     }
     const reply = (await this.call('completeRuns', base, ...args)) as number[];

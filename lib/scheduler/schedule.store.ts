@@ -55,9 +55,9 @@ export interface WriteResult {
 /**
  * Reads and writes schedule hashes through the scripts; the one place that knows their fields:
  * h handler key, t timing ('<cron>|<zone>|<jitter>'), p payload, po policy, en '0' while paused,
- * nf next fire, nd next due (when not nf), rv revision, ca / ua created / updated at, gn
- * incarnation, hw high-water mark, r run state (includes/runState.lua), l last run
- * ('<outcome>:<fire>:<ended>'), lm last error, sk fire times skipped. A field at its default is
+ * nf next fire, nd next due (when not nf), rv revision, ca / ua created / updated at (ua from the
+ * first update on), gn incarnation, r run state and exactly-once mark (includes/runState.lua),
+ * l last run ('<outcome>:<fire>:<ended>'), lm last error, sk fire times skipped. A field at its default is
  * absent (or '').
  */
 @Injectable()
@@ -344,7 +344,7 @@ function stateOf(hash: Record<string, string>, nowMs: number) {
     enabled,
     nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
     createdAt: new Date(Number(hash.ca)),
-    updatedAt: new Date(Number(hash.ua)),
+    updatedAt: new Date(Number(hash.ua ?? hash.ca)),
     lastFireAt: last.fireMs === null ? null : new Date(last.fireMs),
     lastStatus: last.status,
     lastError: hash.lm ? hash.lm : null,

@@ -30,11 +30,12 @@
   ARGV[3] lease (ms) of a chained reservation, counted from its due time
   ARGV[4] look-ahead (ms): the most a chained reservation may be ahead of its due time
   ARGV[5] wake channel (pub/sub channel name, not a key)
-  ARGV[6] number of runs n; then n × 10 fields: member, fencing token, outcome ('succeeded' |
-          'failed' | 'skipped' | 'retry'), revision seen at claim, next fire ms, next due ms (for
-          retry: when the retry is due), error message ('' if none), fire times skipped (integer),
-          dead letter (JSON, '' if none), chain ('c' reserve the next fire time, 'w' wake the
-          other pods for it, '' neither)
+  ARGV[6] number of runs n; then n × 3 fields: the run, error message ('' if none), dead letter
+          (JSON, '' if none). The run is one string of 8 lines (one argument costs the caller
+          less than eight): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
+          'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
+          is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
+          the other pods for it, '' neither)
 
   Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
@@ -58,10 +59,11 @@ local chainHorizon = now + tonumber(ARGV[4])
 local out = { now, tonumber(rcall('GET', base .. 'ep') or '0') }
 local arm, wake = {}, {}
 for r = 0, n - 1 do
-  local a = 7 + r * 10
+  local a = 7 + r * 3
   local code, chained = 1, 0
-  local member, outcome, message = ARGV[a], ARGV[a + 2], ARGV[a + 6]
-  local nextFire, nextDue = ARGV[a + 4], ARGV[a + 5]
+  local member, token, outcome, revision, nextFire, nextDue, skipped, chain =
+    string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)$')
+  local message, deadLetter = ARGV[a + 1], ARGV[a + 2]
   local hashKey = base .. 's:' .. member
   local parent = runRecordParent(member)
   local f
@@ -78,13 +80,13 @@ for r = 0, n - 1 do
   end
   local fire, attempt, fence, lease, prevHw, fireText
   if f then fire, attempt, fence, lease, prevHw, fireText = parseRun(f[1]) end
-  if not fire or fence ~= tonumber(ARGV[a + 1]) then
+  if not fire or fence ~= tonumber(token) then
     code = -4
   elseif lease < now then
     code = -5
   else
     local dueKey = base .. 'due:' .. f[3]
-    local skipped = tonumber(ARGV[a + 7])
+    skipped = tonumber(skipped)
     if outcome == 'retry' then
       nextDue = math.floor(tonumber(nextDue))
       rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message)
@@ -94,13 +96,13 @@ for r = 0, n - 1 do
       rcall('ZREM', dueKey, member)
       rcall('HSET', base .. 's:' .. parent, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
     else
-      local unchanged = f[2] == ARGV[a + 3]
+      local unchanged = f[2] == revision
       if not unchanged and f[5] and f[5] ~= fireText then nextFire, nextDue = f[5], f[6] or '' end
       if nextDue == nextFire then nextDue = '' end
       local mark = markOfRun(fire, attempt, prevHw, fireText)
       local score = dueOf(nextFire, nextDue)
       local state = mark
-      if ARGV[a + 9] == 'c' and unchanged and f[4] ~= '0' and outcome ~= 'skipped'
+      if chain == 'c' and unchanged and f[4] ~= '0' and outcome ~= 'skipped'
         and tonumber(score) <= chainHorizon and tonumber(score) > now
         and (mark == '' or tonumber(nextFire) > tonumber(mark)) then
         chained = rcall('INCR', base .. 'fence')
@@ -124,7 +126,7 @@ for r = 0, n - 1 do
         end
         list[#list + 1] = score
         list[#list + 1] = member
-        if ARGV[a + 9] == 'w' and (not wake[dueKey] or tonumber(score) < wake[dueKey]) then
+        if chain == 'w' and (not wake[dueKey] or tonumber(score) < wake[dueKey]) then
           wake[dueKey] = tonumber(score)
         end
       end
@@ -135,7 +137,6 @@ for r = 0, n - 1 do
       rcall('LPUSH', historyKey, fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. nowText)
       rcall('LTRIM', historyKey, 0, historyLimit - 1)
     end
-    local deadLetter = ARGV[a + 8]
     if deadLetter ~= '' then
       rcall('LPUSH', base .. 'dead', deadLetter)
       rcall('LTRIM', base .. 'dead', 0, deadLimit - 1)

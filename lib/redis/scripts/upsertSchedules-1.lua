@@ -99,7 +99,9 @@ for i = 0, n - 1 do
     if changed then revision = revision + 1 end
     local createdAt = f[9] or now
 
-    local sets = { 'h', handlerKey, 't', timing, 'nf', nextFire, 'rv', revision, 'ua', now }
+    -- 'ua' (updated at) is written from the first update on: until then it is 'ca'
+    local sets = { 'h', handlerKey, 't', timing, 'nf', nextFire, 'rv', revision }
+    if exists then sets[#sets + 1], sets[#sets + 2] = 'ua', now end
     local dels = {}
     put(sets, dels, 'p', payload, f[3])
     put(sets, dels, 'po', policy, f[4])

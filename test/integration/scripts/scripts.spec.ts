@@ -1454,8 +1454,7 @@ describe('upsertSchedules', () => {
       nf: String(now + 60_000),
       nd: String(now + 61_000),
       rv: '1',
-      ca: String(nowMs),
-      ua: String(nowMs),
+      ca: String(nowMs), // 'ua' comes with the first update
       gn: expect.any(String),
     });
     expect(await client.smembers(ks.tenantSet(TENANT))).toEqual(['s1']);
@@ -1477,6 +1476,7 @@ describe('upsertSchedules', () => {
     expect(second.nextFireMs).toBe(now + 60_000);
     expect(second.nextDueMs).toBe(now + 60_000);
     expect(second.createdAtMs).toBe(first.createdAtMs);
+    expect(Number(await client.hget(k.hash, 'ua'))).toBeGreaterThanOrEqual(first.createdAtMs);
     expect(await client.hmget(k.hash, 'nf', 'nd', 'rv', 'p')).toEqual([
       String(now + 60_000),
       null,
