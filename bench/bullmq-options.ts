@@ -7,9 +7,16 @@
  *   removeOnFail=true           same, for failed jobs
  *   registerLanes=512           upsertJobScheduler calls in flight at once during registration
  *                               (ioredis writes them back to back on one connection: a pipeline)
+ *   prefix=<p>                  BullMQ key prefix; default BullMQ's own ('bull'), in cluster mode
+ *                               '{bench}': a hash tag, which BullMQ requires on a Cluster (every
+ *                               key of a queue in one slot, so the queue lives on one shard)
  */
+import type { Cluster } from 'ioredis';
+import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
+
 export interface BullmqBenchOptions {
   queue: string;
+  prefix?: string;
   concurrency: number;
   removeOnComplete: boolean | number;
   removeOnFail: boolean | number;
@@ -28,6 +35,7 @@ function keep(v: string | undefined, dflt: boolean | number): boolean | number {
 export function bullmqOptions(opts: Record<string, string>): BullmqBenchOptions {
   return {
     queue: opts['queue'] ?? 'bench',
+    prefix: opts['prefix'],
     concurrency: Number(opts['concurrency'] ?? 100),
     removeOnComplete: keep(opts['removeOnComplete'], true),
     removeOnFail: keep(opts['removeOnFail'], true),
@@ -43,4 +51,33 @@ export function bullmqConnection(redisUrl: string): {
 } {
   const u = new URL(redisUrl);
   return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
+}
+
+/**
+ * `connection` and `prefix` for a BullMQ Queue/Worker on the endpoint. Single server: connection
+ * options (BullMQ opens and closes its connections). Cluster: one ioredis Cluster
+ * (maxRetriesPerRequest null on its node connections, as BullMQ requires), shared and therefore
+ * not closed by BullMQ: `close` quits it after the queue/worker closed; prefix `{bench}`.
+ */
+export function bullmqRedis(
+  endpoint: RedisEndpoint,
+  o: BullmqBenchOptions,
+): {
+  connection: ReturnType<typeof bullmqConnection> | Cluster;
+  prefix?: string;
+  close(): Promise<void>;
+} {
+  if (!isCluster(endpoint)) {
+    return {
+      connection: bullmqConnection(endpoint.redisUrl),
+      ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+      close: async () => undefined,
+    };
+  }
+  const prefix = o.prefix ?? '{bench}';
+  if (!/\{[^}]+\}/.test(prefix)) {
+    throw new Error(`--opt prefix=${prefix}: on a cluster BullMQ needs a hash tag, e.g. '{bench}'`);
+  }
+  const cluster = openCluster(endpoint, { redisOptions: { maxRetriesPerRequest: null } });
+  return { connection: cluster, prefix, close: () => closeCluster(cluster) };
 }

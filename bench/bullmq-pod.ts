@@ -12,7 +12,7 @@
  */
 import { Job, Worker } from 'bullmq';
 import { PodContext, PodHandle, runPod } from './pod-protocol';
-import { bullmqConnection, bullmqOptions } from './bullmq-options';
+import { bullmqOptions, bullmqRedis } from './bullmq-options';
 
 export function fireTimeOf(job: Job): number {
   const id = job.id ?? '';
@@ -23,6 +23,8 @@ export function fireTimeOf(job: Job): number {
 
 export async function createPod(ctx: PodContext): Promise<PodHandle> {
   const o = bullmqOptions(ctx.options);
+  // Cluster mode: a shared Cluster connection (closed below) and a hash-tagged prefix.
+  const redis = bullmqRedis(ctx, o);
   let mismatches = 0;
   const worker = new Worker(
     o.queue,
@@ -37,7 +39,8 @@ export async function createPod(ctx: PodContext): Promise<PodHandle> {
       if (ctx.handlerMs > 0) await new Promise((r) => setTimeout(r, ctx.handlerMs));
     },
     {
-      connection: bullmqConnection(ctx.redisUrl),
+      connection: redis.connection,
+      ...(redis.prefix !== undefined ? { prefix: redis.prefix } : {}),
       concurrency: o.concurrency,
       name: `pod-${ctx.podIndex}`,
     },
@@ -45,7 +48,15 @@ export async function createPod(ctx: PodContext): Promise<PodHandle> {
   worker.on('error', (err) => ctx.reportError(err));
   worker.on('failed', (job, err) => ctx.reportError(`job ${job?.id} failed: ${err.message}`));
   await worker.waitUntilReady();
-  return { close: () => worker.close() };
+  return {
+    close: async () => {
+      try {
+        await worker.close();
+      } finally {
+        await redis.close();
+      }
+    },
+  };
 }
 
 if (require.main === module) runPod(createPod);

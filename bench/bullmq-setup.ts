@@ -11,7 +11,7 @@
 import { Queue } from 'bullmq';
 import { ImplSetup, RegisterOutcome, SetupContext } from './impls';
 import { nowMs } from './pod-protocol';
-import { bullmqConnection, bullmqOptions } from './bullmq-options';
+import { bullmqOptions, bullmqRedis } from './bullmq-options';
 
 /** Runs fn over items with `width` in flight; stops starting new ones at deadlineMs; returns how many ran. */
 async function inBatches<T>(
@@ -36,15 +36,30 @@ async function inBatches<T>(
   return next;
 }
 
-function openQueue(ctx: SetupContext): Queue {
+/** The queue, and a close that also quits the shared Cluster connection in cluster mode. */
+function openQueue(ctx: SetupContext): { queue: Queue; close(): Promise<void> } {
   const o = bullmqOptions(ctx.options);
-  return new Queue(o.queue, { connection: bullmqConnection(ctx.redisUrl) });
+  const redis = bullmqRedis(ctx, o);
+  const queue = new Queue(o.queue, {
+    connection: redis.connection,
+    ...(redis.prefix !== undefined ? { prefix: redis.prefix } : {}),
+  });
+  return {
+    queue,
+    close: async () => {
+      try {
+        await queue.close();
+      } finally {
+        await redis.close();
+      }
+    },
+  };
 }
 
 export const bullmqSetup: ImplSetup = {
   async register(ctx): Promise<RegisterOutcome> {
     const o = bullmqOptions(ctx.options);
-    const queue = openQueue(ctx);
+    const { queue, close } = openQueue(ctx);
     try {
       await queue.waitUntilReady();
       const t0 = nowMs();
@@ -70,17 +85,17 @@ export const bullmqSetup: ImplSetup = {
       }
       return { registered, storeMs };
     } finally {
-      await queue.close();
+      await close();
     }
   },
 
   async teardown(ctx) {
-    const queue = openQueue(ctx);
+    const { queue, close } = openQueue(ctx);
     try {
       await inBatches(ctx.schedules, 64, (s) => queue.removeJobScheduler(s.id));
       // (the runner skips teardown for large registrations: FLUSHALL is faster)
     } finally {
-      await queue.close();
+      await close();
     }
   },
 

@@ -9,13 +9,14 @@
  * Everything else (timing, metrics, table, JSON) is shared.
  */
 import * as path from 'node:path';
-import type Redis from 'ioredis';
+import type { RedisEndpoint } from './endpoint';
+import type { BenchRedis } from './redis';
 import { ScheduleSpec, Workload } from './workloads';
 
-export interface SetupContext {
-  redisUrl: string;
-  /** A runner-owned client on the private server (do not quit it). */
-  redis: Redis;
+/** `redisUrl`, and in cluster mode `clusterNodes` (connect with a Cluster client: ./endpoint.ts). */
+export interface SetupContext extends RedisEndpoint {
+  /** The runner's private Redis (server or cluster): per-node clients, do not quit them. */
+  redis: BenchRedis;
   workload: Workload;
   schedules: ScheduleSpec[];
   /** `--opt key=value` pairs from the command line (also given to the pods). */

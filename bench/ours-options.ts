@@ -6,24 +6,42 @@
  *   keyPrefix=bench          module keyPrefix
  *   concurrency=<n>          module `concurrency` (runs in flight per pod)      default: module's (100)
  *   batchSize=<n>            module `batchSize` (runs claimed per script call)  default: module's (200)
- *   partitions=<n>           module `partitions` (due-index partitions)        default: module's (1)
- *   leaseMs=<n>, maxIdleMs=<n>                                                  default: module's
+ *   partitions=<n>           module `partitions` (due-index partitions)        default: module's (1);
+ *                            with --cluster the runner defaults it to 12 (spread over the shards)
+ *   leaseMs=<n>, maxIdleMs=<n>, lookAheadMs=<n> (0 = no look-ahead), maxPendingRuns=<n>
+ *                                                                              default: module's
  *   registerChunk=10000      schedules per SchedulerService.upsertMany call (setup)
  *   registerParallel=1       upsertMany calls in flight at once (setup)
  */
+import type { Cluster } from 'ioredis';
 import type { RedisSchedulerModuleOptions } from '../lib';
+import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface OursBenchOptions {
   keyPrefix: string;
   module: Pick<
     RedisSchedulerModuleOptions,
-    'concurrency' | 'batchSize' | 'partitions' | 'leaseMs' | 'maxIdleMs'
+    | 'concurrency'
+    | 'batchSize'
+    | 'partitions'
+    | 'leaseMs'
+    | 'maxIdleMs'
+    | 'lookAheadMs'
+    | 'maxPendingRuns'
   >;
   registerChunk: number;
   registerParallel: number;
 }
 
-const MODULE_KEYS = ['concurrency', 'batchSize', 'partitions', 'leaseMs', 'maxIdleMs'] as const;
+const MODULE_KEYS = [
+  'concurrency',
+  'batchSize',
+  'partitions',
+  'leaseMs',
+  'maxIdleMs',
+  'lookAheadMs',
+  'maxPendingRuns',
+] as const;
 
 function pick(opts: Record<string, string>, key: string): string | undefined {
   return opts[`ours.${key}`] ?? opts[key];
@@ -41,7 +59,7 @@ function int(opts: Record<string, string>, key: string, min: number): number | u
 export function oursOptions(opts: Record<string, string>): OursBenchOptions {
   const module: OursBenchOptions['module'] = {};
   for (const key of MODULE_KEYS) {
-    const v = int(opts, key, 1);
+    const v = int(opts, key, key === 'lookAheadMs' ? 0 : 1);
     if (v !== undefined) module[key] = v;
   }
   return {
@@ -52,14 +70,28 @@ export function oursOptions(opts: Record<string, string>): OursBenchOptions {
   };
 }
 
+/**
+ * What a bench process gives the module as `redis`: the URL on a single server (the module owns
+ * that connection), an ioredis Cluster in cluster mode (the module does not close an instance it
+ * is given: `close` quits it, after the app closed).
+ */
+export function oursRedis(endpoint: RedisEndpoint): {
+  redis: string | Cluster;
+  close(): Promise<void>;
+} {
+  if (!isCluster(endpoint)) return { redis: endpoint.redisUrl, close: async () => undefined };
+  const cluster = openCluster(endpoint);
+  return { redis: cluster, close: () => closeCluster(cluster) };
+}
+
 /** The module options every bench process uses (pods: worker true; setup: worker false). */
 export function oursModuleOptions(
-  redisUrl: string,
+  redis: string | Cluster,
   o: OursBenchOptions,
   worker: boolean,
 ): RedisSchedulerModuleOptions {
   return {
-    redis: redisUrl,
+    redis,
     keyPrefix: o.keyPrefix,
     tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
     worker,

@@ -16,7 +16,7 @@ import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { RedisSchedulerModule, ScheduleContext, ScheduleHandler } from '../lib';
 import { PodContext, PodHandle, runPod } from './pod-protocol';
-import { BENCH_HANDLER, oursModuleOptions, oursOptions } from './ours-options';
+import { BENCH_HANDLER, oursModuleOptions, oursOptions, oursRedis } from './ours-options';
 
 const POD_CONTEXT = Symbol('POD_CONTEXT');
 
@@ -58,15 +58,30 @@ class BenchPodModule {}
 
 export async function createPod(ctx: PodContext): Promise<PodHandle> {
   const o = oursOptions(ctx.options);
-  const app = await NestFactory.createApplicationContext(
-    {
-      module: BenchPodModule,
-      imports: [RedisSchedulerModule.forRoot(oursModuleOptions(ctx.redisUrl, o, true))],
-      providers: [{ provide: POD_CONTEXT, useValue: ctx }, BenchHandlers],
-    },
-    { logger: new QuietLogger(ctx), abortOnError: false },
-  );
-  return { close: () => app.close() };
+  // Cluster mode: an ioredis Cluster on ctx.clusterNodes, which the module does not close.
+  const connection = oursRedis(ctx);
+  try {
+    const app = await NestFactory.createApplicationContext(
+      {
+        module: BenchPodModule,
+        imports: [RedisSchedulerModule.forRoot(oursModuleOptions(connection.redis, o, true))],
+        providers: [{ provide: POD_CONTEXT, useValue: ctx }, BenchHandlers],
+      },
+      { logger: new QuietLogger(ctx), abortOnError: false },
+    );
+    return {
+      close: async () => {
+        try {
+          await app.close();
+        } finally {
+          await connection.close();
+        }
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
 }
 
 if (require.main === module) runPod(createPod);

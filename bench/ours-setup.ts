@@ -13,7 +13,7 @@ import { RedisSchedulerModule, ScheduleHandler, SchedulerService } from '../lib'
 import type { ScheduleInput } from '../lib';
 import { ImplSetup, RegisterOutcome } from './impls';
 import { nowMs } from './pod-protocol';
-import { BENCH_HANDLER, oursModuleOptions, oursOptions } from './ours-options';
+import { BENCH_HANDLER, oursModuleOptions, oursOptions, oursRedis } from './ours-options';
 import type { ScheduleSpec } from './workloads';
 
 @Injectable()
@@ -43,14 +43,18 @@ export function toInput(s: ScheduleSpec): ScheduleInput {
 export const oursSetup: ImplSetup = {
   async register(ctx): Promise<RegisterOutcome> {
     const o = oursOptions(ctx.options);
+    const connection = oursRedis(ctx); // cluster mode: a Cluster the module does not close
     const app = await NestFactory.createApplicationContext(
       {
         module: BenchSetupModule,
-        imports: [RedisSchedulerModule.forRoot(oursModuleOptions(ctx.redisUrl, o, false))],
+        imports: [RedisSchedulerModule.forRoot(oursModuleOptions(connection.redis, o, false))],
         providers: [SetupHandlers],
       },
       { logger: false },
-    );
+    ).catch(async (err: unknown) => {
+      await connection.close();
+      throw err;
+    });
     try {
       const service = app.get(SchedulerService);
       const chunks: number[] = [];
@@ -76,6 +80,7 @@ export const oursSetup: ImplSetup = {
       return { registered: stored, storeMs: nowMs() - t0 };
     } finally {
       await app.close();
+      await connection.close();
     }
   },
 

@@ -5,7 +5,7 @@
  * `serialization: 'advanced'` so typed arrays cross IPC as binary). One implementation = one pod
  * module: a file that calls `runPod(factory)` at load. The conversation:
  *
- *   runner → pod   {type:'start', redisUrl, workload, params, schedules: S, podIndex, podCount, handlerMs, options}
+ *   runner → pod   {type:'start', redisUrl, clusterNodes?, workload, params, schedules: S, podIndex, podCount, handlerMs, options}
  *   pod → runner   {type:'ready', pid, bootMs, rssBytes}    once the factory resolved (worker running)
  *   runner → pod   {type:'mark', phase:'start', atMs}       measured window opens: pod takes its
  *                                                            process.cpuUsage() baseline
@@ -22,19 +22,22 @@
  * pod's memory and start time at 1M schedules are the implementation's, not the harness's. The pod keeps every start in memory and sends back, on stop, only the
  * starts that matter to the window (fire time ≥ window start, or started ≥ window start).
  * Wall clock everywhere: `performance.timeOrigin + performance.now()`.
+ * `clusterNodes` is set only in cluster mode (`--cluster`): the masters of the private Redis
+ * Cluster, for an ioredis Cluster client (see ./endpoint.ts); `redisUrl` is then the first master.
  * Lateness = startedAt − fireTime − jitterOffset.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import type { RedisEndpoint } from './endpoint';
 import { ScheduleSpec, WorkloadParams, getWorkload, scheduleIndexOf } from './workloads';
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 // ---------------------------------------------------------------- messages
 
-export interface StartMessage {
+/** redisUrl, and clusterNodes in cluster mode (RedisEndpoint). */
+export interface StartMessage extends RedisEndpoint {
   type: 'start';
-  redisUrl: string;
   workload: string;
   /** What the runner picked for this run (e.g. the herd's cron); given to Workload.schedules. */
   params: WorkloadParams;
@@ -105,9 +108,11 @@ export type PodToRunner = ReadyMessage | MarkedMessage | ResultMessage | ErrorMe
 
 // ---------------------------------------------------------------- pod side
 
-/** What a pod module's factory gets. */
-export interface PodContext {
-  redisUrl: string;
+/**
+ * What a pod module's factory gets. Connect to `clusterNodes` with a Cluster client when it is
+ * set (cluster mode; ./endpoint.ts openCluster), else to `redisUrl`.
+ */
+export interface PodContext extends RedisEndpoint {
   workload: string;
   params: WorkloadParams;
   /** Number of schedules S. */
@@ -221,6 +226,7 @@ export function runPod(factory: PodFactory): void {
           let schedules: ScheduleSpec[] | undefined;
           ctx = {
             redisUrl: raw.redisUrl,
+            clusterNodes: raw.clusterNodes,
             workload: raw.workload,
             params: raw.params,
             scheduleCount: raw.schedules,

@@ -1,13 +1,20 @@
 /**
- * Bench runner: one private redis-server, implementations measured in turn on a list of cases.
+ * Bench runner: one private redis-server (or, with `--cluster`, a private Redis Cluster),
+ * implementations measured in turn on a list of cases.
  *
  *   node -r ts-node/register/transpile-only bench/run.ts \
  *     --workload steady|herd|registry|all --impl bullmq|ours|both [--schedules 1000,5000] \
  *     [--pods 2] [--seconds N] [--warmup N] [--grace N] [--opt key=value ...] \
  *     [--herd-lead S] [--register-budget S] [--cpu-prof DIR] [--pod-exec-arg=--flag ...] \
- *     [--out bench/results]
+ *     [--cluster [--cluster-masters 3]] [--out bench/results]
  *
  * `--workload all` (what `npm run bench` runs) = steady 1k, 5k, 20k; herd 100k; registry 1k, 1M.
+ *
+ * `--cluster`: N masters (default 3, no replicas) on free loopback ports
+ * (test/support/redis-cluster.ts); setups and pods get the masters as `clusterNodes` and connect
+ * with ioredis Cluster clients; ours defaults to `partitions=12`, BullMQ uses the prefix `{bench}`
+ * (one hash tag: the whole queue on one shard). Commands, CPU and memory are summed over the
+ * nodes, CONFIG RESETSTAT and FLUSHALL go to every node; case labels end in ` cluster`.
  *
  * Window workloads (steady, herd), per implementation: FLUSHALL, register the schedules
  * (ImplSetup.register), fork the pods, wait for ready, then a measured window of `--seconds`
@@ -29,19 +36,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type Redis from 'ioredis';
 import { BOTH, getImplementation, SetupContext } from './impls';
 import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
 import {
-  BenchRedisServer,
+  BenchRedis,
+  CommandStats,
+  flushAll,
   luaCallsAreCounted,
+  MemoryInfo,
+  NodeSum,
   readCommandStats,
   readCpuMs,
   readMemory,
   resetStats,
-  startRedisServer,
+  startBenchRedis,
 } from './redis';
 import {
   cronAt,
@@ -68,6 +78,9 @@ interface Args {
   cpuProfDir?: string;
   herdLeadS?: number;
   registerBudgetS: number;
+  /** Run on a private Redis Cluster of `clusterMasters` masters instead of one server. */
+  cluster: boolean;
+  clusterMasters: number;
 }
 
 interface Case {
@@ -77,6 +90,8 @@ interface Case {
   seconds: number;
   warmup: number;
   grace: number;
+  /** Label suffix: '' on a single server, ' cluster' (' cluster<N>' for N ≠ 3 masters). */
+  topology: string;
 }
 
 /** Per-workload defaults: what `--workload all` runs and how long. */
@@ -106,6 +121,8 @@ function parseCli(argv: string[]): Args {
       'cpu-prof': { type: 'string' },
       'herd-lead': { type: 'string' },
       'register-budget': { type: 'string', default: '150' },
+      cluster: { type: 'boolean', default: false },
+      'cluster-masters': { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -121,6 +138,12 @@ function parseCli(argv: string[]): Args {
     if (i <= 0) throw new Error(`--opt expects key=value, got '${kv}'`);
     options[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  // --cluster-masters implies --cluster. Ours spreads its due index over the shards: 12
+  // partitions (4 per master on 3) unless --opt partitions= / ours.partitions= says otherwise.
+  const cluster = values.cluster === true || values['cluster-masters'] !== undefined;
+  const clusterMasters = Math.floor(num('cluster-masters', values['cluster-masters'] ?? '3', 3));
+  if (cluster && options['partitions'] === undefined && options['ours.partitions'] === undefined)
+    options['partitions'] = '12';
   const workload = values.workload ?? 'steady';
   if (workload !== 'all' && !WORKLOADS[workload]) {
     throw new Error(
@@ -143,6 +166,8 @@ function parseCli(argv: string[]): Args {
     cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
     herdLeadS: opt('herd-lead', values['herd-lead'], 1),
     registerBudgetS: num('register-budget', values['register-budget'], 1),
+    cluster,
+    clusterMasters,
   };
 }
 
@@ -159,6 +184,9 @@ function planCases(args: Args): Case[] {
         seconds: args.seconds ?? d.seconds,
         warmup: args.warmup ?? d.warmup,
         grace: args.grace ?? d.grace,
+        topology: args.cluster
+          ? ` cluster${args.clusterMasters === 3 ? '' : args.clusterMasters}`
+          : '',
       });
     }
   }
@@ -208,12 +236,17 @@ interface Row {
   idle?: IdleFigures;
   podErrors: string[];
   profiles?: ProfileSummary[];
+  /**
+   * Per Redis node (one on a single server, every master of a cluster), for the measured window:
+   * implementation commands, CPU ms and used_memory at its end — how the load spread over shards.
+   */
+  redisNodes?: Array<{ node: string; commands: number; cpuMs: number; usedMemoryMb: number }>;
   notes: string[];
   error?: string;
 }
 
-const caseLabel = (workload: string, schedules: number): string =>
-  `${workload} ${schedules >= 1_000_000 ? `${schedules / 1_000_000}M` : schedules >= 1_000 ? `${schedules / 1_000}k` : schedules}`;
+const caseLabel = (workload: string, schedules: number, topology = ''): string =>
+  `${workload} ${schedules >= 1_000_000 ? `${schedules / 1_000_000}M` : schedules >= 1_000 ? `${schedules / 1_000}k` : schedules}${topology}`;
 
 const median = (xs: number[]): number => {
   if (xs.length === 0) return NaN;
@@ -247,15 +280,14 @@ function herdLeadMs(impl: string, schedules: number, args: Args): number {
 class CaseRunner {
   constructor(
     private readonly args: Args,
-    private readonly server: BenchRedisServer,
-    private readonly redis: Redis,
+    private readonly redis: BenchRedis,
   ) {}
 
   async run(name: string, c: Case): Promise<Row> {
     const impl = getImplementation(name);
     const workload = getWorkload(c.workload);
     const row: Row = {
-      case: caseLabel(c.workload, c.schedules),
+      case: caseLabel(c.workload, c.schedules, c.topology),
       workload: c.workload,
       schedules: c.schedules,
       impl: name,
@@ -274,7 +306,7 @@ class CaseRunner {
     };
     const pods: PodProcess[] = [];
     try {
-      await this.redis.flushall();
+      await flushAll(this.redis);
       // ---- choose the run's parameters
       let herdFireMs = 0;
       if (c.workload === 'herd') {
@@ -289,7 +321,7 @@ class CaseRunner {
       }
       const schedules = workload.schedules(c.schedules, row.params);
       const ctx: SetupContext = {
-        redisUrl: this.server.url,
+        ...this.redis.endpoint,
         redis: this.redis,
         workload,
         schedules,
@@ -300,7 +332,7 @@ class CaseRunner {
 
       // ---- register
       const mem0 = (await readMemory(this.redis)).usedMemory;
-      const cpuBeforeRegister = await readCpuMs(this.redis);
+      const cpuBeforeRegister = (await readCpuMs(this.redis)).total;
       const t0 = nowMs();
       const outcome = await impl.setup.register(ctx);
       row.registerMs = Math.round(nowMs() - t0);
@@ -337,7 +369,7 @@ class CaseRunner {
           impl.podModule,
           {
             type: 'start',
-            redisUrl: this.server.url,
+            ...this.redis.endpoint,
             workload: workload.name,
             params: row.params,
             schedules: row.registered,
@@ -386,7 +418,7 @@ class CaseRunner {
         p.kill();
         livePods.delete(p);
       }
-      await this.redis.flushall().catch(() => undefined);
+      await flushAll(this.redis).catch(() => undefined);
     }
     return row;
   }
@@ -433,14 +465,15 @@ class CaseRunner {
     await sleepUntil(endMs + c.grace * 1000);
     const results = await Promise.all(pods.map((p) => p.stop()));
     row.window = { startMs, endMs, seconds: c.seconds };
+    row.redisNodes = this.perNode(commands, cpu0, cpu1, memory);
     row.figures = computeFigures({
       schedules: schedules.slice(0, row.registered),
       startMs,
       endMs,
       results,
       commands,
-      redisCpuMs: cpu1 - cpu0,
-      redisCpuMsSinceRegister: cpu1 - cpuBeforeRegister,
+      redisCpuMs: cpu1.total - cpu0.total,
+      redisCpuMsSinceRegister: cpu1.total - cpuBeforeRegister,
       memory,
     });
     return results;
@@ -459,23 +492,39 @@ class CaseRunner {
       ...pods.map((p) => p.mark('start', startMs)),
     ]);
     await sleepUntil(endMs);
-    const [commands, cpu1] = await Promise.all([
+    const [commands, cpu1, memory] = await Promise.all([
       readCommandStats(this.redis),
       readCpuMs(this.redis),
+      readMemory(this.redis),
       ...pods.map((p) => p.mark('end', endMs)),
     ]);
     const results = await Promise.all(pods.map((p) => p.stop()));
+    row.redisNodes = this.perNode(commands, cpu0, cpu1, memory);
     const podCpuMs = results.reduce((a, r) => a + (r.cpuUserUs + r.cpuSystemUs) / 1000, 0);
     row.window = { startMs, endMs, seconds: c.seconds };
     row.idle = {
       seconds: c.seconds,
       podRssMb: results.map((r) => round(r.rssPeakBytes / 2 ** 20, 1)),
       podCpuMsPerSec: round(podCpuMs / c.seconds, 1),
-      redisCpuMsPerSec: round((cpu1 - cpu0) / c.seconds, 1),
+      redisCpuMsPerSec: round((cpu1.total - cpu0.total) / c.seconds, 1),
       redisCommandsPerSec: round(commands.totalCalls / c.seconds, 1),
       starts: results.reduce((a, r) => a + r.scheduleIndex.length, 0),
     };
     return results;
+  }
+
+  private perNode(
+    commands: CommandStats,
+    cpu0: NodeSum,
+    cpu1: NodeSum,
+    memory: MemoryInfo,
+  ): Row['redisNodes'] {
+    return this.redis.nodes().map((n, i) => ({
+      node: `${n.host}:${n.port}`,
+      commands: commands.perNodeCalls[i],
+      cpuMs: round(cpu1.perNode[i] - cpu0.perNode[i], 1),
+      usedMemoryMb: round(memory.perNodeUsedMemory[i] / 2 ** 20, 1),
+    }));
   }
 
   /** Each pod wrote CPU.<date>.<time>.<pid>.*.cpuprofile on exit: summarise its window. */
@@ -732,12 +781,10 @@ async function main(): Promise<void> {
   const cases = planCases(args);
   const pressureBefore = cpuPressure();
   for (const name of args.impls) getImplementation(name); // fail fast on an unknown impl
-  const server = await startRedisServer();
-  const redis = server.client();
+  const redis = await startBenchRedis({ cluster: args.cluster, masters: args.clusterMasters });
   const stopAll = async (): Promise<void> => {
     for (const p of livePods) p.kill();
-    redis.disconnect();
-    await server.stop();
+    await redis.stop();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
@@ -745,20 +792,19 @@ async function main(): Promise<void> {
   const startedAt = nowMs();
   try {
     const luaCounted = await luaCallsAreCounted(redis);
+    log(`${redis.describe()}; Lua-internal calls in commandstats: ${luaCounted}`);
     log(
-      `redis-server ${server.version} on ${server.url} (pid ${server.pid}); Lua-internal calls in commandstats: ${luaCounted}`,
+      `cases: ${cases.map((c) => `${caseLabel(c.workload, c.schedules, c.topology)} [${c.impls.join(',')}]`).join('; ')}`,
     );
-    log(
-      `cases: ${cases.map((c) => `${caseLabel(c.workload, c.schedules)} [${c.impls.join(',')}]`).join('; ')}`,
-    );
-    const runner = new CaseRunner(args, server, redis);
+    const runner = new CaseRunner(args, redis);
     const rows: Row[] = [];
     for (const c of cases) for (const name of c.impls) rows.push(await runner.run(name, c));
 
     const targets = args.impls.includes('ours') ? evaluateTargets(rows) : [];
     const env = {
       node: process.version,
-      redis: server.version,
+      redis: redis.version,
+      redisTopology: redis.topology,
       luaCallsCountedInCommandstats: luaCounted,
       nproc: os.availableParallelism?.() ?? os.cpus().length,
       cpuModel: cpuModel(),
@@ -770,7 +816,9 @@ async function main(): Promise<void> {
     const title =
       `workload=${args.workload} impl=${args.impls.join(',')} pods=${args.pods}` +
       (Object.keys(args.options).length ? ` opts=${JSON.stringify(args.options)}` : '') +
-      ` | node ${env.node}, redis ${env.redis}, ${env.nproc} × ${env.cpuModel}, load ${env.loadavg.join(' ')}`;
+      ` | node ${env.node}, redis ${env.redis}` +
+      (redis.topology.mode === 'cluster' ? ` (cluster of ${redis.topology.masters} masters)` : '') +
+      `, ${env.nproc} × ${env.cpuModel}, load ${env.loadavg.join(' ')}`;
     process.stdout.write(`\n${title}\n${table(rows)}\n`);
     for (const r of rows) {
       for (const n of r.notes) process.stdout.write(`\nnote: ${r.case} ${r.impl}: ${n}`);
@@ -782,13 +830,24 @@ async function main(): Promise<void> {
         process.stdout.write(
           `\n${r.case} ${r.impl}: ${r.idle.starts} handler start(s) in the idle window`,
         );
+      if (redis.topology.mode === 'cluster' && r.redisNodes)
+        process.stdout.write(
+          `\n${r.case} ${r.impl}: per node, commands ${r.redisNodes.map((n) => n.commands).join('/')}, ` +
+            `Redis CPU ms ${r.redisNodes.map((n) => Math.round(n.cpuMs)).join('/')}, ` +
+            `used_memory MB ${r.redisNodes.map((n) => n.usedMemoryMb).join('/')}`,
+        );
       if (r.figures?.unexpected)
         process.stdout.write(
           `\n${r.case} ${r.impl}: ${r.figures.unexpected} start(s) of fire times off the cron grid`,
         );
     }
-    if (targets.length)
-      process.stdout.write(`\n\nTargets (ours, issue #4):\n${formatTargets(targets)}\n`);
+    if (targets.length) {
+      const on =
+        redis.topology.mode === 'cluster'
+          ? `; ${redis.topology.masters}-master cluster, BullMQ's queue on one shard`
+          : '';
+      process.stdout.write(`\n\nTargets (ours, issue #4${on}):\n${formatTargets(targets)}\n`);
+    }
     for (const r of rows) {
       for (const [i, p] of (r.profiles ?? []).entries())
         process.stdout.write(
@@ -808,6 +867,7 @@ async function main(): Promise<void> {
         'redis commands include commands called inside Lua scripts (verified: luaCallsCountedInCommandstats)',
         'lateness = handler start - fire time - jitter offset, over every start of an in-window fire time',
         'registry: bytesPerSchedule = (used_memory after registration - before) / registered; startMs = median fork->ready of the pods; idle = window with nothing due',
+        'commands, Redis CPU and used_memory are sums over every node of environment.redisTopology (rows[].redisNodes: per node); CONFIG RESETSTAT and FLUSHALL go to every node',
       ],
       rows,
       ratiosOursOverBullmq: Object.fromEntries(
