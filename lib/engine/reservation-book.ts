@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
-import type { Confirmation, RedisScripts } from '../redis/redis-scripts';
+import type { ConfirmReply, Confirmation, RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 
@@ -40,10 +40,12 @@ export class ReservationBook<T> {
     private readonly scripts: RedisScripts,
     private readonly keys: KeySpace,
     private readonly clock: RedisClock,
-    /** Reservations that may start now, with the Redis time of their confirmation. */
-    private readonly onConfirmed: (items: T[], nowMs: number) => void,
+    /** Reservations that may start now, with the Redis time and change epoch of their confirmation. */
+    private readonly onConfirmed: (items: T[], nowMs: number, epoch: number) => void,
     /** A reservation that will not start (changed, lost or expired), with its code. */
     private readonly onDropped: (item: T, code: number) => void,
+    /** Reservations not confirmed when the book stopped: to hand back. */
+    private readonly onReturned: (items: T[]) => void,
   ) {}
 
   get size(): number {
@@ -105,36 +107,43 @@ export class ReservationBook<T> {
       if (r.leaseUntilMs < leaseUntil) leaseUntil = r.leaseUntilMs;
     }
     this.confirming += batch.length;
+    let reply: ConfirmReply;
     try {
       const base = this.keys.partitionBases[partition];
       const sentAt = performance.now();
       // Without the runs first: they are needed only if the partition changed since the claims.
-      let reply = await this.scripts.confirmRuns(base, notBefore, epoch, leaseUntil, []);
+      reply = await this.scripts.confirmRuns(base, notBefore, epoch, leaseUntil, []);
       if (reply.status === 'check') {
         reply = await this.scripts.confirmRuns(base, notBefore, epoch, leaseUntil, batch);
       }
-      this.confirming -= batch.length;
-      this.failures = 0;
       this.clock.observe(reply.nowMs, sentAt);
-      if (reply.status === 'early') {
-        for (const r of batch) push(this.heap, r);
-        this.arm(notBefore - reply.nowMs);
-      } else if (reply.status === 'confirmed') {
-        this.onConfirmed(
-          batch.map((r) => r.item),
-          reply.nowMs,
-        );
-      } else if (reply.status === 'checked') {
-        const confirmed: T[] = [];
-        reply.codes.forEach((code, i) => {
-          if (code === 1) confirmed.push(batch[i].item);
-          else this.onDropped(batch[i].item, code);
-        });
-        this.onConfirmed(confirmed, reply.nowMs);
-      }
     } catch (error) {
       this.confirming -= batch.length;
       this.retryLater(batch, error as Error);
+      return;
+    }
+    this.confirming -= batch.length;
+    this.failures = 0;
+    if (reply.status === 'early') {
+      if (this.stopped) {
+        this.onReturned(batch.map((r) => r.item));
+        return;
+      }
+      for (const r of batch) push(this.heap, r);
+      this.arm(notBefore - reply.nowMs);
+    } else if (reply.status === 'confirmed') {
+      this.onConfirmed(
+        batch.map((r) => r.item),
+        reply.nowMs,
+        reply.epoch,
+      );
+    } else if (reply.status === 'checked') {
+      const confirmed: T[] = [];
+      reply.codes.forEach((code, i) => {
+        if (code === 1) confirmed.push(batch[i].item);
+        else this.onDropped(batch[i].item, code);
+      });
+      this.onConfirmed(confirmed, reply.nowMs, reply.epoch);
     }
   }
 
@@ -145,11 +154,13 @@ export class ReservationBook<T> {
       this.logger.warn(`Cannot confirm reserved runs: ${error.message}; retrying with backoff`);
     }
     const now = this.clock.now();
+    const returned: T[] = [];
     for (const r of batch) {
       if (r.leaseUntilMs <= now) this.onDropped(r.item, ScriptCode.LEASE_EXPIRED);
-      else if (this.stopped) this.onDropped(r.item, ScriptCode.LEASE_LOST);
+      else if (this.stopped) returned.push(r.item);
       else push(this.heap, r);
     }
+    if (returned.length > 0) this.onReturned(returned);
     this.arm(Math.min(MAX_RETRY_MS, 50 * 2 ** Math.min(this.failures, 6)));
   }
 }

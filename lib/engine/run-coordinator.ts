@@ -16,6 +16,7 @@ import type {
   Retarget,
 } from '../redis/redis-scripts';
 import { ScheduleTiming } from '../time/schedule-timing';
+import { timerDelay } from '../time/timer-delay';
 import type { RedisClock } from '../time/redis-clock';
 import { Plan, planAfterRun, planMisfire, withJitter } from './fire-planner';
 import { PartitionBatcher } from './partition-batcher';
@@ -54,6 +55,10 @@ interface Claimed {
   policy: ResolvedPolicy;
   /** Redis time of the claim, or of the confirmation of a reservation. */
   claimedMs: number;
+  /** The partition's change epoch at that claim or confirmation. */
+  epoch: number;
+  /** Confirmed again before it starts, after waiting long for a slot. */
+  rechecked: boolean;
   /** Missed fire times passed over when the claim was retargeted to the latest one. */
   skippedBefore: number;
 }
@@ -62,6 +67,11 @@ interface Claimed {
 const AVERAGE_WEIGHT = 0.05;
 /** A run that waited this long for a slot goes through the misfire policy again before it starts. */
 const QUEUED_LONG_MS = 50;
+/**
+ * A first attempt that waited this long for a slot is confirmed again (confirmRuns: one cheap
+ * epoch check) before it starts, so a remove, pause or change made meanwhile is honoured.
+ */
+const RECHECK_AFTER_MS = 200;
 
 /**
  * Takes claimed runs to their end: keeps reservations until they are due and confirmed, queues
@@ -107,13 +117,15 @@ export class RunCoordinator {
       scripts,
       keys,
       clock,
-      (items, nowMs) => {
+      (items, nowMs, epoch) => {
         for (const c of items) {
           c.claimedMs = nowMs;
+          c.epoch = epoch;
           this.process(c);
         }
       },
       (c, code) => this.dropped(c, code),
+      (items) => void this.handBack(items),
     );
     const base = (p: number) => keys.partitionBases[p];
     const limits = {
@@ -152,7 +164,7 @@ export class RunCoordinator {
    * slots can start within the look-ahead at the handlers' average duration (so slow handlers
    * never hoard runs another pod could start on time), and by `maxPendingRuns`.
    */
-  private get lookAheadRoom(): number {
+  get lookAheadRoom(): number {
     const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
     const cap = Math.min(
       Math.max(maxPendingRuns, concurrency),
@@ -198,6 +210,8 @@ export class RunCoordinator {
       timing,
       policy: resolvePolicy(decodePolicy(run.policy), this.options.defaultPolicy),
       claimedMs: claim.nowMs,
+      epoch: claim.epoch,
+      rechecked: false,
       skippedBefore: 0,
     };
     if (run.claim === 'run' && run.dueMs > claim.nowMs) {
@@ -220,9 +234,24 @@ export class RunCoordinator {
   pump(): void {
     while (this.running < this.options.concurrency && this.readyHead < this.ready.length) {
       const c = this.ready[this.readyHead++];
-      // A run that waited for a slot may be late by now: the misfire policy again.
       const now = this.clock.now();
-      if (now - c.claimedMs >= QUEUED_LONG_MS && this.misfired(c, now)) continue;
+      const waited = now - c.claimedMs;
+      if (waited >= RECHECK_AFTER_MS && c.run.claim === 'run' && !c.rechecked && !this.closing) {
+        c.rechecked = true;
+        this.reservations.add({
+          partition: c.source.partition,
+          member: c.run.member,
+          fencingToken: c.run.fencingToken,
+          revision: c.run.revision,
+          dueMs: Math.min(c.run.dueMs, now),
+          epoch: c.epoch,
+          leaseUntilMs: c.run.leaseUntilMs,
+          item: c,
+        });
+        continue;
+      }
+      // A run that waited for a slot may be late by now: the misfire policy again.
+      if (waited >= QUEUED_LONG_MS && this.misfired(c, now)) continue;
       void this.start(c);
     }
     if (this.readyHead === this.ready.length) {
@@ -272,7 +301,9 @@ export class RunCoordinator {
       return;
     }
     if (this.misfired(c, c.claimedMs)) return;
-    this.ready.push(c);
+    if (c.rechecked && this.readyHead > 0) this.ready[--this.readyHead] = c;
+    else if (c.rechecked) this.ready.unshift(c);
+    else this.ready.push(c);
     this.pump();
   }
 
@@ -316,6 +347,12 @@ export class RunCoordinator {
         dueMs: plan.dueMs,
       })
       .catch(() => -1);
+    if (code === ScriptCode.TOO_EARLY) {
+      // This pod's clock estimate ran ahead of Redis: that fire time is due in a moment.
+      const delay = timerDelay(plan.dueMs - this.clock.now() + 1);
+      setTimeout(() => void this.retarget(c, plan), delay);
+      return;
+    }
     if (code !== 1) {
       this.logger.warn(
         `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
@@ -614,6 +651,8 @@ export class RunCoordinator {
         claim: 'run',
       },
       claimedMs: result.nowMs,
+      epoch: result.epoch,
+      rechecked: false,
       skippedBefore: 0,
     };
     if (this.closing) {

@@ -67,7 +67,7 @@ export class LeaseKeeper {
   ): Promise<void> {
     await Promise.all(
       groupByPartition(runs).map(([partition, group]) =>
-        this.scripts.releaseRuns(this.keys.partitionBases[partition], group),
+        this.scripts.releaseRuns(this.keys.partitionBases[partition], this.keys.wakeChannel, group),
       ),
     );
   }

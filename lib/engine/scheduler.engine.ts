@@ -28,6 +28,8 @@ interface Target extends ClaimTarget, RunSource {
   hintMs: number;
   /** Entries the claims of this round left alone at the front of the window: the next passes them. */
   offset: number;
+  /** Least score left alone by the claims of this round (they may go on over several calls). */
+  heldMs: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -107,6 +109,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.runs.close();
+    // Leaving the registries first lets the other pods take this pod's schedules over at once.
+    const leaving = this.registry.stop();
     // A claim in flight still delivers its runs; the coordinator gives them back at once.
     if (this.current) {
       let timer: NodeJS.Timeout | undefined;
@@ -121,7 +125,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       this.subscriber = undefined;
     }
     await this.runs.shutdown(this.options.shutdownTimeoutMs);
-    await this.registry.stop();
+    await leaving;
   }
 
   /** A writer in this process stored a due time: look at it in time without waiting for pub/sub. */
@@ -157,6 +161,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           wakeAtMs: 0,
           hintMs: Infinity,
           offset: 0,
+          heldMs: Infinity,
         };
         targets.push(target);
         this.byDueKey.set(target.due, target);
@@ -245,6 +250,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     const hot = fullPoll ? this.targets : this.targets.filter((t) => t.wakeAtMs <= now + 1);
     if (hot.length > 0) {
       const limit = Math.max(1, Math.min(batchSize, Math.floor(budget / hot.length)));
+      // Reservations (first attempts not yet due) stay within the look-ahead room.
+      const maxAhead = Math.max(0, Math.floor(this.runs.lookAheadRoom / hot.length));
       const groups = new Map<number, Target[]>();
       for (const t of hot) {
         const group = groups.get(t.partition);
@@ -258,11 +265,11 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           for (const t of group) t.hintMs = Infinity;
           const sentAt = performance.now();
           const replies = await this.connection.scripts.claimDue(
-            group.map((t) => ({
-              ...t,
-              share: this.registry.shareOf(t.handler.key),
-              offset: fullPoll ? 0 : t.offset,
-            })),
+            group.map((t) => {
+              if (fullPoll) t.offset = 0;
+              if (t.offset === 0) t.heldMs = Infinity; // a new round
+              return { ...t, share: this.registry.shareOf(t.handler.key), maxAhead };
+            }),
             limit,
             leaseMs,
             lookAheadMs,
@@ -270,10 +277,11 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
           replies.forEach((reply, i) => {
             const target = group[i];
             this.clock.observe(reply.nowMs, sentAt);
+            target.heldMs = Math.min(target.heldMs, reply.heldScoreMs ?? Infinity);
             // A hint that came while the claim was in flight may be newer than its reply.
             target.wakeAtMs = Math.min(
               reply.nextScoreMs === null ? Infinity : reply.nextScoreMs - lookAheadMs,
-              reply.heldScoreMs ?? Infinity,
+              target.heldMs,
               target.hintMs,
             );
             // A claim cut short by the limit goes on at once, past what it left alone.

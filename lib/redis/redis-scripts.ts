@@ -68,12 +68,13 @@ export interface Confirmation {
   revision: string;
 }
 
+/** `epoch`: the partition's change epoch at the confirmation (unknown when early: -1). */
 export type ConfirmReply =
-  | { status: 'confirmed'; nowMs: number }
-  | { status: 'early'; nowMs: number }
+  | { status: 'confirmed'; nowMs: number; epoch: number }
+  | { status: 'early'; nowMs: number; epoch: number }
   /** Only for a call without runs: the epoch moved on, call again with them. */
-  | { status: 'check'; nowMs: number }
-  | { status: 'checked'; nowMs: number; codes: number[] };
+  | { status: 'check'; nowMs: number; epoch: number }
+  | { status: 'checked'; nowMs: number; epoch: number; codes: number[] };
 
 export interface Completion {
   member: string;
@@ -179,7 +180,7 @@ export class RedisScripts {
 
   /** Claims from several due indexes of ONE partition in a single round trip. */
   async claimDue(
-    targets: readonly (ClaimTarget & { share: Share; offset: number })[],
+    targets: readonly (ClaimTarget & { share: Share; offset: number; maxAhead: number })[],
     limit: number,
     leaseMs: number,
     lookAheadMs: number,
@@ -199,6 +200,7 @@ export class RedisScripts {
         pods,
         rank,
         t.offset,
+        t.maxAhead,
       );
     }
     const results = (await pipeline.exec()) ?? [];
@@ -219,10 +221,13 @@ export class RedisScripts {
     for (const r of runs) args.push(r.member, r.fencingToken, r.revision);
     const reply = (await this.call('confirmRuns', base, ...args)) as number[];
     const nowMs = Number(reply[1]);
-    if (reply[0] === 1) return { status: 'confirmed', nowMs };
-    if (reply[0] === 2) return { status: 'checked', nowMs, codes: reply.slice(2).map(Number) };
-    if (reply[0] === 3) return { status: 'check', nowMs };
-    return { status: 'early', nowMs };
+    const at = reply[2] === undefined ? -1 : Number(reply[2]);
+    if (reply[0] === 1) return { status: 'confirmed', nowMs, epoch: at };
+    if (reply[0] === 2) {
+      return { status: 'checked', nowMs, epoch: at, codes: reply.slice(3).map(Number) };
+    }
+    if (reply[0] === 3) return { status: 'check', nowMs, epoch: at };
+    return { status: 'early', nowMs, epoch: at };
   }
 
   async completeRuns(
@@ -279,8 +284,8 @@ export class RedisScripts {
   }
 
   /** Hands unstarted first attempts back (see releaseRuns-1.lua). */
-  async releaseRuns(base: string, runs: readonly RunRef[]): Promise<number[]> {
-    const args: Arg[] = [runs.length];
+  async releaseRuns(base: string, wakeChannel: string, runs: readonly RunRef[]): Promise<number[]> {
+    const args: Arg[] = [wakeChannel, runs.length];
     for (const r of runs) args.push(r.member, r.fencingToken);
     return (await this.call('releaseRuns', base, ...args)) as number[];
   }

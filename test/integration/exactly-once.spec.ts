@@ -1,6 +1,12 @@
 import { createApp, freshPrefix, TestApp } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { everySecondStatic, recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
+import {
+  behaviour,
+  everySecondStatic,
+  recordingHandlers,
+  resetRecorder,
+  runs,
+} from '../fixtures/recorder';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
@@ -191,6 +197,34 @@ describe('live changes', () => {
       expect(changed.map((r) => [r.payload, r.attempt])).toEqual([[{ v: 2 }, 1]]);
     } finally {
       await Promise.all([...workers, api].map((a) => a.close()));
+    }
+  });
+
+  it('a run waiting for a free slot does not start once its schedule is removed', async () => {
+    const prefix = freshPrefix();
+    // One slot and runs of 1.5 s: of two schedules due together, one waits for the other.
+    const worker = await createApp(
+      { redis: server.url, keyPrefix: prefix, tenantGuards: open, concurrency: 1 },
+      [recordingHandlers('worker')],
+    );
+    behaviour.delayMs = 1_500;
+    try {
+      const input = { tenantId: 'acme', cron: '*/5 * * * * *', handler: 'record' };
+      await worker.scheduler.upsertMany([
+        { ...input, id: 'one' },
+        { ...input, id: 'two' },
+      ]);
+      await waitFor(() => runs.some((r) => r.tenantId === 'acme'), {
+        timeoutMs: 10_000,
+        message: 'a first run',
+      });
+      const first = runs.find((r) => r.tenantId === 'acme')!;
+      const waiting = first.scheduleId === 'one' ? 'two' : 'one';
+      expect(await worker.scheduler.remove('acme', waiting)).toBe(true);
+      await sleep(2_500);
+      expect(runs.filter((r) => r.scheduleId === waiting)).toEqual([]);
+    } finally {
+      await worker.close();
     }
   });
 

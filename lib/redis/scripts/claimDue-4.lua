@@ -27,6 +27,7 @@
   ARGV[5] this pod's rank among them (integer, 0-based)
   ARGV[6] entries of the window to pass over first (integer): those a previous call of the same
           round left alone
+  ARGV[7] most reservations to make (integer): first attempts not yet due beyond it are left alone
 
   Returns { now ms, next score to look at or -1 (the last one examined when the limit stopped the
             claim, else the first score after the look-ahead), least score of an entry left alone
@@ -47,6 +48,7 @@ local rcall = redis.call
 local dueKey, fenceKey, base, epochKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local limit, leaseMs, lookAhead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local pods, rank, offset = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxAhead, ahead = tonumber(ARGV[7]), 0
 local now = nowMs()
 local horizon = now + lookAhead
 -- the lease of a claim that starts now, as text (numbers are formatted once)
@@ -79,6 +81,10 @@ for i = 1, #entries, 2 do
     local rfire, rattempt, _, rlease, rprev, rfireText = parseRun(f[1])
     if rfire and rlease > now then
       -- a lease still held, a retry not yet due, or a stale guard: not ours to take
+    elseif rfire and rattempt > 0 and f[4] == '0' then
+      -- paused since: the fire time counts as run (a resume skips what it missed), nothing starts
+      rcall('HSET', hashKey, 'r', markOfRun(rfire, rattempt, rprev, rfireText))
+      gone = true
     elseif rfire and rattempt > 0 then
       fire, attempt, mark = rfireText, tostring(rattempt + 1), rprev
     elseif f[2] and f[4] ~= '0' then
@@ -86,11 +92,20 @@ for i = 1, #entries, 2 do
       due = dueOf(f[2], f[3])
       mark = rfire and rprev or (f[1] or '')
       attempt = (mark ~= '' and tonumber(mark) >= tonumber(fire)) and '0' or '1'
-      if attempt == '1' and pods > 1 and tonumber(due) > now and tonumber(f[9] or '0') % pods ~= rank then
-        attempt = nil -- another pod's to reserve; anyone's once it is due
+      if attempt == '1' and tonumber(due) > now then
+        if (pods > 1 and tonumber(f[9] or '0') % pods ~= rank) or ahead >= maxAhead then
+          attempt = nil -- another pod's to reserve, or no room: anyone's once it is due
+        else
+          ahead = ahead + 1
+        end
       end
     else
-      gone = true -- removed, or paused while its entry was still here: nothing to run
+      -- removed, or paused while its entry was still here: nothing to run (a lapsed stale guard
+      -- goes back to the mark, so a resume can arm the schedule again)
+      if rfire and f[2] then
+        if rprev == '' then rcall('HDEL', hashKey, 'r') else rcall('HSET', hashKey, 'r', rprev) end
+      end
+      gone = true
     end
   end
   if gone then

@@ -17,9 +17,9 @@
   ARGV[4] number of runs n; then n × 3 fields: member, fencing token, revision seen at claim. A
           first call may send n = 0: the runs are needed only when the epoch moved on.
 
-  Returns { 1, now ms } all confirmed; { -7 TOO_EARLY, now ms } none confirmed, it is not yet
-          ARGV[1]; { 3, now ms } the runs must be checked one by one: call again with them; or
-          { 2, now ms, then n codes: 1 confirmed, -4 LEASE_LOST (another claim owns the run, or
+  Returns { 1, now ms, epoch } all confirmed; { -7 TOO_EARLY, now ms } none confirmed, it is not
+          yet ARGV[1]; { 3, now ms, epoch } the runs must be checked one by one: call again with
+          them; or { 2, now ms, epoch, then n codes: 1 confirmed, -4 LEASE_LOST (another claim owns the run, or
           the schedule was removed), -5 LEASE_EXPIRED, -6 CHANGED (the schedule changed or was
           paused since the claim: the reservation was handed back) }
   Time: redis.call('TIME')
@@ -33,11 +33,11 @@ local base = KEYS[1]
 local now = nowMs()
 if now < tonumber(ARGV[1]) then return { -7, now } end
 local epoch = tonumber(rcall('GET', base .. 'ep') or '0')
-if epoch == tonumber(ARGV[2]) and now < tonumber(ARGV[3]) then return { 1, now } end
+if epoch == tonumber(ARGV[2]) and now < tonumber(ARGV[3]) then return { 1, now, epoch } end
 local n = tonumber(ARGV[4])
-if n == 0 then return { 3, now } end
+if n == 0 then return { 3, now, epoch } end
 
-local out = { 2, now }
+local out = { 2, now, epoch }
 for i = 0, n - 1 do
   local a = 5 + i * 3
   local member = ARGV[a]

@@ -10,7 +10,8 @@
   ARGV[1] number of runs n; then n × 4 fields: member, fencing token, new fire ms, its due ms
 
   Returns an array of n codes: 1 retargeted, -4 LEASE_LOST (the token no longer owns the run, or
-          the schedule was removed), -5 LEASE_EXPIRED (the lease ran out first)
+          the schedule was removed), -5 LEASE_EXPIRED (the lease ran out first), -7 TOO_EARLY
+          (the new fire time is not due yet by Redis TIME: nothing written)
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -31,6 +32,8 @@ for r = 0, n - 1 do
     codes[r + 1] = -4
   elseif lease < now then
     codes[r + 1] = -5
+  elseif tonumber(ARGV[a + 3]) > now then
+    codes[r + 1] = -7
   else
     if target > fire then
       local due = ARGV[a + 3]

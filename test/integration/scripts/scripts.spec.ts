@@ -107,6 +107,7 @@ async function claim(
     pods?: number;
     rank?: number;
     offset?: number;
+    maxAhead?: number;
   } = {},
 ): Promise<ClaimReply> {
   const [reply] = await scripts.claimDue(
@@ -118,6 +119,7 @@ async function claim(
         epoch: ks.epochCounter(0),
         share: { pods: opts.pods ?? 1, rank: opts.rank ?? 0 },
         offset: opts.offset ?? 0,
+        maxAhead: opts.maxAhead ?? 1_000_000,
       },
     ],
     opts.limit ?? 100,
@@ -526,6 +528,48 @@ describe('claimDue with a look-ahead (reservations)', () => {
     expect([last.runs.length, last.more]).toEqual([0, false]);
   });
 
+  it('makes at most ARGV[7] reservations, leaving the rest for later', async () => {
+    const now = await redisNow();
+    for (let i = 0; i < 5; i++) await upsert({ id: `s${i}`, fireMs: now + 2_000 });
+    await upsert({ id: 'due', fireMs: now - 1_000 });
+    const reply = await claim({ lookAheadMs: 5_000, maxAhead: 2 });
+    expect(reply.runs.map((r) => r.claim).sort()).toEqual(['run', 'run', 'run']);
+    expect(reply.runs.filter((r) => r.dueMs > reply.nowMs)).toHaveLength(2);
+    expect(reply.heldScoreMs).toBe(now + 2_000);
+  });
+
+  it('does not re-run a lapsed run of a schedule paused since: the fire time counts as run', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await claim({ leaseMs: 100 })).runs;
+    await pause('s1');
+    await waitFor(async () => (await redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+    expect((await claim()).runs).toEqual([]);
+    expect(await client.hget(k.hash, 'r')).toBe(String(now - 1_000));
+    expect(await score(dueKey(), k.member)).toBeNull();
+  });
+
+  it('puts a lapsed stale guard of a paused schedule back to the mark, so a resume arms it', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 1_000 });
+    await client.hset(k.hash, 'r', String(now + 5_000)); // the mark is ahead: a stale claim
+    const [stale] = (await claim({ leaseMs: 100 })).runs;
+    expect(stale.claim).toBe('stale');
+    await pause('s1');
+    await client.zadd(dueKey(), now - 1_000, k.member); // a stray entry left by a race
+    await waitFor(async () => (await redisNow()) > stale.leaseUntilMs, { timeoutMs: 5_000 });
+    expect((await claim()).runs).toEqual([]);
+    expect(await client.hget(k.hash, 'r')).toBe(String(now + 5_000));
+    const resumed = await scripts.setEnabled(
+      [k.hash, k.base],
+      ['1', now + 60_000, now + 60_000, ks.wakeChannel, k.member, '* * * * *|UTC|0'],
+    );
+    expect(resumed).toEqual([1, now + 60_000, now + 60_000]);
+    expect(await score(dueKey(), k.member)).toBe(now + 60_000);
+  });
+
   it('returns the change epoch of the partition with every claim', async () => {
     const now = await redisNow();
     expect((await claim()).epoch).toBe(0);
@@ -575,7 +619,7 @@ describe('confirmRuns', () => {
     await atDue();
     // Even a wrong token passes the fast path: nothing changed in the partition since the claim.
     expect((await confirm({ fence: 12345 })).status).toBe('confirmed');
-    expect((await confirm()).status).toBe('confirmed');
+    expect(await confirm()).toMatchObject({ status: 'confirmed', epoch: 0 });
     expect(await runState(k.hash)).toMatchObject({ fence: run.fencingToken, attempt: 1 });
   });
 
@@ -1169,14 +1213,22 @@ describe('releaseRuns', () => {
     expect(run).toMatchObject({ claim: 'run', fireMs: now + 300 });
     expect(await runState(k.hash)).toMatchObject({ fire: now + 300, prevHw: String(now - 1_000) });
 
+    const subscriber = server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(ks.wakeChannel);
     expect(
-      await scripts.releaseRuns(k.base, [
+      await scripts.releaseRuns(k.base, ks.wakeChannel, [
         { member: k.member, fencingToken: run.fencingToken },
         { member: k.member, fencingToken: 999_999 },
       ]),
     ).toEqual([1, -4]);
     expect(await client.hget(k.hash, 'r')).toBe(String(now - 1_000));
     expect(await score(dueKey(), k.member)).toBe(now + 300);
+    // The other pods hear of it at once.
+    await waitFor(() => messages.length >= 1, { timeoutMs: 5_000, message: 'a wake message' });
+    expect(messages).toEqual([`${dueKey()} ${now + 300}`]);
+    await subscriber.quit();
     const [again] = (await claim({ lookAheadMs: 5_000 })).runs;
     expect(again).toMatchObject({ claim: 'run', attempt: 1, fireMs: now + 300 });
   });
@@ -1189,7 +1241,9 @@ describe('releaseRuns', () => {
     const again = await waitFor(async () => (await claim()).runs[0], { timeoutMs: 5_000 });
     expect(again.attempt).toBe(2);
     expect(
-      await scripts.releaseRuns(k.base, [{ member: k.member, fencingToken: again.fencingToken }]),
+      await scripts.releaseRuns(k.base, ks.wakeChannel, [
+        { member: k.member, fencingToken: again.fencingToken },
+      ]),
     ).toEqual([-4]);
     expect((await runState(k.hash))?.fence).toBe(again.fencingToken);
   });
@@ -1205,8 +1259,15 @@ describe('retargetRuns', () => {
       await scripts.retargetRuns(k.base, [
         { member: k.member, fencingToken: run.fencingToken, fireMs: now - 1_000, dueMs: now - 900 },
         { member: k.member, fencingToken: 999_999, fireMs: now, dueMs: now },
+        // not due yet by Redis TIME: refused, nothing written
+        {
+          member: k.member,
+          fencingToken: run.fencingToken,
+          fireMs: now + 60_000,
+          dueMs: now + 60_000,
+        },
       ]),
-    ).toEqual([1, -4]);
+    ).toEqual([1, -4, -7]);
     expect(await runState(k.hash)).toMatchObject({ fire: now - 1_000, fence: run.fencingToken });
     expect(await client.hmget(k.hash, 'nf', 'nd')).toEqual([
       String(now - 1_000),
