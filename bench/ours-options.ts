@@ -101,3 +101,13 @@ export function oursModuleOptions(
 
 /** The dynamic handler name every bench schedule uses. */
 export const BENCH_HANDLER = 'bench';
+
+/**
+ * The built library (dist/, which `npm run bench` builds first), typed as lib/: bench processes
+ * load it as an application loads the package, so a pod's start time is the module's and not
+ * ts-node compiling lib/ (BullMQ's pods load built code too).
+ */
+export function builtLibrary(): typeof import('../lib') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../dist') as typeof import('../lib');
+}

@@ -14,9 +14,14 @@
 import 'reflect-metadata';
 import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RedisSchedulerModule, ScheduleContext, ScheduleHandler } from '../lib';
+import type { ScheduleContext } from '../lib';
+import { builtLibrary } from './ours-options';
+
 import { PodContext, PodHandle, runPod } from './pod-protocol';
 import { BENCH_HANDLER, oursModuleOptions, oursOptions, oursRedis } from './ours-options';
+
+// The built library, as an application loads the package: see builtLibrary.
+const { RedisSchedulerModule, ScheduleHandler } = builtLibrary();
 
 const POD_CONTEXT = Symbol('POD_CONTEXT');
 

@@ -9,12 +9,20 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RedisSchedulerModule, ScheduleHandler, SchedulerService } from '../lib';
 import type { ScheduleInput } from '../lib';
 import { ImplSetup, RegisterOutcome } from './impls';
 import { nowMs } from './pod-protocol';
-import { BENCH_HANDLER, oursModuleOptions, oursOptions, oursRedis } from './ours-options';
+import {
+  BENCH_HANDLER,
+  builtLibrary,
+  oursModuleOptions,
+  oursOptions,
+  oursRedis,
+} from './ours-options';
 import type { ScheduleSpec } from './workloads';
+
+// The built library, as an application loads the package: see builtLibrary.
+const { RedisSchedulerModule, ScheduleHandler, SchedulerService } = builtLibrary();
 
 @Injectable()
 class SetupHandlers {

@@ -535,7 +535,7 @@ export class RunCoordinator {
       }
       return;
     }
-    const plan: Plan = detached ? { fireMs: 0, dueMs: 0, skipped: 0 } : this.planAfter(c);
+    const plan: Plan = detached ? { fireMs: 0, dueMs: 0, skipped: 0 } : this.nextPlan(c);
     const code = await this.complete(c, outcome.status, outcome.error, plan, active, !detached);
     if (code !== 1) return;
     if (outcome.status === 'succeeded') {
@@ -543,6 +543,20 @@ export class RunCoordinator {
     } else if (this.events.wants('run.failed')) {
       this.events.emit('run.failed', { ...this.describe(c), error: outcome.error });
     }
+  }
+
+  /**
+   * Where the schedule goes after this run. A next fire time due already (a backlog: the pod is
+   * behind) goes through the misfire policy here, as its claim would, so that it can be kept by
+   * this pod at once instead of waiting for a claim and a retarget.
+   */
+  private nextPlan(c: Claimed): Plan {
+    const plan = this.planAfter(c);
+    const now = this.clock.now();
+    if (plan.dueMs > now) return plan;
+    const { cron, jitterMs } = c.timing;
+    const misfire = planMisfire(cron, c.info.schedule, jitterMs, plan.fireMs, now, c.policy);
+    return misfire ? { ...misfire, skipped: plan.skipped + misfire.skipped } : plan;
   }
 
   private planAfter(c: Claimed): Plan {
@@ -624,21 +638,26 @@ export class RunCoordinator {
 
   /**
    * Whether to reserve the next fire time of a schedule this pod just ran in the same call that
-   * records the run: only when it is due within the look-ahead, the schedule is assigned to this
-   * pod (PodRegistry) and this pod has room for it. One assigned to another pod is handed to it
-   * with a wake-up, so that pod reserves it in time.
+   * records the run: only when it is due within the look-ahead (or due already), the schedule is
+   * assigned to this pod (PodRegistry) and this pod has room for it. One assigned to another pod
+   * is handed to it with a wake-up, so that pod reserves it in time.
    */
   private chainFor(c: Claimed, plan: Plan): Completion['chain'] {
     if (this.closing || this.options.lookAheadMs === 0) return 'none';
     const ahead = plan.dueMs - this.clock.now();
-    if (ahead <= 0 || ahead > this.options.lookAheadMs) return 'none';
-    if (!this.registry.owns(c.source.handler.key, c.run.incarnation)) return 'wake';
+    if (plan.dueMs <= 0 || ahead > this.options.lookAheadMs) return 'none';
+    // Due already (this pod is behind): keep it whoever it is assigned to; a hand-over would only
+    // add a claim. Ahead: its assigned pod reserves it.
+    if (ahead > 0 && !this.registry.owns(c.source.handler.key, c.run.incarnation)) return 'wake';
     return this.lookAheadRoom > 0 ? 'chain' : 'none';
   }
 
-  /** The next fire time completeRuns reserved for this pod: held until due, like any reservation. */
+  /**
+   * The next fire time completeRuns reserved for this pod: held until due and confirmed, like any
+   * reservation, or started at once if it is due already (claimed by that call, as a claim would).
+   */
   private reserveChained(c: Claimed, plan: Plan, result: CompletionResult): void {
-    const leaseUntilMs = plan.dueMs + this.options.leaseMs;
+    const leaseUntilMs = Math.max(plan.dueMs, result.nowMs) + this.options.leaseMs;
     const next: Claimed = {
       ...c,
       run: {
@@ -657,6 +676,11 @@ export class RunCoordinator {
     };
     if (this.closing) {
       void this.handBack([next]);
+      return;
+    }
+    if (plan.dueMs <= result.nowMs) {
+      // After the events of the run just recorded (its success comes before the next start).
+      setImmediate(() => this.process(next));
       return;
     }
     this.reservations.add({

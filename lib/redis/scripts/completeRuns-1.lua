@@ -8,9 +8,10 @@
     stored next fire time is no longer the run's: that stands); `skipped` fire times are added to
     its count. A detached run record ('<schedule member>:r:<fire ms>', overlap 'allow') is deleted
     instead, its schedule being armed already, and the outcome is recorded on the schedule.
-    With chain 'c', a next fire time due within ARGV[4] ms of a schedule left as it was claimed
-    is reserved for the same pod at once, as claimDue would (attempt 1, a new fencing token, the
-    lease from its due time), saving the claim; confirmRuns starts it. With chain 'w' (the
+    With chain 'c', a next fire time due within ARGV[4] ms (or due already) of a schedule left as
+    it was claimed is claimed for the same pod at once, as claimDue would (attempt 1, a new
+    fencing token, the lease from its due time, or from now), saving the claim; confirmRuns
+    starts it when it is due. With chain 'w' (the
     schedule is another pod's to reserve), the call ends with one wake message per due index on
     ARGV[5] ('<due index key> <earliest due ms>'), so that pod claims it in time.
   - retry: the run stays recorded for the same fire time, unowned (fence 0), and becomes due again
@@ -103,10 +104,10 @@ for r = 0, n - 1 do
       local score = dueOf(nextFire, nextDue)
       local state = mark
       if chain == 'c' and unchanged and f[4] ~= '0' and outcome ~= 'skipped'
-        and tonumber(score) <= chainHorizon and tonumber(score) > now
+        and tonumber(score) <= chainHorizon
         and (mark == '' or tonumber(nextFire) > tonumber(mark)) then
         chained = rcall('INCR', base .. 'fence')
-        score = tostring(tonumber(score) + chainLeaseMs)
+        score = tostring(math.max(tonumber(score), now) + chainLeaseMs)
         state = nextFire .. ':1:' .. chained .. ':' .. score .. ':' .. mark
       end
       local sets = { 'r', state, 'nf', nextFire }

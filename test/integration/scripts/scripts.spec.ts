@@ -1053,6 +1053,33 @@ describe('completeRuns with chain (the next fire time reserved for the same pod)
     ).toEqual([1]);
   });
 
+  it('claims a next fire time due already for the same pod, leased from now', async () => {
+    const now = await redisNow();
+    const k = keysOf('s1');
+    await upsert({ id: 's1', fireMs: now - 2_000 });
+    const [run] = (await claim()).runs;
+    const [result] = await completeWith(
+      k.base,
+      [
+        completion(k.member, run.fencingToken, {
+          nextFireMs: now - 1_000,
+          nextDueMs: now - 1_000,
+          chain: 'chain',
+        }),
+      ],
+      { leaseMs: 8_000 },
+    );
+    expect(result.chainedFence).toBeGreaterThan(run.fencingToken);
+    expect(await runState(k.hash)).toMatchObject({
+      fire: now - 1_000,
+      attempt: 1,
+      fence: result.chainedFence,
+      lease: result.nowMs + 8_000,
+    });
+    expect(await score(dueKey(), k.member)).toBe(result.nowMs + 8_000);
+    expect((await claim()).runs).toEqual([]);
+  });
+
   it('does not chain beyond the look-ahead, a schedule changed or paused during the run, or a skip', async () => {
     const now = await redisNow();
     const ids = ['far', 'changed', 'paused', 'skipped'];
