@@ -1,35 +1,31 @@
-interface Pending<T, R> {
-  item: T;
-  resolve: (result: R) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
- * Batches per-run script calls (completions, detachments): everything submitted in the same turn
- * of the event loop goes to Redis in one call per partition, so a burst of short runs costs one
- * round trip instead of one per run.
+ * Batches per-run script calls: everything added in the same turn of the event loop goes to
+ * Redis in one call per partition (at most `maxBatch` items each), so a burst of short runs costs
+ * one round trip instead of one per run. Results come back through one handler per queue, not a
+ * promise per item: a burst of thousands of runs then holds nothing per run but its item while
+ * the call is out.
  */
-export class PartitionBatcher<T, R = number> {
-  private readonly pending = new Map<number, Pending<T, R>[]>();
+export class PartitionQueue<T, R> {
+  private readonly pending = new Map<number, T[]>();
   private scheduled = false;
 
   constructor(
     private readonly send: (partition: number, items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    /** Each item with the script's result for it. */
+    private readonly onResult: (item: T, result: R) => void,
+    /** The items of a call that failed (Redis unreachable, a script error). */
+    private readonly onError: (items: T[], error: unknown) => void,
   ) {}
 
-  /** Resolves to the script's result for this item (a code: 1 done, or a negative ScriptCode). */
-  submit(partition: number, item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const queue = this.pending.get(partition);
-      const entry = { item, resolve, reject };
-      if (queue) queue.push(entry);
-      else this.pending.set(partition, [entry]);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  add(partition: number, item: T): void {
+    const queue = this.pending.get(partition);
+    if (queue) queue.push(item);
+    else this.pending.set(partition, [item]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {
@@ -42,15 +38,47 @@ export class PartitionBatcher<T, R = number> {
     this.pending.clear();
   }
 
-  private async deliver(partition: number, batch: Pending<T, R>[]): Promise<void> {
+  private async deliver(partition: number, batch: T[]): Promise<void> {
+    let results: R[];
     try {
-      const results = await this.send(
-        partition,
-        batch.map((p) => p.item),
-      );
-      batch.forEach((p, i) => p.resolve(results[i]));
+      results = await this.send(partition, batch);
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      this.onError(batch, error);
+      return;
     }
+    for (let i = 0; i < batch.length; i++) this.onResult(batch[i], results[i]);
+  }
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A PartitionQueue with a promise per item, for the calls that are not per-run hot paths. */
+export class PartitionBatcher<T, R = number> {
+  private readonly queue: PartitionQueue<Pending<T, R>, R>;
+
+  constructor(send: (partition: number, items: T[]) => Promise<R[]>, maxBatch: number) {
+    this.queue = new PartitionQueue<Pending<T, R>, R>(
+      (partition, batch) =>
+        send(
+          partition,
+          batch.map((p) => p.item),
+        ),
+      maxBatch,
+      (p, result) => p.resolve(result),
+      (batch, error) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+  }
+
+  /** Resolves to the script's result for this item (a code: 1 done, or a negative ScriptCode). */
+  submit(partition: number, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) =>
+      this.queue.add(partition, { item, resolve, reject }),
+    );
   }
 }

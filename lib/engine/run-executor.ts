@@ -29,6 +29,34 @@ const MAX_ERROR_LENGTH = 500;
 const SUCCEEDED: RunOutcome = { status: 'succeeded', error: '' };
 
 /**
+ * A handler's ScheduleContext. Its signal is a getter on the prototype, so that a run whose
+ * handler never reads it creates no AbortController (and no closure per run either).
+ */
+class RunContext implements ScheduleContext {
+  readonly scheduleId: string;
+  declare tenantId?: string;
+  readonly fireTime: Date;
+  readonly dueTime: Date;
+  readonly attempt: number;
+  readonly fencingToken: number;
+  readonly #abort: RunAbort;
+
+  constructor(spec: RunSpec) {
+    this.scheduleId = spec.scheduleId;
+    if (spec.tenantId !== undefined) this.tenantId = spec.tenantId;
+    this.fireTime = new Date(spec.fireMs);
+    this.dueTime = new Date(spec.dueMs);
+    this.attempt = spec.attempt;
+    this.fencingToken = spec.fencingToken;
+    this.#abort = spec.abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
+
+/**
  * The one place that invokes handlers and catches what they throw. A run ends when its handler
  * settles or its abort fires (lease lost, timeout, shutdown), whichever comes first: a handler
  * that ignores its signal cannot hold a timed-out or lost run open.
@@ -38,17 +66,7 @@ export class RunExecutor {
 
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
-    const ctx: ScheduleContext = {
-      scheduleId: spec.scheduleId,
-      fireTime: new Date(spec.fireMs),
-      dueTime: new Date(spec.dueMs),
-      attempt: spec.attempt,
-      fencingToken: spec.fencingToken,
-      get signal() {
-        return abort.signal;
-      },
-    };
-    if (spec.tenantId !== undefined) ctx.tenantId = spec.tenantId;
+    const ctx = new RunContext(spec);
     return new Promise<RunOutcome>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let settled = false;

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createApp, freshPrefix, TestApp } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
+import { behaviour, recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
@@ -127,6 +127,48 @@ describe('a Redis that answers slowly', () => {
         expect(audit(`s${i}`, first, Math.floor(calmFrom / 1000) * 1000).missing).toEqual([]);
     } finally {
       await Promise.all(apps.map((a) => a.close()));
+    }
+  });
+});
+
+describe('a completion that Redis refuses at first', () => {
+  it('is written again until Redis takes it, within the lease: the run is not re-run and the schedule goes on', async () => {
+    const admin = server.client();
+    const app = await createApp(
+      { redis: server.url, keyPrefix: freshPrefix(), tenantGuards: open, leaseMs: 30_000 },
+      [recordingHandlers('p0')],
+    );
+    try {
+      await app.scheduler.upsert({
+        tenantId: 't',
+        id: 'slow',
+        cron: '* * * * * *',
+        handler: 'record',
+      });
+      await waitFor(() => runs.length >= 1);
+      behaviour.delayMs = 1_500;
+      const before = runs.length;
+      await waitFor(() => runs.length > before);
+      const held = runs[runs.length - 1];
+      // Every write fails (OOM) from now until well after that run's handler is done.
+      await admin.config('SET', 'maxmemory', '1');
+      await sleep(3_000);
+      await admin.config('SET', 'maxmemory', '0');
+
+      // Written once Redis takes writes again: the schedule is free long before the lease (30 s
+      // from the claim) would have freed it, and that fire time never ran again.
+      behaviour.delayMs = 0;
+      await waitFor(() => runs.some((r) => r.fireTime > held.fireTime), {
+        timeoutMs: 8_000,
+        message: 'the schedule stayed held: the refused completion was not written again',
+      });
+      expect(runs.filter((r) => r.fireTime === held.fireTime)).toHaveLength(1);
+      const schedule = await app.scheduler.get('t', 'slow');
+      expect(schedule!.lastStatus).toBe('succeeded');
+      expect(schedule!.lastFireAt!.getTime()).toBeGreaterThanOrEqual(held.fireTime);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await app.close();
     }
   });
 });
