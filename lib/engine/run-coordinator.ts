@@ -116,6 +116,8 @@ export class RunCoordinator {
   private averageRunMs: number;
   private drained: (() => void) | undefined;
   private closing = false;
+  /** Shut down: writes that failed are not tried again (their leases run out). */
+  private stopped = false;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
@@ -291,6 +293,7 @@ export class RunCoordinator {
       await this.bounded(this.leases.giveBack(remaining), remaining.length);
     }
     this.leases.stop();
+    this.stopped = true;
   }
 
   /** A due claim: misfire policy first, then a slot. */
@@ -669,16 +672,19 @@ export class RunCoordinator {
     for (const r of items) {
       const { c, active } = r;
       const leaseUntil = active?.leaseUntilMs ?? c.run.leaseUntilMs;
-      if (now >= leaseUntil) {
+      if (now >= leaseUntil || this.stopped) {
+        const then = this.stopped
+          ? 'the application has shut down, so it will be re-run once its lease runs out'
+          : 'its lease has expired, so it will be re-run';
         this.logger.warn(
           `Could not record the run of "${c.info.id}" for ${new Date(c.run.fireMs).toISOString()} ` +
-            `(${error.message}); its lease has expired, so it will be re-run`,
+            `(${error.message}); ${then}`,
         );
         if (active) this.forget(active);
         continue;
       }
       const delay = Math.min(2_000, 100 * 2 ** r.tries++);
-      setTimeout(() => this.completions.add(c.source.partition, r), delay);
+      setTimeout(() => this.completions.add(c.source.partition, r), delay).unref();
     }
   }
 
