@@ -53,10 +53,11 @@ interface ActiveRun extends LeasedRun {
 interface Recording {
   c: Claimed;
   completion: Completion;
-  /** Set when a handler ran: the run stays in `active` until this write is done. */
+  /**
+   * Set when a handler ran: the run stays in `active` until this write is done, and the write is
+   * announced as the run's end or its retry.
+   */
   active: ActiveRun | undefined;
-  /** The event to emit once written: the run's end, its retry, or none. */
-  announce: 'ended' | 'retrying' | 'none';
   /** Writes tried so far (Redis unreachable: backoff, while the lease lasts). */
   tries: number;
 }
@@ -553,12 +554,12 @@ export class RunCoordinator {
     if (outcome.status === 'failed' && run.attempt < policy.retry.attempts) {
       const retryAt = Math.ceil(this.clock.now() + retryDelayMs(policy.retry, run.attempt));
       const plan = { fireMs: run.fireMs, dueMs: retryAt, skipped: 0 };
-      this.complete(c, 'retry', outcome.error, plan, active, 'retrying');
+      this.complete(c, 'retry', outcome.error, plan, active);
       return;
     }
     const detached = active.member !== run.member;
     const plan: Plan = detached ? { fireMs: 0, dueMs: 0, skipped: 0 } : this.nextPlan(c);
-    this.complete(c, outcome.status, outcome.error, plan, active, 'ended', !detached);
+    this.complete(c, outcome.status, outcome.error, plan, active, !detached);
   }
 
   /**
@@ -598,7 +599,6 @@ export class RunCoordinator {
     error: string,
     plan: Plan,
     active: ActiveRun | undefined,
-    announce: Recording['announce'] = 'none',
     mayChain = false,
   ): void {
     const { run } = c;
@@ -614,7 +614,7 @@ export class RunCoordinator {
       deadLetter: outcome === 'failed' ? this.deadLetter(c, error) : '',
       chain: mayChain ? this.chainFor(c, plan) : 'none',
     };
-    this.completions.add(c.source.partition, { c, completion, active, announce, tries: 0 });
+    this.completions.add(c.source.partition, { c, completion, active, tries: 0 });
   }
 
   /** completeRuns answered for one run. */
@@ -639,8 +639,9 @@ export class RunCoordinator {
     if (active) this.forget(active);
   }
 
+  /** The events of a written completion: skipped fire times, then a run's end or its retry. */
   private announce(r: Recording): void {
-    const { c, completion } = r;
+    const { c, completion, active } = r;
     if (completion.skipped > 0 && this.events.wants('fires.skipped')) {
       this.events.emit('fires.skipped', {
         scheduleId: c.info.id,
@@ -649,7 +650,8 @@ export class RunCoordinator {
         resumeAt: new Date(completion.nextFireMs),
       });
     }
-    if (r.announce === 'retrying') {
+    if (!active) return;
+    if (completion.outcome === 'retry') {
       if (this.events.wants('run.retrying')) {
         this.events.emit('run.retrying', {
           ...this.describe(c),
@@ -657,12 +659,10 @@ export class RunCoordinator {
           retryAt: new Date(completion.nextDueMs),
         });
       }
-    } else if (r.announce === 'ended') {
-      if (completion.outcome === 'succeeded') {
-        if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', this.describe(c));
-      } else if (this.events.wants('run.failed')) {
-        this.events.emit('run.failed', { ...this.describe(c), error: completion.error });
-      }
+    } else if (completion.outcome === 'succeeded') {
+      if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', this.describe(c));
+    } else if (this.events.wants('run.failed')) {
+      this.events.emit('run.failed', { ...this.describe(c), error: completion.error });
     }
   }
 
