@@ -23,6 +23,8 @@ export type {
   Schedule,
   ScheduleInput,
   RunStatus,
+  ScheduleState,
+  ParkedInfo,
   StaticSchedule,
 } from './interfaces/schedule.interface';
 export type { ScheduleContext } from './interfaces/schedule-context.interface';

@@ -73,8 +73,13 @@ interface Claimed {
   claimedMs: number;
   /** The partition's change epoch at that claim or confirmation. */
   epoch: number;
-  /** Confirmed again before it starts, after waiting long for a slot. */
-  rechecked: boolean;
+  /**
+   * The confirmation pass it was claimed or confirmed in (see `confirmed`); -1 when that was in an
+   * earlier turn. A first attempt starts without another confirmation only within that pass.
+   */
+  pass: number;
+  /** Sent to be confirmed again, holding a slot to start in as soon as that is done. */
+  holdsSlot: boolean;
   /** Missed fire times passed over when the claim was retargeted to the latest one. */
   skippedBefore: number;
   /** Its entry in the ReservationBook, kept for the next reservation of the same schedule. */
@@ -85,11 +90,6 @@ interface Claimed {
 const AVERAGE_WEIGHT = 0.05;
 /** A run that waited this long for a slot goes through the misfire policy again before it starts. */
 const QUEUED_LONG_MS = 50;
-/**
- * A first attempt that waited this long for a slot is confirmed again (confirmRuns: one cheap
- * epoch check) before it starts, so a remove, pause or change made meanwhile is honoured.
- */
-const RECHECK_AFTER_MS = 200;
 
 /**
  * Takes claimed runs to their end: keeps reservations until they are due and confirmed, queues
@@ -110,6 +110,11 @@ export class RunCoordinator {
   private ready: Claimed[] = [];
   private readyHead = 0;
   private running = 0;
+  /** Slots held by first attempts being confirmed again before they start. */
+  private rechecking = 0;
+  /** The current confirmation pass (see `confirmed`), and whether one is under way. */
+  private pass = 0;
+  private inPass = false;
   /** Started and not yet recorded. */
   private readonly active = new Set<ActiveRun>();
   /** Runs whose handler is done, to record on the next turn of the event loop. */
@@ -138,13 +143,14 @@ export class RunCoordinator {
       scripts,
       keys,
       clock,
-      (items, nowMs, epoch) => {
-        for (const c of items) {
-          c.claimedMs = nowMs;
-          c.epoch = epoch;
-          this.process(c);
-        }
-      },
+      (items, nowMs, epoch) =>
+        this.confirmed(() => {
+          for (const c of items) {
+            c.claimedMs = nowMs;
+            c.epoch = epoch;
+            this.guarded(c, this.process);
+          }
+        }),
       (c, code) => this.dropped(c, code),
       (items) => void this.handBack(items),
     );
@@ -183,7 +189,10 @@ export class RunCoordinator {
    */
   get claimBudget(): number {
     const freeSlots =
-      this.options.concurrency - this.running - (this.ready.length - this.readyHead);
+      this.options.concurrency -
+      this.running -
+      this.rechecking -
+      (this.ready.length - this.readyHead);
     return Math.max(freeSlots, this.lookAheadRoom);
   }
 
@@ -214,10 +223,40 @@ export class RunCoordinator {
     ];
     this.ready = [];
     this.readyHead = 0;
+    this.rechecking = 0;
     void this.handBack(unstarted);
   }
 
-  dispatch(source: RunSource, run: ClaimedRun, claim: ClaimInfo): void {
+  /** The runs of one claim reply: due ones start in this pass, without another confirmation. */
+  dispatchAll(source: RunSource, runs: readonly ClaimedRun[], claim: ClaimInfo): void {
+    this.confirmed(() => {
+      for (const run of runs) this.dispatch(source, run, claim);
+    });
+  }
+
+  /**
+   * Runs `work`, which handles runs Redis just claimed or confirmed, as one pass: a first attempt
+   * handled in it may start at once; one that waits for a slot past it is confirmed again before
+   * it starts, so that no run starts after a remove, pause or change has been made (once
+   * `remove()` resolves, its schedule never starts again).
+   */
+  private confirmed(work: () => void): void {
+    this.pass++;
+    this.inPass = true;
+    try {
+      work();
+    } finally {
+      this.inPass = false;
+    }
+  }
+
+  private freeHeldSlot(c: Claimed): void {
+    if (!c.holdsSlot) return;
+    c.holdsSlot = false;
+    this.rechecking--;
+  }
+
+  private dispatch(source: RunSource, run: ClaimedRun, claim: ClaimInfo): void {
     if (this.closing) {
       void this.handBack([{ source, run }]);
       return;
@@ -239,30 +278,36 @@ export class RunCoordinator {
       policy: resolvePolicy(decodePolicy(run.policy), this.options.defaultPolicy),
       claimedMs: claim.nowMs,
       epoch: claim.epoch,
-      rechecked: false,
+      pass: -1,
+      holdsSlot: false,
       skippedBefore: 0,
     };
     if (run.claim === 'run' && run.dueMs > claim.nowMs) {
       this.reserve(c, run.dueMs);
       return;
     }
-    this.process(c);
+    this.guarded(c, this.process);
   }
 
   /** Starts what the claims of one round made ready. */
   pump(): void {
-    while (this.running < this.options.concurrency && this.readyHead < this.ready.length) {
+    while (
+      this.running + this.rechecking < this.options.concurrency &&
+      this.readyHead < this.ready.length
+    ) {
       const c = this.ready[this.readyHead++];
       const now = this.clock.now();
       const waited = now - c.claimedMs;
-      if (waited >= RECHECK_AFTER_MS && c.run.claim === 'run' && !c.rechecked && !this.closing) {
-        c.rechecked = true;
+      if (c.run.claim === 'run' && !(this.inPass && c.pass === this.pass) && !this.closing) {
+        // Claimed or confirmed in an earlier pass: a remove, pause or change may have been made
+        // since. Confirmed again (one cheap epoch check for all that ask at once), it starts in
+        // the slot it holds meanwhile.
+        c.holdsSlot = true;
+        this.rechecking++;
         this.reserve(c, Math.min(c.run.dueMs, now));
         continue;
       }
-      // A run that waited for a slot may be late by now: the misfire policy again.
-      if (waited >= QUEUED_LONG_MS && this.misfired(c, now)) continue;
-      this.start(c);
+      this.guarded(c, waited >= QUEUED_LONG_MS ? this.startUnlessMisfired : this.start);
     }
     if (this.readyHead === this.ready.length) {
       this.ready = [];
@@ -297,6 +342,53 @@ export class RunCoordinator {
     this.stopped = true;
   }
 
+  /**
+   * Runs one step of a claimed run. An error computing its fire times (cron-parser gives up on some
+   * expressions at some zones' DST changes) parks its schedule instead of escaping, so it never
+   * stops the other runs of a batch or the pod.
+   */
+  private guarded(c: Claimed, step: (this: RunCoordinator, c: Claimed) => void): void {
+    try {
+      step.call(this, c);
+    } catch (error) {
+      this.park(c, error, undefined);
+    }
+  }
+
+  /** A run that waited for a slot may be late by now: the misfire policy again. */
+  private startUnlessMisfired(c: Claimed): void {
+    if (!this.misfired(c, this.clock.now())) this.start(c);
+  }
+
+  /**
+   * Parks the schedule of `c`: its run (or, with `active`, its handler's outcome) is recorded,
+   * with a dead letter saying why, and the schedule is paused instead of re-armed, visible as
+   * `state: 'parked'` until it is resumed or upserted again.
+   */
+  private park(c: Claimed, error: unknown, active: ActiveRun | undefined): void {
+    const reason = `cannot compute its fire times: ${(error as Error)?.message ?? String(error)}`;
+    this.logger.error(
+      `Schedule "${c.info.id}" is parked: it ${reason}. Resume or upsert it to try again.`,
+    );
+    if (this.events.wants('schedule.parked')) {
+      this.events.emit('schedule.parked', { ...this.describe(c), error: reason });
+    }
+    const outcome = active?.outcome?.status ?? 'failed';
+    const completion: Completion = {
+      member: c.run.member,
+      fencingToken: c.run.fencingToken,
+      outcome,
+      revision: c.run.revision,
+      nextFireMs: 0,
+      nextDueMs: 0,
+      error: reason,
+      skipped: c.skippedBefore,
+      deadLetter: this.deadLetter(c, reason),
+      chain: 'park',
+    };
+    this.completions.add(c.source.partition, { c, completion, active, tries: 0 });
+  }
+
   /** A due claim: misfire policy first, then a slot. */
   private process(c: Claimed): void {
     const { run } = c;
@@ -312,9 +404,15 @@ export class RunCoordinator {
       return;
     }
     if (this.misfired(c, c.claimedMs)) return;
-    if (c.rechecked && this.readyHead > 0) this.ready[--this.readyHead] = c;
-    else if (c.rechecked) this.ready.unshift(c);
-    else this.ready.push(c);
+    c.pass = this.inPass ? this.pass : -1;
+    if (c.holdsSlot) {
+      // Confirmed again: it goes first, into the slot it held.
+      this.freeHeldSlot(c);
+      if (this.readyHead > 0) this.ready[--this.readyHead] = c;
+      else this.ready.unshift(c);
+    } else {
+      this.ready.push(c);
+    }
     this.pump();
   }
 
@@ -337,6 +435,7 @@ export class RunCoordinator {
   }
 
   private dropped(c: Claimed, code: number): void {
+    this.freeHeldSlot(c);
     if (code === ScriptCode.CHANGED) {
       // Handed back and armed again as the change left it: look at once, it may be due now.
       this.onRearm(c.source, this.clock.now());
@@ -373,6 +472,8 @@ export class RunCoordinator {
     run.fireMs = plan.fireMs;
     run.dueMs = plan.dueMs;
     c.skippedBefore += plan.skipped;
+    // retargetRuns checks the lease only: confirmed again (pause, change) before it starts.
+    c.pass = -1;
     this.ready.push(c);
     this.pump();
   }
@@ -423,7 +524,7 @@ export class RunCoordinator {
       void this.handBack([c]);
       return;
     }
-    if (this.clock.now() >= run.leaseUntilMs) {
+    if (this.clock.now() >= run.leaseUntilMs - this.leases.abortMarginMs) {
       // Claimed, then this process stalled (GC pause, SIGSTOP) past the lease: another pod re-runs it.
       this.logger.warn(
         `Run of "${c.info.id}" was claimed but its lease ran out before it could start`,
@@ -431,24 +532,30 @@ export class RunCoordinator {
       this.onRunEnd();
       return;
     }
+    // Fire times are computed before the run takes a slot: an error here parks the schedule.
+    const dueMs = run.dueMs >= 0 ? run.dueMs : this.dueOf(c);
+    if (c.policy.overlap === 'allow' && run.claim === 'run') {
+      const { cron, jitterMs } = c.timing;
+      const next = planAfterRun(
+        cron,
+        c.info.schedule,
+        jitterMs,
+        run.fireMs,
+        c.claimedMs,
+        c.claimedMs,
+        c.policy,
+      );
+      this.running++;
+      void this.startDetached(c, next, dueMs);
+      return;
+    }
     this.running++;
-    if (c.policy.overlap === 'allow' && run.claim === 'run') void this.startDetached(c);
-    else this.launch(c, run.member);
+    this.launch(c, run.member, dueMs);
   }
 
   /** overlap 'allow': the run goes on under its own member, the schedule is re-armed at once. */
-  private async startDetached(c: Claimed): Promise<void> {
+  private async startDetached(c: Claimed, next: Plan, dueMs: number): Promise<void> {
     const { run } = c;
-    const { cron, jitterMs } = c.timing;
-    const next = planAfterRun(
-      cron,
-      c.info.schedule,
-      jitterMs,
-      run.fireMs,
-      c.claimedMs,
-      c.claimedMs,
-      c.policy,
-    );
     const code = await this.detachments
       .submit(c.source.partition, {
         member: run.member,
@@ -466,7 +573,7 @@ export class RunCoordinator {
       return;
     }
     this.onRearm(c.source, next.dueMs);
-    this.launch(c, `${run.member}:r:${run.fireMs}`);
+    this.launch(c, `${run.member}:r:${run.fireMs}`, dueMs);
   }
 
   /**
@@ -474,7 +581,7 @@ export class RunCoordinator {
    * until its completion is written is what the garbage collector copies, so a run holds its
    * ActiveRun and, later, its Recording, and nothing else.
    */
-  private launch(c: Claimed, member: string): void {
+  private launch(c: Claimed, member: string, dueMs: number): void {
     const { run } = c;
     const active: ActiveRun = {
       partition: c.source.partition,
@@ -490,7 +597,6 @@ export class RunCoordinator {
     };
     this.active.add(active);
     this.leases.add(active);
-    const dueMs = run.dueMs >= 0 ? run.dueMs : this.dueOf(c);
     if (this.events.wants('run.started')) this.events.emit('run.started', this.describe(c));
     const startedAt = performance.now();
     void this.executor
@@ -526,7 +632,7 @@ export class RunCoordinator {
     this.ended = [];
     for (const active of ended) {
       if (active.givenBack) this.forget(active);
-      else this.record(active);
+      else this.recordOrPark(active);
     }
   }
 
@@ -545,6 +651,14 @@ export class RunCoordinator {
   private dueOf(c: Claimed): number {
     const { cron, jitterMs } = c.timing;
     return withJitter(cron, c.info.schedule, jitterMs, c.run.fireMs).dueMs;
+  }
+
+  private recordOrPark(active: ActiveRun): void {
+    try {
+      this.record(active);
+    } catch (error) {
+      this.park(active.claimed, error, active);
+    }
   }
 
   private record(active: ActiveRun): void {
@@ -726,7 +840,7 @@ export class RunCoordinator {
     run.claim = 'run';
     c.claimedMs = result.nowMs;
     c.epoch = result.epoch;
-    c.rechecked = false;
+    c.pass = -1;
     c.skippedBefore = 0;
     if (this.closing) {
       void this.handBack([c]);
@@ -734,7 +848,7 @@ export class RunCoordinator {
     }
     if (dueMs <= result.nowMs) {
       // On the next turn, with the other runs just recorded.
-      setImmediate(() => this.process(c));
+      setImmediate(() => this.guarded(c, this.process));
       return;
     }
     this.reserve(c, dueMs);

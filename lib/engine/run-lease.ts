@@ -18,13 +18,21 @@ export interface LeasedRun {
   abort: RunAbort;
 }
 
+/** Slack for the error of the local estimate of Redis time and for a late timer. */
+const ESTIMATE_SLACK_MS = 100;
+
 /**
  * Keeps the leases of this pod's runs alive with one timer for all of them (unref'd, never two
- * renewals at once): every quarter lease it renews, in one script call per partition, each run
- * with less than half its lease left. A run whose lease Redis refuses to renew, or whose lease
- * has run out by the local estimate (Redis unreachable, process frozen), has its signal aborted.
+ * renewals at once): every eighth of a lease (at most every second) it renews, in one script call
+ * per partition, each run with less than half its lease left. A run whose lease Redis refuses to
+ * renew has its signal aborted; so has one whose lease comes within `abortMarginMs` of running out
+ * by this pod's monotonic estimate of Redis time (Redis unreachable): before another pod can
+ * re-claim the run, since a re-claim needs Redis TIME past the lease.
  */
 export class LeaseKeeper {
+  /** One tick of the timer plus the estimate's slack: a lost run aborts at least this long before its lease runs out. */
+  readonly abortMarginMs: number;
+  private readonly tickMs: number;
   private readonly runs = new Set<LeasedRun>();
   private readonly logger = new Logger('RedisScheduler');
   private timer: NodeJS.Timeout | undefined;
@@ -35,15 +43,15 @@ export class LeaseKeeper {
     private readonly clock: RedisClock,
     private readonly scripts: RedisScripts,
     private readonly keys: KeySpace,
-  ) {}
+  ) {
+    this.tickMs = Math.max(1, Math.min(Math.floor(leaseMs / 8), 1_000));
+    this.abortMarginMs = this.tickMs + ESTIMATE_SLACK_MS;
+  }
 
   add(run: LeasedRun): void {
     this.runs.add(run);
     if (!this.timer) {
-      this.timer = setInterval(
-        () => void this.tick(),
-        Math.min(Math.floor(this.leaseMs / 4), 1_000),
-      );
+      this.timer = setInterval(() => void this.tick(), this.tickMs);
       this.timer.unref();
     }
   }
@@ -84,12 +92,13 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    // The local deadline is checked on every tick, even while a renewal hangs on an unreachable Redis.
+    // The local deadline is checked on every tick, even while a renewal hangs on an unreachable
+    // Redis; the next tick may come `tickMs` late, hence the margin.
     const now = this.clock.now();
     const renew: LeasedRun[] = [];
     for (const run of this.runs) {
       if (run.abort.aborted) continue;
-      if (run.leaseUntilMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
+      if (run.leaseUntilMs - this.abortMarginMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
       else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
     }
     if (this.renewing || renew.length === 0) return;

@@ -287,8 +287,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
             // A claim cut short by the limit goes on at once, past what it left alone.
             if (reply.more) full = true;
             target.offset = reply.more ? target.offset + reply.passed : 0;
-            const claim = { nowMs: reply.nowMs, epoch: reply.epoch };
-            for (const run of reply.runs) this.runs.dispatch(target, run, claim);
+            this.runs.dispatchAll(target, reply.runs, { nowMs: reply.nowMs, epoch: reply.epoch });
           });
         }),
       );

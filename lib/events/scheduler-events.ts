@@ -21,6 +21,11 @@ export interface SchedulerEventMap {
   'run.retrying': RunEvent & { error: string; retryAt: Date };
   /** The run ended after losing its lease; its completion was not recorded. */
   'run.rejected': RunEvent & { reason: string };
+  /**
+   * The schedule's fire times could not be computed (see `Schedule.state`): it is parked, with a
+   * dead letter, until it is resumed or upserted again. `fireTime` is the run that found it.
+   */
+  'schedule.parked': RunEvent & { error: string };
   /** Fire times were passed over unrun (misfire or overlap policy). */
   'fires.skipped': { scheduleId: string; tenantId?: string; count: number; resumeAt: Date };
 }

@@ -20,6 +20,19 @@ export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
 
 export type RunStatus = 'succeeded' | 'failed';
 
+/**
+ * 'active': armed at `nextFireAt`. 'paused': by `pause()` or `enabled: false`. 'parked': the engine
+ * could not compute its fire times (cron-parser gives up on some expressions at some zones'
+ * daylight-saving changes) and stopped it, with a dead letter; `resume()` or an upsert re-arms it.
+ */
+export type ScheduleState = 'active' | 'paused' | 'parked';
+
+/** Why and when the engine parked a schedule. */
+export interface ParkedInfo {
+  at: Date;
+  reason: string;
+}
+
 /** The state of a @DistributedCron schedule as Redis holds it (what the last pod to boot wrote). */
 export type StaticSchedule = Omit<Schedule<never>, 'tenantId' | 'id' | 'handler' | 'payload'> & {
   name: string;
@@ -35,7 +48,10 @@ export interface Schedule<TPayload = unknown> extends SchedulePolicy {
   payload: TPayload | undefined;
   jitterMs: number;
   enabled: boolean;
-  /** The next nominal fire time; null while paused. */
+  state: ScheduleState;
+  /** Set while `state` is 'parked'. */
+  parked: ParkedInfo | null;
+  /** The next nominal fire time; null while paused or parked. */
   nextFireAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

@@ -91,10 +91,18 @@ export interface Completion {
   deadLetter: string;
   /**
    * 'chain': reserve the next fire time for this pod if it is due within the look-ahead; 'wake':
-   * it is another pod's to reserve, publish a wake-up for it; 'none'.
+   * it is another pod's to reserve, publish a wake-up for it; 'park': its fire times cannot be
+   * computed, so it is paused with `error` as the reason and not re-armed; 'none'.
    */
-  chain: 'chain' | 'wake' | 'none';
+  chain: 'chain' | 'wake' | 'park' | 'none';
 }
+
+const CHAIN_FLAGS: Record<Completion['chain'], string> = {
+  chain: 'c',
+  wake: 'w',
+  park: 'p',
+  none: '',
+};
 
 /** What completeRuns says of one run. */
 export interface CompletionResult {
@@ -250,7 +258,7 @@ export class RedisScripts {
       runs.length,
     ];
     for (const r of runs) {
-      const chain = r.chain === 'chain' ? 'c' : r.chain === 'wake' ? 'w' : '';
+      const chain = CHAIN_FLAGS[r.chain];
       args.push(
         `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
           `${r.nextDueMs}\n${r.skipped}\n${chain}`,

@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type { RunStatus, Schedule, StaticSchedule } from '../interfaces/schedule.interface';
+import type {
+  ParkedInfo,
+  RunStatus,
+  Schedule,
+  ScheduleState,
+  StaticSchedule,
+} from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { toSchedulerError, ScriptCode } from '../errors/script-codes';
@@ -333,6 +339,8 @@ function toSchedule(
 /** What static and dynamic schedules share: timing, policy, and the last run. */
 function stateOf(hash: Record<string, string>, nowMs: number) {
   const enabled = hash.en !== '0';
+  const parked = parseParked(hash.pk);
+  const state: ScheduleState = parked ? 'parked' : enabled ? 'active' : 'paused';
   const timing = splitTiming(hash.t);
   const last = parseLast(hash.l ?? '');
   const nextDue = Number(hash.nd || hash.nf);
@@ -342,6 +350,8 @@ function stateOf(hash: Record<string, string>, nowMs: number) {
     timeZone: timing.timeZone,
     jitterMs: timing.jitterMs,
     enabled,
+    state,
+    parked,
     nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
     createdAt: new Date(Number(hash.ca)),
     updatedAt: new Date(Number(hash.ua ?? hash.ca)),
@@ -364,6 +374,13 @@ function splitTiming(stored: string): { cron: string; timeZone: string; jitterMs
     timeZone: stored.slice(zoneAt + 1, last),
     jitterMs: Number(stored.slice(last + 1)) || 0,
   };
+}
+
+/** 'pk' is '<parked at ms>:<reason>' (completeRuns-1.lua, chain 'p'). */
+function parseParked(stored: string | undefined): ParkedInfo | null {
+  if (!stored) return null;
+  const colon = stored.indexOf(':');
+  return { at: new Date(Number(stored.slice(0, colon))), reason: stored.slice(colon + 1) };
 }
 
 function parseLast(stored: string): { status: RunStatus | null; fireMs: number | null } {

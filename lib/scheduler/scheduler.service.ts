@@ -105,6 +105,8 @@ export class SchedulerService {
         payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
         jitterMs: v.jitterMs,
         enabled: s.enabled,
+        state: s.enabled ? 'active' : 'paused',
+        parked: null,
         nextFireAt: s.enabled ? new Date(s.nextFireMs) : null,
         createdAt: new Date(s.createdAtMs),
         updatedAt: new Date(s.updatedAtMs),

@@ -228,6 +228,61 @@ describe('live changes', () => {
     }
   });
 
+  it('no run starts with the old state once remove(), pause() or an upsert has resolved', async () => {
+    const prefix = freshPrefix();
+    // One slot and 120 ms runs: of three schedules due each second, two wait a few hundred ms.
+    const worker = await createApp(
+      { redis: server.url, keyPrefix: prefix, tenantGuards: open, concurrency: 1 },
+      [recordingHandlers('worker')],
+    );
+    behaviour.delayMs = 120;
+    const change = {
+      remove: (id: string) => worker.scheduler.remove('acme', id),
+      pause: (id: string) => worker.scheduler.pause('acme', id),
+      upsert: (id: string) =>
+        worker.scheduler.upsert({ ...input(id), payload: { v: 2 } }).then(() => true),
+    };
+    const input = (id: string) => ({
+      tenantId: 'acme',
+      id,
+      cron: '* * * * * *',
+      handler: 'record',
+      payload: { v: 1 },
+    });
+    try {
+      for (const [round, kind] of (
+        ['remove', 'remove', 'remove', 'pause', 'upsert'] as const
+      ).entries()) {
+        const ids = [0, 1, 2].map((i) => `r${round}-${i}`);
+        await worker.scheduler.upsertMany(ids.map(input));
+        // The first start of a fire time: the other two are confirmed and wait for the slot.
+        const first = await waitFor(
+          () => runs.find((r) => ids.includes(r.scheduleId) && r.fireTime % 1000 === 0),
+          { timeoutMs: 5_000, message: `round ${round}: a first run` },
+        );
+        await Promise.all(ids.map((id) => change[kind](id)));
+        const resolvedAt = Date.now();
+        // A window for a wrong start: the waiting runs would start within 2 × 120 ms of it.
+        await sleep(600);
+        const late = runs.filter(
+          (r) =>
+            ids.includes(r.scheduleId) &&
+            r.startedAt > resolvedAt &&
+            (r.payload as { v: number }).v === 1,
+        );
+        expect({ round, kind, first: first.scheduleId, late }).toEqual({
+          round,
+          kind,
+          first: first.scheduleId,
+          late: [],
+        });
+        await Promise.all(ids.map((id) => worker.scheduler.remove('acme', id)));
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('wakes a sleeping worker when a schedule due sooner is added', async () => {
     const prefix = freshPrefix();
     // Only the dynamic handler: nothing else would wake this worker before its 60 s idle sleep ends.

@@ -13,7 +13,10 @@
     fencing token, the lease from its due time, or from now), saving the claim; confirmRuns
     starts it when it is due. With chain 'w' (the
     schedule is another pod's to reserve), the call ends with one wake message per due index on
-    ARGV[5] ('<due index key> <earliest due ms>'), so that pod claims it in time.
+    ARGV[5] ('<due index key> <earliest due ms>'), so that pod claims it in time. With chain 'p'
+    the pod could not compute the schedule's fire times: the schedule is parked (paused, with
+    'pk' = '<now ms>:<error message>', and out of its due index) instead of re-armed; resume or
+    upsert clears it.
   - retry: the run stays recorded for the same fire time, unowned (fence 0), and becomes due again
     at ARGV next due, when claimDue re-claims it with attempt + 1. It survives any pod dying.
   Otherwise the run state field goes back to the exactly-once mark alone (includes/runState.lua).
@@ -36,7 +39,7 @@
           less than eight): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
           'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
           is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
-          the other pods for it, '' neither)
+          the other pods for it, 'p' park the schedule, '' neither)
 
   Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
@@ -112,12 +115,17 @@ for r = 0, n - 1 do
       end
       local sets = { 'r', state, 'nf', nextFire }
       if nextDue ~= '' or (f[6] and f[6] ~= '') then sets[#sets + 1], sets[#sets + 2] = 'nd', nextDue end
+      local park = chain == 'p'
+      if park then
+        sets[#sets + 1], sets[#sets + 2] = 'en', '0'
+        sets[#sets + 1], sets[#sets + 2] = 'pk', nowText .. ':' .. message
+      end
       if outcome ~= 'skipped' then
         sets[#sets + 1], sets[#sets + 2] = 'l', outcome .. ':' .. fireText .. ':' .. nowText
         if message ~= '' or (f[7] and f[7] ~= '') then sets[#sets + 1], sets[#sets + 2] = 'lm', message end
       end
       rcall('HSET', hashKey, unpack(sets))
-      if f[4] == '0' then
+      if f[4] == '0' or park then
         rcall('ZREM', dueKey, member)
       else
         local list = arm[dueKey]

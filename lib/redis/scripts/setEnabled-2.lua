@@ -1,5 +1,6 @@
 --[[
-  Pauses or resumes a schedule atomically. Pausing takes it out of its due index (a run in
+  Pauses or resumes a schedule atomically (resuming also un-parks one that completeRuns parked).
+  Pausing takes it out of its due index (a run in
   flight finishes and is not re-armed; a reservation not yet started is handed back when it comes
   due); resuming sets the next fire time the caller computed from Redis time and the timing it
   read (fire times missed while paused are skipped) and wakes sleeping workers (message on ARGV[4]:
@@ -43,7 +44,7 @@ if f[7] ~= ARGV[6] then return { -6 } end
 local nextDue = ARGV[3]
 if nextDue == ARGV[2] then nextDue = '' end
 rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
-rcall('HDEL', hashKey, 'en')
+rcall('HDEL', hashKey, 'en', 'pk')
 if holding then
   rcall('INCR', base .. 'ep')
 else

@@ -79,7 +79,7 @@ for i = 0, n - 1 do
   local hashKey = base .. 's:' .. member
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and (base .. 'tenant:' .. tenant)
-  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk')
+  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'pk')
   local exists = f[1] ~= false
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
   if not exists and tenantKey and maxPerTenant > 0 and owned >= maxPerTenant then
@@ -106,6 +106,8 @@ for i = 0, n - 1 do
     put(sets, dels, 'p', payload, f[3])
     put(sets, dels, 'po', policy, f[4])
     put(sets, dels, 'en', enabled == '0' and '0' or '', f[5])
+    -- an upsert un-parks a schedule completeRuns parked (chain 'p')
+    put(sets, dels, 'pk', '', f[14])
     put(sets, dels, 'nd', nextDue, f[7])
     if not exists then
       sets[#sets + 1], sets[#sets + 2] = 'ca', now
