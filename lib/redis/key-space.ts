@@ -55,6 +55,15 @@ export class KeySpace {
     return `${keys.base}hist:${keys.member}`;
   }
 
+  /**
+   * Detached runs of a schedule (overlap 'allow'): a SET of the fire times (ms) of its run records
+   * '<member>:r:<fire ms>', so removeSchedule deletes them without scanning a due index. It exists
+   * only while such a run does: detachRuns creates it, the last record's end deletes it.
+   */
+  detachedRuns(keys: ScheduleKeys): string {
+    return `${keys.base}runs:${keys.member}`;
+  }
+
   fenceCounter(partition: number): string {
     return `${this.partitionBases[partition]}fence`;
   }

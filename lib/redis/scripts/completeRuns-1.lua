@@ -7,7 +7,8 @@
     pod computed, unless a change during the run re-armed it already (revision differs and the
     stored next fire time is no longer the run's: that stands); `skipped` fire times are added to
     its count. A detached run record ('<schedule member>:r:<fire ms>', overlap 'allow') is deleted
-    instead, its schedule being armed already, and the outcome is recorded on the schedule.
+    instead (and its fire time leaves the schedule's run set), its schedule being armed already,
+    and the outcome is recorded on the schedule.
     With chain 'c', a next fire time due within ARGV[4] ms (or due already) of a schedule left as
     it was claimed is claimed for the same pod at once, as claimDue would (attempt 1, a new
     fencing token, the lease from its due time, or from now), saving the claim; confirmRuns
@@ -25,8 +26,9 @@
   trimmed to ARGV[2]: '<fire ms>,<attempt>,<fencing token>,<outcome>,<ended at ms>'.
 
   KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a run
-          record's schedule HASH KEYS[1] .. 's:' .. <schedule member>, the due index ZSET
-          KEYS[1] .. 'due:' .. <the hash's handler field>, the dead-letter LIST KEYS[1] .. 'dead',
+          record's schedule HASH KEYS[1] .. 's:' .. <schedule member> and its run SET KEYS[1] ..
+          'runs:' .. <schedule member>, the due index ZSET KEYS[1] .. 'due:' .. <the hash's
+          handler field>, the dead-letter LIST KEYS[1] .. 'dead',
           the history LIST KEYS[1] .. 'hist:' .. <schedule member>, the fencing counter STRING
           KEYS[1] .. 'fence' and the change epoch STRING KEYS[1] .. 'ep'
   ARGV[1] most dead letters kept (integer)
@@ -69,7 +71,7 @@ for r = 0, n - 1 do
     string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)$')
   local message, deadLetter = ARGV[a + 1], ARGV[a + 2]
   local hashKey = base .. 's:' .. member
-  local parent = runRecordParent(member)
+  local parent, recordFire = runRecordParent(member)
   local f
   if parent then
     f = rcall('HMGET', hashKey, 'r', 'gn', 'h')
@@ -98,6 +100,7 @@ for r = 0, n - 1 do
     elseif parent then
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
+      rcall('SREM', base .. 'runs:' .. parent, recordFire)
       rcall('HSET', base .. 's:' .. parent, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
     else
       local unchanged = f[2] == revision

@@ -7,8 +7,10 @@
   goes on. Only the owner of an unexpired lease can detach.
 
   KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member,
-          the run record HASH KEYS[1] .. 's:' .. member .. ':r:' .. <fire ms> and the due index ZSET
-          KEYS[1] .. 'due:' .. <the hash's handler field>
+          the run record HASH KEYS[1] .. 's:' .. member .. ':r:' .. <fire ms>, the schedule's run
+          SET KEYS[1] .. 'runs:' .. member (the fire ms of its run records, so removeSchedule finds
+          them; created here, with the first one) and the due index ZSET KEYS[1] .. 'due:' .. <the
+          hash's handler field>
   ARGV[1] number of runs n; then n × 5 fields: member, fencing token, revision seen at claim,
           next fire ms, next due ms
 
@@ -29,15 +31,16 @@ for r = 0, n - 1 do
   local member = ARGV[a]
   local hashKey = base .. 's:' .. member
   local f = rcall('HMGET', hashKey, 'r', 'rv', 'en', 'nf', 'nd', 'h', 'gn')
-  local fire, _, fence, lease = parseRun(f[1])
+  local fire, _, fence, lease, _, fireText = parseRun(f[1])
   if not fire or fence ~= tonumber(ARGV[a + 1]) then
     codes[r + 1] = -4
   elseif lease < now then
     codes[r + 1] = -5
   else
     local dueKey = base .. 'due:' .. f[6]
-    local runMember = member .. ':r:' .. fire
+    local runMember = member .. ':r:' .. fireText
     rcall('HSET', base .. 's:' .. runMember, 'r', f[1], 'h', f[6], 'gn', f[7] or '0')
+    rcall('SADD', base .. 'runs:' .. member, fireText)
     rcall('ZADD', dueKey, lease, runMember)
     local nextFire, nextDue = ARGV[a + 3], ARGV[a + 4]
     if f[2] ~= ARGV[a + 2] and f[4] and tonumber(f[4]) ~= fire then nextFire, nextDue = f[4], f[5] or '' end

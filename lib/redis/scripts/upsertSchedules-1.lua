@@ -6,15 +6,19 @@
   (handler, cron, zone, jitter, or re-enabling), so an identical upsert is idempotent; the
   revision moves on with any change, and a change to a schedule holding a run state moves the
   partition's change epoch on (so a reservation is checked before it starts: confirmRuns). A run
-  in flight keeps its lease; its completion re-arms the schedule from the new timing. For each due
-  index the batch armed earlier than anything it held, publishes '<due index key> <due ms>' on
-  ARGV[3], so sleeping workers wake.
+  in flight keeps its lease; its completion re-arms the schedule from the new timing. A new handler
+  takes the schedule's held run and its detached run records (overlap 'allow') to its due index,
+  so the pods that run it re-claim them if their leases run out. For each due index the batch
+  armed earlier than anything it held, publishes '<due index key> <due ms>' on ARGV[3], so
+  sleeping workers wake.
 
   KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' ..
-          member, the due index ZSETs KEYS[1] .. 'due:' .. <handler key> (new and previous), the
-          tenant's schedule SET KEYS[1] .. 'tenant:' .. <tenant of a 't:<tenant>:<id>' member>, the
-          counter STRING KEYS[1] .. 'fence' (numbers a new schedule's incarnation `gn`) and the
-          change epoch STRING KEYS[1] .. 'ep'
+          member, its run SET KEYS[1] .. 'runs:' .. member and run record HASHes KEYS[1] .. 's:'
+          .. member .. ':r:' .. <fire ms>, the due index ZSETs KEYS[1] .. 'due:' .. <handler key>
+          (new and previous, and a run record's handler field), the tenant's schedule SET
+          KEYS[1] .. 'tenant:' .. <tenant of a 't:<tenant>:<id>' member>, the counter STRING
+          KEYS[1] .. 'fence' (numbers a new schedule's incarnation `gn`) and the change epoch
+          STRING KEYS[1] .. 'ep'
   ARGV[1] most schedules per tenant (integer, 0 = no limit; static 'c:' members have no tenant)
   ARGV[2] most payload bytes (integer, 0 = no limit)
   ARGV[3] wake channel (pub/sub channel name, not a key)
@@ -124,6 +128,17 @@ for i = 0, n - 1 do
     if exists and f[1] ~= handlerKey then
       unarm(base .. 'due:' .. f[1], member)
       if holding then rcall('ZADD', dueKey, rlease, member) end
+      for _, fire in ipairs(rcall('SMEMBERS', base .. 'runs:' .. member)) do
+        local record = member .. ':r:' .. fire
+        local recordKey = base .. 's:' .. record
+        local from = rcall('HGET', recordKey, 'h')
+        local score = from and rcall('ZSCORE', base .. 'due:' .. from, record)
+        if score then
+          rcall('ZREM', base .. 'due:' .. from, record)
+          rcall('HSET', recordKey, 'h', handlerKey)
+          rcall('ZADD', dueKey, score, record)
+        end
+      end
     end
     if not holding then
       if enabled == '1' then

@@ -13,6 +13,8 @@ describe('KeySpace', () => {
           s.due,
           s.tenantSet,
           s.base,
+          keys.history(s),
+          keys.detachedRuns(s),
           keys.fenceCounter(s.partition),
           keys.dueIndex(s.partition, 'h:x'),
         ].map((k) => calculateSlot(k)),
