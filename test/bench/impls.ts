@@ -64,9 +64,9 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
   }),
 
   // ------------------------------------------------------------------ EXTENSION POINT: 'ours'
-  // nestjs-redis-scheduler: bench/ours-pod.ts (a Nest application context with
-  // RedisSchedulerModule and a @ScheduleHandler('bench') provider) and bench/ours-setup.ts
-  // (SchedulerService.upsertMany from a `worker: false` context). Knobs: bench/ours-options.ts.
+  // nestjs-redis-scheduler: ./ours-pod.ts (a Nest application context with
+  // RedisSchedulerModule and a @ScheduleHandler('bench') provider) and ./ours-setup.ts
+  // (SchedulerService.upsertMany from a `worker: false` context). Knobs: ./ours-options.ts.
   ours: () => ({
     name: 'ours',
     podModule: path.join(__dirname, 'ours-pod.ts'),
@@ -84,7 +84,7 @@ export function getImplementation(name: string): Implementation {
   if (!make) {
     throw new Error(
       `unknown or not yet plugged-in implementation '${name}' (available: ${Object.keys(IMPLEMENTATIONS).join(', ')}; ` +
-        `see the EXTENSION POINT in bench/impls.ts)`,
+        `see the EXTENSION POINT in test/bench/impls.ts)`,
     );
   }
   return make();

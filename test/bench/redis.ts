@@ -15,7 +15,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import Redis from 'ioredis';
-import { startRedisCluster } from '../test/support/redis-cluster';
+import { startRedisCluster } from '../support/redis-cluster';
 import { RedisEndpoint } from './endpoint';
 
 export interface BenchRedisNode {
