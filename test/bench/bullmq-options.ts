@@ -12,7 +12,8 @@
  *                               key of a queue in one slot, so the queue lives on one shard)
  */
 import type { Cluster } from 'ioredis';
-import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
+import { closeClient } from '../support/redis-process';
+import { isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface BullmqBenchOptions {
   queue: string;
@@ -79,5 +80,5 @@ export function bullmqRedis(
     throw new Error(`--opt prefix=${prefix}: on a cluster BullMQ needs a hash tag, e.g. '{bench}'`);
   }
   const cluster = openCluster(endpoint, { redisOptions: { maxRetriesPerRequest: null } });
-  return { connection: cluster, prefix, close: () => closeCluster(cluster) };
+  return { connection: cluster, prefix, close: () => closeClient(cluster) };
 }

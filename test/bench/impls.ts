@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import type { RedisEndpoint } from './endpoint';
-import type { BenchRedis } from './redis';
+import type { BenchRedis } from './bench-redis';
 import { ScheduleSpec, Workload } from './workloads';
 
 /** `redisUrl`, and in cluster mode `clusterNodes` (connect with a Cluster client: ./endpoint.ts). */

@@ -15,7 +15,8 @@
  */
 import type { Cluster } from 'ioredis';
 import type { RedisSchedulerModuleOptions } from '../../lib';
-import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
+import { closeClient } from '../support/redis-process';
+import { isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface OursBenchOptions {
   keyPrefix: string;
@@ -81,7 +82,7 @@ export function oursRedis(endpoint: RedisEndpoint): {
 } {
   if (!isCluster(endpoint)) return { redis: endpoint.redisUrl, close: async () => undefined };
   const cluster = openCluster(endpoint);
-  return { redis: cluster, close: () => closeCluster(cluster) };
+  return { redis: cluster, close: () => closeClient(cluster) };
 }
 
 /** The module options every bench process uses (pods: worker true; setup: worker false). */

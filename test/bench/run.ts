@@ -40,8 +40,8 @@ import { BOTH, getImplementation, SetupContext } from './impls';
 import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
+import { BenchRedis, startBenchRedis } from './bench-redis';
 import {
-  BenchRedis,
   CommandStats,
   flushAll,
   luaCallsAreCounted,
@@ -51,8 +51,7 @@ import {
   readCpuMs,
   readMemory,
   resetStats,
-  startBenchRedis,
-} from './redis';
+} from './redis-stats';
 import {
   cronAt,
   getWorkload,
