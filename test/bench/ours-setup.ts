@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ScheduleInput } from '../../lib';
-import { ImplSetup, RegisterOutcome } from './impls';
+import type { ImplSetup, RegisterOutcome } from './impl-setup';
 import { nowMs } from './pod-protocol';
 import {
   BENCH_HANDLER,
