@@ -12,8 +12,7 @@
  *                               key of a queue in one slot, so the queue lives on one shard)
  */
 import type { Cluster } from 'ioredis';
-import { closeClient } from '../support/redis-process';
-import { isCluster, openCluster, RedisEndpoint } from './endpoint';
+import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface BullmqBenchOptions {
   queue: string;
@@ -80,5 +79,5 @@ export function bullmqRedis(
     throw new Error(`--opt prefix=${prefix}: on a cluster BullMQ needs a hash tag, e.g. '{bench}'`);
   }
   const cluster = openCluster(endpoint, { redisOptions: { maxRetriesPerRequest: null } });
-  return { connection: cluster, prefix, close: () => closeClient(cluster) };
+  return { connection: cluster, prefix, close: () => closeCluster(cluster) };
 }

@@ -15,8 +15,7 @@
  */
 import type { Cluster } from 'ioredis';
 import type { RedisSchedulerModuleOptions } from '../../lib';
-import { closeClient } from '../support/redis-process';
-import { isCluster, openCluster, RedisEndpoint } from './endpoint';
+import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface OursBenchOptions {
   keyPrefix: string;
@@ -82,7 +81,7 @@ export function oursRedis(endpoint: RedisEndpoint): {
 } {
   if (!isCluster(endpoint)) return { redis: endpoint.redisUrl, close: async () => undefined };
   const cluster = openCluster(endpoint);
-  return { redis: cluster, close: () => closeClient(cluster) };
+  return { redis: cluster, close: () => closeCluster(cluster) };
 }
 
 /** The module options every bench process uses (pods: worker true; setup: worker false). */
