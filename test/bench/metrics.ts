@@ -14,7 +14,7 @@
  *  - per-run costs divide what was spent in the window by the runs *started* in the window
  *    (whatever their fire time), i.e. the work that the spend actually bought.
  */
-import { CommandStats, MemoryInfo, RUNNER_COMMANDS } from './redis';
+import { CommandStats, MemoryInfo, RUNNER_COMMANDS } from './redis-stats';
 import { ResultMessage } from './pod-protocol';
 import { ScheduleSpec, expectedFireTimes } from './workloads';
 

@@ -2,11 +2,11 @@
  * Bench runner: one private redis-server (or, with `--cluster`, a private Redis Cluster),
  * implementations measured in turn on a list of cases.
  *
- *   node -r ts-node/register/transpile-only bench/run.ts \
+ *   node -r ts-node/register/transpile-only test/bench/run.ts \
  *     --workload steady|herd|registry|all --impl bullmq|ours|both [--schedules 1000,5000] \
  *     [--pods 2] [--seconds N] [--warmup N] [--grace N] [--opt key=value ...] \
  *     [--herd-lead S] [--register-budget S] [--cpu-prof DIR] [--pod-exec-arg=--flag ...] \
- *     [--cluster [--cluster-masters 3]] [--out bench/results]
+ *     [--cluster [--cluster-masters 3]] [--out test/bench/results]
  *
  * `--workload all` (what `npm run bench` runs) = steady 1k, 5k, 20k; herd 100k; registry 1k, 1M.
  *
@@ -29,19 +29,20 @@
  * then an idle window (nothing is due) for the pods' RSS and idle CPU.
  *
  * Prints one table (and ours/bullmq ratio rows), then PASS/MISS for every target of issue #4, and
- * writes bench/results/<timestamp>.json.
+ * writes test/bench/results/<timestamp>.json.
  */
 import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BOTH, getImplementation, SetupContext } from './impls';
+import type { SetupContext } from './impl-setup';
+import { BOTH, getImplementation } from './impls';
 import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
+import { BenchRedis, startBenchRedis } from './bench-redis';
 import {
-  BenchRedis,
   CommandStats,
   flushAll,
   luaCallsAreCounted,
@@ -51,8 +52,7 @@ import {
   readCpuMs,
   readMemory,
   resetStats,
-  startBenchRedis,
-} from './redis';
+} from './redis-stats';
 import {
   cronAt,
   getWorkload,
@@ -756,7 +756,7 @@ function cpuModel(): string | undefined {
 /** The library is edited while benchmarks run: record which lib/ the pods loaded. */
 function libState(): { head?: string; libDirty?: boolean } {
   try {
-    const cwd = path.resolve(__dirname, '..');
+    const cwd = path.resolve(__dirname, '..', '..');
     const head = execSync('git rev-parse --short HEAD', {
       cwd,
       stdio: ['ignore', 'pipe', 'ignore'],

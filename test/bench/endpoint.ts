@@ -1,7 +1,9 @@
 /**
  * Where an implementation connects: what the runner hands to setups (SetupContext) and pods
  * (StartMessage → PodContext). Light on purpose: pods import it, so it must not pull in the
- * runner's server/cluster harness.
+ * runner's server/cluster harness (test/support/redis-cluster.ts is imported for a type only),
+ * which is why closeCluster below is not test/support/redis-process.ts's closeClient: loading
+ * that module (compiled by ts-node in every pod) would add to the pods' measured start time.
  *
  *   single server (default):  { redisUrl: 'redis://127.0.0.1:<port>' }
  *   --cluster:                { redisUrl: <first master>, clusterNodes: [every master] }
@@ -10,11 +12,7 @@
  * (openCluster below); `redisUrl` alone would reach one shard only.
  */
 import { Cluster, type ClusterOptions } from 'ioredis';
-
-export interface ClusterNodeAddress {
-  host: string;
-  port: number;
-}
+import type { ClusterNodeAddress } from '../support/redis-cluster';
 
 export interface RedisEndpoint {
   /** The private server; in cluster mode the first master (use clusterNodes instead). */

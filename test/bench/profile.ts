@@ -3,7 +3,7 @@
  * package, optionally only over a time range (the measured window: pods report the window's
  * bounds on their monotonic clock, the one the profiler stamps samples with).
  *
- *   node -r ts-node/register/transpile-only bench/profile.ts <file.cpuprofile> [--top 25]
+ *   node -r ts-node/register/transpile-only test/bench/profile.ts <file.cpuprofile> [--top 25]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,7 +46,7 @@ export interface ProfileSummary {
   byArea: Array<{ area: string; selfMs: number; pct: number }>;
 }
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 
 function where(url: string, line: number): string {
   if (!url) return '';

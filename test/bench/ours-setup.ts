@@ -9,8 +9,8 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { ScheduleInput } from '../lib';
-import { ImplSetup, RegisterOutcome } from './impls';
+import type { ScheduleInput } from '../../lib';
+import type { ImplSetup, RegisterOutcome } from './impl-setup';
 import { nowMs } from './pod-protocol';
 import {
   BENCH_HANDLER,
@@ -94,6 +94,6 @@ export const oursSetup: ImplSetup = {
 
   version() {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../package.json') as { version: string }).version;
+    return (require('../../package.json') as { version: string }).version;
   },
 };

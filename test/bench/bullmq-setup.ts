@@ -9,7 +9,7 @@
  * Teardown removes them (the runner FLUSHALLs anyway).
  */
 import { Queue } from 'bullmq';
-import { ImplSetup, RegisterOutcome, SetupContext } from './impls';
+import type { ImplSetup, RegisterOutcome, SetupContext } from './impl-setup';
 import { nowMs } from './pod-protocol';
 import { bullmqOptions, bullmqRedis } from './bullmq-options';
 

@@ -14,7 +14,7 @@
  *   registerParallel=1       upsertMany calls in flight at once (setup)
  */
 import type { Cluster } from 'ioredis';
-import type { RedisSchedulerModuleOptions } from '../lib';
+import type { RedisSchedulerModuleOptions } from '../../lib';
 import { closeCluster, isCluster, openCluster, RedisEndpoint } from './endpoint';
 
 export interface OursBenchOptions {
@@ -107,7 +107,7 @@ export const BENCH_HANDLER = 'bench';
  * load it as an application loads the package, so a pod's start time is the module's and not
  * ts-node compiling lib/ (BullMQ's pods load built code too).
  */
-export function builtLibrary(): typeof import('../lib') {
+export function builtLibrary(): typeof import('../../lib') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('../dist') as typeof import('../lib');
+  return require('../../dist') as typeof import('../../lib');
 }

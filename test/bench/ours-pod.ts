@@ -14,7 +14,7 @@
 import 'reflect-metadata';
 import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { ScheduleContext } from '../lib';
+import type { ScheduleContext } from '../../lib';
 import { builtLibrary } from './ours-options';
 
 import { PodContext, PodHandle, runPod } from './pod-protocol';
