@@ -5,7 +5,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A setTimeout/setInterval delay for `delayMs` (rounded up, at least 0), never above `maxMs`.
- * Every timer in lib/ takes its delay from here.
+ * Use it for the delay of every setTimeout/setInterval in lib/.
  */
 export function timerDelay(delayMs: number, maxMs = MAX_TIMER_MS): number {
   return Math.min(maxMs, MAX_TIMER_MS, Math.max(0, Math.ceil(delayMs)));
