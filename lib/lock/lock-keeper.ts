@@ -50,16 +50,9 @@ export class LockKeeper {
         );
         return undefined;
       });
-      const lateMs = Math.ceil(endedAt - this.heldUntil);
-      const late = lateMs >= 0 ? `; fn returned ${lateMs} ms after the lock's deadline` : '';
-      if (released === false) {
-        this.lose(`another owner took it or it expired while fn ran${late}`);
-      } else if (lateMs >= 0) {
-        this.lose(
-          `fn returned ${lateMs} ms after the lock's deadline without a renewal confirmed in time ` +
-            '(a blocked event loop renews nothing)',
-        );
-      }
+      const answeredAt = performance.now();
+      const why = lockLoss({ endedAt, heldUntil: this.heldUntil, released, answeredAt });
+      if (why) this.lose(why);
     }
     return this.signal.aborted ? (this.signal.reason as LockLostError) : undefined;
   }
@@ -87,4 +80,43 @@ export class LockKeeper {
     this.logger.warn(`Lost lock "${this.lock.key}": ${detail}`);
     this.controller.abort(new LockLostError(this.lock.key, detail));
   }
+}
+
+/** What withLock knows once its function has ended (performance.now() times). */
+export interface LockEnd {
+  /** When the function settled. */
+  endedAt: number;
+  /** The lock was surely ours until then (the last confirmed grant's send time + ttl). */
+  heldUntil: number;
+  /** The release's answer: false = Redis no longer held this owner's token; undefined = no answer. */
+  released: boolean | undefined;
+  /** When that answer came. */
+  answeredAt: number;
+}
+
+/**
+ * Why the lock cannot be said to have been held from its acquisition until the function ended,
+ * or undefined if it was. Past the deadline nothing proves it was held. Before it, the local
+ * deadline proves it (Redis counts the ttl from later), unless Redis says the token is gone: an
+ * answer that came before the deadline means a takeover or a deletion; a later one may be an
+ * expiry after the end, but cannot be told apart, so it counts as a loss too.
+ */
+export function lockLoss({
+  endedAt,
+  heldUntil,
+  released,
+  answeredAt,
+}: LockEnd): string | undefined {
+  const lateMs = Math.ceil(endedAt - heldUntil);
+  if (lateMs >= 0) {
+    return released === false
+      ? `fn returned ${lateMs} ms after the lock's deadline, and another owner took it or it expired meanwhile`
+      : `fn returned ${lateMs} ms after the lock's deadline without a renewal confirmed in time ` +
+          '(a blocked event loop renews nothing)';
+  }
+  if (released !== false) return undefined;
+  return answeredAt < heldUntil
+    ? 'another owner took it or it was deleted while fn ran'
+    : 'Redis answered only after its deadline that it was no longer ours, so it cannot be ' +
+        'confirmed to have been held throughout';
 }
