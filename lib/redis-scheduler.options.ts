@@ -19,6 +19,7 @@ import type {
   ResolvedSchedulerOptions,
 } from './interfaces/redis-scheduler-options.interface';
 import { assertTimeZone } from './time/cron';
+import { assertTimerMs } from './time/timer-delay';
 import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './engine/schedule-policy';
 
 const KEY_PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -48,7 +49,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
   const resolved: ResolvedSchedulerOptions = {
     keyPrefix,
     defaultJitterMs: count('defaultJitterMs', options.defaultJitterMs, 0, 0),
-    leaseMs: count('leaseMs', options.leaseMs, DEFAULT_LEASE_MS, 500),
+    leaseMs: timerMs('leaseMs', options.leaseMs, DEFAULT_LEASE_MS, 500),
     tenantGuards: {
       maxSchedulesPerTenant: count(
         'tenantGuards.maxSchedulesPerTenant',
@@ -75,8 +76,8 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     batchSize: count('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1),
     lookAheadMs: count('lookAheadMs', options.lookAheadMs, DEFAULT_LOOK_AHEAD_MS, 0),
     maxPendingRuns: count('maxPendingRuns', options.maxPendingRuns, DEFAULT_MAX_PENDING_RUNS, 1),
-    maxIdleMs: count('maxIdleMs', options.maxIdleMs, DEFAULT_MAX_IDLE_MS, 10),
-    shutdownTimeoutMs: count(
+    maxIdleMs: timerMs('maxIdleMs', options.maxIdleMs, DEFAULT_MAX_IDLE_MS, 10),
+    shutdownTimeoutMs: timerMs(
       'shutdownTimeoutMs',
       options.shutdownTimeoutMs,
       DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -115,5 +116,12 @@ function count(name: string, value: number | undefined, fallback: number, min: n
       `${JSON.stringify(value)} must be an integer ≥ ${min}`,
     );
   }
+  return value;
+}
+
+/** A duration the pod waits out with a timer: at most MAX_TIMER_MS (about 24.8 days). */
+function timerMs(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  assertTimerMs(`option \`${name}\``, value, min);
   return value;
 }

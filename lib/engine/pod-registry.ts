@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { KeySpace } from '../redis/key-space';
 import type { RedisScripts, Share } from '../redis/redis-scripts';
+import { timerDelay } from '../time/timer-delay';
 
 const ALONE: Share = { pods: 1, rank: 0 };
 /** A pod that missed this many heartbeats is out of the registry. */
@@ -46,7 +47,7 @@ export class PodRegistry {
     this.handlerKeys = handlerKeys;
     this.registries = handlerKeys.map((h) => this.keys.podRegistry(h));
     if (this.registries.length === 0) return Promise.resolve();
-    this.timer = setInterval(() => void this.beat(), this.intervalMs);
+    this.timer = setInterval(() => void this.beat(), timerDelay(this.intervalMs));
     this.timer.unref();
     return this.beat();
   }
@@ -68,7 +69,7 @@ export class PodRegistry {
       this.scripts
         .heartbeat(this.registries, this.podId, 0, this.keys.wakeChannel)
         .catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+      new Promise((resolve) => (timer = setTimeout(resolve, timerDelay(1_000)))),
     ]);
     clearTimeout(timer);
   }

@@ -3,6 +3,7 @@ import { RUN_FAILED } from '../redis-scheduler.messages';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { RunTimeoutError } from '../errors/run-timeout.error';
+import { timerDelay } from '../time/timer-delay';
 import type { RunAbort } from './run-abort';
 
 export interface RunOutcome {
@@ -82,7 +83,8 @@ export class RunExecutor {
       if (spec.timeoutMs > 0) {
         timer = setTimeout(
           () => abort.abort(new RunTimeoutError(spec.scheduleId, spec.timeoutMs)),
-          spec.timeoutMs,
+          // Bounded at validation; a value stored before that must not fire after 1 ms.
+          timerDelay(spec.timeoutMs),
         );
       }
       this.invoke(spec, ctx).then(settle, settle);

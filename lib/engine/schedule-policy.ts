@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { assertTimerMs } from '../time/timer-delay';
 import type {
   ResolvedPolicy,
   RetryPolicy,
@@ -35,7 +36,8 @@ export function validatePolicy(policy: SchedulePolicy | undefined, where: string
       throw new InvalidOptionsError(`${where}.retry.jitter`, 'it must be true or false');
     }
   }
-  count(`${where}.timeoutMs`, policy.timeoutMs, 0);
+  // The run's timeout is a timer; retry delays and the catch-up window are only compared with times.
+  if (policy.timeoutMs !== undefined) assertTimerMs(`${where}.timeoutMs`, policy.timeoutMs, 0);
   count(`${where}.catchUpWindowMs`, policy.catchUpWindowMs, 0);
   count(`${where}.maxCatchUp`, policy.maxCatchUp, 1, 10_000);
   oneOf(`${where}.misfire`, policy.misfire, MISFIRE);

@@ -7,6 +7,7 @@ import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { ScheduleStore } from '../scheduler/schedule.store';
 import { CronSchedule } from '../time/cron';
+import { timerDelay } from '../time/timer-delay';
 
 const RETRY_MS = 2_000;
 /** How schedules are stored (hash fields, scripts); written to the keyPrefix's meta hash. */
@@ -41,7 +42,7 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
         this.start().catch((err: Error) =>
           this.logger.error(`Static schedules not written: ${err.message}`),
         );
-      }, RETRY_MS);
+      }, timerDelay(RETRY_MS));
       this.retry.unref();
     }
   }

@@ -1,15 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { LockLostError } from '../errors/lock-lost.error';
 import { LockNotAcquiredError } from '../errors/lock-not-acquired.error';
 import { RedisConnection } from '../redis/redis-client.provider';
+import { assertTimerMs, timerDelay } from '../time/timer-delay';
 import { Lock } from './lock';
+import { LockKeeper } from './lock-keeper';
 
 export interface WithLockOptions {
-  /** How long to keep trying when the lock is held. @default 0 (one try) */
+  /** How long to keep trying when the lock is held (integer ms ≥ 0). @default 0 (one try) */
   waitMs?: number;
-  /** Pause between tries. @default 50 */
+  /** Pause between tries (integer ms, 0 to 2^31 − 1). @default 50 */
   retryDelayMs?: number;
 }
 
@@ -36,8 +38,12 @@ export class RedisLockService {
   }
 
   /**
-   * Runs `fn` while holding the lock, renewing it every third of `ttlMs`. If renewal fails,
-   * `signal` aborts and, once `fn` settles, withLock rejects with LockLostError. Rejects with
+   * Runs `fn` while holding the lock, renewing it every third of `ttlMs` (at most 2^31 − 1 ms).
+   * If a renewal fails or the lock's deadline passes (monotonic clock), `signal` aborts. Once `fn`
+   * settles, the lock is released, and withLock rejects with LockLostError unless the lock was
+   * held throughout: Redis still held this owner's token at release and `fn` ended before the
+   * deadline (a function that blocks the event loop past the ttl cannot be told in time, but is
+   * caught here). If `fn` throws, withLock rejects with that error. Rejects with
    * LockNotAcquiredError if the lock stays held by another owner for `waitMs`.
    */
   async withLock<T>(
@@ -46,53 +52,37 @@ export class RedisLockService {
     fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
     options: WithLockOptions = {},
   ): Promise<T> {
+    validate(key, ttlMs);
+    assertTimerMs('withLock ttlMs', ttlMs, 1);
     const waitMs = options.waitMs ?? 0;
     const retryDelayMs = options.retryDelayMs ?? 50;
-    const deadline = Date.now() + waitMs;
+    if (typeof waitMs !== 'number' || !Number.isSafeInteger(waitMs) || waitMs < 0) {
+      throw new InvalidOptionsError(
+        'withLock option `waitMs`',
+        `${JSON.stringify(waitMs)} must be an integer ≥ 0 (milliseconds)`,
+      );
+    }
+    assertTimerMs('withLock option `retryDelayMs`', retryDelayMs, 0);
+    const deadline = performance.now() + waitMs;
+    let sentAt = performance.now();
     let lock = await this.acquire(key, ttlMs);
-    while (!lock && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+    while (!lock && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, timerDelay(retryDelayMs)));
+      sentAt = performance.now();
       lock = await this.acquire(key, ttlMs);
     }
     if (!lock) throw new LockNotAcquiredError(key, waitMs);
-    const held = lock;
-    const controller = new AbortController();
-    const lose = (detail: string): void => {
-      if (controller.signal.aborted) return;
-      this.logger.warn(`Lost lock "${key}": ${detail}`);
-      controller.abort(new LockLostError(key, detail));
-    };
-    let renewing = false;
-    // The lock is ours until `heldUntil` at most (local clock, counted from before the request),
-    // checked on every tick even while a renewal hangs on an unreachable Redis.
-    let heldUntil = Date.now() + ttlMs;
-    const timer = setInterval(
-      () => {
-        if (controller.signal.aborted) return;
-        if (Date.now() >= heldUntil) return lose('it expired before a renewal got through');
-        if (renewing) return;
-        renewing = true;
-        const sentAt = Date.now();
-        held
-          .extend(ttlMs)
-          .then((ok) => {
-            if (ok) heldUntil = sentAt + ttlMs;
-            else lose('another owner holds it, or it expired');
-          })
-          .catch((error: Error) => lose(`renewal failed: ${error.message}`))
-          .finally(() => (renewing = false));
-      },
-      Math.max(1, Math.floor(ttlMs / 3)),
-    );
-    timer.unref();
+    const keeper = new LockKeeper(lock, ttlMs, sentAt, this.logger);
+    let result: { value: T } | { error: unknown };
     try {
-      const result = await fn(controller.signal, held);
-      if (controller.signal.aborted) throw controller.signal.reason as Error;
-      return result;
-    } finally {
-      clearInterval(timer);
-      if (!controller.signal.aborted) await held.release().catch(() => false);
+      result = { value: await fn(keeper.signal, lock) };
+    } catch (error) {
+      result = { error };
     }
+    const lost = await keeper.finish(performance.now());
+    if ('error' in result) throw result.error;
+    if (lost) throw lost;
+    return result.value;
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   RedisSchedulerModuleOptions,
   ResolvedSchedulerOptions,
 } from '../interfaces/redis-scheduler-options.interface';
+import { timerDelay } from '../time/timer-delay';
 import { KeySpace } from './key-space';
 import { RedisClient, RedisScripts } from './redis-scripts';
 
@@ -120,7 +121,7 @@ async function quit(client: RedisClient): Promise<void> {
     const timer = setTimeout(() => {
       client.disconnect();
       resolve();
-    }, 2_000);
+    }, timerDelay(2_000));
     client.once('end', () => {
       clearTimeout(timer);
       resolve();

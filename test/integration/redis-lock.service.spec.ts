@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import {
   InvalidOptionsError,
@@ -42,6 +45,36 @@ afterEach(async () => {
 /** The Redis key of lock `name` (the lock's own hash tag, under the module's prefix). */
 function lockKey(name: string): string {
   return `${keyPrefix}:lock:{${name}}`;
+}
+
+/**
+ * Takes lock `name` through the RedisLockService of another process (a second app), synchronously:
+ * the caller's event loop stays blocked meanwhile. Returns what that process got (null: held).
+ */
+function takeInAnotherProcess(
+  name: string,
+  ttlMs: number,
+): { token: string; fencingToken: number } | null {
+  const child = spawnSync(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', 'test/fixtures/acquire-lock.ts'],
+    {
+      cwd: join(__dirname, '..', '..'),
+      env: {
+        ...process.env,
+        REDIS_URL: server.url,
+        KEY_PREFIX: keyPrefix,
+        LOCK_NAME: name,
+        LOCK_TTL_MS: String(ttlMs),
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  if (child.status !== 0) {
+    throw new Error(`acquire-lock.ts exited with ${child.status}: ${child.stderr}`);
+  }
+  return JSON.parse(child.stdout) as { token: string; fencingToken: number } | null;
 }
 
 async function prefixKeys(): Promise<string[]> {
@@ -267,6 +300,76 @@ describe('withLock', () => {
     expect({ abortedWhilePaused: abortedAfterMs !== null }).toEqual({ abortedWhilePaused: true });
     expect(abortedAfterMs).toBeLessThanOrEqual(3 * ttlMs);
   });
+
+  it('fn blocking the event loop past the ttl while another process takes the lock: withLock rejects with LockLostError', async () => {
+    // The holder cannot notice anything while fn blocks (no timer runs), so the verdict must come
+    // after fn returns: from Redis (the release finds another owner's token) and from the deadline.
+    const ttlMs = 300;
+    let ours: Lock | undefined;
+    let other: { token: string; fencingToken: number } | null = null;
+    let signalAbortedAtReturn: boolean | undefined;
+    const run = locks.withLock('blocked', ttlMs, (signal, lock) => {
+      ours = lock;
+      const started = performance.now();
+      while (performance.now() - started < ttlMs + 100) {
+        // busy: the lock expires in Redis meanwhile
+      }
+      other = takeInAnotherProcess('blocked', 10_000); // the event loop is still blocked
+      signalAbortedAtReturn = signal.aborted;
+      return 'done';
+    });
+    await expect(run).rejects.toBeInstanceOf(LockLostError);
+    await expect(run).rejects.toThrow(/another owner/);
+    expect(signalAbortedAtReturn).toBe(false); // nothing could tell fn while it blocked
+    expect(other).not.toBeNull();
+    expect(other!.fencingToken).toBeGreaterThan(ours!.fencingToken);
+    // The other owner's lock is left alone.
+    expect(await client.get(lockKey('blocked'))).toBe(other!.token);
+  });
+
+  it('rejects with LockLostError when Redis no longer holds our token at the end, though fn returned before any renewal', async () => {
+    // A long ttl: no renewal runs while fn does; only the check at the end can see the takeover
+    // (a failover that lost the key, an operator's DEL, then another owner).
+    let thief: Lock | null = null;
+    const run = locks.withLock('swapped', 60_000, async (signal) => {
+      await client.del(lockKey('swapped'));
+      thief = await locks.acquire('swapped', 60_000);
+      expect(signal.aborted).toBe(false);
+      return 'done';
+    });
+    await expect(run).rejects.toBeInstanceOf(LockLostError);
+    expect(thief).not.toBeNull();
+    expect(await client.get(lockKey('swapped'))).toBe(thief!.token);
+  });
+
+  it('wall clock stepped back 10 s while Redis is paused: the signal still aborts by the monotonic deadline', async () => {
+    const ttlMs = 500;
+    const realNow = Date.now.bind(Date);
+    let pausedAt = 0;
+    let abortedAfterMs: number | null = null;
+    const run = locks.withLock('stepped', ttlMs, async (signal) => {
+      // NTP steps the holder's clock back 10 s, and Redis stops answering: renewals hang.
+      const stepped = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 10_000);
+      server.pause();
+      pausedAt = performance.now();
+      try {
+        await waitFor(() => signal.aborted, { timeoutMs: 3 * ttlMs, intervalMs: 20 });
+        abortedAfterMs = performance.now() - pausedAt;
+      } catch {
+        // not aborted in time: reported by the expectation below
+      } finally {
+        server.resume();
+        stepped.mockRestore();
+      }
+    });
+    const outcome: unknown = await run.then(
+      (value) => ({ resolved: value }),
+      (error: unknown) => error,
+    );
+    expect({ abortedWhilePaused: abortedAfterMs !== null }).toEqual({ abortedWhilePaused: true });
+    expect(abortedAfterMs).toBeLessThanOrEqual(2 * ttlMs); // by the deadline plus a tick, not 10 s later
+    expect(outcome).toBeInstanceOf(LockLostError);
+  });
 });
 
 describe('invalid input', () => {
@@ -281,7 +384,8 @@ describe('invalid input', () => {
     'x'.repeat(257),
     42,
   ];
-  const badTtls: unknown[] = [0, -1, 1.5, Number.NaN, Infinity, '100'];
+  // 2 ** 31 and over: withLock's renewal timer would fire after 1 ms, over and over.
+  const badTtls: unknown[] = [0, -1, 1.5, Number.NaN, Infinity, '100', 2 ** 31, 2 ** 33];
 
   it.each(badKeys.map((k) => [JSON.stringify(k), k]))(
     'key %s → InvalidOptionsError, nothing written',
@@ -304,11 +408,45 @@ describe('invalid input', () => {
     async (_label, ttl) => {
       const fn = jest.fn();
       const before = await prefixKeys();
-      await expect(locks.acquire('ok', ttl as number)).rejects.toBeInstanceOf(InvalidOptionsError);
+      await expect(locks.withLock('ok', ttl as number, fn)).rejects.toBeInstanceOf(
+        InvalidOptionsError,
+      );
       await expect(locks.withLock('ok', ttl as number, fn)).rejects.toThrow(/ttlMs/);
+      if ((ttl as number) < 2 ** 31) {
+        await expect(locks.acquire('ok', ttl as number)).rejects.toBeInstanceOf(
+          InvalidOptionsError,
+        );
+      }
       expect(fn).not.toHaveBeenCalled();
       expect(await prefixKeys()).toEqual(before);
       expect(before.some((k) => k.includes(':lock:'))).toBe(false);
     },
   );
+
+  it('withLock names the bound of ttlMs; 2 ** 31 - 1 is accepted, and acquire() takes longer TTLs', async () => {
+    await expect(locks.withLock('ok', 2 ** 33, jest.fn())).rejects.toThrow(/2147483647/);
+    expect(await locks.withLock('ok', 2 ** 31 - 1, () => 'ran')).toBe('ran');
+    // acquire() sets no timer: a TTL beyond a timer's range is Redis's business.
+    const long = await locks.acquire('long', 2 ** 33);
+    expect(long).not.toBeNull();
+    expect(await client.pttl(lockKey('long'))).toBeGreaterThan(2 ** 32);
+    expect(await long!.release()).toBe(true);
+  });
+
+  it.each([
+    ['waitMs', { waitMs: -1 }],
+    ['waitMs', { waitMs: 1.5 }],
+    ['retryDelayMs', { retryDelayMs: 2 ** 31 }],
+    ['retryDelayMs', { retryDelayMs: -1 }],
+    ['retryDelayMs', { retryDelayMs: Number.NaN }],
+  ])('withLock option %s %j → InvalidOptionsError, nothing written', async (name, options) => {
+    const fn = jest.fn();
+    const before = await prefixKeys();
+    await expect(locks.withLock('ok', 1_000, fn, options)).rejects.toBeInstanceOf(
+      InvalidOptionsError,
+    );
+    await expect(locks.withLock('ok', 1_000, fn, options)).rejects.toThrow(name);
+    expect(fn).not.toHaveBeenCalled();
+    expect(await prefixKeys()).toEqual(before);
+  });
 });

@@ -4,6 +4,7 @@ import {
   IntervalTooShortError,
   InvalidCronError,
   InvalidIdentifierError,
+  InvalidOptionsError,
   PayloadTooLargeError,
   ScheduleInput,
   SchedulerError,
@@ -151,6 +152,8 @@ describe('SchedulerService', () => {
     ['payload too large', { payload: 'x'.repeat(2_000) }, PayloadTooLargeError],
     ['identifier escaping its key', { id: 'a}{b' }, InvalidIdentifierError],
     ['empty tenant', { tenantId: '' }, InvalidIdentifierError],
+    // A timer cannot wait longer: every run would time out after 1 ms and be dead-lettered.
+    ['timeoutMs beyond a timer (2 ** 31)', { timeoutMs: 2 ** 31 }, InvalidOptionsError],
   ])('rejects %s with its typed error and leaves Redis unchanged', async (_what, change, type) => {
     await app.scheduler.upsert(input({ id: 'existing' }));
     const before = await snapshot(prefix);

@@ -3,6 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import type { Redis, RedisOptions } from 'ioredis';
 import {
+  DistributedCron,
   InvalidOptionsError,
   REDIS_SCHEDULER_CLIENT,
   RedisLockService,
@@ -205,6 +206,15 @@ describe('invalid options fail app init with InvalidOptionsError naming the opti
       { tenantGuards: { maxSchedulesPerTenant: 1.5 } },
       'option `tenantGuards.maxSchedulesPerTenant`',
     ],
+    // Durations that end in a timer: beyond 2^31 - 1 ms a Node.js timer fires after 1 ms.
+    ['shutdownTimeoutMs 2 ** 31', { shutdownTimeoutMs: 2 ** 31 }, 'option `shutdownTimeoutMs`'],
+    ['leaseMs 2 ** 31', { leaseMs: 2 ** 31 }, 'option `leaseMs`'],
+    ['maxIdleMs 2 ** 31', { maxIdleMs: 2 ** 31 }, 'option `maxIdleMs`'],
+    [
+      'defaultPolicy.timeoutMs 2 ** 31',
+      { defaultPolicy: { timeoutMs: 2 ** 31 } },
+      'option `defaultPolicy`.timeoutMs',
+    ],
   ])('%s', async (_label, options, option) => {
     const prefix = freshPrefix();
     const error = await rejection(boot([forRoot({ keyPrefix: prefix, ...options })]));
@@ -212,6 +222,32 @@ describe('invalid options fail app init with InvalidOptionsError naming the opti
     expect((error as InvalidOptionsError).option).toBe(option);
     expect((error as Error).message).toContain(option.replace(/^option /, ''));
     expect(await prefixKeys(prefix)).toEqual([]);
+  });
+
+  it('a duration beyond a timer’s range names the bound, and 2 ** 31 - 1 boots', async () => {
+    const error = await rejection(boot([forRoot({ shutdownTimeoutMs: 2 ** 31 })]));
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toMatch(/2147483648 must be an integer from 0 to 2147483647/);
+    expect(await prefixKeys()).toEqual([]);
+    const module = await boot([
+      forRoot({ keyPrefix: freshPrefix(), shutdownTimeoutMs: 2 ** 31 - 1, leaseMs: 2 ** 31 - 1 }),
+    ]);
+    expect(module.get(SchedulerService)).toBeInstanceOf(SchedulerService);
+  });
+
+  it('a @DistributedCron with timeoutMs 2 ** 31 fails init, naming the method and the bound', async () => {
+    @Injectable()
+    class HugeTimeout {
+      @DistributedCron('* * * * *', { timeoutMs: 2 ** 31 })
+      run(): void {}
+    }
+    const error = await rejection(boot([forRoot({})], [HugeTimeout]));
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).option).toBe(
+      '@DistributedCron options of HugeTimeout.run.timeoutMs',
+    );
+    expect((error as Error).message).toMatch(/2147483647/);
+    expect(await prefixKeys()).toEqual([]);
   });
 });
 

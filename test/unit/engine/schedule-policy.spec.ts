@@ -54,8 +54,20 @@ describe('schedule policy', () => {
     [{ misfire: 'never' }, /misfire/],
     [{ overlap: 'queue' }, /overlap/],
     [{ maxCatchUp: 0 }, /maxCatchUp/],
+    // Beyond 2^31 - 1 ms a Node.js timer fires after 1 ms: every run would time out at once.
+    [{ timeoutMs: 2 ** 31 }, /timeoutMs: 2147483648 must be an integer from 0 to 2147483647 ms/],
   ])('rejects %j with InvalidOptionsError', (policy, message) => {
     expect(() => validatePolicy(policy as never, 'schedule')).toThrow(InvalidOptionsError);
     expect(() => validatePolicy(policy as never, 'schedule')).toThrow(message);
+  });
+
+  it('bounds only timeoutMs to a timer’s range: retry delays and catchUpWindowMs are compared with times, never waited for by a timer', () => {
+    expect(() => validatePolicy({ timeoutMs: 2 ** 31 - 1 }, 'schedule')).not.toThrow();
+    expect(() =>
+      validatePolicy(
+        { retry: { delayMs: 2 ** 40, maxDelayMs: 2 ** 40 }, catchUpWindowMs: 2 ** 40 },
+        'schedule',
+      ),
+    ).not.toThrow();
   });
 });

@@ -1,0 +1,49 @@
+import { InvalidOptionsError } from '../../lib';
+import { resolveOptions } from '../../lib/redis-scheduler.options';
+import { MAX_TIMER_MS } from '../../lib/time/timer-delay';
+
+const redis = 'redis://127.0.0.1:6379';
+
+describe('resolveOptions: durations that end in a timer', () => {
+  // Beyond 2^31 - 1 ms a Node.js timer fires after 1 ms (shutdownTimeoutMs 2^31 aborted
+  // in-flight runs after 16 ms).
+  it.each(['shutdownTimeoutMs', 'leaseMs', 'maxIdleMs'])(
+    '%s: 2 ** 31 is refused with InvalidOptionsError naming the option and the bound; 2 ** 31 - 1 is kept',
+    (name) => {
+      const refuse = () => resolveOptions({ redis, [name]: 2 ** 31 });
+      expect(refuse).toThrow(InvalidOptionsError);
+      expect(refuse).toThrow(`option \`${name}\``);
+      expect(refuse).toThrow(/2147483648 must be an integer from \d+ to 2147483647 ms/);
+      expect(resolveOptions({ redis, [name]: MAX_TIMER_MS })).toMatchObject({
+        [name]: MAX_TIMER_MS,
+      });
+    },
+  );
+
+  it('keeps the lower bounds', () => {
+    expect(() => resolveOptions({ redis, leaseMs: 499 })).toThrow('option `leaseMs`');
+    expect(() => resolveOptions({ redis, maxIdleMs: 9 })).toThrow('option `maxIdleMs`');
+    expect(() => resolveOptions({ redis, shutdownTimeoutMs: -1 })).toThrow(
+      'option `shutdownTimeoutMs`',
+    );
+  });
+
+  it('refuses defaultPolicy.timeoutMs beyond a timer’s range', () => {
+    expect(() => resolveOptions({ redis, defaultPolicy: { timeoutMs: 2 ** 31 } })).toThrow(
+      /defaultPolicy`\.timeoutMs.*2147483647/,
+    );
+  });
+
+  it('leaves options that are only compared with times unbounded', () => {
+    const resolved = resolveOptions({
+      redis,
+      defaultJitterMs: 2 ** 40,
+      lookAheadMs: 2 ** 40, // capped at leaseMs / 4 anyway
+      tenantGuards: { minIntervalMs: 2 ** 40 },
+      defaultPolicy: { catchUpWindowMs: 2 ** 40, retry: { delayMs: 2 ** 40 } },
+    });
+    expect(resolved.defaultJitterMs).toBe(2 ** 40);
+    expect(resolved.lookAheadMs).toBe(resolved.leaseMs / 4);
+    expect(resolved.defaultPolicy.catchUpWindowMs).toBe(2 ** 40);
+  });
+});
