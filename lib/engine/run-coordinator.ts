@@ -319,7 +319,7 @@ export class RunCoordinator {
   async shutdown(timeoutMs: number): Promise<void> {
     if (this.active.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
+        const timer = setTimeout(resolve, timerDelay(timeoutMs));
         this.drained = () => {
           clearTimeout(timer);
           resolve();
@@ -501,7 +501,7 @@ export class RunCoordinator {
     if (count === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), 2_000);
+      timer = setTimeout(() => resolve('timeout'), timerDelay(2_000));
       timer.unref();
     });
     const result = await Promise.race([
@@ -797,7 +797,7 @@ export class RunCoordinator {
         if (active) this.forget(active);
         continue;
       }
-      const delay = Math.min(2_000, 100 * 2 ** r.tries++);
+      const delay = timerDelay(100 * 2 ** r.tries++, 2_000);
       setTimeout(() => this.completions.add(c.source.partition, r), delay).unref();
     }
   }

@@ -4,6 +4,7 @@ import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
 import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
+import { timerDelay } from '../time/timer-delay';
 import type { RunAbort } from './run-abort';
 
 /** A run this pod holds a lease on. */
@@ -44,7 +45,7 @@ export class LeaseKeeper {
     private readonly scripts: RedisScripts,
     private readonly keys: KeySpace,
   ) {
-    this.tickMs = Math.max(1, Math.min(Math.floor(leaseMs / 8), 1_000));
+    this.tickMs = Math.max(1, timerDelay(Math.floor(leaseMs / 8), 1_000));
     this.abortMarginMs = this.tickMs + ESTIMATE_SLACK_MS;
   }
 

@@ -98,7 +98,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.registry.start(this.handlers.all().map((h) => h.key)),
-      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+      new Promise((resolve) => (timer = setTimeout(resolve, timerDelay(1_000)))),
     ]);
     clearTimeout(timer);
     this.arm(0);
@@ -116,7 +116,9 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.current,
-        new Promise((resolve) => (timer = setTimeout(resolve, this.options.shutdownTimeoutMs))),
+        new Promise(
+          (resolve) => (timer = setTimeout(resolve, timerDelay(this.options.shutdownTimeoutMs))),
+        ),
       ]);
       clearTimeout(timer);
     }
