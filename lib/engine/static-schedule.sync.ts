@@ -6,7 +6,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { ScheduleStore } from '../scheduler/schedule.store';
-import { CronSchedule } from '../time/cron';
+import { CronSchedule, hashSeedOf } from '../time/cron';
 
 const RETRY_MS = 2_000;
 /** How schedules are stored (hash fields, scripts); written to the keyPrefix's meta hash. */
@@ -61,7 +61,8 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
           keys: keys.staticSchedule(spec.name),
           tenantId: '',
           id: spec.name,
-          cron: CronSchedule.of(spec.cron, spec.timeZone),
+          cron: CronSchedule.of(spec.cron, spec.timeZone, hashSeedOf(spec.name)),
+          writtenCron: spec.cron,
           jitterMs: spec.jitterMs,
           payloadJson: '',
           enabled: spec.enabled,
