@@ -7,7 +7,8 @@ import type {
 
 /**
  * Runs the method on one replica per fire time of `cron` (5 fields, or 6 with seconds first).
- * The method receives a ScheduleContext. Default name: '<Class>.<method>'.
+ * The method receives a ScheduleContext. Default name: '<Class>.<method>'. An `H` in `cron` is
+ * drawn once from the schedule's name, the same in every replica.
  */
 export function DistributedCron(
   cron: string,

@@ -6,7 +6,7 @@ import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-opt
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { NON_STATIC_PROVIDER } from '../redis-scheduler.messages';
 import { validateIdentifier, validateJitter } from '../scheduler/schedule.validator';
-import { CronSchedule } from '../time/cron';
+import { CronSchedule, hashSeedOf } from '../time/cron';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
 import { HandlerRegistry } from './handler.registry';
@@ -58,7 +58,7 @@ export class RedisSchedulerExplorer implements OnModuleInit {
         const name = cron.name ?? source;
         validateIdentifier(`@DistributedCron name of ${source}`, name);
         const timeZone = cron.timeZone ?? this.options.defaultTimeZone;
-        CronSchedule.of(cron.cron, timeZone);
+        CronSchedule.of(cron.cron, timeZone, hashSeedOf(name));
         const jitterMs = cron.jitterMs ?? this.options.defaultJitterMs;
         validateJitter(jitterMs);
         if (cron.disabled !== undefined && typeof cron.disabled !== 'boolean') {

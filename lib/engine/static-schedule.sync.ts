@@ -6,7 +6,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { ScheduleStore } from '../scheduler/schedule.store';
-import { CronSchedule } from '../time/cron';
+import { CronSchedule, hashSeedOf } from '../time/cron';
 import { timerDelay } from '../time/timer-delay';
 
 const RETRY_MS = 2_000;
@@ -62,7 +62,8 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
           keys: keys.staticSchedule(spec.name),
           tenantId: '',
           id: spec.name,
-          cron: CronSchedule.of(spec.cron, spec.timeZone),
+          cron: CronSchedule.of(spec.cron, spec.timeZone, hashSeedOf(spec.name)),
+          writtenCron: spec.cron,
           jitterMs: spec.jitterMs,
           payloadJson: '',
           enabled: spec.enabled,

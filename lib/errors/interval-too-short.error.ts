@@ -5,10 +5,16 @@ export class IntervalTooShortError extends SchedulerError {
     readonly expression: string,
     readonly shortestGapMs: number,
     readonly minIntervalMs: number,
+    /** The expression with its `H` drawn for the schedule, when it differs from `expression`. */
+    readonly resolvedExpression: string = expression,
   ) {
+    const drawn =
+      resolvedExpression === expression
+        ? ''
+        : ` (with its H drawn for this schedule: "${resolvedExpression}")`;
     super(
       'INTERVAL_TOO_SHORT',
-      `Cron "${expression}" fires as little as ${shortestGapMs} ms apart somewhere in its cycle; tenantGuards.minIntervalMs requires at least ${minIntervalMs} ms between two runs. Use a sparser expression.`,
+      `Cron "${expression}"${drawn} fires as little as ${shortestGapMs} ms apart somewhere in its cycle; tenantGuards.minIntervalMs requires at least ${minIntervalMs} ms between two runs. Use a sparser expression.`,
     );
   }
 }

@@ -3,7 +3,8 @@ import { SchedulerError } from './scheduler.error';
 export class InvalidCronError extends SchedulerError {
   constructor(
     readonly expression: string,
-    reason: string,
+    /** What is wrong with it, without the advice of the message. */
+    readonly reason: string,
   ) {
     super(
       'INVALID_CRON',

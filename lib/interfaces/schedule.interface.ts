@@ -4,7 +4,11 @@ import type { SchedulePolicy } from './schedule-policy.interface';
 export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
   tenantId: string;
   id: string;
-  /** 5-field (minute first) or 6-field (second first) cron expression. */
+  /**
+   * 5-field (minute first) or 6-field (second first) cron expression. `H` in a field stands for
+   * one value (or, as `H/20` and `H(0-29)`, one offset) drawn once per schedule from its identity
+   * ('<tenantId>:<id>'), the same in every process.
+   */
   cron: string;
   /** IANA time zone. @default the module's defaultTimeZone ('UTC') */
   timeZone?: string;
@@ -42,7 +46,10 @@ export type StaticSchedule = Omit<Schedule<never>, 'tenantId' | 'id' | 'handler'
 export interface Schedule<TPayload = unknown> extends SchedulePolicy {
   tenantId: string;
   id: string;
+  /** The cron as written. */
   cron: string;
+  /** The cron the schedule fires on: `cron` with each `H` drawn for this schedule; equal to `cron` without `H`. */
+  resolvedCron: string;
   timeZone: string;
   handler: string;
   payload: TPayload | undefined;

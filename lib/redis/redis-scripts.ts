@@ -141,6 +141,11 @@ export interface UpsertCall {
   enabled: boolean;
   nextFireMs: number;
   nextDueMs: number;
+  /**
+   * '<cron as written>|<the timing's cron>' when they differ (it held `H`), '' or absent otherwise;
+   * stored as is (field 'cw').
+   */
+  written?: string;
 }
 
 export interface UpsertReply {
@@ -339,6 +344,7 @@ export class RedisScripts {
           s.enabled ? '1' : '0',
           s.nextFireMs,
           s.nextDueMs,
+          s.written ?? '',
         );
       }
       method(...args);

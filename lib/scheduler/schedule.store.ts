@@ -17,7 +17,7 @@ import type { ScheduleKeys } from '../redis/key-space';
 import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
 import { armAfter } from '../engine/fire-planner';
 import { decodePolicy } from '../engine/schedule-policy';
-import type { CronSchedule } from '../time/cron';
+import { usesHashes, type CronSchedule } from '../time/cron';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { RedisClock } from '../time/redis-clock';
 
@@ -36,7 +36,10 @@ export interface StoredDefinition {
   keys: ScheduleKeys;
   tenantId: string;
   id: string;
+  /** The cron with its `H` resolved: what the timing stores and every pod fires on. */
   cron: CronSchedule;
+  /** The cron as the user wrote it (kept beside the timing when it differs: it held `H`). */
+  writtenCron: string;
   jitterMs: number;
   payloadJson: string;
   enabled: boolean;
@@ -60,7 +63,9 @@ export interface WriteResult {
 
 /**
  * Reads and writes schedule hashes through the scripts; the one place that knows their fields:
- * h handler key, t timing ('<cron>|<zone>|<jitter>'), p payload, po policy, en '0' while paused,
+ * h handler key, t timing ('<cron>|<zone>|<jitter>', its cron with `H` resolved), cw the cron as
+ * written when it differs from the timing's ('<written>|<timing's cron>', so that a timing an older
+ * version rewrote is not shown with it), p payload, po policy, en '0' while paused,
  * nf next fire, nd next due (when not nf), rv revision, ca / ua created / updated at (ua from the
  * first update on), gn incarnation, r run state and exactly-once mark (includes/runState.lua),
  * l last run ('<outcome>:<fire>:<ended>'), lm last error, sk fire times skipped. A field at its default is
@@ -156,6 +161,8 @@ export class ScheduleStore {
       enabled: def.enabled,
       nextFireMs: first.fireMs,
       nextDueMs: first.dueMs,
+      written:
+        def.writtenCron === def.cron.expression ? '' : `${def.writtenCron}|${def.cron.expression}`,
     };
   }
 
@@ -343,10 +350,12 @@ function stateOf(hash: Record<string, string>, nowMs: number) {
   const state: ScheduleState = parked ? 'parked' : enabled ? 'active' : 'paused';
   const timing = splitTiming(hash.t);
   const last = parseLast(hash.l ?? '');
+  const resolvedCron = usesHashes(timing.cron) ? legacyCron(hash.t) : timing.cron;
   const nextDue = Number(hash.nd || hash.nf);
   const [fire, attempt, fence] = (hash.r ?? '').split(':').map(Number);
   return {
-    cron: timing.cron,
+    cron: writtenCron(hash.cw ?? '', timing.cron),
+    resolvedCron,
     timeZone: timing.timeZone,
     jitterMs: timing.jitterMs,
     enabled,
@@ -363,6 +372,27 @@ function stateOf(hash: Record<string, string>, nowMs: number) {
     skippedFires: Number(hash.sk ?? 0),
     ...decodePolicy(hash.po ?? ''),
   };
+}
+
+/**
+ * The cron as written, kept in 'cw' as '<written>|<timing's cron>' when the two differ; ignored
+ * unless it was written for this timing (a version before `cw` rewrites only 't').
+ */
+function writtenCron(stored: string, timingCron: string): string {
+  const at = stored.lastIndexOf('|');
+  return at >= 0 && stored.slice(at + 1) === timingCron ? stored.slice(0, at) : timingCron;
+}
+
+/**
+ * The fire-on expression of a timing stored before `H` was resolved at upsert (it still holds
+ * `H`), as the pods draw it; the stored text if it cannot be decoded.
+ */
+function legacyCron(stored: string): string {
+  try {
+    return ScheduleTiming.decode(stored).cron.expression;
+  } catch {
+    return splitTiming(stored).cron;
+  }
 }
 
 /** The parts of a stored timing, as text (decoding the cron is not needed to show it). */

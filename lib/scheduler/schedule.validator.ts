@@ -6,7 +6,7 @@ import { PayloadTooLargeError } from '../errors/payload-too-large.error';
 import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
-import { CronSchedule } from '../time/cron';
+import { CronSchedule, hashSeedOf } from '../time/cron';
 import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
 
 // Braces would change a key's hash tag, ':' separates key parts; whitespace and control characters never belong.
@@ -43,6 +43,7 @@ export function validateJitter(jitterMs: unknown): asserts jitterMs is number {
 /** What the validator hands on to the writer: the input, normalised. */
 export interface ValidatedSchedule {
   input: ScheduleInput;
+  /** The cron with its `H` resolved for this schedule (`input.cron` is the one as written). */
   cron: CronSchedule;
   timeZone: string;
   jitterMs: number;
@@ -80,7 +81,9 @@ export function validateScheduleInput(
       'it must be a cron expression string such as "0 9 * * 1"',
     );
   }
-  const cron = CronSchedule.of(input.cron, timeZone);
+  // `H` is drawn once, here, from the schedule's identity: the timing stored, every pod's fire
+  // times and the minimum-interval guard below all read the same resolved expression.
+  const cron = CronSchedule.of(input.cron, timeZone, hashSeedOf(input.id, input.tenantId));
   if (!ctx.hasHandler(input.handler))
     throw new UnknownHandlerError(input.handler, ctx.handlerNames());
   const jitterMs = input.jitterMs ?? ctx.defaultJitterMs;
@@ -91,7 +94,9 @@ export function validateScheduleInput(
   const { minIntervalMs, maxPayloadBytes } = ctx.guards;
   if (minIntervalMs > 0) {
     const gap = cron.shortestGapMs();
-    if (gap < minIntervalMs) throw new IntervalTooShortError(input.cron, gap, minIntervalMs);
+    if (gap < minIntervalMs) {
+      throw new IntervalTooShortError(input.cron, gap, minIntervalMs, cron.expression);
+    }
   }
   validatePolicy(input, 'schedule');
   const payloadJson = serialise(input.payload);

@@ -11,6 +11,16 @@ const DAY_SCAN_HORIZON_MS = 28 * 366 * DAY_MS;
 
 const cache = new Map<string, CronSchedule>();
 const zoneCache = new Map<string, boolean>();
+/** Three letters in the month and day-of-week fields are a name (`THU`, `MAR`), not an `H`. */
+const NAME = /[a-z]{3}/gi;
+
+/**
+ * What a schedule's `H` is drawn from: its identity, '<tenantId>:<id>' for a dynamic schedule and
+ * the name of a `@DistributedCron`, so that every process and every version draws the same value.
+ */
+export function hashSeedOf(id: string, tenantId?: string): string {
+  return tenantId === undefined ? id : `${tenantId}:${id}`;
+}
 
 /** Throws UnknownTimeZoneError unless `timeZone` is an IANA zone this runtime knows. */
 export function assertTimeZone(timeZone: string): void {
@@ -41,13 +51,31 @@ export class CronSchedule {
     private readonly iterator: CronExpression,
   ) {}
 
-  /** Parses and validates once per (expression, zone); throws InvalidCronError / UnknownTimeZoneError. */
-  static of(expression: string, timeZone = 'UTC'): CronSchedule {
-    const cacheKey = `${timeZone}\u0000${expression}`;
-    const hit = cache.get(cacheKey);
+  /**
+   * Parses and validates once per (expression, zone); throws InvalidCronError / UnknownTimeZoneError.
+   * An expression holding `H` is first resolved with `hashSeed` (see resolveHashes): the instance's
+   * `expression` is then the resolved one, and so is the cache key, so schedules that draw
+   * different values never share an instance. `H` without a seed is refused.
+   */
+  static of(expression: string, timeZone = 'UTC', hashSeed?: string): CronSchedule {
+    const hit = cache.get(`${timeZone}\u0000${expression}`);
     if (hit) return hit;
+    const resolved = resolveHashes(expression, hashSeed);
+    const cacheKey = `${timeZone}\u0000${resolved}`;
+    const resolvedHit = cache.get(cacheKey);
+    if (resolvedHit) return resolvedHit;
     assertTimeZone(timeZone);
-    const schedule = new CronSchedule(expression, timeZone, parse(expression, timeZone));
+    let iterator: CronExpression;
+    try {
+      iterator = parse(resolved, timeZone);
+    } catch (error) {
+      if (resolved === expression || !(error instanceof InvalidCronError)) throw error;
+      throw new InvalidCronError(
+        expression,
+        `with its H drawn for this schedule it reads "${resolved}" (${error.reason})`,
+      );
+    }
+    const schedule = new CronSchedule(resolved, timeZone, iterator);
     if (cache.size >= SCHEDULE_CACHE_LIMIT) cache.clear();
     cache.set(cacheKey, schedule);
     return schedule;
@@ -83,6 +111,51 @@ export class CronSchedule {
     if (this.gap === undefined) this.gap = shortestGap(this.iterator);
     return this.gap;
   }
+}
+
+/**
+ * The expression with every field that uses `H` (`H`, `H/20`, `H(0-29)`, `H(0-29)/20`, `H#3`)
+ * written out as the values cron-parser draws for `hashSeed`; the other fields stay as written,
+ * and an expression without `H` comes back unchanged. Deterministic: the same expression and seed
+ * give the same result in every process (cron-parser's seeded PRNG draws one value per field).
+ */
+export function resolveHashes(expression: string, hashSeed?: string): string {
+  const fields = fieldsOf(expression);
+  const hashed = fields.map((field, i) => usesHash(field, i, fields.length));
+  if (!hashed.includes(true)) return expression;
+  if (!hashSeed) {
+    throw new InvalidCronError(expression, 'H needs the schedule it belongs to, to draw from');
+  }
+  let drawn: string[];
+  try {
+    // The other fields as '*': a draw depends only on its own field (one per field, in order), and
+    // a drawn day the month lacks is then reported by CronSchedule.of with the values drawn.
+    const probe = fields.map((field, i) => (hashed[i] ? field : '*')).join(' ');
+    const iterator = CronExpressionParser.parse(probe, { hashSeed, currentDate: new Date(0) });
+    drawn = iterator.stringify(true).split(' ');
+  } catch (error) {
+    throw new InvalidCronError(expression, (error as Error).message);
+  }
+  const offset = 6 - fields.length;
+  return fields.map((f, i) => (hashed[i] ? drawn[i + offset] : f)).join(' ');
+}
+
+/** Whether the expression uses `H` in any field (a cheap textual check, nothing is parsed). */
+export function usesHashes(expression: string): boolean {
+  const fields = fieldsOf(expression);
+  return fields.some((field, i) => usesHash(field, i, fields.length));
+}
+
+/** The fields of a 5- or 6-field expression; none for anything else (`@hourly`, invalid input). */
+function fieldsOf(expression: string): string[] {
+  if (typeof expression !== 'string') return [];
+  const fields = expression.trim().split(/\s+/);
+  return fields.length === 5 || fields.length === 6 ? fields : [];
+}
+
+function usesHash(field: string, index: number, count: number): boolean {
+  // Month and day of week are the last two fields in both forms, and may hold names.
+  return (index >= count - 2 ? field.replace(NAME, '') : field).includes('H');
 }
 
 function parse(expression: string, timeZone: string): CronExpression {

@@ -1,5 +1,8 @@
+import { Injectable } from '@nestjs/common';
+import { CronExpressionParser } from 'cron-parser';
 import type { Redis } from 'ioredis';
 import {
+  DistributedCron,
   BulkUpsertError,
   IntervalTooShortError,
   InvalidCronError,
@@ -12,6 +15,7 @@ import {
   UnknownHandlerError,
   UnknownTimeZoneError,
 } from '../../lib';
+import { KeySpace } from '../../lib/redis/key-space';
 import { createApp, freshPrefix, TestApp } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { recordingHandlers, resetRecorder, runs } from '../fixtures/recorder';
@@ -272,5 +276,100 @@ describe('upsertMany', () => {
     expect(bulk.failures.map((f) => f.index)).toEqual([3, 4]);
     expect(bulk.failures[0].error).toBeInstanceOf(TenantQuotaExceededError);
     expect(await app.scheduler.list('acme')).toHaveLength(3);
+  });
+});
+
+describe('H in a cron, drawn once per schedule at upsert', () => {
+  let app: TestApp;
+  let prefix: string;
+  beforeEach(async () => {
+    prefix = freshPrefix();
+    app = await createApp(
+      { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: guards },
+      [recordingHandlers('a'), HashedStatic],
+    );
+  });
+  afterEach(() => app.close());
+
+  @Injectable()
+  class HashedStatic {
+    @DistributedCron('H H * * * *', { name: 'hashed-static' })
+    async tick(): Promise<void> {}
+  }
+
+  /** 'H H * * * *' as cron-parser draws it for `seed`. */
+  function drawn(seed: string): string {
+    const { fields } = CronExpressionParser.parse('H H * * * *', { hashSeed: seed });
+    return `${fields.second.values.join(',')} ${fields.minute.values.join(',')} * * * *`;
+  }
+
+  it('stores the drawn expression as the timing, returns both, and a re-upsert keeps the next fire', async () => {
+    const keys = new KeySpace(prefix, 1);
+    const hashKey = keys.dynamicSchedule('acme', 'hashed').hash;
+    const resolved = drawn('acme:hashed');
+    const nextAfterRedisNow = async (): Promise<number> => {
+      const [seconds, micros] = await redis.time();
+      const now = new Date(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+      return CronExpressionParser.parse(resolved, { tz: 'Europe/Paris', currentDate: now })
+        .next()
+        .getTime();
+    };
+    const before = await nextAfterRedisNow();
+    const first = await app.scheduler.upsert(input({ id: 'hashed', cron: 'H H * * * *' }));
+    const after = await nextAfterRedisNow();
+    expect(await redis.hmget(hashKey, 't', 'cw', 'rv')).toEqual([
+      `${resolved}|Europe/Paris|30000`,
+      `H H * * * *|${resolved}`,
+      '1',
+    ]);
+    expect(first).toMatchObject({ cron: 'H H * * * *', resolvedCron: resolved });
+    // Armed on the drawn expression from Redis time at the write.
+    expect([before, after]).toContain(first.nextFireAt!.getTime());
+    expect(await app.scheduler.get('acme', 'hashed')).toEqual(first);
+
+    const again = await app.scheduler.upsert(input({ id: 'hashed', cron: 'H H * * * *' }));
+    expect(again.nextFireAt).toEqual(first.nextFireAt);
+    expect(await redis.hget(hashKey, 'rv')).toBe('1');
+
+    // Another schedule of the same expression draws its own; writing the drawn text keeps the
+    // timing (and next fire), and drops the stored original.
+    const other = await app.scheduler.upsert(input({ id: 'other', cron: 'H H * * * *' }));
+    expect(other.resolvedCron).toBe(drawn('acme:other'));
+    expect(other.resolvedCron).not.toBe(resolved);
+    const literal = await app.scheduler.upsert(input({ id: 'hashed', cron: resolved }));
+    expect(literal).toMatchObject({ cron: resolved, resolvedCron: resolved });
+    expect(literal.nextFireAt).toEqual(first.nextFireAt);
+    expect(await redis.hexists(hashKey, 'cw')).toBe(0);
+
+    // An older version's upsert rewrites only the timing: the original kept with the old one
+    // is no longer shown for it.
+    await app.scheduler.upsert(input({ id: 'hashed', cron: 'H H * * * *' }));
+    await redis.hset(hashKey, 't', '0 9 * * 1|Europe/Paris|30000');
+    expect(await app.scheduler.get('acme', 'hashed')).toMatchObject({
+      cron: '0 9 * * 1',
+      resolvedCron: '0 9 * * 1',
+    });
+
+    // A timing an older version stored with its H unresolved shows what the pods draw for it.
+    const legacy = 'H/20 * * * * *|Europe/Paris|30000';
+    await redis.hset(hashKey, 't', legacy);
+    const legacySeconds = CronExpressionParser.parse('H/20 * * * * *', {
+      hashSeed: legacy,
+    }).fields.second.values.join(',');
+    expect(await app.scheduler.get('acme', 'hashed')).toMatchObject({
+      cron: 'H/20 * * * * *',
+      resolvedCron: `${legacySeconds} * * * * *`,
+    });
+  });
+
+  it('draws a @DistributedCron’s H from its name, readable with getStatic', async () => {
+    const keys = new KeySpace(prefix, 1);
+    const resolved = drawn('hashed-static');
+    const stored = await waitFor(() => redis.hget(keys.staticSchedule('hashed-static').hash, 't'));
+    expect(stored).toBe(`${resolved}|UTC|0`);
+    expect(await app.scheduler.getStatic('hashed-static')).toMatchObject({
+      cron: 'H H * * * *',
+      resolvedCron: resolved,
+    });
   });
 });

@@ -22,10 +22,12 @@
   ARGV[1] most schedules per tenant (integer, 0 = no limit; static 'c:' members have no tenant)
   ARGV[2] most payload bytes (integer, 0 = no limit)
   ARGV[3] wake channel (pub/sub channel name, not a key)
-  ARGV[4] number of schedules n; then n × 9 fields: member, id, handler key (due index suffix),
-          timing ('<cron>|<zone>|<jitter ms>'), payload (JSON, '' for none), policy (JSON of the
-          schedule's own failure-semantics fields, '' for none), enabled ('1' | '0'), next fire
-          ms and next due ms (fire + jitter offset), computed from Redis time by the caller
+  ARGV[4] number of schedules n; then n × 10 fields: member, id, handler key (due index suffix),
+          timing ('<cron>|<zone>|<jitter ms>', its cron with `H` resolved), payload (JSON, '' for
+          none), policy (JSON of the schedule's own failure-semantics fields, '' for none), enabled
+          ('1' | '0'), next fire ms and next due ms (fire + jitter offset), computed from Redis
+          time by the caller, and '<cron as written>|<the timing's cron>' when they differ (the
+          written one held `H`; '' else), stored as the field 'cw'
 
   Returns { now ms, then n × 8 fields: 1 created | 0 updated, next fire ms, next due ms, created at
             ms, last run ('<outcome>:<fire ms>:<ended ms>' or ''), last error or '', running (1 | 0),
@@ -77,13 +79,13 @@ local function refuse(code, detail)
 end
 
 for i = 0, n - 1 do
-  local a = 5 + i * 9
+  local a = 5 + i * 10
   local member, id, handlerKey, timing = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local payload, policy, enabled = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local payload, policy, enabled, written = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 9]
   local hashKey = base .. 's:' .. member
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and (base .. 'tenant:' .. tenant)
-  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'pk')
+  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk')
   local exists = f[1] ~= false
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
   if not exists and tenantKey and maxPerTenant > 0 and owned >= maxPerTenant then
@@ -95,7 +97,7 @@ for i = 0, n - 1 do
     local timingChanged = not exists or f[1] ~= handlerKey or f[2] ~= timing
       or (enabled == '1' and not wasEnabled)
     local changed = timingChanged or (f[3] or '') ~= payload or (f[4] or '') ~= policy
-      or (enabled == '1') ~= wasEnabled
+      or (enabled == '1') ~= wasEnabled or (f[14] or '') ~= written
     local nextFire, nextDue = f[6], f[7] or ''
     if timingChanged then nextFire, nextDue = ARGV[a + 7], ARGV[a + 8] end
     if nextDue == nextFire then nextDue = '' end
@@ -109,9 +111,10 @@ for i = 0, n - 1 do
     local dels = {}
     put(sets, dels, 'p', payload, f[3])
     put(sets, dels, 'po', policy, f[4])
+    put(sets, dels, 'cw', written, f[14])
     put(sets, dels, 'en', enabled == '0' and '0' or '', f[5])
     -- an upsert un-parks a schedule completeRuns parked (chain 'p')
-    put(sets, dels, 'pk', '', f[14])
+    put(sets, dels, 'pk', '', f[15])
     put(sets, dels, 'nd', nextDue, f[7])
     if not exists then
       sets[#sets + 1], sets[#sets + 2] = 'ca', now

@@ -14,6 +14,8 @@ import {
   UnknownTimeZoneError,
 } from '../../../lib';
 import type { ScheduleInput } from '../../../lib';
+import { CronExpressionParser } from 'cron-parser';
+import { ScheduleTiming } from '../../../lib/time/schedule-timing';
 
 const ctx: ValidationContext = {
   defaultTimeZone: 'UTC',
@@ -106,5 +108,72 @@ describe('validateScheduleInput', () => {
       expect(error).toBeInstanceOf(SchedulerError);
       expect(error).toMatchObject({ name: 'InvalidIdentifierError', code: 'INVALID_IDENTIFIER' });
     }
+  });
+});
+
+describe('validateScheduleInput with H', () => {
+  /** The values cron-parser draws for a 6-field `cron` with `seed`, field by field. */
+  function drawn(cron: string, seed: string): string[] {
+    const { fields } = CronExpressionParser.parse(cron, { hashSeed: seed });
+    return [fields.second, fields.minute, fields.hour].map((f) => f.values.join(','));
+  }
+
+  /** Every fire time over an hour, as pods compute them: from the timing the writer stores. */
+  function storedFires(cron: ReturnType<typeof validateScheduleInput>['cron']): number[] {
+    const pod = ScheduleTiming.decode(ScheduleTiming.of(cron, 0).stored).cron;
+    const start = Date.parse('2026-06-01T00:00:00Z');
+    const out: number[] = [];
+    for (let t = pod.nextAfter(start); t < start + 3_600_000; t = pod.nextAfter(t)) out.push(t);
+    return out;
+  }
+
+  const gaps = (fires: number[]): number[] => fires.slice(1).map((t, i) => t - fires[i]);
+  const everySecond = { ...ctx, guards: { ...ctx.guards, minIntervalMs: 0 } };
+
+  it('draws H once from the schedule identity (tenantId:id): the same input always, another id its own', () => {
+    const hashed = { ...valid, cron: 'H H * * * *' };
+    const [second, minute] = drawn('H H * * * *', 'acme:weekly');
+    const first = validateScheduleInput(hashed, ctx).cron;
+    expect(first.expression).toBe(`${second} ${minute} * * * *`);
+    expect(validateScheduleInput({ ...hashed }, ctx).cron.expression).toBe(first.expression);
+    const [s2, m2] = drawn('H H * * * *', 'globex:weekly');
+    const other = validateScheduleInput({ ...hashed, tenantId: 'globex' }, ctx).cron;
+    expect(other.expression).toBe(`${s2} ${m2} * * * *`);
+    expect(other.expression).not.toBe(first.expression);
+  });
+
+  it('applies the minimum interval to the drawn values: H/20 passes a 20 s guard and fires exactly 20 s apart, a 21 s guard refuses it', () => {
+    const guard = (minIntervalMs: number): ValidationContext => ({
+      ...ctx,
+      guards: { ...ctx.guards, minIntervalMs },
+    });
+    const input = { ...valid, id: 'sync', cron: 'H/20 * * * * *' };
+    const accepted = validateScheduleInput(input, guard(20_000));
+    expect(accepted.cron.expression).toBe(`${drawn(input.cron, 'acme:sync')[0]} * * * * *`);
+    const fires = storedFires(accepted.cron);
+    expect(fires).toHaveLength(180);
+    expect(new Set(gaps(fires))).toEqual(new Set([20_000]));
+    const refusal = () => validateScheduleInput(input, guard(21_000));
+    expect(refusal).toThrow(IntervalTooShortError);
+    expect(refusal).toThrow(`(with its H drawn for this schedule: "${accepted.cron.expression}")`);
+  });
+
+  it('decides the guard per schedule when the gap depends on the draw: refused exactly when its own fires come too close', () => {
+    // 'H,30': the drawn second and second 30; 20 s apart or more for some ids, less for others.
+    const guarded = { ...ctx, guards: { ...ctx.guards, minIntervalMs: 20_000 } };
+    const ids = Array.from({ length: 100 }, (_, i) => `job${i}`);
+    const fires = (id: string) =>
+      storedFires(
+        validateScheduleInput({ ...valid, id, cron: 'H,30 * * * * *' }, everySecond).cron,
+      );
+    const shortest = (id: string) => Math.min(...gaps(fires(id)));
+    const close = ids.find((id) => shortest(id) < 20_000);
+    const far = ids.find((id) => shortest(id) >= 20_000);
+    if (!close || !far) throw new Error('no id of the kind needed among 100');
+    expect(() =>
+      validateScheduleInput({ ...valid, id: close, cron: 'H,30 * * * * *' }, guarded),
+    ).toThrow(IntervalTooShortError);
+    const ok = validateScheduleInput({ ...valid, id: far, cron: 'H,30 * * * * *' }, guarded);
+    expect(Math.min(...gaps(storedFires(ok.cron)))).toBeGreaterThanOrEqual(20_000);
   });
 });

@@ -170,3 +170,128 @@ describe('CronSchedule', () => {
     });
   });
 });
+
+describe('H (a value drawn per schedule)', () => {
+  const SEED = 'acme:r1';
+  const HORIZON = YEAR_START + 3 * 366 * 86_400_000;
+
+  /** Whether a field of the expression still holds an `H` (day and month names aside). */
+  const holdsH = (cron: string): boolean =>
+    cron.split(' ').some((field) => field.replace(/[A-Z]{3}/g, '').includes('H'));
+
+  /** The first 200 fire times (within three years) of cron-parser's own draw for `seed`. */
+  function seededReference(cron: string, tz: string, seed: string): number[] {
+    const it = CronExpressionParser.parse(cron, {
+      tz,
+      hashSeed: seed,
+      currentDate: new Date(YEAR_START),
+    });
+    const out: number[] = [];
+    for (let t = it.next().getTime(); t < HORIZON && out.length < 200; t = it.next().getTime()) {
+      out.push(t);
+    }
+    return out;
+  }
+
+  function firstFires(schedule: CronSchedule): number[] {
+    const out: number[] = [];
+    for (let t = schedule.nextAfter(YEAR_START); t < HORIZON && out.length < 200;) {
+      out.push(t);
+      t = schedule.nextAfter(t);
+    }
+    return out;
+  }
+
+  it.each([
+    'H * * * * *',
+    '0 H * * * *',
+    '0 0 H * * *',
+    '0 0 0 H * *',
+    '0 0 0 1 H *',
+    '0 0 0 * * H',
+    'H H * * *',
+    'H H * * * *',
+    'H/20 * * * * *',
+    'H(0-29) * * * * *',
+    'H(0-29)/20 * * * * *',
+    '0 0 9 * * H#3',
+    '0 H 9 * * MON-FRI',
+    'H,30 * * * * *',
+    '0 0 0 H/10 * 1',
+    '0 0 0 L * H',
+  ])(
+    '%s resolves to a plain expression that fires as cron-parser draws it for the seed',
+    (cron) => {
+      const tz = 'Europe/Paris';
+      const schedule = CronSchedule.of(cron, tz, SEED);
+      expect(holdsH(schedule.expression)).toBe(false);
+      expect(schedule.expression.split(' ')).toHaveLength(cron.split(' ').length);
+      expect(firstFires(schedule)).toEqual(seededReference(cron, tz, SEED));
+      // The resolved text needs no seed: it is the schedule itself (what a timing stores).
+      expect(CronSchedule.of(schedule.expression, tz)).toBe(schedule);
+    },
+  );
+
+  it('gives two schedules of one expression their own draw; the cache never hands over the other’s', () => {
+    const a = CronSchedule.of('H H * * * *', 'UTC', 'acme:a');
+    const c = CronSchedule.of('H H * * * *', 'UTC', 'acme:c');
+    expect(a).not.toBe(c);
+    expect(a.expression).not.toBe(c.expression);
+    expect(a.nextAfter(YEAR_START)).not.toBe(c.nextAfter(YEAR_START));
+    expect(CronSchedule.of('H H * * * *', 'UTC', 'acme:a').expression).toBe(a.expression);
+    // Without H, the seed changes nothing and schedules share one instance.
+    expect(CronSchedule.of('0 9 * * 1', 'UTC', 'acme:a')).toBe(CronSchedule.of('0 9 * * 1'));
+  });
+
+  it('keeps the draw of a given seed (pinned: if cron-parser changed it, H schedules would move at their next upsert)', () => {
+    expect(CronSchedule.of('H H * * * *', 'UTC', 'acme:a').expression).toBe('53 1 * * * *');
+    expect(CronSchedule.of('H/20 * * * * *', 'UTC', 'acme:a').expression).toBe(
+      '17,37,57 * * * * *',
+    );
+    expect(CronSchedule.of('0 0 0 * * H#3', 'UTC', 'acme:b').expression).toBe('0 0 0 * * 4#3');
+    expect(CronSchedule.of('0 H 9 * * MON-FRI', 'UTC', 'acme:c').expression).toBe(
+      '0 42 9 * * MON-FRI',
+    );
+  });
+
+  it('measures the shortest gap on the values drawn for the schedule', () => {
+    // 'H,30' fires at the drawn second and at 30: 1 s apart for some seeds, 30 s for others.
+    const gapOf = (seed: string): number => {
+      const fires = seededReference('H,30 * * * * *', 'UTC', seed);
+      let gap = Infinity;
+      for (let i = 1; i < fires.length; i++) gap = Math.min(gap, fires[i] - fires[i - 1]);
+      return gap;
+    };
+    const seeds = Array.from({ length: 200 }, (_, i) => `acme:s${i}`);
+    const close = seeds.find((s) => gapOf(s) <= 2_000);
+    const far = seeds.find((s) => gapOf(s) >= 25_000);
+    if (!close || !far) throw new Error('no seed of the kind needed among 200');
+    expect(CronSchedule.of('H,30 * * * * *', 'UTC', close).shortestGapMs()).toBe(gapOf(close));
+    expect(CronSchedule.of('H,30 * * * * *', 'UTC', far).shortestGapMs()).toBe(gapOf(far));
+  });
+
+  it('refuses H without a seed: there is no schedule to draw it for', () => {
+    expect(() => CronSchedule.of('H * * * *')).toThrow(InvalidCronError);
+    expect(() => CronSchedule.of('0 0 H/2 * * *', 'UTC')).toThrow(/H needs the schedule/);
+    // A day name holding an H is not one.
+    expect(CronSchedule.of('0 9 * * THU').expression).toBe('0 9 * * THU');
+  });
+
+  it('says what H drew when the drawn expression cannot fire', () => {
+    const seeds = Array.from({ length: 200 }, (_, i) => `acme:feb${i}`);
+    // The day cron-parser draws for the seed (parsed with any month: February refuses the 30th).
+    const day = (seed: string): number =>
+      Number(
+        CronExpressionParser.parse('0 0 H * *', { hashSeed: seed }).fields.dayOfMonth.values[0],
+      );
+    const late = seeds.find((s) => day(s) >= 30);
+    const early = seeds.find((s) => day(s) <= 28);
+    if (!late || !early) throw new Error('no seed of the kind needed among 200');
+    const refusal = () => CronSchedule.of('0 0 H 2 *', 'UTC', late);
+    expect(refusal).toThrow(InvalidCronError);
+    expect(refusal).toThrow(
+      `"0 0 H 2 *": with its H drawn for this schedule it reads "0 0 ${day(late)} 2 *" (`,
+    );
+    expect(CronSchedule.of('0 0 H 2 *', 'UTC', early).expression).toBe(`0 0 ${day(early)} 2 *`);
+  });
+});
