@@ -1,0 +1,65 @@
+import type { RedisConnection } from '../redis/redis-client.provider';
+import type { Detachment, Retarget } from '../redis/redis-scripts';
+import { ScriptCode } from '../errors/script-codes';
+import type { Claimed } from './claimed-run';
+import type { Plan } from './fire-planner';
+import { PartitionBatcher } from './partition-batcher';
+
+/** What a move answered: done, not yet due by Redis TIME (retarget only), or the lease is gone. */
+export type MoveResult = 'moved' | 'too-early' | 'lost';
+
+/**
+ * Moves claimed runs in Redis before they start, batched per partition and turn: to a later
+ * fire time (misfire policy: retargetRuns), or under a run record of their own so the schedule
+ * is re-armed at once (overlap 'allow': detachRuns). A call that fails (Redis unreachable) counts
+ * as a lost lease: the run does not start here, and whoever re-claims the lease runs it.
+ */
+export class RunMover {
+  private readonly detachments: PartitionBatcher<Detachment>;
+  private readonly retargets: PartitionBatcher<Retarget>;
+
+  constructor(connection: RedisConnection, batchSize: number) {
+    const { scripts, keys } = connection;
+    const base = (p: number) => keys.partitionBases[p];
+    this.retargets = new PartitionBatcher(
+      (p, items) => scripts.retargetRuns(base(p), items),
+      batchSize,
+    );
+    this.detachments = new PartitionBatcher(
+      (p, items) => scripts.detachRuns(base(p), items),
+      batchSize,
+    );
+  }
+
+  async retarget(c: Claimed, plan: Plan): Promise<MoveResult> {
+    const { run } = c;
+    try {
+      const code = await this.retargets.submit(c.source.partition, {
+        member: run.member,
+        fencingToken: run.fencingToken,
+        fireMs: plan.fireMs,
+        dueMs: plan.dueMs,
+      });
+      if (code === ScriptCode.TOO_EARLY) return 'too-early';
+      return code === 1 ? 'moved' : 'lost';
+    } catch {
+      return 'lost';
+    }
+  }
+
+  async detach(c: Claimed, next: Plan): Promise<MoveResult> {
+    const { run } = c;
+    try {
+      const code = await this.detachments.submit(c.source.partition, {
+        member: run.member,
+        fencingToken: run.fencingToken,
+        revision: run.revision,
+        nextFireMs: next.fireMs,
+        nextDueMs: next.dueMs,
+      });
+      return code < 0 ? 'lost' : 'moved';
+    } catch {
+      return 'lost';
+    }
+  }
+}

@@ -1,0 +1,257 @@
+import { Logger } from '@nestjs/common';
+import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
+import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
+import type { SchedulerEvents } from '../events/scheduler-events';
+import type { RedisConnection } from '../redis/redis-client.provider';
+import type { Completion, CompletionResult } from '../redis/redis-scripts';
+import type { RedisClock } from '../time/redis-clock';
+import { timerDelay } from '../time/timer-delay';
+import { ActiveRun, Claimed, moveRun, planningFacts, Recording } from './claimed-run';
+import type { Plan } from './fire-planner';
+import type { RunEvent } from './run-lifecycle';
+import { PartitionQueue } from './partition-batcher';
+import { ending } from './run-planning';
+
+/** What the RunCoordinator does around the writes. */
+export interface RecorderHooks {
+  /** Whether completeRuns should chain the next fire time (Plans.chainDecision). */
+  chainFor(c: Claimed, plan: Plan): Completion['chain'];
+  /** completeRuns reserved the next fire time for this pod; `c` is reused for it. */
+  chained(c: Claimed, fireMs: number, dueMs: number, result: CompletionResult): void;
+  /** The schedule was re-armed at `dueMs` (Redis time). */
+  rearmed(c: Claimed, dueMs: number): void;
+  /** The run's end is written or given up. */
+  forget(active: ActiveRun): void;
+}
+
+const NO_PLAN: Plan = Object.freeze({ fireMs: 0, dueMs: 0, skipped: 0 });
+
+/**
+ * Writes the ends of runs (completeRuns, batched per partition and turn of the event loop):
+ * success, final failure with its dead letter, a retry, skipped fire times, or a parked schedule;
+ * tries a write again with backoff while the lease lasts; and announces what was written
+ * (SchedulerEvents) or that a late completion was refused.
+ */
+export class RunRecorder {
+  private readonly logger = new Logger('RedisScheduler');
+  private readonly queue: PartitionQueue<Recording, CompletionResult>;
+  /** Shut down: writes that failed are not tried again (their leases run out). */
+  private stopped = false;
+
+  constructor(
+    options: ResolvedSchedulerOptions,
+    connection: RedisConnection,
+    private readonly clock: RedisClock,
+    private readonly events: SchedulerEvents,
+    private readonly hooks: RecorderHooks,
+  ) {
+    const { scripts, keys } = connection;
+    const limits = {
+      deadLetters: options.deadLetterLimit,
+      history: options.runHistory,
+      leaseMs: options.leaseMs,
+      lookAheadMs: options.lookAheadMs,
+      wakeChannel: keys.wakeChannel,
+    };
+    this.queue = new PartitionQueue<Recording, CompletionResult>(
+      (p, items) =>
+        scripts.completeRuns(
+          keys.partitionBases[p],
+          limits,
+          items.map((r) => r.completion),
+        ),
+      options.batchSize,
+      (r, result) => this.written(r, result),
+      (items, error) => this.failed(items, error as Error),
+    );
+  }
+
+  /**
+   * A handler is done: writes its end, its retry, or (when the schedule's next fire time cannot be
+   * computed) its schedule parked.
+   */
+  recordEnd(active: ActiveRun): void {
+    const c = active.claimed;
+    const outcome = active.outcome ?? { status: 'failed', error: 'no outcome' };
+    try {
+      const detached = active.member !== c.run.member;
+      const e = ending(planningFacts(c), outcome, detached, this.clock.now());
+      const chain = e.outcome !== 'retry' && e.mayChain ? this.hooks.chainFor(c, e.plan) : 'none';
+      moveRun(c, 'finished', this.logger);
+      this.write(c, e.outcome, outcome.error, e.plan, active, chain);
+    } catch (error) {
+      if (moveRun(c, 'unplannable', this.logger) === 'park') this.park(c, error, active);
+    }
+  }
+
+  /** A handler is being invoked. */
+  started(c: Claimed): void {
+    if (this.events.wants('run.started')) this.events.emit('run.started', describe(c));
+  }
+
+  /** From now on a failed write is given up: the app is shutting down. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Writes a run's end (or a retry, or skipped fire times) and where its schedule goes next. */
+  write(
+    c: Claimed,
+    outcome: Completion['outcome'],
+    error: string,
+    plan: Plan,
+    active: ActiveRun | undefined,
+    chain: Completion['chain'] = 'none',
+  ): void {
+    const { run } = c;
+    const completion: Completion = {
+      member: active?.member ?? run.member,
+      fencingToken: run.fencingToken,
+      outcome,
+      revision: run.revision,
+      nextFireMs: plan.fireMs,
+      nextDueMs: plan.dueMs,
+      error,
+      skipped: plan.skipped + c.skippedBefore,
+      // A parked schedule's dead letter says why, whatever its last run's outcome was.
+      deadLetter: outcome === 'failed' || chain === 'park' ? this.deadLetter(c, error) : '',
+      chain,
+    };
+    this.queue.add(c.source.partition, { c, completion, active, tries: 0 });
+  }
+
+  /**
+   * Parks the schedule of `c`: its run (or, with `active`, its handler's outcome) is written with
+   * a dead letter saying why, and the schedule is paused instead of re-armed (state 'parked').
+   */
+  park(c: Claimed, error: unknown, active: ActiveRun | undefined): void {
+    const reason = `cannot compute its fire times: ${(error as Error)?.message ?? String(error)}`;
+    this.logger.error(
+      `Schedule "${c.info.id}" is parked: it ${reason}. Resume or upsert it to try again.`,
+    );
+    if (this.events.wants('schedule.parked')) {
+      this.events.emit('schedule.parked', { ...describe(c), error: reason });
+    }
+    this.write(c, active?.outcome?.status ?? 'failed', reason, NO_PLAN, active, 'park');
+  }
+
+  /** completeRuns answered for one run. */
+  private written(r: Recording, result: CompletionResult): void {
+    const { c, completion, active } = r;
+    if (result.code < 0) {
+      moveRun(c, 'refused', this.logger);
+      this.rejected(r, result.code);
+    } else {
+      moveRun(c, eventOf(completion), this.logger);
+      this.announce(r);
+      // Last: a chained next run reuses `c`.
+      if (result.chainedFence > 0) {
+        this.hooks.chained(c, completion.nextFireMs, completion.nextDueMs, result);
+      } else if (completion.nextDueMs > 0) {
+        this.hooks.rearmed(c, completion.nextDueMs);
+      }
+    }
+    if (active) this.hooks.forget(active);
+  }
+
+  /** completeRuns failed (Redis unreachable): written again while the lease lasts, else given up. */
+  private failed(items: Recording[], error: Error): void {
+    const now = this.clock.now();
+    for (const r of items) {
+      const leaseUntil = r.active?.leaseUntilMs ?? r.c.run.leaseUntilMs;
+      if (
+        now < leaseUntil &&
+        !this.stopped &&
+        moveRun(r.c, 'write-failed', this.logger) === 'write-again'
+      ) {
+        const delay = timerDelay(100 * 2 ** r.tries++, 2_000);
+        setTimeout(() => this.queue.add(r.c.source.partition, r), delay).unref();
+        continue;
+      }
+      moveRun(r.c, 'write-abandoned', this.logger);
+      this.abandoned(r, error);
+      if (r.active) this.hooks.forget(r.active);
+    }
+  }
+
+  /** The events of a written completion: skipped fire times, then a run's end or its retry. */
+  private announce(r: Recording): void {
+    const { c, completion, active } = r;
+    if (completion.skipped > 0 && this.events.wants('fires.skipped')) {
+      this.events.emit('fires.skipped', {
+        scheduleId: c.info.id,
+        tenantId: c.info.tenantId,
+        count: completion.skipped,
+        resumeAt: new Date(completion.nextFireMs),
+      });
+    }
+    if (!active) return;
+    if (completion.outcome === 'retry') {
+      if (this.events.wants('run.retrying')) {
+        this.events.emit('run.retrying', {
+          ...describe(c),
+          error: completion.error,
+          retryAt: new Date(completion.nextDueMs),
+        });
+      }
+    } else if (completion.outcome === 'succeeded') {
+      if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', describe(c));
+    } else if (this.events.wants('run.failed')) {
+      this.events.emit('run.failed', { ...describe(c), error: completion.error });
+    }
+  }
+
+  /** A late completion Redis refused: the lease had been lost. */
+  private rejected(r: Recording, code: number): void {
+    const { c, active } = r;
+    const reason = active?.abort.aborted ? 'lease lost during the run' : `code ${code}`;
+    this.logger.warn(LATE_COMPLETION_REJECTED(c.info.id, new Date(c.run.fireMs), reason));
+    if (this.events.wants('run.rejected')) {
+      this.events.emit('run.rejected', { ...describe(c), reason });
+    }
+  }
+
+  /** A write given up: the lease ran out first, or the app has shut down. */
+  private abandoned(r: Recording, error: Error): void {
+    const { c } = r;
+    const then = this.stopped
+      ? 'the application has shut down, so it will be re-run once its lease runs out'
+      : 'its lease has expired, so it will be re-run';
+    this.logger.warn(
+      `Could not record the run of "${c.info.id}" for ${new Date(c.run.fireMs).toISOString()} ` +
+        `(${error.message}); ${then}`,
+    );
+  }
+
+  private deadLetter(c: Claimed, error: string): string {
+    const { run } = c;
+    return JSON.stringify({
+      tenantId: c.info.tenantId,
+      scheduleId: c.info.id,
+      handler: c.source.handler.name,
+      fireTime: new Date(run.fireMs).toISOString(),
+      attempts: run.attempt,
+      error,
+      failedAt: new Date(this.clock.now()).toISOString(),
+    });
+  }
+}
+
+/** The lifecycle event a written completion means. */
+function eventOf(completion: Completion): RunEvent {
+  if (completion.chain === 'park') return 'wrote-park';
+  if (completion.outcome === 'retry') return 'wrote-retry';
+  return completion.outcome === 'skipped' ? 'wrote-skip' : 'wrote-end';
+}
+
+/** What every run event says about the run. */
+export function describe(c: Claimed) {
+  const { run } = c;
+  return {
+    scheduleId: c.info.id,
+    tenantId: c.info.tenantId,
+    fireTime: new Date(run.fireMs),
+    attempt: run.attempt,
+    fencingToken: run.fencingToken,
+  };
+}
