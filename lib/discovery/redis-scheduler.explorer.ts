@@ -8,7 +8,7 @@ import { NON_STATIC_PROVIDER } from '../redis-scheduler.messages';
 import { validateIdentifier, validateJitter } from '../scheduler/schedule.validator';
 import { CronSchedule } from '../time/cron';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
+import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
 import { HandlerRegistry } from './handler.registry';
 import { RedisSchedulerMetadataAccessor } from './redis-scheduler-metadata.accessor';
 

@@ -25,7 +25,7 @@ import { RunExecutor, RunOutcome } from './run-executor';
 import { LeasedRun, LeaseKeeper } from './run-lease';
 import type { PodRegistry } from './pod-registry';
 import { Reservation, ReservationBook } from './reservation-book';
-import { decodePolicy, resolvePolicy, retryDelayMs } from './schedule-policy';
+import { decodePolicy, resolvePolicy, retryDelayMs } from '../policy/schedule-policy';
 
 /** Where a claimed run came from. */
 export interface RunSource {

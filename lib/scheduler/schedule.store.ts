@@ -16,7 +16,7 @@ import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
 import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
 import { armAfter } from '../engine/fire-planner';
-import { decodePolicy } from '../engine/schedule-policy';
+import { decodePolicy } from '../policy/schedule-policy';
 import type { CronSchedule } from '../time/cron';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { RedisClock } from '../time/redis-clock';

@@ -7,7 +7,7 @@ import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
 import { CronSchedule } from '../time/cron';
-import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
+import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
 
 // Braces would change a key's hash tag, ':' separates key parts; whitespace and control characters never belong.
 // eslint-disable-next-line no-control-regex

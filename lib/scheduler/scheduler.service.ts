@@ -10,7 +10,7 @@ import { RedisConnection } from '../redis/redis-client.provider';
 import { BulkUpsertError } from '../errors/bulk-upsert.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from './schedule.store';
-import { decodePolicy } from '../engine/schedule-policy';
+import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier, validateScheduleInput, ValidationContext } from './schedule.validator';
 
 /**
