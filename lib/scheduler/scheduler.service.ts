@@ -9,7 +9,7 @@ import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { BulkUpsertError } from '../errors/bulk-upsert.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { ScheduleStore } from './schedule.store';
+import { ScheduleStore } from '../engine/schedule.store';
 import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
 import { validateScheduleInput, ValidationContext } from './schedule.validator';

@@ -15,7 +15,7 @@ import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
 import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
-import { armAfter } from '../engine/fire-planner';
+import { armAfter } from './fire-planner';
 import { decodePolicy } from '../policy/schedule-policy';
 import type { CronSchedule } from '../time/cron';
 import { ScheduleTiming } from '../time/schedule-timing';
