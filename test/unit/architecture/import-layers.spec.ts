@@ -33,8 +33,10 @@ const LAYERS: Layer[] = [
   { name: 'engine', units: ['engine/'] },
   // Finds decorated methods and fills the handler registry the engine reads.
   { name: 'discovery', units: ['discovery/'] },
-  // Keys, scripts and the connection; the schedule policy (pure: validation, encoding, retry delay).
-  { name: 'redis protocol, schedule policy', units: ['redis/', 'policy/'] },
+  // Keys, identifiers, scripts and the connection.
+  { name: 'redis protocol', units: ['redis/'] },
+  // The schedule policy, pure: validation, storage encoding, resolution, retry delay.
+  { name: 'schedule policy', units: ['policy/'] },
   // Cron, jitter, timers and Redis's clock as seen from the pod.
   { name: 'time', units: ['time/'] },
   {
