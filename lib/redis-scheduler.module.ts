@@ -12,7 +12,7 @@ import { REDIS_SCHEDULER_CLIENT, REDIS_SCHEDULER_OPTIONS } from './redis-schedul
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './redis-scheduler.module-definition';
 import { resolveOptions } from './redis-scheduler.options';
 import { RedisConnection } from './redis/redis-client.provider';
-import { ScheduleStore } from './scheduler/schedule.store';
+import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
 import { RedisClock } from './time/redis-clock';
 

@@ -20,7 +20,7 @@ import type {
 } from './interfaces/redis-scheduler-options.interface';
 import { assertTimeZone } from './time/cron';
 import { assertTimerMs } from './time/timer-delay';
-import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './engine/schedule-policy';
+import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './policy/schedule-policy';
 
 const KEY_PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -5,10 +5,11 @@ import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { NON_STATIC_PROVIDER } from '../redis-scheduler.messages';
-import { validateIdentifier, validateJitter } from '../scheduler/schedule.validator';
+import { validateIdentifier } from '../redis/identifier';
 import { CronSchedule, hashSeedOf } from '../time/cron';
+import { validateJitter } from '../time/jitter';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
+import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
 import { HandlerRegistry } from './handler.registry';
 import { RedisSchedulerMetadataAccessor } from './redis-scheduler-metadata.accessor';
 

@@ -5,7 +5,7 @@ import { MemberInfo, parseMember } from '../redis/key-space';
 import type { ClaimedRun, Completion } from '../redis/redis-scripts';
 import { ScheduleTiming } from '../time/schedule-timing';
 import type { PlanningFacts } from './run-planning';
-import { decodePolicy, resolvePolicy } from './schedule-policy';
+import { decodePolicy, resolvePolicy } from '../policy/schedule-policy';
 import type { Reservation } from './reservation-book';
 import { advance, RunEffect, RunEvent, RunPhase } from './run-lifecycle';
 import type { RunOutcome } from './run-executor';

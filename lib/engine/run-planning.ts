@@ -3,7 +3,7 @@ import type { ClaimedRun } from '../redis/redis-scripts';
 import type { ScheduleTiming } from '../time/schedule-timing';
 import { Plan, planAfterRun, planMisfire, withJitter } from './fire-planner';
 import type { RunOutcome } from './run-executor';
-import { retryDelayMs } from './schedule-policy';
+import { retryDelayMs } from '../policy/schedule-policy';
 
 /**
  * Pure decisions about one run, from the schedule's timing and policy and a Redis time: whether a

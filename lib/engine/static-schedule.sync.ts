@@ -5,7 +5,7 @@ import { HandlerRegistry } from '../discovery/handler.registry';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
-import { ScheduleStore } from '../scheduler/schedule.store';
+import { ScheduleStore } from './schedule.store';
 import { CronSchedule, hashSeedOf } from '../time/cron';
 import { timerDelay } from '../time/timer-delay';
 

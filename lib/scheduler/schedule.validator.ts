@@ -1,44 +1,13 @@
-import { IDENTIFIER_MAX_LENGTH } from '../redis-scheduler.constants';
-import { InvalidIdentifierError } from '../errors/invalid-identifier.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { IntervalTooShortError } from '../errors/interval-too-short.error';
 import { PayloadTooLargeError } from '../errors/payload-too-large.error';
 import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
+import { validateIdentifier } from '../redis/identifier';
 import { CronSchedule, hashSeedOf } from '../time/cron';
-import { encodePolicy, validatePolicy } from '../engine/schedule-policy';
-
-// Braces would change a key's hash tag, ':' separates key parts; whitespace and control characters never belong.
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[{}:\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-/** Throws InvalidIdentifierError unless `value` can safely be part of a key. */
-export function validateIdentifier(field: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string')
-    throw new InvalidIdentifierError(field, value, 'it must be a string');
-  if (value.length === 0) throw new InvalidIdentifierError(field, value, 'it is empty');
-  if (value.length > IDENTIFIER_MAX_LENGTH) {
-    throw new InvalidIdentifierError(field, value, `it is ${value.length} characters long`);
-  }
-  const bad = FORBIDDEN.exec(value);
-  if (bad) {
-    throw new InvalidIdentifierError(
-      field,
-      value,
-      `it contains ${JSON.stringify(bad[0])} at index ${bad.index}`,
-    );
-  }
-}
-
-export function validateJitter(jitterMs: unknown): asserts jitterMs is number {
-  if (typeof jitterMs !== 'number' || !Number.isSafeInteger(jitterMs) || jitterMs < 0) {
-    throw new InvalidOptionsError(
-      'jitterMs',
-      `${JSON.stringify(jitterMs)} must be an integer ≥ 0 (milliseconds)`,
-    );
-  }
-}
+import { validateJitter } from '../time/jitter';
+import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
 
 /** What the validator hands on to the writer: the input, normalised. */
 export interface ValidatedSchedule {

@@ -9,9 +9,10 @@ import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { BulkUpsertError } from '../errors/bulk-upsert.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { ScheduleStore } from './schedule.store';
-import { decodePolicy } from '../engine/schedule-policy';
-import { validateIdentifier, validateScheduleInput, ValidationContext } from './schedule.validator';
+import { ScheduleStore } from '../engine/schedule.store';
+import { decodePolicy } from '../policy/schedule-policy';
+import { validateIdentifier } from '../redis/identifier';
+import { validateScheduleInput, ValidationContext } from './schedule.validator';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic

@@ -1,3 +1,5 @@
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+
 /**
  * Deterministic jitter: every pod computes the same offset for the same (schedule, fire time),
  * so the due score never depends on who re-armed the schedule.
@@ -23,4 +25,14 @@ export function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** Throws InvalidOptionsError unless `jitterMs` is a whole number of milliseconds, ≥ 0. */
+export function validateJitter(jitterMs: unknown): asserts jitterMs is number {
+  if (typeof jitterMs !== 'number' || !Number.isSafeInteger(jitterMs) || jitterMs < 0) {
+    throw new InvalidOptionsError(
+      'jitterMs',
+      `${JSON.stringify(jitterMs)} must be an integer ≥ 0 (milliseconds)`,
+    );
+  }
 }

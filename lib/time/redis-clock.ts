@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { RedisClient } from '../redis/redis-scripts';
+import type { Cluster, Redis } from 'ioredis';
 
 /** A sample older than this is refreshed with TIME before it is trusted. */
 const MAX_SAMPLE_AGE_MS = 10_000;
@@ -17,7 +17,7 @@ export class RedisClock {
   private sampledAt = -Infinity;
   private bestRtt = Infinity;
 
-  constructor(private readonly client: RedisClient) {}
+  constructor(private readonly client: Redis | Cluster) {}
 
   /** Estimated Redis time in ms, without a round trip (0-offset before any sample). */
   now(): number {

@@ -1,5 +1,5 @@
 import { armAfter, countFires, planAfterRun, planMisfire } from '../../../lib/engine/fire-planner';
-import { DEFAULT_POLICY, resolvePolicy } from '../../../lib/engine/schedule-policy';
+import { DEFAULT_POLICY, resolvePolicy } from '../../../lib/policy/schedule-policy';
 import { jitterOffsetMs } from '../../../lib/time/jitter';
 import { CronSchedule } from '../../../lib/time/cron';
 import type { SchedulePolicy } from '../../../lib';

@@ -1,5 +1,5 @@
+import { validateIdentifier } from '../../../lib/redis/identifier';
 import {
-  validateIdentifier,
   validateScheduleInput,
   ValidationContext,
 } from '../../../lib/scheduler/schedule.validator';

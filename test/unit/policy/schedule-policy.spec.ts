@@ -5,7 +5,7 @@ import {
   resolvePolicy,
   retryDelayMs,
   validatePolicy,
-} from '../../../lib/engine/schedule-policy';
+} from '../../../lib/policy/schedule-policy';
 import { InvalidOptionsError } from '../../../lib';
 
 describe('schedule policy', () => {
