@@ -402,7 +402,11 @@ describe('regressions found in review', () => {
     await h.upsert({ id: 's', fireMs: fire, jitterMs: 1 });
     const [stale] = (await h.claim({ leaseMs: 50 })).runs;
     expect(stale).toMatchObject({ claim: 'stale', fireMs: fire });
-    await new Promise((resolve) => setTimeout(resolve, 80)); // its pod never completes it
+    // Its pod never completes it: wait for the lease to lapse.
+    await waitFor(async () => (await h.redisNow()) > stale.leaseUntilMs, {
+      timeoutMs: 5_000,
+      message: 'the stale claim’s lease to lapse',
+    });
     const [again] = (await h.claim()).runs;
     expect(again).toMatchObject({ claim: 'stale', fireMs: fire, attempt: 0 });
     expect(

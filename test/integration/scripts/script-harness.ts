@@ -11,6 +11,7 @@ import type {
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
+import { redisNow } from '../../support/redis-time';
 
 /*
  * The preamble of a spec that calls the Lua scripts directly: one private redis-server per file,
@@ -78,9 +79,8 @@ export class ScriptHarness {
   ks!: KeySpace;
 
   /** Redis TIME in ms. */
-  async redisNow(): Promise<number> {
-    const [seconds, micros] = await this.client.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  redisNow(): Promise<number> {
+    return redisNow(this.client);
   }
 
   keysOf(id: string, handler = 'h1', tenant = TENANT): ScheduleKeys {
