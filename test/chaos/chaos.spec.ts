@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ScheduleInput } from '../../lib';
 import type { TestApp } from '../support/create-app';
 import type { RedisServerHandle } from '../support/redis-server';
-import { sleep } from '../support/wait-for';
+import { sleep, waitFor } from '../support/wait-for';
 import { FleetSetup, Pod, PodFleet, startFleet } from '../multi-pod/pods';
 import type { ChaosEvent } from './chaos-pod';
 
@@ -53,14 +53,18 @@ describe('chaos', () => {
       live.add(await fleet.start(`pod${++podCount}`));
     };
     await Promise.all([startPod(), startPod(), startPod()]);
-    await sleep(3_000);
+    await waitFor(
+      () =>
+        [...live].every((p) => fleet.events.some((e) => e.type === 'start' && e.pod === p.name)),
+      { timeoutMs: 20_000, message: 'every pod to start a run' },
+    );
 
     const [seconds] = await server.client().time();
     const windowStart = (Number(seconds) + 1) * 1000;
     const actions: string[] = [];
     const chaosEnd = Date.now() + CHAOS_MS;
     while (Date.now() < chaosEnd) {
-      await sleep(3_000 + Math.random() * 2_000);
+      await sleep(3_000 + Math.random() * 2_000); // the chaos: a fault every 3 to 5 s
       const victim = pick([...live]);
       const action = pick(['kill', 'freeze-long', 'freeze-short', 'restart-redis']);
       actions.push(action);
@@ -70,12 +74,14 @@ describe('chaos', () => {
         await startPod();
       } else if (action === 'freeze-long' || action === 'freeze-short') {
         victim.signal('SIGSTOP');
-        await sleep(action === 'freeze-long' ? 3_500 : 800);
+        await sleep(action === 'freeze-long' ? 3_500 : 800); // the fault: past or within the lease
         victim.signal('SIGCONT');
       } else {
         await server.restart();
       }
     }
+    // The calm: leases of killed and frozen pods run out and their fire times are re-run; the
+    // audit window ends 4 s before its end.
     await sleep(CALM_MS);
     const [endSeconds] = await server.client().time();
     const windowEnd = (Number(endSeconds) - 4) * 1000;

@@ -9,6 +9,7 @@ import {
   resetRecorder,
   runs,
 } from '../fixtures/recorder';
+import { redisNow } from '../support/redis-time';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
@@ -110,7 +111,15 @@ describe('rolling deploys', () => {
           runs.filter((r) => r.scheduleId === 'job').length >= 2 &&
           runs.some((r) => r.scheduleId === 'new-only'),
       );
-      await sleep(1_000);
+      // A window for a wrong start: one more fire time of each schedule.
+      const jobRuns = runs.filter((r) => r.scheduleId === 'job').length;
+      const newOnlyRuns = runs.filter((r) => r.scheduleId === 'new-only').length;
+      await waitFor(
+        () =>
+          runs.filter((r) => r.scheduleId === 'job').length > jobRuns &&
+          runs.filter((r) => r.scheduleId === 'new-only').length > newOnlyRuns,
+        { timeoutMs: 5_000, message: 'one more fire time of each schedule' },
+      );
       expect(runs.filter((r) => r.scheduleId === 'job').every((r) => r.app === 'old')).toBe(true);
       expect(runs.filter((r) => r.scheduleId === 'new-only').every((r) => r.app === 'new')).toBe(
         true,
@@ -129,8 +138,13 @@ describe('rolling deploys', () => {
     try {
       await waitFor(() => runs.some((r) => r.scheduleId === 'retired'));
       await withStatic.close();
+      const closedAt = await redisNow(server.client());
       const count = runs.filter((r) => r.scheduleId === 'retired').length;
-      await sleep(2_500);
+      // A window for a wrong start: until the other pod has run a fire time 2 s after the close.
+      await waitFor(
+        () => runs.some((r) => r.scheduleId === 'new-only' && r.fireTime >= closedAt + 2_000),
+        { timeoutMs: 5_000, message: 'the other static to fire 2 s after the close' },
+      );
       expect(runs.filter((r) => r.scheduleId === 'retired').length).toBe(count);
       expect(runs.filter((r) => r.scheduleId === 'new-only').length).toBeGreaterThanOrEqual(2);
     } finally {
@@ -178,7 +192,7 @@ describe('Redis outages', () => {
       await apps[0].scheduler.upsert(everySecond);
       await waitFor(() => runs.length >= 2);
       server.pause();
-      await sleep(3_000);
+      await sleep(3_000); // the fault: Redis answers nothing for 3 s
       server.resume();
       const resumedAt = Date.now();
       await waitFor(() => runs.some((r) => r.startedAt > resumedAt + 1_000), {

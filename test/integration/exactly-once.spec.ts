@@ -7,6 +7,7 @@ import {
   resetRecorder,
   runs,
 } from '../fixtures/recorder';
+import { redisNow, untilRedisTime } from '../support/redis-time';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
@@ -31,6 +32,24 @@ async function pods(
   );
 }
 
+/**
+ * Every dynamic schedule (s0…s39) has run the same three fire times in a row, from the first fire
+ * time all of them were armed for, and the static schedule has run three times.
+ */
+function everyScheduleRanThreeInARow(): boolean {
+  const fires = new Map<string, Set<number>>();
+  for (const r of runs) {
+    if (r.tenantId === undefined) continue;
+    fires.set(r.scheduleId, (fires.get(r.scheduleId) ?? new Set()).add(r.fireTime));
+  }
+  if (fires.size < 40) return false;
+  const first = Math.max(...[...fires.values()].map((f) => Math.min(...f)));
+  return (
+    [...fires.values()].every((f) => [0, 1_000, 2_000].every((d) => f.has(first + d))) &&
+    runs.filter((r) => r.scheduleId === 'every-second').length >= 3
+  );
+}
+
 describe('exactly once across several apps', () => {
   it('starts every fire time of every schedule exactly once, none missed', async () => {
     const prefix = freshPrefix();
@@ -45,7 +64,10 @@ describe('exactly once across several apps', () => {
           jitterMs: i % 2 === 0 ? 0 : 800,
         });
       }
-      await sleep(4_500);
+      await waitFor(() => everyScheduleRanThreeInARow(), {
+        timeoutMs: 15_000,
+        message: 'every schedule to run three fire times in a row, the static one three times',
+      });
       for (const app of apps) await app.close();
       const byKey = new Map<string, number>();
       for (const run of runs) {
@@ -115,6 +137,7 @@ describe('live changes', () => {
       { redis: server.url, keyPrefix: prefix, worker: false, tenantGuards: open },
       [recordingHandlers('api')],
     );
+    const client = server.client();
     try {
       const input = { tenantId: 'acme', id: 'live', cron: '* * * * * *', handler: 'record' };
       await api.scheduler.upsert(input);
@@ -123,10 +146,12 @@ describe('live changes', () => {
       });
 
       await api.scheduler.pause('acme', 'live');
-      await sleep(300); // a run claimed just before the pause may still start
+      // A run of a fire time before the pause may still start; none of a later one.
+      const pausedAt = await redisNow(client);
+      // A window for a wrong start: two fire times after the pause, and 500 ms for a run to start.
+      await untilRedisTime(client, pausedAt + 2_500, 'two fire times after the pause');
+      expect(runs.filter((r) => r.scheduleId === 'live' && r.fireTime > pausedAt)).toEqual([]);
       const afterPause = runs.filter((r) => r.scheduleId === 'live').length;
-      await sleep(2_200);
-      expect(runs.filter((r) => r.scheduleId === 'live').length).toBe(afterPause);
 
       await api.scheduler.resume('acme', 'live');
       await waitFor(() => runs.filter((r) => r.scheduleId === 'live').length > afterPause, {
@@ -141,10 +166,10 @@ describe('live changes', () => {
         },
       );
 
-      const [seconds, micros] = await server.client().time();
+      const removedAt = await redisNow(client);
       await api.scheduler.remove('acme', 'live');
-      const removedAt = Number(seconds) * 1000 + Number(micros) / 1000;
-      await sleep(2_500);
+      // A window for a wrong start: two fire times after the removal, and 500 ms for a run to start.
+      await untilRedisTime(client, removedAt + 2_500, 'two fire times after the removal');
       expect(runs.filter((r) => r.scheduleId === 'live' && r.fireTime > removedAt)).toEqual([]);
       expect(runs.filter((r) => r.app === 'api')).toEqual([]);
     } finally {
@@ -187,7 +212,12 @@ describe('live changes', () => {
       const changedFire = await reserved('changed');
       await api.scheduler.upsert({ ...input, id: 'changed', payload: { v: 2 } });
 
-      await sleep(Math.max(removedFire, pausedFire, changedFire) - Date.now() + 1_500);
+      // A window for a wrong start: until 1.5 s after the last of the reserved fire times.
+      await untilRedisTime(
+        client,
+        Math.max(removedFire, pausedFire, changedFire) + 1_500,
+        'the reserved fire times, and 1.5 s',
+      );
       expect(runs.filter((r) => r.scheduleId === 'removed' && r.fireTime >= removedFire)).toEqual(
         [],
       );
@@ -221,7 +251,14 @@ describe('live changes', () => {
       const first = runs.find((r) => r.tenantId === 'acme')!;
       const waiting = first.scheduleId === 'one' ? 'two' : 'one';
       expect(await worker.scheduler.remove('acme', waiting)).toBe(true);
-      await sleep(2_500);
+      // The slot is free once the first run is recorded; the removed run would start at once.
+      await waitFor(
+        async () =>
+          (await worker.scheduler.get('acme', first.scheduleId))?.lastFireAt?.getTime() ===
+          first.fireTime,
+        { timeoutMs: 5_000, message: 'the first run to end and free the slot' },
+      );
+      await sleep(300); // a window for a wrong start of the removed run, now that the slot is free
       expect(runs.filter((r) => r.scheduleId === waiting)).toEqual([]);
     } finally {
       await worker.close();
@@ -295,7 +332,9 @@ describe('live changes', () => {
       [recordingHandlers('api')],
     );
     try {
-      await sleep(1_500); // the worker now sleeps long
+      // Lets the worker end its boot-time claims and go idle (60 s): from then on only a wake-up
+      // can make it claim. No outside sign tells that it is idle, so this is a plain pause.
+      await sleep(1_500);
       const schedule = await api.scheduler.upsert({
         tenantId: 'acme',
         id: 'soon',

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { RunTimeoutError, ScheduleInput, SchedulerEvents } from '../../lib';
 import { createApp, freshPrefix, TestApp } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
@@ -9,10 +10,15 @@ import {
   resetRecorder,
   runs,
 } from '../fixtures/recorder';
+import { untilRedisTime } from '../support/redis-time';
 import { sleep, waitFor } from '../support/wait-for';
 
 let server: RedisServerHandle;
-beforeAll(async () => (server = await startRedisServer()));
+let client: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = server.client();
+});
 afterAll(() => server.stop());
 beforeEach(() => resetRecorder());
 
@@ -127,7 +133,14 @@ describe('retries', () => {
     await waitFor(async () => (await app.scheduler.deadLetters()).length >= 2);
     await app.scheduler.pause('acme', 'job');
     await app.scheduler.pause('globex', 'job');
-    await sleep(300);
+    // A run started before the pause still ends and adds its dead letter: wait until none runs.
+    await waitFor(
+      async () =>
+        (
+          await Promise.all([app.scheduler.get('acme', 'job'), app.scheduler.get('globex', 'job')])
+        ).every((s) => s?.running === false),
+      { timeoutMs: 5_000, message: 'the runs started before the pause to end' },
+    );
     const acme = (await app.scheduler.deadLetters('acme')).length;
     const globex = (await app.scheduler.deadLetters('globex')).length;
     expect(await app.scheduler.clearDeadLetters('acme')).toBe(acme);
@@ -184,7 +197,8 @@ describe('misfire policies (no worker running across several fire times)', () =>
     const api = await pod(prefix, 'api', { worker: false });
     const schedule = await api.scheduler.upsert(job(policy));
     const first = schedule.nextFireAt!.getTime();
-    await sleep(first + 3_300 - Date.now()); // first … first+3 s went by unrun
+    // first … first+3 s go by unrun.
+    await untilRedisTime(client, first + 3_300, 'four fire times to go by unrun');
     const app = await pod(prefix, 'worker');
     return { app, first };
   }
@@ -226,7 +240,7 @@ describe('misfire policies (no worker running across several fire times)', () =>
       job({ cron: '*/5 * * * * *', catchUpWindowMs: 500 }),
     );
     const first = schedule.nextFireAt!.getTime();
-    await sleep(first + 1_500 - Date.now());
+    await untilRedisTime(client, first + 1_500, 'the first fire time to be 1.5 s old');
     await pod(prefix, 'worker');
     await waitFor(() => runs.length >= 1, { timeoutMs: 10_000 });
     expect(runs[0].fireTime).toBe(first + 5_000);
@@ -243,6 +257,8 @@ describe('misfire under sustained overload', () => {
     await app.scheduler.upsertMany(
       Array.from({ length: 1_000 }, (_, i) => job({ tenantId: `t${i % 50}`, id: `s${i}` })),
     );
+    // A window of sustained overload: the checks below look at its last 4 s, once the backlog of
+    // a broken re-arm would have grown old.
     await sleep(6_000);
     const recent = runs.filter((r) => r.startedAt > Date.now() - 4_000);
     expect(recent.length).toBeGreaterThanOrEqual(20);

@@ -166,7 +166,7 @@ describe('withLock', () => {
       while (Date.now() - started < 3 * ttlMs) {
         expect(await locks.acquire('long', 10_000)).toBeNull();
         checks++;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the pace of the checks
       }
       expect(signal.aborted).toBe(false);
     });
@@ -201,6 +201,7 @@ describe('withLock', () => {
     const holder = (await locks.acquire('busy', 10_000))!;
     let releasing = false;
     let ranWhileHeld = false;
+    // The holder lets go 200 ms into the wait.
     const released = new Promise<boolean>((resolve) =>
       setTimeout(() => {
         releasing = true;

@@ -66,8 +66,11 @@ describe('Redis stopped for 10 s, then restarted with AOF', () => {
         timeoutMs: 30_000,
         message: 'no runs after Redis came back',
       });
-      await sleep(1_500);
       const upTo = Math.floor(back / 1000) * 1000;
+      await waitFor(
+        () => [0, 1, 2, 3].every((i) => audit(`all${i}`, before, upTo).missing.length === 0),
+        { timeoutMs: 10_000, message: 'every missed fire time of the runAll schedules to run' },
+      );
       for (let i = 0; i < 4; i++)
         expect(audit(`all${i}`, before, upTo)).toEqual({ duplicates: 0, missing: [] });
 
@@ -106,6 +109,7 @@ describe('a Redis that answers slowly', () => {
       }
       await waitFor(() => runs.length >= 10);
       const start = Date.now();
+      // The fault: for 6 s, Redis answers nothing for 250 ms out of every 400 ms.
       while (Date.now() - start < 6_000) {
         server.pause();
         await sleep(250);
@@ -152,7 +156,7 @@ describe('a completion that Redis refuses at first', () => {
       const held = runs[runs.length - 1];
       // Every write fails (OOM) from now until well after that run's handler is done.
       await admin.config('SET', 'maxmemory', '1');
-      await sleep(3_000);
+      await sleep(3_000); // the fault: 3 s, well past the end of that run's handler (1.5 s)
       await admin.config('SET', 'maxmemory', '0');
 
       // Written once Redis takes writes again: the schedule is free long before the lease (30 s

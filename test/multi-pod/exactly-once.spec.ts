@@ -1,7 +1,7 @@
 import type { TestApp } from '../support/create-app';
 import type { RedisServerHandle } from '../support/redis-server';
-import { sleep } from '../support/wait-for';
-import { percentile, FleetSetup, PodFleet, startFleet } from './pods';
+import { waitFor } from '../support/wait-for';
+import { everyFireTimeStarted, percentile, FleetSetup, PodFleet, startFleet } from './pods';
 
 const SCHEDULES = 60;
 
@@ -30,7 +30,10 @@ describe('three pod processes', () => {
     const [seconds] = await server.client().time();
     const windowStart = (Number(seconds) + 2) * 1000;
     const windowEnd = windowStart + 6_000;
-    await sleep(windowEnd - Date.now() + 1_500);
+    await waitFor(() => everyFireTimeStarted(fleet, SCHEDULES, windowStart, windowEnd), {
+      timeoutMs: windowEnd - Date.now() + 5_000,
+      message: 'every fire time of the window to start',
+    });
     await fleet.stopAll();
 
     const starts = fleet.starts((e) => e.tenantId !== undefined);

@@ -82,6 +82,29 @@ export class PodFleet {
 }
 
 /** Percentile of a list of numbers (nearest rank). */
+/**
+ * True once every dynamic schedule s0…s<count - 1> has started every whole second of
+ * [windowStart, windowEnd); else throws, naming what has not started (waitFor shows the last such
+ * error on timeout).
+ */
+export function everyFireTimeStarted(
+  fleet: PodFleet,
+  count: number,
+  windowStart: number,
+  windowEnd: number,
+): true {
+  const started = new Set(
+    fleet.starts((e) => e.tenantId !== undefined).map((e) => `${e.scheduleId}@${e.fireTime}`),
+  );
+  const missing: string[] = [];
+  for (let i = 0; i < count; i++)
+    for (let t = windowStart; t < windowEnd; t += 1_000)
+      if (!started.has(`s${i}@${t}`)) missing.push(`s${i}@${t}`);
+  if (missing.length > 0)
+    throw new Error(`${missing.length} fire times not started yet, e.g. ${missing.slice(0, 5)}`);
+  return true;
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

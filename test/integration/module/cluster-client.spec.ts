@@ -272,7 +272,26 @@ describe('RedisSchedulerModule with an existing ioredis Cluster', () => {
     );
     expect(dueTags.size).toBe(PARTITIONS); // the schedules use every partition
 
-    await sleep(5_000);
+    // Until every schedule has run the same three fire times in a row, and the static one four.
+    await waitFor(
+      () => {
+        const fires = schedules.map(
+          (s) =>
+            new Set(
+              runs
+                .filter((r) => r.scheduleId === s.id && r.tenantId === s.tenantId)
+                .map((r) => r.fireTime),
+            ),
+        );
+        if (fires.some((f) => f.size === 0)) return false;
+        const first = Math.max(...fires.map((f) => Math.min(...f)));
+        return (
+          fires.every((f) => [0, 1_000, 2_000].every((d) => f.has(first + d))) &&
+          runs.filter((r) => r.scheduleId === 'every-second').length >= 4
+        );
+      },
+      { timeoutMs: 15_000, message: 'three fire times in a row of every schedule' },
+    );
     await Promise.all(pods.map(({ app }) => app.close()));
 
     const count = new Map<string, number>();
@@ -319,7 +338,9 @@ describe('RedisSchedulerModule with an existing ioredis Cluster', () => {
     // Only the dynamic handler: nothing else would wake this worker before its long idle sleep.
     await clusterApp('worker', { keyPrefix, maxIdleMs: 60_000 });
     const { app: api, cluster } = await clusterApp('api', { keyPrefix, worker: false });
-    await sleep(1_500); // the worker now sleeps long
+    // Lets the worker end its boot-time claims and go idle: from then on only a wake-up can make
+    // it claim. No outside sign tells that it is idle, so this is a plain pause.
+    await sleep(1_500);
     const tenants = Array.from({ length: 12 }, (_, i) => `tenant${i}`);
     const stored = await api.scheduler.upsertMany(
       tenants.map((tenantId) => ({ tenantId, id: 'soon', cron: '* * * * * *', handler: 'record' })),

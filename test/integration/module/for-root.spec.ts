@@ -14,7 +14,8 @@ import type { RedisSchedulerModuleOptions } from '../../../lib';
 import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
 import { bootModule, closeBooted, freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
-import { sleep, waitFor } from '../../support/wait-for';
+import { untilRedisTime } from '../../support/redis-time';
+import { waitFor } from '../../support/wait-for';
 
 /*
  * RedisSchedulerModule.forRoot: a URL or ioredis options, global by default, the connection it
@@ -261,7 +262,12 @@ describe('worker: false', () => {
     const stored = await passive.get(SchedulerService).upsert(EVERY_SECOND);
     expect(stored.nextFireAt).toBeInstanceOf(Date);
 
-    await sleep(2_500); // proving that nothing happens
+    // A window for a wrong start: the first fire time, and 1.5 s for a run to start.
+    await untilRedisTime(
+      client,
+      stored.nextFireAt!.getTime() + 1_500,
+      'the first fire time + 1.5 s',
+    );
     expect(runs).toEqual([]);
     const waiting = await passive.get(SchedulerService).get('acme', 'tick');
     expect(waiting!.running).toBe(false);

@@ -2,7 +2,8 @@ import { waitFor } from '../../support/wait-for';
 import { TENANT, useScriptHarness } from './script-harness';
 
 /*
- * removeSchedule-3.lua called directly: what a removal deletes, and what a run of the removed
+ * removeSchedule-3.lua called directly: what a removal deletes (hash, due entry, tenant
+ * membership, run records: no key but the fence counter stays), and what a run of the removed
  * schedule can still do (nothing). Detached run records (overlap 'allow') are the case of issue
  * #14 item 7: they used to stay, with no TTL, until a later claim on their handler's due index.
  */
@@ -41,6 +42,54 @@ async function detachedRuns(count: number, leaseMs = 10_000) {
 }
 
 describe('removeSchedule', () => {
+  it('removes hash, due entry and tenant membership: 1, then 0', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    await h.upsert({ id: 's2', fireMs: now + 60_000 });
+
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.client.exists(k.hash)).toBe(0);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+    expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
+    expect(await h.epoch()).toBe(0);
+
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(0);
+    expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
+  });
+
+  it('leaves no key behind except the fence counter, even for a schedule that ran', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await h.claim()).runs;
+    expect(
+      await h.complete(k.base, [
+        h.completion(k.member, run.fencingToken, {
+          nextFireMs: now + 60_000,
+          nextDueMs: now + 60_000,
+        }),
+      ]),
+    ).toEqual([1]);
+    expect((await h.prefixKeys()).length).toBeGreaterThan(1);
+
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
+  });
+
+  it('removes a running schedule: it is neither re-claimed nor re-armed, and the epoch moves on', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await h.claim({ leaseMs: 150 })).runs;
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.epoch()).toBe(1);
+    await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
+
+    expect((await h.claim()).runs).toEqual([]);
+    expect(await h.prefixKeys()).toEqual([h.ks.epochCounter(0), h.ks.fenceCounter(0)].sort());
+  });
+
   it('deletes the detached run records of the schedule: hashes, due entries and run set', async () => {
     const now = await h.redisNow();
     await h.upsert({ id: 'other', fireMs: now + 60_000 });
@@ -112,7 +161,7 @@ describe('removeSchedule', () => {
             nextDueMs: runs[1].run.fireMs,
           }),
         ],
-        10,
+        { history: 10 },
       ),
     ).toEqual([-4, -4]);
     // Neither call wrote anything back: no record, due entry, history or last run.
@@ -175,6 +224,62 @@ describe('removeSchedule', () => {
   it('returns 0 and writes nothing for a schedule that does not exist', async () => {
     expect(await remove('nope')).toBe(0);
     expect(await h.prefixKeys()).toEqual([]);
+  });
+
+  it("drops a removed schedule's record once its lease expires, leaving no key behind", async () => {
+    const { k, recordMember } = await h.detachedRun(150);
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    await waitFor(async () => (await h.redisNow()) > (await h.score(h.dueKey(), recordMember))!, {
+      timeoutMs: 5_000,
+    });
+    expect((await h.claim()).runs).toEqual([]);
+    expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
+  });
+
+  it('removeSchedule makes a detached run lose its lease: no renewal, no completion', async () => {
+    // removeSchedule-3.lua: "a run already started loses its lease at the next renewal and cannot
+    // record completion" -- this must hold for a detached run (overlap 'allow') too.
+    const { k, run, recordMember } = await h.detachedRun();
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+
+    expect(
+      await h.scripts.extendLeases(k.base, 30_000, [
+        { member: recordMember, fencingToken: run.fencingToken },
+      ]),
+    ).toEqual([-4]);
+    expect(await h.complete(k.base, [h.completion(recordMember, run.fencingToken)])).toEqual([-4]);
+  });
+});
+
+describe('regressions found in review', () => {
+  it('a detached run of a removed schedule is not adopted by a schedule created again under its id', async () => {
+    const fire = (await h.redisNow()) - 1_000;
+    await h.upsert({ id: 'a', fireMs: fire });
+    const k = h.keysOf('a');
+    const [run] = (await h.claim()).runs;
+    expect(
+      await h.scripts.detachRuns(k.base, [
+        {
+          member: k.member,
+          fencingToken: run.fencingToken,
+          revision: run.revision,
+          nextFireMs: fire + 60_000,
+          nextDueMs: fire + 60_000,
+        },
+      ]),
+    ).toEqual([1]);
+    const record = `${k.member}:r:${fire}`;
+    // The detached run fails and a retry is due at once; then the schedule is removed and created again.
+    expect(
+      await h.complete(k.base, [
+        h.completion(record, run.fencingToken, { outcome: 'retry', nextDueMs: fire }),
+      ]),
+    ).toEqual([1]);
+    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['a', k.member])).toBe(1);
+    await h.upsert({ id: 'a', fireMs: (await h.redisNow()) + 60_000, cron: '0 * * * *' });
+    const reply = await h.claim();
+    expect(reply.runs.filter((r) => r.member === record)).toEqual([]);
+    expect(await h.client.exists(`${k.base}s:${record}`)).toBe(0);
   });
 });
 

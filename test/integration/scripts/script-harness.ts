@@ -4,11 +4,14 @@ import type {
   ClaimedRun,
   ClaimReply,
   Completion,
+  CompletionResult,
+  UpsertCall,
   UpsertReply,
 } from '../../../lib/redis/redis-scripts';
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
+import { redisNow } from '../../support/redis-time';
 
 /*
  * The preamble of a spec that calls the Lua scripts directly: one private redis-server per file,
@@ -25,9 +28,15 @@ export interface UpsertArgs {
   tenant?: string;
   handler?: string;
   cron?: string;
+  timeZone?: string;
+  jitterMs?: number;
   payload?: string;
-  policy?: string;
   enabled?: boolean;
+  /** Guard of the call (the first schedule's, in a batch). @default 0 (none) */
+  maxPerTenant?: number;
+  /** Guard of the call (the first schedule's, in a batch). @default 0 (none) */
+  maxPayloadBytes?: number;
+  policy?: string;
 }
 
 export interface ClaimOptions {
@@ -35,6 +44,31 @@ export interface ClaimOptions {
   limit?: number;
   leaseMs?: number;
   lookAheadMs?: number;
+  pods?: number;
+  rank?: number;
+  offset?: number;
+  maxAhead?: number;
+}
+
+/** completeRuns' ARGV besides the runs, each defaulting as below. */
+export interface CompleteLimits {
+  /** @default 100 */
+  deadLetters?: number;
+  /** @default 0 */
+  history?: number;
+  /** @default 10_000 */
+  leaseMs?: number;
+  /** @default 5_000 */
+  lookAheadMs?: number;
+}
+
+/** The run state field 'r' of a hash (includes/runState.lua), parsed. */
+export interface RunState {
+  fire: number;
+  attempt: number;
+  fence: number;
+  lease: number;
+  prevHw: string;
 }
 
 export class ScriptHarness {
@@ -45,9 +79,8 @@ export class ScriptHarness {
   ks!: KeySpace;
 
   /** Redis TIME in ms. */
-  async redisNow(): Promise<number> {
-    const [seconds, micros] = await this.client.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  redisNow(): Promise<number> {
+    return redisNow(this.client);
   }
 
   keysOf(id: string, handler = 'h1', tenant = TENANT): ScheduleKeys {
@@ -58,33 +91,43 @@ export class ScriptHarness {
     return this.ks.dueIndex(0, dynamicHandlerKey(handler));
   }
 
-  /** upsertSchedules with one schedule and no tenant guards: its reply. */
-  async upsert(a: UpsertArgs): Promise<UpsertReply> {
+  /** The upsertSchedules entry of one schedule. */
+  upsertCall(a: UpsertArgs): UpsertCall {
     const keys = this.keysOf(a.id, a.handler, a.tenant);
-    const [reply] = await this.scripts.upsertSchedules(
-      this.ks.partitionBases[0],
-      { maxPerTenant: 0, maxPayloadBytes: 0, wakeChannel: this.ks.wakeChannel },
-      [
-        [
-          {
-            member: keys.member,
-            id: a.id,
-            handlerKey: keys.handlerKey,
-            timing: `${a.cron ?? '* * * * *'}|UTC|0`,
-            payload: a.payload ?? '',
-            policy: a.policy ?? '',
-            enabled: a.enabled !== false,
-            nextFireMs: a.fireMs,
-            nextDueMs: a.dueMs ?? a.fireMs,
-          },
-        ],
-      ],
-    );
-    if (reply instanceof Error) throw reply;
-    return reply.replies[0];
+    return {
+      member: keys.member,
+      id: a.id,
+      handlerKey: keys.handlerKey,
+      timing: `${a.cron ?? '* * * * *'}|${a.timeZone ?? 'UTC'}|${a.jitterMs ?? 0}`,
+      payload: a.payload ?? '',
+      policy: a.policy ?? '',
+      enabled: a.enabled !== false,
+      nextFireMs: a.fireMs,
+      nextDueMs: a.dueMs ?? a.fireMs,
+    };
   }
 
-  /** claimDue on one handler's due index of partition 0, as a single pod. */
+  /** upsertSchedules with several schedules in one call (the guards of the first apply). */
+  async upsertBatch(list: UpsertArgs[]): Promise<{ nowMs: number; replies: UpsertReply[] }> {
+    const [reply] = await this.scripts.upsertSchedules(
+      this.ks.partitionBases[0],
+      {
+        maxPerTenant: list[0].maxPerTenant ?? 0,
+        maxPayloadBytes: list[0].maxPayloadBytes ?? 0,
+        wakeChannel: this.ks.wakeChannel,
+      },
+      [list.map((a) => this.upsertCall(a))],
+    );
+    if (reply instanceof Error) throw reply;
+    return reply;
+  }
+
+  /** upsertSchedules with one schedule: its reply. */
+  async upsert(a: UpsertArgs): Promise<UpsertReply> {
+    return (await this.upsertBatch([a])).replies[0];
+  }
+
+  /** claimDue on one handler's due index of partition 0, as one pod of `pods` (default 1). */
   async claim(opts: ClaimOptions = {}): Promise<ClaimReply> {
     const [reply] = await this.scripts.claimDue(
       [
@@ -93,9 +136,9 @@ export class ScriptHarness {
           fence: this.ks.fenceCounter(0),
           hashBase: this.ks.hashBase(0),
           epoch: this.ks.epochCounter(0),
-          share: { pods: 1, rank: 0 },
-          offset: 0,
-          maxAhead: 1_000_000,
+          share: { pods: opts.pods ?? 1, rank: opts.rank ?? 0 },
+          offset: opts.offset ?? 0,
+          maxAhead: opts.maxAhead ?? 1_000_000,
         },
       ],
       opts.limit ?? 100,
@@ -126,6 +169,38 @@ export class ScriptHarness {
     return { code, record: `${run.member}:r:${run.fireMs}` };
   }
 
+  /**
+   * Claims s1 (due in the past) and detaches its run, re-arming the schedule a minute ahead
+   * (`nextMs`): the codes of detachRuns, the run and its record.
+   */
+  async detachedRun(leaseMs = 10_000) {
+    const now = await this.redisNow();
+    const k = this.keysOf('s1');
+    await this.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await this.claim({ leaseMs })).runs;
+    const nextMs = now + 60_000;
+    const codes = await this.scripts.detachRuns(k.base, [
+      {
+        member: k.member,
+        fencingToken: run.fencingToken,
+        revision: '1',
+        nextFireMs: nextMs,
+        nextDueMs: nextMs,
+      },
+    ]);
+    const recordMember = `${k.member}:r:${run.fireMs}`;
+    return { now, k, run, nextMs, codes, recordMember, recordHash: `${k.base}s:${recordMember}` };
+  }
+
+  /** setEnabled pausing a schedule of handler h1: its reply. */
+  pause(id: string): Promise<number[]> {
+    const k = this.keysOf(id);
+    return this.scripts.setEnabled(
+      [k.hash, k.base],
+      ['0', 0, 0, this.ks.wakeChannel, k.member, ''],
+    );
+  }
+
   completion(
     member: string,
     fencingToken: number,
@@ -146,19 +221,28 @@ export class ScriptHarness {
     };
   }
 
-  /** completeRuns with 100 dead letters and `history` entries kept: one code per run. */
-  async complete(base: string, runs: Completion[], history = 0): Promise<number[]> {
-    const results = await this.scripts.completeRuns(
+  /** completeRuns with its header's ARGV (dead letters kept, history kept, chain lease, look-ahead). */
+  completeWith(
+    base: string,
+    runs: Completion[],
+    limits: CompleteLimits = {},
+  ): Promise<CompletionResult[]> {
+    return this.scripts.completeRuns(
       base,
       {
-        deadLetters: 100,
-        history,
-        leaseMs: 10_000,
-        lookAheadMs: 5_000,
+        deadLetters: limits.deadLetters ?? 100,
+        history: limits.history ?? 0,
+        leaseMs: limits.leaseMs ?? 10_000,
+        lookAheadMs: limits.lookAheadMs ?? 5_000,
         wakeChannel: this.ks.wakeChannel,
       },
       runs,
     );
+  }
+
+  /** completeRuns: one code per run. */
+  async complete(base: string, runs: Completion[], limits: CompleteLimits = {}): Promise<number[]> {
+    const results = await this.completeWith(base, runs, limits);
     return results.map((r) => r.code);
   }
 
@@ -170,6 +254,25 @@ export class ScriptHarness {
   /** Every key under the test's prefix, sorted. */
   async prefixKeys(): Promise<string[]> {
     return (await this.client.keys(`${this.prefix}*`)).sort();
+  }
+
+  /** The run state field 'r' of a hash, parsed; null when it holds no run. */
+  async runState(hash: string): Promise<RunState | null> {
+    const r = await this.client.hget(hash, 'r');
+    if (!r || !r.includes(':')) return null;
+    const [fire, attempt, fence, lease, prevHw] = r.split(':');
+    return {
+      fire: Number(fire),
+      attempt: Number(attempt),
+      fence: Number(fence),
+      lease: Number(lease),
+      prevHw,
+    };
+  }
+
+  /** The change epoch of partition 0. */
+  async epoch(): Promise<number> {
+    return Number((await this.client.get(this.ks.epochCounter(0))) ?? 0);
   }
 }
 

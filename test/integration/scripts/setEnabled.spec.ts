@@ -1,0 +1,96 @@
+import { waitFor } from '../../support/wait-for';
+import { useScriptHarness } from './script-harness';
+
+/*
+ * setEnabled-2.lua called directly: pause and resume.
+ */
+
+const h = useScriptHarness();
+
+describe('setEnabled', () => {
+  it('pause takes the schedule out of its due index and returns its stored times', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+
+    expect(await h.pause('s1')).toEqual([1, now - 1_000, now - 1_000]);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+    expect(await h.client.hmget(k.hash, 'en', 'rv')).toEqual(['0', '2']);
+    expect((await h.claim()).runs).toEqual([]);
+    expect(await h.epoch()).toBe(0);
+  });
+
+  it('resume re-adds the schedule with the given next fire time, bumps the revision and wakes workers', async () => {
+    const subscriber = h.server.client();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(h.ks.wakeChannel);
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    const timing = '* * * * *|UTC|0';
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    await h.pause('s1');
+
+    expect(
+      await h.scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 5_000, now + 5_500, h.ks.wakeChannel, k.member, timing],
+      ),
+    ).toEqual([1, now + 5_000, now + 5_500]);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now + 5_500);
+    expect(await h.client.hmget(k.hash, 'en', 'nf', 'nd', 'rv')).toEqual([
+      null,
+      String(now + 5_000),
+      String(now + 5_500),
+      '3',
+    ]);
+    await waitFor(() => messages.length >= 2, { timeoutMs: 5_000, message: 'the resume wake-up' });
+    expect(messages).toEqual([`${h.dueKey()} ${now + 60_000}`, `${h.dueKey()} ${now + 5_500}`]);
+
+    // Resuming an enabled schedule changes nothing.
+    expect(
+      await h.scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 9_000, now + 9_000, h.ks.wakeChannel, k.member, timing],
+      ),
+    ).toEqual([1, now + 5_000, now + 5_500]);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now + 5_500);
+    await subscriber.quit();
+  });
+
+  it('refuses a resume computed from a timing that changed since it was read (-6)', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    await h.pause('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000, cron: '0 * * * *', enabled: false });
+    expect(
+      await h.scripts.setEnabled(
+        [k.hash, k.base],
+        ['1', now + 5_000, now + 5_000, h.ks.wakeChannel, k.member, '* * * * *|UTC|0'],
+      ),
+    ).toEqual([-6]);
+    expect(await h.client.hget(k.hash, 'en')).toBe('0');
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+  });
+
+  it('pausing a schedule that holds a run state moves the change epoch on', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await h.claim()).runs;
+    await h.pause('s1');
+    expect(await h.epoch()).toBe(1);
+    // The run's entry stays (its lease) until it ends.
+    expect(await h.score(h.dueKey(), k.member)).toBe(run.leaseUntilMs);
+  });
+
+  it('returns {0} for an unknown schedule and creates nothing', async () => {
+    const k = h.keysOf('nope');
+    expect(await h.pause('nope')).toEqual([0]);
+    expect(
+      await h.scripts.setEnabled([k.hash, k.base], ['1', 1, 1, h.ks.wakeChannel, k.member, '']),
+    ).toEqual([0]);
+    expect(await h.prefixKeys()).toEqual([]);
+  });
+});
