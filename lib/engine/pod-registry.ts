@@ -3,6 +3,9 @@ import type { KeySpace } from '../redis/key-space';
 import type { RedisScripts, Share } from '../redis/redis-scripts';
 import { timerDelay } from '../time/timer-delay';
 
+/** What the registry asks of Redis (a unit test passes a plain function). */
+export type HeartbeatPort = Pick<RedisScripts, 'heartbeat'>;
+
 const ALONE: Share = { pods: 1, rank: 0 };
 /** A pod that missed this many heartbeats is out of the registry. */
 const MISSED_BEATS = 3;
@@ -26,8 +29,8 @@ export class PodRegistry {
 
   constructor(
     private readonly podId: string,
-    private readonly keys: KeySpace,
-    private readonly scripts: RedisScripts,
+    private readonly keys: Pick<KeySpace, 'podRegistry' | 'wakeChannel'>,
+    private readonly scripts: HeartbeatPort,
     private readonly intervalMs: number,
   ) {}
 

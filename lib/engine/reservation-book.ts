@@ -16,6 +16,11 @@ export interface Reservation<T> extends Confirmation {
   item: T;
 }
 
+/** What the book asks of Redis: only confirmRuns (a unit test passes a plain function). */
+export type ConfirmPort = Pick<RedisScripts, 'confirmRuns'>;
+/** The book's view of Redis time: the estimate, and the samples that correct it. */
+export type BookClock = Pick<RedisClock, 'now' | 'observe'>;
+
 /** Runs confirmed per script call: the fast path reads no schedule, so the batch can be large. */
 const CONFIRM_BATCH = 2_000;
 const MAX_RETRY_MS = 2_000;
@@ -37,9 +42,9 @@ export class ReservationBook<T> {
   private stopped = false;
 
   constructor(
-    private readonly scripts: RedisScripts,
-    private readonly keys: KeySpace,
-    private readonly clock: RedisClock,
+    private readonly scripts: ConfirmPort,
+    private readonly keys: Pick<KeySpace, 'partitionBases'>,
+    private readonly clock: BookClock,
     /** Reservations that may start now, with the Redis time and change epoch of their confirmation. */
     private readonly onConfirmed: (items: T[], nowMs: number, epoch: number) => void,
     /** A reservation that will not start (changed, lost or expired), with its code. */

@@ -19,6 +19,9 @@ export interface LeasedRun {
   abort: RunAbort;
 }
 
+/** What the keeper asks of Redis (a unit test passes plain functions). */
+export type LeasePort = Pick<RedisScripts, 'extendLeases' | 'releaseRuns'>;
+
 /** Slack for the error of the local estimate of Redis time and for a late timer. */
 const ESTIMATE_SLACK_MS = 100;
 
@@ -41,9 +44,9 @@ export class LeaseKeeper {
 
   constructor(
     private readonly leaseMs: number,
-    private readonly clock: RedisClock,
-    private readonly scripts: RedisScripts,
-    private readonly keys: KeySpace,
+    private readonly clock: Pick<RedisClock, 'now'>,
+    private readonly scripts: LeasePort,
+    private readonly keys: Pick<KeySpace, 'partitionBases' | 'wakeChannel'>,
   ) {
     this.tickMs = Math.max(1, timerDelay(Math.floor(leaseMs / 8), 1_000));
     this.abortMarginMs = this.tickMs + ESTIMATE_SLACK_MS;
