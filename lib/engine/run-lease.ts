@@ -34,7 +34,10 @@ const ESTIMATE_SLACK_MS = 100;
  * re-claim the run, since a re-claim needs Redis TIME past the lease.
  */
 export class LeaseKeeper {
-  /** One tick of the timer plus the estimate's slack: a lost run aborts at least this long before its lease runs out. */
+  /**
+   * One tick of the timer plus the estimate's slack: a lost run aborts at the first tick that finds
+   * less than this left of its lease, so with more than the slack (100 ms) left.
+   */
   readonly abortMarginMs: number;
   private readonly tickMs: number;
   private readonly runs = new Set<LeasedRun>();
