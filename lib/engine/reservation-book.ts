@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
-import type { ConfirmReply, Confirmation, RedisScripts } from '../redis/redis-scripts';
+import type { ConfirmReply, Confirmation } from '../redis/protocol/run.types';
+import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 

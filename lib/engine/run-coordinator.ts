@@ -14,7 +14,7 @@ import type {
   CompletionResult,
   Detachment,
   Retarget,
-} from '../redis/redis-scripts';
+} from '../redis/protocol/run.types';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { timerDelay } from '../time/timer-delay';
 import type { RedisClock } from '../time/redis-clock';

@@ -14,7 +14,7 @@ import { toSchedulerError, ScriptCode } from '../errors/script-codes';
 import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
-import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
+import type { UpsertCall, UpsertReply } from '../redis/protocol/schedule-write.types';
 import { armAfter } from '../engine/fire-planner';
 import { decodePolicy } from '../engine/schedule-policy';
 import type { CronSchedule } from '../time/cron';

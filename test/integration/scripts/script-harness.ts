@@ -1,11 +1,7 @@
 import type { Redis } from 'ioredis';
 import { dynamicHandlerKey, KeySpace, type ScheduleKeys } from '../../../lib/redis/key-space';
-import type {
-  ClaimedRun,
-  ClaimReply,
-  Completion,
-  UpsertReply,
-} from '../../../lib/redis/redis-scripts';
+import type { ClaimedRun, ClaimReply, Completion } from '../../../lib/redis/protocol/run.types';
+import type { UpsertReply } from '../../../lib/redis/protocol/schedule-write.types';
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
