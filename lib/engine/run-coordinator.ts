@@ -4,7 +4,6 @@ import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
 import type { RegisteredHandler } from '../discovery/handler.registry';
-import { ScriptCode } from '../errors/script-codes';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
 import { MemberInfo, parseMember } from '../redis/key-space';
@@ -12,8 +11,11 @@ import type {
   ClaimedRun,
   Completion,
   CompletionResult,
+  ConfirmRefusal,
   Detachment,
+  DetachVerdict,
   Retarget,
+  RetargetVerdict,
 } from '../redis/protocol/run.types';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { timerDelay } from '../time/timer-delay';
@@ -104,8 +106,8 @@ export class RunCoordinator {
   private readonly leases: LeaseKeeper;
   private readonly reservations: ReservationBook<Claimed>;
   private readonly completions: PartitionQueue<Recording, CompletionResult>;
-  private readonly detachments: PartitionBatcher<Detachment>;
-  private readonly retargets: PartitionBatcher<Retarget>;
+  private readonly detachments: PartitionBatcher<Detachment, DetachVerdict>;
+  private readonly retargets: PartitionBatcher<Retarget, RetargetVerdict>;
   /** Due runs waiting for a free slot, oldest first (`readyHead` is the first not yet taken). */
   private ready: Claimed[] = [];
   private readyHead = 0;
@@ -151,7 +153,7 @@ export class RunCoordinator {
             this.guarded(c, this.process);
           }
         }),
-      (c, code) => this.dropped(c, code),
+      (c, why) => this.dropped(c, why),
       (items) => void this.handBack(items),
     );
     const base = (p: number) => keys.partitionBases[p];
@@ -434,9 +436,9 @@ export class RunCoordinator {
     return true;
   }
 
-  private dropped(c: Claimed, code: number): void {
+  private dropped(c: Claimed, why: ConfirmRefusal): void {
     this.freeHeldSlot(c);
-    if (code === ScriptCode.CHANGED) {
+    if (why === 'changed') {
       // Handed back and armed again as the change left it: look at once, it may be due now.
       this.onRearm(c.source, this.clock.now());
     } else {
@@ -449,21 +451,28 @@ export class RunCoordinator {
 
   private async retarget(c: Claimed, plan: Plan): Promise<void> {
     const { run } = c;
-    const code = await this.retargets
-      .submit(c.source.partition, {
+    let verdict: RetargetVerdict;
+    try {
+      verdict = await this.retargets.submit(c.source.partition, {
         member: run.member,
         fencingToken: run.fencingToken,
         fireMs: plan.fireMs,
         dueMs: plan.dueMs,
-      })
-      .catch(() => -1);
-    if (code === ScriptCode.TOO_EARLY) {
+      });
+    } catch (error) {
+      // Redis unreachable: the claim's lease runs out, then any pod re-claims the fire time.
+      this.logger.warn(
+        `Could not retarget the run of "${c.info.id}" (${(error as Error).message}); another pod will run it`,
+      );
+      return;
+    }
+    if (verdict === 'too-early') {
       // This pod's clock estimate ran ahead of Redis: that fire time is due in a moment.
       const delay = timerDelay(plan.dueMs - this.clock.now() + 1);
       setTimeout(() => void this.retarget(c, plan), delay);
       return;
     }
-    if (code !== 1) {
+    if (verdict !== 'ok') {
       this.logger.warn(
         `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
       );
@@ -556,16 +565,24 @@ export class RunCoordinator {
   /** overlap 'allow': the run goes on under its own member, the schedule is re-armed at once. */
   private async startDetached(c: Claimed, next: Plan, dueMs: number): Promise<void> {
     const { run } = c;
-    const code = await this.detachments
-      .submit(c.source.partition, {
+    let verdict: DetachVerdict;
+    try {
+      verdict = await this.detachments.submit(c.source.partition, {
         member: run.member,
         fencingToken: run.fencingToken,
         revision: run.revision,
         nextFireMs: next.fireMs,
         nextDueMs: next.dueMs,
-      })
-      .catch(() => -1);
-    if (code < 0) {
+      });
+    } catch (error) {
+      // Redis unreachable: the claim's lease runs out, then any pod re-claims the fire time.
+      this.logger.warn(
+        `Could not start the run of "${c.info.id}" (${(error as Error).message}); another pod will run it`,
+      );
+      this.slotFreed();
+      return;
+    }
+    if (verdict !== 'ok') {
       this.logger.warn(
         `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
       );
@@ -734,9 +751,8 @@ export class RunCoordinator {
   /** completeRuns answered for one run. */
   private completed(r: Recording, result: CompletionResult): void {
     const { c, completion, active } = r;
-    const { code } = result;
-    if (code < 0) {
-      const reason = active?.abort.aborted ? 'lease lost during the run' : `code ${code}`;
+    if (result.verdict !== 'ok') {
+      const reason = active?.abort.aborted ? 'lease lost during the run' : result.verdict;
       this.logger.warn(LATE_COMPLETION_REJECTED(c.info.id, new Date(c.run.fireMs), reason));
       if (this.events.wants('run.rejected')) {
         this.events.emit('run.rejected', { ...this.describe(c), reason });

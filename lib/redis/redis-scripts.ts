@@ -1,19 +1,34 @@
 import type { Cluster, Redis } from 'ioredis';
 import { loadScripts } from './script-loader';
+import { toSchedulerError, unexpectedReply } from '../errors/script-codes';
+import { parseMember, type ScheduleKeys } from './key-space';
 import type {
   ClaimedRun,
   ClaimReply,
   ClaimTarget,
   Completion,
   CompletionResult,
+  ConfirmRefusal,
   Confirmation,
   ConfirmReply,
   Detachment,
+  DetachVerdict,
+  LeaseRefusal,
+  ReleaseVerdict,
+  Renewal,
   Retarget,
+  RetargetVerdict,
   RunRef,
   Share,
 } from './protocol/run.types';
-import type { UpsertCall, UpsertReply } from './protocol/schedule-write.types';
+import type {
+  EnableCall,
+  EnableReply,
+  UpsertCall,
+  UpsertGuards,
+  UpsertReply,
+} from './protocol/schedule-write.types';
+import { reason, verdict, type Verdict } from './protocol/verdict';
 
 export type RedisClient = Redis | Cluster;
 type Arg = string | number;
@@ -26,6 +41,15 @@ const CHAIN_FLAGS: Record<Completion['chain'], string> = {
   park: 'p',
   none: '',
 };
+
+const LEASE_REFUSALS: readonly LeaseRefusal[] = ['lease-lost', 'lease-expired'];
+const CONFIRM_REFUSALS: readonly ConfirmRefusal[] = ['lease-lost', 'lease-expired', 'changed'];
+const RETARGET_REFUSALS: readonly Exclude<RetargetVerdict, 'ok'>[] = [
+  'lease-lost',
+  'lease-expired',
+  'too-early',
+];
+const RELEASE_REFUSALS: readonly 'lease-lost'[] = ['lease-lost'];
 
 const CLAIM_FIELDS = 10;
 const UPSERT_FIELDS = 8;
@@ -93,15 +117,7 @@ export class RedisScripts {
   ): Promise<ConfirmReply> {
     const args: Arg[] = [notBeforeMs, epoch, leaseUntilMs, runs.length];
     for (const r of runs) args.push(r.member, r.fencingToken, r.revision);
-    const reply = (await this.call('confirmRuns', base, ...args)) as number[];
-    const nowMs = Number(reply[1]);
-    const at = reply[2] === undefined ? -1 : Number(reply[2]);
-    if (reply[0] === 1) return { status: 'confirmed', nowMs, epoch: at };
-    if (reply[0] === 2) {
-      return { status: 'checked', nowMs, epoch: at, codes: reply.slice(3).map(Number) };
-    }
-    if (reply[0] === 3) return { status: 'check', nowMs, epoch: at };
-    return { status: 'early', nowMs, epoch: at };
+    return decodeConfirm((await this.call('confirmRuns', base, ...args)) as number[]);
   }
 
   async completeRuns(
@@ -135,44 +151,56 @@ export class RedisScripts {
     const reply = (await this.call('completeRuns', base, ...args)) as number[];
     const nowMs = Number(reply[0]);
     const epoch = Number(reply[1]);
-    return runs.map((_, i) => ({
-      code: Number(reply[2 + 2 * i]),
-      chainedFence: Number(reply[3 + 2 * i]),
-      nowMs,
-      epoch,
-    }));
+    const results: CompletionResult[] = new Array(runs.length);
+    for (let i = 0; i < runs.length; i++) {
+      results[i] = {
+        verdict: verdict('completeRuns', Number(reply[2 + 2 * i]), LEASE_REFUSALS),
+        chainedFence: Number(reply[3 + 2 * i]),
+        nowMs,
+        epoch,
+      };
+    }
+    return results;
   }
 
-  async detachRuns(base: string, runs: readonly Detachment[]): Promise<number[]> {
+  async detachRuns(base: string, runs: readonly Detachment[]): Promise<DetachVerdict[]> {
     const args: Arg[] = [runs.length];
     for (const r of runs) {
       args.push(r.member, r.fencingToken, r.revision, r.nextFireMs, r.nextDueMs);
     }
-    return (await this.call('detachRuns', base, ...args)) as number[];
+    const codes = (await this.call('detachRuns', base, ...args)) as number[];
+    return codes.map((code) => verdict('detachRuns', code, LEASE_REFUSALS));
   }
 
-  async retargetRuns(base: string, runs: readonly Retarget[]): Promise<number[]> {
+  async retargetRuns(base: string, runs: readonly Retarget[]): Promise<RetargetVerdict[]> {
     const args: Arg[] = [runs.length];
     for (const r of runs) args.push(r.member, r.fencingToken, r.fireMs, r.dueMs);
-    return (await this.call('retargetRuns', base, ...args)) as number[];
+    const codes = (await this.call('retargetRuns', base, ...args)) as number[];
+    return codes.map((code) => verdict('retargetRuns', code, RETARGET_REFUSALS));
   }
 
   /** Hands unstarted first attempts back (see releaseRuns-1.lua). */
-  async releaseRuns(base: string, wakeChannel: string, runs: readonly RunRef[]): Promise<number[]> {
+  async releaseRuns(
+    base: string,
+    wakeChannel: string,
+    runs: readonly RunRef[],
+  ): Promise<ReleaseVerdict[]> {
     const args: Arg[] = [wakeChannel, runs.length];
     for (const r of runs) args.push(r.member, r.fencingToken);
-    return (await this.call('releaseRuns', base, ...args)) as number[];
+    const codes = (await this.call('releaseRuns', base, ...args)) as number[];
+    return codes.map((code) => verdict('releaseRuns', code, RELEASE_REFUSALS));
   }
 
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {
-    return (await this.call('clearDeadLetters', list, tenantId)) as number;
+    return Number(await this.call('clearDeadLetters', list, tenantId));
   }
 
   /** Renews leases (leaseMs > 0) or gives runs back (leaseMs = 0). */
-  async extendLeases(base: string, leaseMs: number, runs: readonly RunRef[]): Promise<number[]> {
+  async extendLeases(base: string, leaseMs: number, runs: readonly RunRef[]): Promise<Renewal[]> {
     const args: Arg[] = [leaseMs, runs.length];
     for (const r of runs) args.push(r.member, r.fencingToken);
-    return (await this.call('extendLeases', base, ...args)) as number[];
+    const replies = (await this.call('extendLeases', base, ...args)) as number[];
+    return replies.map((r) => (r > 0 ? r : reason('extendLeases', r, LEASE_REFUSALS)));
   }
 
   /**
@@ -181,7 +209,7 @@ export class RedisScripts {
    */
   async upsertSchedules(
     base: string,
-    guards: { maxPerTenant: number; maxPayloadBytes: number; wakeChannel: string },
+    guards: UpsertGuards,
     batches: readonly (readonly UpsertCall[])[],
   ): Promise<({ nowMs: number; replies: UpsertReply[] } | Error)[]> {
     const pipeline = this.client.pipeline();
@@ -210,27 +238,69 @@ export class RedisScripts {
       method(...args);
     }
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => error ?? parseUpserts(reply as Arg[]));
+    return results.map(([error, reply], b) =>
+      error ? error : decodeUpserts(reply as Arg[], batches[b], guards),
+    );
   }
 
-  async removeSchedule(keys: readonly string[], args: readonly Arg[]): Promise<number> {
-    return (await this.call('removeSchedule', ...keys, ...args)) as number;
+  /** Removes a dynamic schedule (see removeSchedule-3.lua): false when there was none. */
+  async removeSchedule(keys: ScheduleKeys, id: string): Promise<boolean> {
+    const code = Number(
+      await this.call('removeSchedule', keys.hash, keys.tenantSet, keys.base, id, keys.member),
+    );
+    if (code === 1) return true;
+    return reason('removeSchedule', code, ['not-found']) !== 'not-found';
   }
 
-  async setEnabled(keys: readonly string[], args: readonly Arg[]): Promise<number[]> {
-    return (await this.call('setEnabled', ...keys, ...args)) as number[];
+  /** Pauses or resumes a schedule (see setEnabled-2.lua). */
+  async setEnabled(
+    keys: ScheduleKeys,
+    call: EnableCall,
+    wakeChannel: string,
+  ): Promise<EnableReply> {
+    const reply = (await this.call(
+      'setEnabled',
+      keys.hash,
+      keys.base,
+      call.enabled ? '1' : '0',
+      call.nextFireMs,
+      call.nextDueMs,
+      wakeChannel,
+      keys.member,
+      call.timing,
+    )) as number[];
+    const code = Number(reply[0]);
+    if (code === 1) {
+      return { status: 'done', nextFireMs: Number(reply[1]), nextDueMs: Number(reply[2]) };
+    }
+    if (reason('setEnabled', code, ['not-found', 'changed']) === 'not-found') {
+      return { status: 'not-found' };
+    }
+    const { tenantId = '', id } = parseMember(keys.member);
+    return { status: 'changed', error: toSchedulerError(code, { tenantId, scheduleId: id }) };
   }
 
-  async acquireLock(lock: string, fence: string, token: string, ttlMs: number): Promise<number> {
-    return (await this.call('acquireLock', lock, fence, token, ttlMs)) as number;
+  /** Takes a lock (see acquireLock-2.lua): its fencing token, or null while another owner holds it. */
+  async acquireLock(
+    lock: string,
+    fence: string,
+    token: string,
+    ttlMs: number,
+  ): Promise<number | null> {
+    const reply = Number(await this.call('acquireLock', lock, fence, token, ttlMs));
+    if (reply > 0) return reply;
+    if (reply === 0) return null;
+    throw unexpectedReply('acquireLock', reply);
   }
 
-  async extendLock(lock: string, token: string, ttlMs: number): Promise<number> {
-    return (await this.call('extendLock', lock, token, ttlMs)) as number;
+  /** Extends a lock for its owner's token: false when it is no longer theirs. */
+  async extendLock(lock: string, token: string, ttlMs: number): Promise<boolean> {
+    return owned('extendLock', Number(await this.call('extendLock', lock, token, ttlMs)));
   }
 
-  async releaseLock(lock: string, token: string): Promise<number> {
-    return (await this.call('releaseLock', lock, token)) as number;
+  /** Releases a lock for its owner's token: false when it was no longer theirs. */
+  async releaseLock(lock: string, token: string): Promise<boolean> {
+    return owned('releaseLock', Number(await this.call('releaseLock', lock, token)));
   }
 
   /** Heartbeats of one pod in several handler registries at once (one call each, pipelined). */
@@ -307,13 +377,47 @@ function parseClaim(reply: Arg[], leaseMs: number): ClaimReply {
   };
 }
 
-function parseUpserts(reply: Arg[]): { nowMs: number; replies: UpsertReply[] } {
+function decodeConfirm(reply: number[]): ConfirmReply {
+  const nowMs = Number(reply[1]);
+  const epoch = reply[2] === undefined ? -1 : Number(reply[2]);
+  const status = Number(reply[0]);
+  if (status === 1) return { status: 'confirmed', nowMs, epoch };
+  if (status === 2) {
+    const verdicts: Verdict<ConfirmRefusal>[] = new Array(reply.length - 3);
+    for (let i = 3; i < reply.length; i++) {
+      verdicts[i - 3] = verdict('confirmRuns', Number(reply[i]), CONFIRM_REFUSALS);
+    }
+    return { status: 'checked', nowMs, epoch, verdicts };
+  }
+  if (status === 3) return { status: 'check', nowMs, epoch };
+  reason('confirmRuns', status, ['too-early']);
+  return { status: 'early', nowMs, epoch };
+}
+
+/** A lock script's answer: 1 done for the owner, LEASE_LOST not the owner's (any more). */
+function owned(script: string, code: number): boolean {
+  return code === 1 || reason(script, code, ['lease-lost']) !== 'lease-lost';
+}
+
+function decodeUpserts(
+  reply: Arg[],
+  calls: readonly UpsertCall[],
+  guards: UpsertGuards,
+): { nowMs: number; replies: UpsertReply[] } {
   const count = (reply.length - 1) / UPSERT_FIELDS;
   const replies: UpsertReply[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const o = 1 + i * UPSERT_FIELDS;
+    const code = Number(reply[o]);
+    if (code !== 0 && code !== 1) {
+      replies[i] = {
+        status: 'refused',
+        error: refusal(code, Number(reply[o + 1]), calls[i], guards),
+      };
+      continue;
+    }
     replies[i] = {
-      code: Number(reply[o]),
+      status: code === 1 ? 'created' : 'updated',
       nextFireMs: Number(reply[o + 1]),
       nextDueMs: Number(reply[o + 2]),
       createdAtMs: Number(reply[o + 3]),
@@ -324,4 +428,14 @@ function parseUpserts(reply: Arg[]): { nowMs: number; replies: UpsertReply[] } {
     };
   }
   return { nowMs: Number(reply[0]), replies };
+}
+
+/** A schedule the tenant guards refused, as the error it stands for. */
+function refusal(code: number, detail: number, call: UpsertCall, guards: UpsertGuards) {
+  const refused = reason('upsertSchedules', code, ['tenant-quota-exceeded', 'payload-too-large']);
+  return toSchedulerError(code, {
+    tenantId: parseMember(call.member).tenantId,
+    limit: refused === 'tenant-quota-exceeded' ? guards.maxPerTenant : guards.maxPayloadBytes,
+    detail,
+  });
 }

@@ -4,6 +4,14 @@
  * from the calls that carry them (redis-scripts.ts), so the engine depends on these alone.
  */
 
+import type { Verdict } from './verdict';
+
+/** Why a script left a run alone: another claim owns it (or its schedule is gone), or its lease ran out. */
+export type LeaseRefusal = 'lease-lost' | 'lease-expired';
+
+/** Why a reservation will not start: a lease refusal, or its schedule changed or was paused. */
+export type ConfirmRefusal = LeaseRefusal | 'changed';
+
 /** One schedule run handed to this pod by claimDue. */
 export interface ClaimedRun {
   member: string;
@@ -72,7 +80,8 @@ export type ConfirmReply =
   | { status: 'early'; nowMs: number; epoch: number }
   /** Only for a call without runs: the epoch moved on, call again with them. */
   | { status: 'check'; nowMs: number; epoch: number }
-  | { status: 'checked'; nowMs: number; epoch: number; codes: number[] };
+  /** One verdict per run, in order: 'ok' may start. */
+  | { status: 'checked'; nowMs: number; epoch: number; verdicts: Verdict<ConfirmRefusal>[] };
 
 export interface Completion {
   member: string;
@@ -97,8 +106,8 @@ export interface Completion {
 
 /** What completeRuns says of one run. */
 export interface CompletionResult {
-  /** 1 recorded, or a negative ScriptCode. */
-  code: number;
+  /** 'ok': recorded; otherwise the run was left untouched (a late completion is rejected). */
+  verdict: Verdict<LeaseRefusal>;
   /** The fencing token of the next fire time reserved by the same call, 0 if none. */
   chainedFence: number;
   /** Redis time and change epoch of the call. */
@@ -125,3 +134,15 @@ export interface RunRef {
   member: string;
   fencingToken: number;
 }
+
+/** detachRuns: 'ok' detached. */
+export type DetachVerdict = Verdict<LeaseRefusal>;
+
+/** retargetRuns: 'ok' retargeted; 'too-early' the new fire time is not due yet (nothing written). */
+export type RetargetVerdict = Verdict<LeaseRefusal | 'too-early'>;
+
+/** releaseRuns: 'ok' handed back; 'lease-lost' not owned by the token, or no first attempt. */
+export type ReleaseVerdict = Verdict<'lease-lost'>;
+
+/** extendLeases: the new lease expiry (Redis ms), or why the lease was not renewed. */
+export type Renewal = number | LeaseRefusal;

@@ -11,7 +11,7 @@ const h = useScriptHarness();
 
 function remove(id: string, handler = 'h1') {
   const k = h.keysOf(id, handler);
-  return h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], [id, k.member]);
+  return h.scripts.removeSchedule(k, id);
 }
 
 /** Members of every due index under the prefix. */
@@ -33,8 +33,8 @@ async function detachedRuns(count: number, leaseMs = 10_000) {
   for (let i = 0; i < count; i++) {
     const run = (await h.claim({ leaseMs })).runs.find((r) => r.member === k.member);
     if (!run) throw new Error(`s1 was not claimed (round ${i})`);
-    const { code, record } = await h.detach(k, run, now - 9_000 + i * 1_000);
-    expect(code).toBe(1);
+    const { verdict, record } = await h.detach(k, run, now - 9_000 + i * 1_000);
+    expect(verdict).toBe('ok');
     runs.push({ run, record, recordHash: `${k.base}s:${record}` });
   }
   return { k, runs };
@@ -53,13 +53,13 @@ describe('removeSchedule', () => {
           nextDueMs: now + 30_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     for (const { recordHash } of runs) expect(await h.client.exists(recordHash)).toBe(1);
     expect((await h.client.smembers(h.ks.detachedRuns(k))).sort()).toEqual(
       runs.map((r) => String(r.run.fireMs)).sort(),
     );
 
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
 
     const other = h.keysOf('other');
     expect(await h.prefixKeys()).toEqual(
@@ -80,28 +80,31 @@ describe('removeSchedule', () => {
           nextDueMs: now - 500,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     // A run that is not detached writes no run set: no byte more per schedule.
     expect(await h.client.exists(h.ks.detachedRuns(k))).toBe(0);
 
     const [run] = (await h.claim()).runs;
     const { record } = await h.detach(k, run, now + 60_000);
     expect(await h.client.smembers(h.ks.detachedRuns(k))).toEqual([String(run.fireMs)]);
-    expect(await h.complete(k.base, [h.completion(record, run.fencingToken)])).toEqual([1]);
+    expect(await h.complete(k.base, [h.completion(record, run.fencingToken)])).toEqual(['ok']);
     expect(await h.client.exists(h.ks.detachedRuns(k))).toBe(0);
     expect((await h.prefixKeys()).filter((key) => key.includes(':r:'))).toEqual([]);
   });
 
   it('a detached run of the removed schedule loses its lease at renewal and cannot record', async () => {
     const { k, runs } = await detachedRuns(2);
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const keysAfterRemove = await h.prefixKeys();
 
     const refs = runs.map(({ record, run }) => ({
       member: record,
       fencingToken: run.fencingToken,
     }));
-    expect(await h.scripts.extendLeases(k.base, 30_000, refs)).toEqual([-4, -4]);
+    expect(await h.scripts.extendLeases(k.base, 30_000, refs)).toEqual([
+      'lease-lost',
+      'lease-lost',
+    ]);
     expect(
       await h.complete(
         k.base,
@@ -114,7 +117,7 @@ describe('removeSchedule', () => {
         ],
         10,
       ),
-    ).toEqual([-4, -4]);
+    ).toEqual(['lease-lost', 'lease-lost']);
     // Neither call wrote anything back: no record, due entry, history or last run.
     expect(await h.prefixKeys()).toEqual(keysAfterRemove);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
@@ -136,7 +139,7 @@ describe('removeSchedule', () => {
     expect(lease).toBeGreaterThan(run.leaseUntilMs);
     expect(await h.score(h.dueKey('h2'), record)).toBe(lease);
 
-    expect(await remove('s1', 'h2')).toBe(1);
+    expect(await remove('s1', 'h2')).toBe(true);
     expect(await dueMembers()).toEqual([]);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
@@ -153,7 +156,7 @@ describe('removeSchedule', () => {
 
   it('a schedule created again under the same id starts with no run record', async () => {
     const { runs } = await detachedRuns(2);
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const now = await h.redisNow();
     await h.upsert({ id: 's1', fireMs: now - 500 });
     const claimed = (await h.claim()).runs.map((r) => r.member);
@@ -164,7 +167,7 @@ describe('removeSchedule', () => {
   it('a record without a run set (written by an earlier version) is still dropped by the claim path', async () => {
     const { k, runs } = await detachedRuns(1, 150);
     await h.client.del(h.ks.detachedRuns(k));
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const [{ record, run }] = runs;
     expect(await h.score(h.dueKey(), record)).toBe(run.leaseUntilMs);
     await waitForLease(run.leaseUntilMs);
@@ -172,8 +175,8 @@ describe('removeSchedule', () => {
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
 
-  it('returns 0 and writes nothing for a schedule that does not exist', async () => {
-    expect(await remove('nope')).toBe(0);
+  it('returns false (0 NOT_FOUND) and writes nothing for a schedule that does not exist', async () => {
+    expect(await remove('nope')).toBe(false);
     expect(await h.prefixKeys()).toEqual([]);
   });
 });

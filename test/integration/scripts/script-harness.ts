@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import { dynamicHandlerKey, KeySpace, type ScheduleKeys } from '../../../lib/redis/key-space';
-import type { ClaimedRun, ClaimReply, Completion } from '../../../lib/redis/protocol/run.types';
+import type {
+  ClaimedRun,
+  ClaimReply,
+  Completion,
+  CompletionResult,
+  DetachVerdict,
+} from '../../../lib/redis/protocol/run.types';
 import type { UpsertReply } from '../../../lib/redis/protocol/schedule-write.types';
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
@@ -102,15 +108,15 @@ export class ScriptHarness {
   }
 
   /**
-   * detachRuns of one claimed run (overlap 'allow'), the schedule re-armed at `nextMs`: its code
+   * detachRuns of one claimed run (overlap 'allow'), the schedule re-armed at `nextMs`: its verdict
    * and the run record's member.
    */
   async detach(
     keys: ScheduleKeys,
     run: ClaimedRun,
     nextMs: number,
-  ): Promise<{ code: number; record: string }> {
-    const [code] = await this.scripts.detachRuns(keys.base, [
+  ): Promise<{ verdict: DetachVerdict; record: string }> {
+    const [verdict] = await this.scripts.detachRuns(keys.base, [
       {
         member: run.member,
         fencingToken: run.fencingToken,
@@ -119,7 +125,7 @@ export class ScriptHarness {
         nextDueMs: nextMs,
       },
     ]);
-    return { code, record: `${run.member}:r:${run.fireMs}` };
+    return { verdict, record: `${run.member}:r:${run.fireMs}` };
   }
 
   completion(
@@ -142,8 +148,12 @@ export class ScriptHarness {
     };
   }
 
-  /** completeRuns with 100 dead letters and `history` entries kept: one code per run. */
-  async complete(base: string, runs: Completion[], history = 0): Promise<number[]> {
+  /** completeRuns with 100 dead letters and `history` entries kept: one verdict per run. */
+  async complete(
+    base: string,
+    runs: Completion[],
+    history = 0,
+  ): Promise<CompletionResult['verdict'][]> {
     const results = await this.scripts.completeRuns(
       base,
       {
@@ -155,7 +165,7 @@ export class ScriptHarness {
       },
       runs,
     );
-    return results.map((r) => r.code);
+    return results.map((r) => r.verdict);
   }
 
   async score(key: string, member: string): Promise<number | null> {
