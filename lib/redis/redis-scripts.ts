@@ -1,25 +1,27 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { ScheduleKeys } from './key-space';
 import { loadScripts } from './script-loader';
-import { toSchedulerError, unexpectedReply } from '../errors/script-codes';
-import { parseMember, type ScheduleKeys } from './key-space';
+import type { ScriptArg } from './protocol/codec';
+import * as leases from './protocol/leases.codec';
+import * as locks from './protocol/locks.codec';
+import * as registry from './protocol/registry.codec';
+import * as runs from './protocol/runs.codec';
+import * as schedules from './protocol/schedules.codec';
 import type {
-  ClaimedRun,
+  ClaimCall,
   ClaimReply,
-  ClaimTarget,
   Completion,
+  CompletionLimits,
   CompletionResult,
-  ConfirmRefusal,
   Confirmation,
   ConfirmReply,
   Detachment,
   DetachVerdict,
-  LeaseRefusal,
   ReleaseVerdict,
   Renewal,
   Retarget,
   RetargetVerdict,
   RunRef,
-  Share,
 } from './protocol/run.types';
 import type {
   EnableCall,
@@ -28,37 +30,19 @@ import type {
   UpsertGuards,
   UpsertReply,
 } from './protocol/schedule-write.types';
-import { reason, verdict, type Verdict } from './protocol/verdict';
 
 export type RedisClient = Redis | Cluster;
-type Arg = string | number;
-type ScriptMethod = (...args: Arg[]) => Promise<unknown>;
-type ChainMethod = (...args: Arg[]) => unknown;
+type ScriptMethod = (...args: ScriptArg[]) => Promise<unknown>;
+type ChainMethod = (...args: ScriptArg[]) => unknown;
 
-const CHAIN_FLAGS: Record<Completion['chain'], string> = {
-  chain: 'c',
-  wake: 'w',
-  park: 'p',
-  none: '',
-};
-
-const LEASE_REFUSALS: readonly LeaseRefusal[] = ['lease-lost', 'lease-expired'];
-const CONFIRM_REFUSALS: readonly ConfirmRefusal[] = ['lease-lost', 'lease-expired', 'changed'];
-const RETARGET_REFUSALS: readonly Exclude<RetargetVerdict, 'ok'>[] = [
-  'lease-lost',
-  'lease-expired',
-  'too-early',
-];
-const RELEASE_REFUSALS: readonly 'lease-lost'[] = ['lease-lost'];
-
-const CLAIM_FIELDS = 10;
-const UPSERT_FIELDS = 8;
 const defined = new WeakSet<object>();
 
 /**
- * Typed calls of the Lua scripts: builds KEYS/ARGV in the order each header documents and parses
- * replies. Scripts are defined once per client with ioredis `defineCommand` (EVALSHA, falling back
- * to EVAL on a fresh connection).
+ * The Redis protocol's one entry point: a typed method per Lua script. The codecs of ./protocol
+ * build each call's KEYS/ARGV and decode its reply into a typed result (script codes become
+ * reasons or SchedulerErrors there, through errors/script-codes.ts); this class only sends them.
+ * Scripts are defined once per client with ioredis `defineCommand` (EVALSHA, falling back to EVAL
+ * on a fresh connection).
  */
 export class RedisScripts {
   private readonly commands = new Map<string, string>();
@@ -78,129 +62,70 @@ export class RedisScripts {
 
   /** Claims from several due indexes of ONE partition in a single round trip. */
   async claimDue(
-    targets: readonly (ClaimTarget & { share: Share; offset: number; maxAhead: number })[],
+    targets: readonly ClaimCall[],
     limit: number,
     leaseMs: number,
     lookAheadMs: number,
   ): Promise<ClaimReply[]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets) {
-      const { pods, rank } = t.share;
-      method(
-        t.due,
-        t.fence,
-        t.hashBase,
-        t.epoch,
-        limit,
-        leaseMs,
-        lookAheadMs,
-        pods,
-        rank,
-        t.offset,
-        t.maxAhead,
-      );
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return parseClaim(reply as Arg[], leaseMs);
+    const replies = await this.pipelined(
+      'claimDue',
+      targets.map((t) => runs.encodeClaim(t, limit, leaseMs, lookAheadMs)),
+    );
+    return replies.map((reply) => {
+      if (reply instanceof Error) throw reply;
+      return runs.decodeClaim(reply as ScriptArg[], leaseMs);
     });
   }
 
+  /** Confirms reserved runs of one partition at their due time (see confirmRuns-1.lua). */
   async confirmRuns(
     base: string,
     notBeforeMs: number,
     epoch: number,
     leaseUntilMs: number,
-    runs: readonly Confirmation[],
+    reserved: readonly Confirmation[],
   ): Promise<ConfirmReply> {
-    const args: Arg[] = [notBeforeMs, epoch, leaseUntilMs, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken, r.revision);
-    return decodeConfirm((await this.call('confirmRuns', base, ...args)) as number[]);
+    const args = runs.encodeConfirm(base, notBeforeMs, epoch, leaseUntilMs, reserved);
+    return runs.decodeConfirm((await this.call('confirmRuns', args)) as number[]);
   }
 
+  /** Records the end of runs of one partition (see completeRuns-1.lua): one result per run. */
   async completeRuns(
     base: string,
-    limits: {
-      deadLetters: number;
-      history: number;
-      leaseMs: number;
-      lookAheadMs: number;
-      wakeChannel: string;
-    },
-    runs: readonly Completion[],
+    limits: CompletionLimits,
+    ended: readonly Completion[],
   ): Promise<CompletionResult[]> {
-    const args: Arg[] = [
-      limits.deadLetters,
-      limits.history,
-      limits.leaseMs,
-      limits.lookAheadMs,
-      limits.wakeChannel,
-      runs.length,
-    ];
-    for (const r of runs) {
-      const chain = CHAIN_FLAGS[r.chain];
-      args.push(
-        `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
-          `${r.nextDueMs}\n${r.skipped}\n${chain}`,
-        r.error,
-        r.deadLetter,
-      );
-    }
-    const reply = (await this.call('completeRuns', base, ...args)) as number[];
-    const nowMs = Number(reply[0]);
-    const epoch = Number(reply[1]);
-    const results: CompletionResult[] = new Array(runs.length);
-    for (let i = 0; i < runs.length; i++) {
-      results[i] = {
-        verdict: verdict('completeRuns', Number(reply[2 + 2 * i]), LEASE_REFUSALS),
-        chainedFence: Number(reply[3 + 2 * i]),
-        nowMs,
-        epoch,
-      };
-    }
-    return results;
+    const args = runs.encodeCompletions(base, limits, ended);
+    return runs.decodeCompletions(
+      (await this.call('completeRuns', args)) as number[],
+      ended.length,
+    );
   }
 
-  async detachRuns(base: string, runs: readonly Detachment[]): Promise<DetachVerdict[]> {
-    const args: Arg[] = [runs.length];
-    for (const r of runs) {
-      args.push(r.member, r.fencingToken, r.revision, r.nextFireMs, r.nextDueMs);
-    }
-    const codes = (await this.call('detachRuns', base, ...args)) as number[];
-    return codes.map((code) => verdict('detachRuns', code, LEASE_REFUSALS));
+  async detachRuns(base: string, held: readonly Detachment[]): Promise<DetachVerdict[]> {
+    const args = leases.encodeDetachments(base, held);
+    return leases.decodeDetachments((await this.call('detachRuns', args)) as number[]);
   }
 
-  async retargetRuns(base: string, runs: readonly Retarget[]): Promise<RetargetVerdict[]> {
-    const args: Arg[] = [runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken, r.fireMs, r.dueMs);
-    const codes = (await this.call('retargetRuns', base, ...args)) as number[];
-    return codes.map((code) => verdict('retargetRuns', code, RETARGET_REFUSALS));
+  async retargetRuns(base: string, held: readonly Retarget[]): Promise<RetargetVerdict[]> {
+    const args = leases.encodeRetargets(base, held);
+    return leases.decodeRetargets((await this.call('retargetRuns', args)) as number[]);
   }
 
   /** Hands unstarted first attempts back (see releaseRuns-1.lua). */
   async releaseRuns(
     base: string,
     wakeChannel: string,
-    runs: readonly RunRef[],
+    held: readonly RunRef[],
   ): Promise<ReleaseVerdict[]> {
-    const args: Arg[] = [wakeChannel, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken);
-    const codes = (await this.call('releaseRuns', base, ...args)) as number[];
-    return codes.map((code) => verdict('releaseRuns', code, RELEASE_REFUSALS));
-  }
-
-  async clearDeadLetters(list: string, tenantId: string): Promise<number> {
-    return Number(await this.call('clearDeadLetters', list, tenantId));
+    const args = leases.encodeReleases(base, wakeChannel, held);
+    return leases.decodeReleases((await this.call('releaseRuns', args)) as number[]);
   }
 
   /** Renews leases (leaseMs > 0) or gives runs back (leaseMs = 0). */
-  async extendLeases(base: string, leaseMs: number, runs: readonly RunRef[]): Promise<Renewal[]> {
-    const args: Arg[] = [leaseMs, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken);
-    const replies = (await this.call('extendLeases', base, ...args)) as number[];
-    return replies.map((r) => (r > 0 ? r : reason('extendLeases', r, LEASE_REFUSALS)));
+  async extendLeases(base: string, leaseMs: number, held: readonly RunRef[]): Promise<Renewal[]> {
+    const args = leases.encodeRenewals(base, leaseMs, held);
+    return leases.decodeRenewals((await this.call('extendLeases', args)) as number[]);
   }
 
   /**
@@ -212,44 +137,21 @@ export class RedisScripts {
     guards: UpsertGuards,
     batches: readonly (readonly UpsertCall[])[],
   ): Promise<({ nowMs: number; replies: UpsertReply[] } | Error)[]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'upsertSchedules');
-    for (const batch of batches) {
-      const args: Arg[] = [
-        base,
-        guards.maxPerTenant,
-        guards.maxPayloadBytes,
-        guards.wakeChannel,
-        batch.length,
-      ];
-      for (const s of batch) {
-        args.push(
-          s.member,
-          s.id,
-          s.handlerKey,
-          s.timing,
-          s.payload,
-          s.policy,
-          s.enabled ? '1' : '0',
-          s.nextFireMs,
-          s.nextDueMs,
-        );
-      }
-      method(...args);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply], b) =>
-      error ? error : decodeUpserts(reply as Arg[], batches[b], guards),
+    const replies = await this.pipelined(
+      'upsertSchedules',
+      batches.map((batch) => schedules.encodeUpserts(base, guards, batch)),
+    );
+    return replies.map((reply, b) =>
+      reply instanceof Error
+        ? reply
+        : schedules.decodeUpserts(reply as ScriptArg[], batches[b], guards),
     );
   }
 
   /** Removes a dynamic schedule (see removeSchedule-3.lua): false when there was none. */
   async removeSchedule(keys: ScheduleKeys, id: string): Promise<boolean> {
-    const code = Number(
-      await this.call('removeSchedule', keys.hash, keys.tenantSet, keys.base, id, keys.member),
-    );
-    if (code === 1) return true;
-    return reason('removeSchedule', code, ['not-found']) !== 'not-found';
+    const reply = await this.call('removeSchedule', schedules.encodeRemoval(keys, id));
+    return schedules.decodeRemoval(Number(reply));
   }
 
   /** Pauses or resumes a schedule (see setEnabled-2.lua). */
@@ -258,49 +160,36 @@ export class RedisScripts {
     call: EnableCall,
     wakeChannel: string,
   ): Promise<EnableReply> {
-    const reply = (await this.call(
-      'setEnabled',
-      keys.hash,
-      keys.base,
-      call.enabled ? '1' : '0',
-      call.nextFireMs,
-      call.nextDueMs,
-      wakeChannel,
-      keys.member,
-      call.timing,
-    )) as number[];
-    const code = Number(reply[0]);
-    if (code === 1) {
-      return { status: 'done', nextFireMs: Number(reply[1]), nextDueMs: Number(reply[2]) };
-    }
-    if (reason('setEnabled', code, ['not-found', 'changed']) === 'not-found') {
-      return { status: 'not-found' };
-    }
-    const { tenantId = '', id } = parseMember(keys.member);
-    return { status: 'changed', error: toSchedulerError(code, { tenantId, scheduleId: id }) };
+    const reply = await this.call('setEnabled', schedules.encodeEnable(keys, call, wakeChannel));
+    return schedules.decodeEnable(reply as number[], keys);
   }
 
-  /** Takes a lock (see acquireLock-2.lua): its fencing token, or null while another owner holds it. */
+  async clearDeadLetters(list: string, tenantId: string): Promise<number> {
+    const args = schedules.encodeDeadLetterClear(list, tenantId);
+    return schedules.decodeDeadLetterClear(Number(await this.call('clearDeadLetters', args)));
+  }
+
+  /** Takes a lock: its fencing token, or null while another owner holds it. */
   async acquireLock(
     lock: string,
     fence: string,
     token: string,
     ttlMs: number,
   ): Promise<number | null> {
-    const reply = Number(await this.call('acquireLock', lock, fence, token, ttlMs));
-    if (reply > 0) return reply;
-    if (reply === 0) return null;
-    throw unexpectedReply('acquireLock', reply);
+    const reply = await this.call('acquireLock', locks.encodeAcquire(lock, fence, token, ttlMs));
+    return locks.decodeAcquire(Number(reply));
   }
 
   /** Extends a lock for its owner's token: false when it is no longer theirs. */
   async extendLock(lock: string, token: string, ttlMs: number): Promise<boolean> {
-    return owned('extendLock', Number(await this.call('extendLock', lock, token, ttlMs)));
+    const reply = await this.call('extendLock', locks.encodeExtend(lock, token, ttlMs));
+    return locks.decodeExtend(Number(reply));
   }
 
   /** Releases a lock for its owner's token: false when it was no longer theirs. */
   async releaseLock(lock: string, token: string): Promise<boolean> {
-    return owned('releaseLock', Number(await this.call('releaseLock', lock, token)));
+    const reply = await this.call('releaseLock', locks.encodeRelease(lock, token));
+    return locks.decodeRelease(Number(reply));
   }
 
   /** Heartbeats of one pod in several handler registries at once (one call each, pipelined). */
@@ -310,24 +199,28 @@ export class RedisScripts {
     ttlMs: number,
     wakeChannel: string,
   ): Promise<string[][]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'heartbeat');
-    for (const key of registries) method(key, podId, ttlMs, wakeChannel);
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return reply as string[];
+    const replies = await this.pipelined(
+      'heartbeat',
+      registries.map((key) => registry.encodeHeartbeat(key, podId, ttlMs, wakeChannel)),
+    );
+    return replies.map((reply) => {
+      if (reply instanceof Error) throw reply;
+      return registry.decodeHeartbeat(reply);
     });
   }
 
-  private call(name: string, ...args: Arg[]): Promise<unknown> {
+  private call(name: string, args: ScriptArg[]): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[this.command(name)];
     return method.apply(this.client, args);
   }
 
-  private chain(target: object, name: string): ChainMethod {
-    const method = (target as Record<string, ChainMethod>)[this.command(name)];
-    return (...args: Arg[]) => method.apply(target, args);
+  /** One call per argument list in one pipeline: each reply, or the error of that call. */
+  private async pipelined(name: string, calls: ScriptArg[][]): Promise<unknown[]> {
+    const pipeline = this.client.pipeline();
+    const method = (pipeline as unknown as Record<string, ChainMethod>)[this.command(name)];
+    for (const args of calls) method.apply(pipeline, args);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => error ?? reply);
   }
 
   private command(name: string): string {
@@ -335,107 +228,4 @@ export class RedisScripts {
     if (!command) throw new Error(`Lua script "${name}" is missing from lib/redis/scripts.`);
     return command;
   }
-}
-
-function nullable(value: Arg): number | null {
-  const n = Number(value);
-  return n < 0 ? null : n;
-}
-
-function parseClaim(reply: Arg[], leaseMs: number): ClaimReply {
-  const nowMs = Number(reply[0]);
-  const count = Number(reply[6]);
-  const runs: ClaimedRun[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = 7 + i * CLAIM_FIELDS;
-    const dueMs = Number(reply[o + 2]);
-    const attempt = Number(reply[o + 3]);
-    runs[i] = {
-      member: String(reply[o]),
-      fireMs: Number(reply[o + 1]),
-      dueMs,
-      attempt,
-      fencingToken: Number(reply[o + 4]),
-      // As claimDue-4.lua sets it: from the due time of a reservation, from now otherwise.
-      leaseUntilMs: (attempt === 1 && dueMs > nowMs ? dueMs : nowMs) + leaseMs,
-      claim: attempt === 0 ? 'stale' : attempt === 1 ? 'run' : 'recover',
-      revision: String(reply[o + 5]),
-      timing: String(reply[o + 6]),
-      payload: String(reply[o + 7]),
-      policy: String(reply[o + 8]),
-      incarnation: Number(reply[o + 9]),
-    };
-  }
-  return {
-    nowMs,
-    nextScoreMs: nullable(reply[1]),
-    heldScoreMs: nullable(reply[2]),
-    epoch: Number(reply[3]),
-    passed: Number(reply[4]),
-    more: Number(reply[5]) === 1,
-    runs,
-  };
-}
-
-function decodeConfirm(reply: number[]): ConfirmReply {
-  const nowMs = Number(reply[1]);
-  const epoch = reply[2] === undefined ? -1 : Number(reply[2]);
-  const status = Number(reply[0]);
-  if (status === 1) return { status: 'confirmed', nowMs, epoch };
-  if (status === 2) {
-    const verdicts: Verdict<ConfirmRefusal>[] = new Array(reply.length - 3);
-    for (let i = 3; i < reply.length; i++) {
-      verdicts[i - 3] = verdict('confirmRuns', Number(reply[i]), CONFIRM_REFUSALS);
-    }
-    return { status: 'checked', nowMs, epoch, verdicts };
-  }
-  if (status === 3) return { status: 'check', nowMs, epoch };
-  reason('confirmRuns', status, ['too-early']);
-  return { status: 'early', nowMs, epoch };
-}
-
-/** A lock script's answer: 1 done for the owner, LEASE_LOST not the owner's (any more). */
-function owned(script: string, code: number): boolean {
-  return code === 1 || reason(script, code, ['lease-lost']) !== 'lease-lost';
-}
-
-function decodeUpserts(
-  reply: Arg[],
-  calls: readonly UpsertCall[],
-  guards: UpsertGuards,
-): { nowMs: number; replies: UpsertReply[] } {
-  const count = (reply.length - 1) / UPSERT_FIELDS;
-  const replies: UpsertReply[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = 1 + i * UPSERT_FIELDS;
-    const code = Number(reply[o]);
-    if (code !== 0 && code !== 1) {
-      replies[i] = {
-        status: 'refused',
-        error: refusal(code, Number(reply[o + 1]), calls[i], guards),
-      };
-      continue;
-    }
-    replies[i] = {
-      status: code === 1 ? 'created' : 'updated',
-      nextFireMs: Number(reply[o + 1]),
-      nextDueMs: Number(reply[o + 2]),
-      createdAtMs: Number(reply[o + 3]),
-      last: String(reply[o + 4]),
-      lastError: String(reply[o + 5]),
-      running: Number(reply[o + 6]) === 1,
-      skippedFires: Number(reply[o + 7]),
-    };
-  }
-  return { nowMs: Number(reply[0]), replies };
-}
-
-/** A schedule the tenant guards refused, as the error it stands for. */
-function refusal(code: number, detail: number, call: UpsertCall, guards: UpsertGuards) {
-  const refused = reason('upsertSchedules', code, ['tenant-quota-exceeded', 'payload-too-large']);
-  return toSchedulerError(code, {
-    tenantId: parseMember(call.member).tenantId,
-    limit: refused === 'tenant-quota-exceeded' ? guards.maxPerTenant : guards.maxPayloadBytes,
-    detail,
-  });
 }

@@ -4,7 +4,7 @@
  * from the calls that carry them (redis-scripts.ts), so the engine depends on these alone.
  */
 
-import type { Verdict } from './verdict';
+import type { Verdict } from './codec';
 
 /** Why a script left a run alone: another claim owns it (or its schedule is gone), or its lease ran out. */
 export type LeaseRefusal = 'lease-lost' | 'lease-expired';
@@ -61,6 +61,15 @@ export interface ClaimTarget {
   epoch: string;
 }
 
+/** One due index to claim from, with this pod's share of it (see claimDue-4.lua). */
+export interface ClaimCall extends ClaimTarget {
+  share: Share;
+  /** Entries of the window a previous call of the same round left alone. */
+  offset: number;
+  /** Most reservations to make. */
+  maxAhead: number;
+}
+
 /** This pod's place among the pods that run a handler. */
 export interface Share {
   pods: number;
@@ -102,6 +111,15 @@ export interface Completion {
    * computed, so it is paused with `error` as the reason and not re-armed; 'none'.
    */
   chain: 'chain' | 'wake' | 'park' | 'none';
+}
+
+/** completeRuns' ARGV besides the runs (see completeRuns-1.lua). */
+export interface CompletionLimits {
+  deadLetters: number;
+  history: number;
+  leaseMs: number;
+  lookAheadMs: number;
+  wakeChannel: string;
 }
 
 /** What completeRuns says of one run. */

@@ -1,5 +1,14 @@
 import { reasonOf, unexpectedReply, type ScriptReason } from '../../errors/script-codes';
 
+/*
+ * What the codecs of this folder share. A codec builds a script's arguments (KEYS, then ARGV, in
+ * the order its header documents) and decodes its reply into a typed result; RedisScripts only
+ * sends the one and hands back the other.
+ */
+
+/** One argument of a script call. */
+export type ScriptArg = string | number;
+
 /** A script's answer for one run: 'ok' (it did what was asked), or why it left the run alone. */
 export type Verdict<R extends ScriptReason> = 'ok' | R;
 
