@@ -6,7 +6,7 @@ import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
-import { MemberInfo, parseMember } from '../redis/key-space';
+import { MemberInfo, parseMember, runRecordMember } from '../redis/key-space';
 import type {
   ClaimedRun,
   Completion,
@@ -590,7 +590,7 @@ export class RunCoordinator {
       return;
     }
     this.onRearm(c.source, next.dueMs);
-    this.launch(c, `${run.member}:r:${run.fireMs}`, dueMs);
+    this.launch(c, runRecordMember(run.member, run.fireMs), dueMs);
   }
 
   /**
