@@ -45,3 +45,5 @@ export { DuplicateScheduleError } from './errors/duplicate-schedule.error';
 export { LockLostError } from './errors/lock-lost.error';
 export { RunTimeoutError } from './errors/run-timeout.error';
 export { LockNotAcquiredError } from './errors/lock-not-acquired.error';
+export { ConcurrentChangeError } from './errors/concurrent-change.error';
+export { UnexpectedScriptReplyError } from './errors/unexpected-script-reply.error';

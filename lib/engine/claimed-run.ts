@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import { MemberInfo, parseMember } from '../redis/key-space';
-import type { ClaimedRun, Completion } from '../redis/redis-scripts';
+import type { ClaimedRun, Completion } from '../redis/protocol/run.types';
 import { ScheduleTiming } from '../time/schedule-timing';
 import type { PlanningFacts } from './run-planning';
 import { decodePolicy, resolvePolicy } from '../policy/schedule-policy';

@@ -57,7 +57,7 @@ interface Pending<T, R> {
 }
 
 /** A PartitionQueue with a promise per item, for the calls that are not per-run hot paths. */
-export class PartitionBatcher<T, R = number> {
+export class PartitionBatcher<T, R> {
   private readonly queue: PartitionQueue<Pending<T, R>, R>;
 
   constructor(send: (partition: number, items: T[]) => Promise<R[]>, maxBatch: number) {
@@ -75,7 +75,7 @@ export class PartitionBatcher<T, R = number> {
     );
   }
 
-  /** Resolves to the script's result for this item (a code: 1 done, or a negative ScriptCode). */
+  /** Resolves to the script's typed result for this item; rejects if the call failed. */
   submit(partition: number, item: T): Promise<R> {
     return new Promise<R>((resolve, reject) =>
       this.queue.add(partition, { item, resolve, reject }),

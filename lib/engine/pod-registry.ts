@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { KeySpace } from '../redis/key-space';
-import type { RedisScripts, Share } from '../redis/redis-scripts';
+import type { Share } from '../redis/protocol/run.types';
+import type { RedisScripts } from '../redis/redis-scripts';
 import { timerDelay } from '../time/timer-delay';
 
 /** What the registry asks of Redis (a unit test passes a plain function). */

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
-import type { ConfirmReply, Confirmation, RedisScripts } from '../redis/redis-scripts';
+import type { ConfirmRefusal, ConfirmReply, Confirmation } from '../redis/protocol/run.types';
+import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 
@@ -47,8 +47,8 @@ export class ReservationBook<T> {
     private readonly clock: BookClock,
     /** Reservations that may start now, with the Redis time and change epoch of their confirmation. */
     private readonly onConfirmed: (items: T[], nowMs: number, epoch: number) => void,
-    /** A reservation that will not start (changed, lost or expired), with its code. */
-    private readonly onDropped: (item: T, code: number) => void,
+    /** A reservation that will not start (changed, lost or expired), and why. */
+    private readonly onDropped: (item: T, why: ConfirmRefusal) => void,
     /** Reservations not confirmed when the book stopped: to hand back. */
     private readonly onReturned: (items: T[]) => void,
   ) {}
@@ -144,9 +144,9 @@ export class ReservationBook<T> {
       );
     } else if (reply.status === 'checked') {
       const confirmed: T[] = [];
-      reply.codes.forEach((code, i) => {
-        if (code === 1) confirmed.push(batch[i].item);
-        else this.onDropped(batch[i].item, code);
+      reply.verdicts.forEach((verdict, i) => {
+        if (verdict === 'ok') confirmed.push(batch[i].item);
+        else this.onDropped(batch[i].item, verdict);
       });
       this.onConfirmed(confirmed, reply.nowMs, reply.epoch);
     }
@@ -161,7 +161,7 @@ export class ReservationBook<T> {
     const now = this.clock.now();
     const returned: T[] = [];
     for (const r of batch) {
-      if (r.leaseUntilMs <= now) this.onDropped(r.item, ScriptCode.LEASE_EXPIRED);
+      if (r.leaseUntilMs <= now) this.onDropped(r.item, 'lease-expired');
       else if (this.stopped) returned.push(r.item);
       else push(this.heap, r);
     }

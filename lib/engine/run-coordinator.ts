@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import { ScriptCode } from '../errors/script-codes';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
-import type { ClaimedRun, CompletionResult } from '../redis/redis-scripts';
+import { runRecordMember } from '../redis/key-space';
+import type { ClaimedRun, CompletionResult, ConfirmRefusal } from '../redis/protocol/run.types';
 import { timerDelay } from '../time/timer-delay';
 import type { RedisClock } from '../time/redis-clock';
 import * as Runs from './claimed-run';
@@ -72,7 +72,7 @@ export class RunCoordinator {
             this.guarded(c, this.admitNow);
           }
         }),
-      (c, code) => this.dropped(c, code),
+      (c, why) => this.dropped(c, why),
       (items) => this.handBack(items),
     );
     this.recorder = new RunRecorder(options, connection, clock, events, {
@@ -276,17 +276,17 @@ export class RunCoordinator {
   }
 
   /** confirmRuns refused a reservation (or a run confirmed again). */
-  private dropped(c: Claimed, code: number): void {
+  private dropped(c: Claimed, why: ConfirmRefusal): void {
     this.slots.release(c);
-    if (this.move(c, code === ScriptCode.CHANGED ? 'changed' : 'lost') === 'rearm') {
+    if (this.move(c, why === 'changed' ? 'changed' : 'lost') === 'rearm') {
       // Handed back and armed again as the change left it: look at once, it may be due now.
       this.onRearm(c.source, this.clock.now());
     } else {
-      const why =
-        code === ScriptCode.LEASE_EXPIRED
+      const detail =
+        why === 'lease-expired'
           ? 'its lease expired first'
           : 'its schedule was removed, or another pod took it over';
-      this.logger.warn(`Reserved run of "${c.info.id}" will not start here: ${why}`);
+      this.logger.warn(`Reserved run of "${c.info.id}" will not start here: ${detail}`);
     }
     this.onRunEnd();
   }
@@ -318,7 +318,7 @@ export class RunCoordinator {
     }
     this.move(c, result);
     this.onRearm(c.source, next.dueMs);
-    this.launcher.launch(c, `${c.run.member}:r:${c.run.fireMs}`, dueMs);
+    this.launcher.launch(c, runRecordMember(c.run.member, c.run.fireMs), dueMs);
   }
 
   /**

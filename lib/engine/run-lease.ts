@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LockLostError } from '../errors/lock-lost.error';
-import { ScriptCode } from '../errors/script-codes';
 import type { KeySpace } from '../redis/key-space';
+import type { LeaseRefusal } from '../redis/protocol/run.types';
 import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
@@ -105,7 +105,7 @@ export class LeaseKeeper {
     const renew: LeasedRun[] = [];
     for (const run of this.runs) {
       if (run.abort.aborted) continue;
-      if (run.leaseUntilMs - this.abortMarginMs <= now) this.lose(run, ScriptCode.LEASE_EXPIRED);
+      if (run.leaseUntilMs - this.abortMarginMs <= now) this.lose(run, 'lease-expired');
       else if (run.leaseUntilMs - now < this.leaseMs / 2) renew.push(run);
     }
     if (this.renewing || renew.length === 0) return;
@@ -126,13 +126,13 @@ export class LeaseKeeper {
       runs,
     );
     results.forEach((result, i) => {
-      if (result > 0) runs[i].leaseUntilMs = result;
+      if (typeof result === 'number') runs[i].leaseUntilMs = result;
       else this.lose(runs[i], result);
     });
   }
 
-  private lose(run: LeasedRun, code: number): void {
-    const why = code === ScriptCode.LEASE_LOST ? 'taken over or removed' : 'lease expired';
+  private lose(run: LeasedRun, refusal: LeaseRefusal): void {
+    const why = refusal === 'lease-lost' ? 'taken over or removed' : 'lease expired';
     this.logger.warn(`Run of "${run.scheduleId}" lost its lease (${why}); aborting its signal`);
     run.abort.abort(new LockLostError(run.member, why));
   }

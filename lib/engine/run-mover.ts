@@ -1,6 +1,10 @@
 import type { RedisConnection } from '../redis/redis-client.provider';
-import type { Detachment, Retarget } from '../redis/redis-scripts';
-import { ScriptCode } from '../errors/script-codes';
+import type {
+  Detachment,
+  DetachVerdict,
+  Retarget,
+  RetargetVerdict,
+} from '../redis/protocol/run.types';
 import type { Claimed } from './claimed-run';
 import type { Plan } from './fire-planner';
 import { PartitionBatcher } from './partition-batcher';
@@ -15,8 +19,8 @@ export type MoveResult = 'moved' | 'too-early' | 'lost';
  * as a lost lease: the run does not start here, and whoever re-claims the lease runs it.
  */
 export class RunMover {
-  private readonly detachments: PartitionBatcher<Detachment>;
-  private readonly retargets: PartitionBatcher<Retarget>;
+  private readonly detachments: PartitionBatcher<Detachment, DetachVerdict>;
+  private readonly retargets: PartitionBatcher<Retarget, RetargetVerdict>;
 
   constructor(connection: RedisConnection, batchSize: number) {
     const { scripts, keys } = connection;
@@ -34,14 +38,14 @@ export class RunMover {
   async retarget(c: Claimed, plan: Plan): Promise<MoveResult> {
     const { run } = c;
     try {
-      const code = await this.retargets.submit(c.source.partition, {
+      const verdict = await this.retargets.submit(c.source.partition, {
         member: run.member,
         fencingToken: run.fencingToken,
         fireMs: plan.fireMs,
         dueMs: plan.dueMs,
       });
-      if (code === ScriptCode.TOO_EARLY) return 'too-early';
-      return code === 1 ? 'moved' : 'lost';
+      if (verdict === 'too-early') return 'too-early';
+      return verdict === 'ok' ? 'moved' : 'lost';
     } catch {
       return 'lost';
     }
@@ -50,14 +54,14 @@ export class RunMover {
   async detach(c: Claimed, next: Plan): Promise<MoveResult> {
     const { run } = c;
     try {
-      const code = await this.detachments.submit(c.source.partition, {
+      const verdict = await this.detachments.submit(c.source.partition, {
         member: run.member,
         fencingToken: run.fencingToken,
         revision: run.revision,
         nextFireMs: next.fireMs,
         nextDueMs: next.dueMs,
       });
-      return code < 0 ? 'lost' : 'moved';
+      return verdict === 'ok' ? 'moved' : 'lost';
     } catch {
       return 'lost';
     }

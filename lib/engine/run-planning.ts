@@ -1,5 +1,5 @@
 import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
-import type { ClaimedRun } from '../redis/redis-scripts';
+import type { ClaimedRun } from '../redis/protocol/run.types';
 import type { ScheduleTiming } from '../time/schedule-timing';
 import { Plan, planAfterRun, planMisfire, withJitter } from './fire-planner';
 import type { RunOutcome } from './run-executor';

@@ -3,7 +3,7 @@ import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
-import type { Completion, CompletionResult } from '../redis/redis-scripts';
+import type { Completion, CompletionResult } from '../redis/protocol/run.types';
 import type { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 import { ActiveRun, Claimed, moveRun, planningFacts, Recording } from './claimed-run';
@@ -138,9 +138,9 @@ export class RunRecorder {
   /** completeRuns answered for one run. */
   private written(r: Recording, result: CompletionResult): void {
     const { c, completion, active } = r;
-    if (result.code < 0) {
+    if (result.verdict !== 'ok') {
       moveRun(c, 'refused', this.logger);
-      this.rejected(r, result.code);
+      this.rejected(r, result.verdict);
     } else {
       moveRun(c, eventOf(completion), this.logger);
       this.announce(r);
@@ -202,9 +202,9 @@ export class RunRecorder {
   }
 
   /** A late completion Redis refused: the lease had been lost. */
-  private rejected(r: Recording, code: number): void {
+  private rejected(r: Recording, verdict: string): void {
     const { c, active } = r;
-    const reason = active?.abort.aborted ? 'lease lost during the run' : `code ${code}`;
+    const reason = active?.abort.aborted ? 'lease lost during the run' : verdict;
     this.logger.warn(LATE_COMPLETION_REJECTED(c.info.id, new Date(c.run.fireMs), reason));
     if (this.events.wants('run.rejected')) {
       this.events.emit('run.rejected', { ...describe(c), reason });

@@ -10,11 +10,9 @@ import type {
 } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
-import { toSchedulerError, ScriptCode } from '../errors/script-codes';
-import { SchedulerError } from '../errors/scheduler.error';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
-import type { UpsertCall, UpsertReply } from '../redis/redis-scripts';
+import type { UpsertCall, UpsertReply } from '../redis/protocol/schedule-write.types';
 import { armAfter } from './fire-planner';
 import { decodePolicy } from '../policy/schedule-policy';
 import { usesHashes, type CronSchedule } from '../time/cron';
@@ -167,21 +165,10 @@ export class ScheduleStore {
   }
 
   private toResult(def: StoredDefinition, reply: UpsertReply, nowMs: number): WriteResult | Error {
-    if (reply.code < 0) {
-      const guards = this.options.tenantGuards;
-      const limit =
-        reply.code === ScriptCode.TENANT_QUOTA_EXCEEDED
-          ? guards.maxSchedulesPerTenant
-          : guards.maxPayloadBytes;
-      return toSchedulerError(reply.code, {
-        tenantId: def.tenantId,
-        limit,
-        detail: reply.nextFireMs,
-      });
-    }
+    if (reply.status === 'refused') return reply.error;
     const last = parseLast(reply.last);
     return {
-      created: reply.code === 1,
+      created: reply.status === 'created',
       nextFireMs: reply.nextFireMs,
       nextDueMs: reply.nextDueMs,
       createdAtMs: reply.createdAtMs,
@@ -197,11 +184,7 @@ export class ScheduleStore {
 
   async remove(tenantId: string, id: string): Promise<boolean> {
     const keys = this.connection.keys.dynamicSchedule(tenantId, id);
-    const removed = await this.connection.scripts.removeSchedule(
-      [keys.hash, keys.tenantSet, keys.base],
-      [id, keys.member],
-    );
-    return removed === 1;
+    return this.connection.scripts.removeSchedule(keys, id);
   }
 
   /** Pauses (enabled false) or resumes; false when there is no such schedule. */
@@ -218,26 +201,16 @@ export class ScheduleStore {
         first = armAfter(t.cron, keys.member, t.jitterMs, await this.clock.fresh());
       }
       const reply = await this.connection.scripts.setEnabled(
-        [keys.hash, keys.base],
-        [
-          enabled ? '1' : '0',
-          first.fireMs,
-          first.dueMs,
-          this.connection.keys.wakeChannel,
-          keys.member,
-          timing,
-        ],
+        keys,
+        { enabled, nextFireMs: first.fireMs, nextDueMs: first.dueMs, timing },
+        this.connection.keys.wakeChannel,
       );
-      const code = Number(reply[0]);
-      // An upsert changed the timing between the read and the write: compute again from it.
-      if (code === ScriptCode.CHANGED && attempt < RESUME_TRIES) continue;
-      if (code === ScriptCode.CHANGED) {
-        throw new SchedulerError(
-          'CONCURRENT_CHANGE',
-          `Schedule "${id}" of tenant "${tenantId}" kept changing while it was resumed; try again.`,
-        );
+      if (reply.status === 'changed') {
+        // An upsert changed the timing between the read and the write: compute again from it.
+        if (attempt < RESUME_TRIES) continue;
+        throw reply.error;
       }
-      return code === 1;
+      return reply.status === 'done';
     }
   }
 

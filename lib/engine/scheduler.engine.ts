@@ -13,7 +13,8 @@ import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-opt
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
-import type { ClaimTarget, RedisClient } from '../redis/redis-scripts';
+import type { ClaimTarget } from '../redis/protocol/run.types';
+import type { RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 import { PodRegistry } from './pod-registry';

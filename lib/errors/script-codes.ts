@@ -2,6 +2,8 @@ import { SchedulerError } from './scheduler.error';
 import { TenantQuotaExceededError } from './tenant-quota-exceeded.error';
 import { PayloadTooLargeError } from './payload-too-large.error';
 import { LockLostError } from './lock-lost.error';
+import { ConcurrentChangeError } from './concurrent-change.error';
+import { UnexpectedScriptReplyError } from './unexpected-script-reply.error';
 
 /** Every negative code a Lua script returns; a test checks each script header against it. */
 export enum ScriptCode {
@@ -16,15 +18,45 @@ export enum ScriptCode {
   TOO_EARLY = -7,
 }
 
+/** The name of a code in the typed results of lib/redis/protocol. */
+export type ScriptReason =
+  | 'tenant-quota-exceeded'
+  | 'payload-too-large'
+  | 'not-found'
+  | 'lease-lost'
+  | 'lease-expired'
+  | 'changed'
+  | 'too-early';
+
+/**
+ * What every code decodes to: its name in a typed result. A code that reaches a caller as an
+ * error becomes one through toSchedulerError, below; the protocol decoders take nothing else.
+ */
+const REASONS: Readonly<Record<ScriptCode, ScriptReason>> = {
+  [ScriptCode.TENANT_QUOTA_EXCEEDED]: 'tenant-quota-exceeded',
+  [ScriptCode.PAYLOAD_TOO_LARGE]: 'payload-too-large',
+  [ScriptCode.NOT_FOUND]: 'not-found',
+  [ScriptCode.LEASE_LOST]: 'lease-lost',
+  [ScriptCode.LEASE_EXPIRED]: 'lease-expired',
+  [ScriptCode.CHANGED]: 'changed',
+  [ScriptCode.TOO_EARLY]: 'too-early',
+};
+
+/** The reason a code stands for, or undefined for a number that is no ScriptCode. */
+export function reasonOf(code: number): ScriptReason | undefined {
+  return (REASONS as Partial<Record<number, ScriptReason>>)[code];
+}
+
 export interface ScriptCodeContext {
   tenantId?: string;
+  scheduleId?: string;
   limit?: number;
-  /** Second element of the script's reply, when it carries a figure (bytes, count). */
+  /** The figure a refusal carries in the script's reply (bytes, count). */
   detail?: number;
   key?: string;
 }
 
-/** The one place that turns a script's negative code into the typed error it stands for. */
+/** The one place that turns a script's code into the typed error it stands for. */
 export function toSchedulerError(code: number, ctx: ScriptCodeContext): SchedulerError {
   switch (code) {
     case ScriptCode.TENANT_QUOTA_EXCEEDED:
@@ -35,10 +67,14 @@ export function toSchedulerError(code: number, ctx: ScriptCodeContext): Schedule
       return new LockLostError(ctx.key ?? '', 'another owner holds it now, or it was removed');
     case ScriptCode.LEASE_EXPIRED:
       return new LockLostError(ctx.key ?? '', 'its lease expired before the owner finished');
+    case ScriptCode.CHANGED:
+      return new ConcurrentChangeError(ctx.tenantId ?? '', ctx.scheduleId ?? '');
     default:
-      return new SchedulerError(
-        'SCRIPT_ERROR',
-        `Unexpected script code ${code} for ${ctx.key ?? 'a script'}.`,
-      );
+      return unexpectedReply(ctx.key ?? 'a script', code);
   }
+}
+
+/** A reply a script's header does not list (a defect of the module, never of the input). */
+export function unexpectedReply(script: string, reply: unknown): SchedulerError {
+  return new UnexpectedScriptReplyError(script, JSON.stringify(reply) ?? String(reply));
 }

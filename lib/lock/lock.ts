@@ -13,11 +13,11 @@ export class Lock {
 
   /** Sets the lock to expire `ttlMs` from now; false if it is no longer ours. */
   async extend(ttlMs: number): Promise<boolean> {
-    return (await this.scripts.extendLock(this.redisKey, this.token, ttlMs)) === 1;
+    return this.scripts.extendLock(this.redisKey, this.token, ttlMs);
   }
 
   /** Releases the lock; false if it was no longer ours (expired or taken). */
   async release(): Promise<boolean> {
-    return (await this.scripts.releaseLock(this.redisKey, this.token)) === 1;
+    return this.scripts.releaseLock(this.redisKey, this.token);
   }
 }

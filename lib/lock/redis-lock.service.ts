@@ -34,7 +34,7 @@ export class RedisLockService {
     const keys = this.connection.keys.lock(key);
     const token = randomUUID();
     const fence = await this.connection.scripts.acquireLock(keys.lock, keys.fence, token, ttlMs);
-    return fence > 0 ? new Lock(key, token, fence, keys.lock, this.connection.scripts) : null;
+    return fence === null ? null : new Lock(key, token, fence, keys.lock, this.connection.scripts);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { fnv1a } from '../time/jitter';
+import { KEY_SUFFIX, PREFIX_KEY, RUN_RECORD_INFIX } from './key-vocabulary';
 
 /** The keys one script call touches; all share one hash tag (the partition's). */
 export interface ScheduleKeys {
@@ -14,7 +15,8 @@ export interface ScheduleKeys {
 }
 
 /**
- * Every Redis key name the module uses is built here. Keys of one partition carry the hash tag
+ * Every Redis key name the module uses is built here, from the suffixes of key-vocabulary.ts (the
+ * Lua scripts derive the same keys through includes/keys.lua). Keys of one partition carry the hash tag
  * `{p<N>}` so a script touching them works on a Redis Cluster; identifiers reaching this module
  * have been validated (no braces, colons, whitespace or control characters).
  */
@@ -30,12 +32,12 @@ export class KeySpace {
 
   /** Meta key holding facts every process must agree on (partition count). */
   get meta(): string {
-    return `${this.prefix}:meta`;
+    return `${this.prefix}:${PREFIX_KEY.meta}`;
   }
 
   /** Pub/sub channel on which writers announce a due time earlier than any before it. */
   get wakeChannel(): string {
-    return `${this.prefix}:wake`;
+    return `${this.prefix}:${PREFIX_KEY.wakeChannel}`;
   }
 
   partitionOf(routingKey: string): number {
@@ -43,16 +45,16 @@ export class KeySpace {
   }
 
   dueIndex(partition: number, handlerKey: string): string {
-    return `${this.partitionBases[partition]}due:${handlerKey}`;
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.dueIndex}${handlerKey}`;
   }
 
   deadLetters(partition: number): string {
-    return `${this.partitionBases[partition]}dead`;
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.deadLetters}`;
   }
 
-  /** Run history of a schedule: its partition base + 'hist:' + its member. */
+  /** Run history of a schedule: its partition base + the history suffix + its member. */
   history(keys: ScheduleKeys): string {
-    return `${keys.base}hist:${keys.member}`;
+    return `${keys.base}${KEY_SUFFIX.history}${keys.member}`;
   }
 
   /**
@@ -61,11 +63,11 @@ export class KeySpace {
    * only while such a run does: detachRuns creates it, the last record's end deletes it.
    */
   detachedRuns(keys: ScheduleKeys): string {
-    return `${keys.base}runs:${keys.member}`;
+    return `${keys.base}${KEY_SUFFIX.detachedRuns}${keys.member}`;
   }
 
   fenceCounter(partition: number): string {
-    return `${this.partitionBases[partition]}fence`;
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.fenceCounter}`;
   }
 
   /**
@@ -73,17 +75,17 @@ export class KeySpace {
    * `{pods}`, so one pipeline keeps a pod in all of its registries, on a Cluster too.
    */
   podRegistry(handlerKey: string): string {
-    return `${this.prefix}:{pods}:${handlerKey}`;
+    return `${this.prefix}:${PREFIX_KEY.podRegistries}:${handlerKey}`;
   }
 
   /** Change epoch of a partition: moved on by every change to a schedule holding a run state. */
   epochCounter(partition: number): string {
-    return `${this.partitionBases[partition]}ep`;
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.epochCounter}`;
   }
 
-  /** Schedule hash base of a partition: the hash of `member` is base + 's:' + member. */
+  /** Schedule hash base of a partition: the hash of `member` is this + member. */
   hashBase(partition: number): string {
-    return `${this.partitionBases[partition]}s:`;
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.scheduleHash}`;
   }
 
   staticSchedule(name: string): ScheduleKeys {
@@ -100,12 +102,12 @@ export class KeySpace {
   }
 
   tenantSet(tenantId: string): string {
-    return `${this.partitionBases[this.partitionOf(tenantId)]}tenant:${tenantId}`;
+    return `${this.partitionBases[this.partitionOf(tenantId)]}${KEY_SUFFIX.tenantSet}${tenantId}`;
   }
 
   lock(name: string): { lock: string; fence: string } {
-    const lock = `${this.prefix}:lock:{${name}}`;
-    return { lock, fence: `${lock}:fence` };
+    const lock = `${this.prefix}:${PREFIX_KEY.lock}:{${name}}`;
+    return { lock, fence: `${lock}:${PREFIX_KEY.lockFence}` };
   }
 
   private scheduleKeys(
@@ -120,9 +122,9 @@ export class KeySpace {
       member,
       partition,
       handlerKey,
-      hash: `${base}s:${member}`,
-      due: `${base}due:${handlerKey}`,
-      tenantSet: `${base}tenant:${tenantId}`,
+      hash: `${base}${KEY_SUFFIX.scheduleHash}${member}`,
+      due: `${base}${KEY_SUFFIX.dueIndex}${handlerKey}`,
+      tenantSet: `${base}${KEY_SUFFIX.tenantSet}${tenantId}`,
     };
   }
 }
@@ -178,6 +180,11 @@ export function parseMember(member: string): MemberInfo {
     return { kind: 'c', schedule: `c:${parts[1]}`, tenantId: undefined, id: parts[1] };
   }
   return { kind: 't', schedule: `t:${parts[1]}:${parts[2]}`, tenantId: parts[1], id: parts[2] };
+}
+
+/** The member of a detached run record (overlap 'allow'): parseMember reads its schedule back. */
+export function runRecordMember(member: string, fireMs: number): string {
+  return `${member}${RUN_RECORD_INFIX}${fireMs}`;
 }
 
 /** Due-index suffix of a static schedule: each @DistributedCron is its own handler. */

@@ -1,179 +1,48 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { ScheduleKeys } from './key-space';
 import { loadScripts } from './script-loader';
+import type { ScriptArg } from './protocol/codec';
+import * as leases from './protocol/leases.codec';
+import * as locks from './protocol/locks.codec';
+import * as registry from './protocol/registry.codec';
+import * as runs from './protocol/runs.codec';
+import * as schedules from './protocol/schedules.codec';
+import type {
+  ClaimCall,
+  ClaimReply,
+  Completion,
+  CompletionLimits,
+  CompletionResult,
+  Confirmation,
+  ConfirmReply,
+  Detachment,
+  DetachVerdict,
+  ReleaseVerdict,
+  Renewal,
+  Retarget,
+  RetargetVerdict,
+  RunRef,
+} from './protocol/run.types';
+import type {
+  EnableCall,
+  EnableReply,
+  UpsertCall,
+  UpsertGuards,
+  UpsertReply,
+} from './protocol/schedule-write.types';
 
 export type RedisClient = Redis | Cluster;
-type Arg = string | number;
-type ScriptMethod = (...args: Arg[]) => Promise<unknown>;
-type ChainMethod = (...args: Arg[]) => unknown;
+type ScriptMethod = (...args: ScriptArg[]) => Promise<unknown>;
+type ChainMethod = (...args: ScriptArg[]) => unknown;
 
-/** One schedule run handed to this pod by claimDue. */
-export interface ClaimedRun {
-  member: string;
-  fireMs: number;
-  /** When the run is due (Redis ms): later than the claim for a reservation; -1 for a re-claim. */
-  dueMs: number;
-  attempt: number;
-  /** The claim's fencing token, which is also its owner token. */
-  fencingToken: number;
-  leaseUntilMs: number;
-  /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm (attempt 0). */
-  claim: 'run' | 'recover' | 'stale';
-  /** The schedule's revision at the claim (moves on with every change). */
-  revision: string;
-  /** '<cron>|<time zone>|<jitter ms>' as stored. */
-  timing: string;
-  payload: string;
-  /** The schedule's own policy fields as stored (JSON), '' when it sets none. */
-  policy: string;
-  /** The schedule's incarnation number: which pod it is assigned to (see PodRegistry). */
-  incarnation: number;
-}
-
-export interface ClaimReply {
-  nowMs: number;
-  /**
-   * Where to look next: the last score examined when the limit cut the claim short (more may be
-   * due: `more`), else the first score after the look-ahead window (a due time or a lease
-   * expiry); null when none.
-   */
-  nextScoreMs: number | null;
-  /** Least score of an entry left alone inside the window (a lease still held, a retry not yet due). */
-  heldScoreMs: number | null;
-  /** The partition's change epoch at the claim (see confirmRuns). */
-  epoch: number;
-  /** Entries examined and left alone: a claim that goes on in the same round passes over them. */
-  passed: number;
-  /** The limit stopped the claim: the window may hold more. */
-  more: boolean;
-  runs: ClaimedRun[];
-}
-
-export interface ClaimTarget {
-  due: string;
-  fence: string;
-  hashBase: string;
-  epoch: string;
-}
-
-/** This pod's place among the pods that run a handler. */
-export interface Share {
-  pods: number;
-  rank: number;
-}
-
-/** A reserved run to confirm: see confirmRuns-1.lua. */
-export interface Confirmation {
-  member: string;
-  fencingToken: number;
-  revision: string;
-}
-
-/** `epoch`: the partition's change epoch at the confirmation (unknown when early: -1). */
-export type ConfirmReply =
-  | { status: 'confirmed'; nowMs: number; epoch: number }
-  | { status: 'early'; nowMs: number; epoch: number }
-  /** Only for a call without runs: the epoch moved on, call again with them. */
-  | { status: 'check'; nowMs: number; epoch: number }
-  | { status: 'checked'; nowMs: number; epoch: number; codes: number[] };
-
-export interface Completion {
-  member: string;
-  fencingToken: number;
-  outcome: 'succeeded' | 'failed' | 'skipped' | 'retry';
-  revision: string;
-  /** Where to re-arm the schedule (for retry: unused). */
-  nextFireMs: number;
-  /** When the re-armed schedule (or, for retry, the retry) is due. */
-  nextDueMs: number;
-  error: string;
-  skipped: number;
-  /** JSON of the dead letter to keep, '' for none. */
-  deadLetter: string;
-  /**
-   * 'chain': reserve the next fire time for this pod if it is due within the look-ahead; 'wake':
-   * it is another pod's to reserve, publish a wake-up for it; 'park': its fire times cannot be
-   * computed, so it is paused with `error` as the reason and not re-armed; 'none'.
-   */
-  chain: 'chain' | 'wake' | 'park' | 'none';
-}
-
-const CHAIN_FLAGS: Record<Completion['chain'], string> = {
-  chain: 'c',
-  wake: 'w',
-  park: 'p',
-  none: '',
-};
-
-/** What completeRuns says of one run. */
-export interface CompletionResult {
-  /** 1 recorded, or a negative ScriptCode. */
-  code: number;
-  /** The fencing token of the next fire time reserved by the same call, 0 if none. */
-  chainedFence: number;
-  /** Redis time and change epoch of the call. */
-  nowMs: number;
-  epoch: number;
-}
-
-export interface Detachment {
-  member: string;
-  fencingToken: number;
-  revision: string;
-  nextFireMs: number;
-  nextDueMs: number;
-}
-
-export interface Retarget {
-  member: string;
-  fencingToken: number;
-  fireMs: number;
-  dueMs: number;
-}
-
-/** One schedule of an upsertSchedules batch (see upsertSchedules-1.lua). */
-export interface UpsertCall {
-  member: string;
-  id: string;
-  handlerKey: string;
-  timing: string;
-  payload: string;
-  policy: string;
-  enabled: boolean;
-  nextFireMs: number;
-  nextDueMs: number;
-  /**
-   * '<cron as written>|<the timing's cron>' when they differ (it held `H`), '' or absent otherwise;
-   * stored as is (field 'cw').
-   */
-  written?: string;
-}
-
-export interface UpsertReply {
-  /** 1 created, 0 updated, or a negative ScriptCode (then `nextFireMs` holds the detail). */
-  code: number;
-  nextFireMs: number;
-  nextDueMs: number;
-  createdAtMs: number;
-  /** '<outcome>:<fire ms>:<ended ms>' or ''. */
-  last: string;
-  lastError: string;
-  running: boolean;
-  skippedFires: number;
-}
-
-export interface RunRef {
-  member: string;
-  fencingToken: number;
-}
-
-const CLAIM_FIELDS = 10;
-const UPSERT_FIELDS = 8;
 const defined = new WeakSet<object>();
 
 /**
- * Typed calls of the Lua scripts: builds KEYS/ARGV in the order each header documents and parses
- * replies. Scripts are defined once per client with ioredis `defineCommand` (EVALSHA, falling back
- * to EVAL on a fresh connection).
+ * The Redis protocol's one entry point: a typed method per Lua script. The codecs of ./protocol
+ * build each call's KEYS/ARGV and decode its reply into a typed result (script codes become
+ * reasons or SchedulerErrors there, through errors/script-codes.ts); this class only sends them.
+ * Scripts are defined once per client with ioredis `defineCommand` (EVALSHA, falling back to EVAL
+ * on a fresh connection).
  */
 export class RedisScripts {
   private readonly commands = new Map<string, string>();
@@ -193,125 +62,70 @@ export class RedisScripts {
 
   /** Claims from several due indexes of ONE partition in a single round trip. */
   async claimDue(
-    targets: readonly (ClaimTarget & { share: Share; offset: number; maxAhead: number })[],
+    targets: readonly ClaimCall[],
     limit: number,
     leaseMs: number,
     lookAheadMs: number,
   ): Promise<ClaimReply[]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'claimDue');
-    for (const t of targets) {
-      const { pods, rank } = t.share;
-      method(
-        t.due,
-        t.fence,
-        t.hashBase,
-        t.epoch,
-        limit,
-        leaseMs,
-        lookAheadMs,
-        pods,
-        rank,
-        t.offset,
-        t.maxAhead,
-      );
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return parseClaim(reply as Arg[], leaseMs);
+    const replies = await this.pipelined(
+      'claimDue',
+      targets.map((t) => runs.encodeClaim(t, limit, leaseMs, lookAheadMs)),
+    );
+    return replies.map((reply) => {
+      if (reply instanceof Error) throw reply;
+      return runs.decodeClaim(reply as ScriptArg[], leaseMs);
     });
   }
 
+  /** Confirms reserved runs of one partition at their due time (see confirmRuns-1.lua). */
   async confirmRuns(
     base: string,
     notBeforeMs: number,
     epoch: number,
     leaseUntilMs: number,
-    runs: readonly Confirmation[],
+    reserved: readonly Confirmation[],
   ): Promise<ConfirmReply> {
-    const args: Arg[] = [notBeforeMs, epoch, leaseUntilMs, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken, r.revision);
-    const reply = (await this.call('confirmRuns', base, ...args)) as number[];
-    const nowMs = Number(reply[1]);
-    const at = reply[2] === undefined ? -1 : Number(reply[2]);
-    if (reply[0] === 1) return { status: 'confirmed', nowMs, epoch: at };
-    if (reply[0] === 2) {
-      return { status: 'checked', nowMs, epoch: at, codes: reply.slice(3).map(Number) };
-    }
-    if (reply[0] === 3) return { status: 'check', nowMs, epoch: at };
-    return { status: 'early', nowMs, epoch: at };
+    const args = runs.encodeConfirm(base, notBeforeMs, epoch, leaseUntilMs, reserved);
+    return runs.decodeConfirm((await this.call('confirmRuns', args)) as number[]);
   }
 
+  /** Records the end of runs of one partition (see completeRuns-1.lua): one result per run. */
   async completeRuns(
     base: string,
-    limits: {
-      deadLetters: number;
-      history: number;
-      leaseMs: number;
-      lookAheadMs: number;
-      wakeChannel: string;
-    },
-    runs: readonly Completion[],
+    limits: CompletionLimits,
+    ended: readonly Completion[],
   ): Promise<CompletionResult[]> {
-    const args: Arg[] = [
-      limits.deadLetters,
-      limits.history,
-      limits.leaseMs,
-      limits.lookAheadMs,
-      limits.wakeChannel,
-      runs.length,
-    ];
-    for (const r of runs) {
-      const chain = CHAIN_FLAGS[r.chain];
-      args.push(
-        `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
-          `${r.nextDueMs}\n${r.skipped}\n${chain}`,
-        r.error,
-        r.deadLetter,
-      );
-    }
-    const reply = (await this.call('completeRuns', base, ...args)) as number[];
-    const nowMs = Number(reply[0]);
-    const epoch = Number(reply[1]);
-    return runs.map((_, i) => ({
-      code: Number(reply[2 + 2 * i]),
-      chainedFence: Number(reply[3 + 2 * i]),
-      nowMs,
-      epoch,
-    }));
+    const args = runs.encodeCompletions(base, limits, ended);
+    return runs.decodeCompletions(
+      (await this.call('completeRuns', args)) as number[],
+      ended.length,
+    );
   }
 
-  async detachRuns(base: string, runs: readonly Detachment[]): Promise<number[]> {
-    const args: Arg[] = [runs.length];
-    for (const r of runs) {
-      args.push(r.member, r.fencingToken, r.revision, r.nextFireMs, r.nextDueMs);
-    }
-    return (await this.call('detachRuns', base, ...args)) as number[];
+  async detachRuns(base: string, held: readonly Detachment[]): Promise<DetachVerdict[]> {
+    const args = leases.encodeDetachments(base, held);
+    return leases.decodeDetachments((await this.call('detachRuns', args)) as number[]);
   }
 
-  async retargetRuns(base: string, runs: readonly Retarget[]): Promise<number[]> {
-    const args: Arg[] = [runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken, r.fireMs, r.dueMs);
-    return (await this.call('retargetRuns', base, ...args)) as number[];
+  async retargetRuns(base: string, held: readonly Retarget[]): Promise<RetargetVerdict[]> {
+    const args = leases.encodeRetargets(base, held);
+    return leases.decodeRetargets((await this.call('retargetRuns', args)) as number[]);
   }
 
   /** Hands unstarted first attempts back (see releaseRuns-1.lua). */
-  async releaseRuns(base: string, wakeChannel: string, runs: readonly RunRef[]): Promise<number[]> {
-    const args: Arg[] = [wakeChannel, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken);
-    return (await this.call('releaseRuns', base, ...args)) as number[];
-  }
-
-  async clearDeadLetters(list: string, tenantId: string): Promise<number> {
-    return (await this.call('clearDeadLetters', list, tenantId)) as number;
+  async releaseRuns(
+    base: string,
+    wakeChannel: string,
+    held: readonly RunRef[],
+  ): Promise<ReleaseVerdict[]> {
+    const args = leases.encodeReleases(base, wakeChannel, held);
+    return leases.decodeReleases((await this.call('releaseRuns', args)) as number[]);
   }
 
   /** Renews leases (leaseMs > 0) or gives runs back (leaseMs = 0). */
-  async extendLeases(base: string, leaseMs: number, runs: readonly RunRef[]): Promise<number[]> {
-    const args: Arg[] = [leaseMs, runs.length];
-    for (const r of runs) args.push(r.member, r.fencingToken);
-    return (await this.call('extendLeases', base, ...args)) as number[];
+  async extendLeases(base: string, leaseMs: number, held: readonly RunRef[]): Promise<Renewal[]> {
+    const args = leases.encodeRenewals(base, leaseMs, held);
+    return leases.decodeRenewals((await this.call('extendLeases', args)) as number[]);
   }
 
   /**
@@ -320,57 +134,62 @@ export class RedisScripts {
    */
   async upsertSchedules(
     base: string,
-    guards: { maxPerTenant: number; maxPayloadBytes: number; wakeChannel: string },
+    guards: UpsertGuards,
     batches: readonly (readonly UpsertCall[])[],
   ): Promise<({ nowMs: number; replies: UpsertReply[] } | Error)[]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'upsertSchedules');
-    for (const batch of batches) {
-      const args: Arg[] = [
-        base,
-        guards.maxPerTenant,
-        guards.maxPayloadBytes,
-        guards.wakeChannel,
-        batch.length,
-      ];
-      for (const s of batch) {
-        args.push(
-          s.member,
-          s.id,
-          s.handlerKey,
-          s.timing,
-          s.payload,
-          s.policy,
-          s.enabled ? '1' : '0',
-          s.nextFireMs,
-          s.nextDueMs,
-          s.written ?? '',
-        );
-      }
-      method(...args);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => error ?? parseUpserts(reply as Arg[]));
+    const replies = await this.pipelined(
+      'upsertSchedules',
+      batches.map((batch) => schedules.encodeUpserts(base, guards, batch)),
+    );
+    return replies.map((reply, b) =>
+      reply instanceof Error
+        ? reply
+        : schedules.decodeUpserts(reply as ScriptArg[], batches[b], guards),
+    );
   }
 
-  async removeSchedule(keys: readonly string[], args: readonly Arg[]): Promise<number> {
-    return (await this.call('removeSchedule', ...keys, ...args)) as number;
+  /** Removes a dynamic schedule (see removeSchedule-3.lua): false when there was none. */
+  async removeSchedule(keys: ScheduleKeys, id: string): Promise<boolean> {
+    const reply = await this.call('removeSchedule', schedules.encodeRemoval(keys, id));
+    return schedules.decodeRemoval(Number(reply));
   }
 
-  async setEnabled(keys: readonly string[], args: readonly Arg[]): Promise<number[]> {
-    return (await this.call('setEnabled', ...keys, ...args)) as number[];
+  /** Pauses or resumes a schedule (see setEnabled-2.lua). */
+  async setEnabled(
+    keys: ScheduleKeys,
+    call: EnableCall,
+    wakeChannel: string,
+  ): Promise<EnableReply> {
+    const reply = await this.call('setEnabled', schedules.encodeEnable(keys, call, wakeChannel));
+    return schedules.decodeEnable(reply as number[], keys);
   }
 
-  async acquireLock(lock: string, fence: string, token: string, ttlMs: number): Promise<number> {
-    return (await this.call('acquireLock', lock, fence, token, ttlMs)) as number;
+  async clearDeadLetters(list: string, tenantId: string): Promise<number> {
+    const args = schedules.encodeDeadLetterClear(list, tenantId);
+    return schedules.decodeDeadLetterClear(Number(await this.call('clearDeadLetters', args)));
   }
 
-  async extendLock(lock: string, token: string, ttlMs: number): Promise<number> {
-    return (await this.call('extendLock', lock, token, ttlMs)) as number;
+  /** Takes a lock: its fencing token, or null while another owner holds it. */
+  async acquireLock(
+    lock: string,
+    fence: string,
+    token: string,
+    ttlMs: number,
+  ): Promise<number | null> {
+    const reply = await this.call('acquireLock', locks.encodeAcquire(lock, fence, token, ttlMs));
+    return locks.decodeAcquire(Number(reply));
   }
 
-  async releaseLock(lock: string, token: string): Promise<number> {
-    return (await this.call('releaseLock', lock, token)) as number;
+  /** Extends a lock for its owner's token: false when it is no longer theirs. */
+  async extendLock(lock: string, token: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.call('extendLock', locks.encodeExtend(lock, token, ttlMs));
+    return locks.decodeExtend(Number(reply));
+  }
+
+  /** Releases a lock for its owner's token: false when it was no longer theirs. */
+  async releaseLock(lock: string, token: string): Promise<boolean> {
+    const reply = await this.call('releaseLock', locks.encodeRelease(lock, token));
+    return locks.decodeRelease(Number(reply));
   }
 
   /** Heartbeats of one pod in several handler registries at once (one call each, pipelined). */
@@ -380,24 +199,28 @@ export class RedisScripts {
     ttlMs: number,
     wakeChannel: string,
   ): Promise<string[][]> {
-    const pipeline = this.client.pipeline();
-    const method = this.chain(pipeline, 'heartbeat');
-    for (const key of registries) method(key, podId, ttlMs, wakeChannel);
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return reply as string[];
+    const replies = await this.pipelined(
+      'heartbeat',
+      registries.map((key) => registry.encodeHeartbeat(key, podId, ttlMs, wakeChannel)),
+    );
+    return replies.map((reply) => {
+      if (reply instanceof Error) throw reply;
+      return registry.decodeHeartbeat(reply);
     });
   }
 
-  private call(name: string, ...args: Arg[]): Promise<unknown> {
+  private call(name: string, args: ScriptArg[]): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[this.command(name)];
     return method.apply(this.client, args);
   }
 
-  private chain(target: object, name: string): ChainMethod {
-    const method = (target as Record<string, ChainMethod>)[this.command(name)];
-    return (...args: Arg[]) => method.apply(target, args);
+  /** One call per argument list in one pipeline: each reply, or the error of that call. */
+  private async pipelined(name: string, calls: ScriptArg[][]): Promise<unknown[]> {
+    const pipeline = this.client.pipeline();
+    const method = (pipeline as unknown as Record<string, ChainMethod>)[this.command(name)];
+    for (const args of calls) method.apply(pipeline, args);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => error ?? reply);
   }
 
   private command(name: string): string {
@@ -405,63 +228,4 @@ export class RedisScripts {
     if (!command) throw new Error(`Lua script "${name}" is missing from lib/redis/scripts.`);
     return command;
   }
-}
-
-function nullable(value: Arg): number | null {
-  const n = Number(value);
-  return n < 0 ? null : n;
-}
-
-function parseClaim(reply: Arg[], leaseMs: number): ClaimReply {
-  const nowMs = Number(reply[0]);
-  const count = Number(reply[6]);
-  const runs: ClaimedRun[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = 7 + i * CLAIM_FIELDS;
-    const dueMs = Number(reply[o + 2]);
-    const attempt = Number(reply[o + 3]);
-    runs[i] = {
-      member: String(reply[o]),
-      fireMs: Number(reply[o + 1]),
-      dueMs,
-      attempt,
-      fencingToken: Number(reply[o + 4]),
-      // As claimDue-4.lua sets it: from the due time of a reservation, from now otherwise.
-      leaseUntilMs: (attempt === 1 && dueMs > nowMs ? dueMs : nowMs) + leaseMs,
-      claim: attempt === 0 ? 'stale' : attempt === 1 ? 'run' : 'recover',
-      revision: String(reply[o + 5]),
-      timing: String(reply[o + 6]),
-      payload: String(reply[o + 7]),
-      policy: String(reply[o + 8]),
-      incarnation: Number(reply[o + 9]),
-    };
-  }
-  return {
-    nowMs,
-    nextScoreMs: nullable(reply[1]),
-    heldScoreMs: nullable(reply[2]),
-    epoch: Number(reply[3]),
-    passed: Number(reply[4]),
-    more: Number(reply[5]) === 1,
-    runs,
-  };
-}
-
-function parseUpserts(reply: Arg[]): { nowMs: number; replies: UpsertReply[] } {
-  const count = (reply.length - 1) / UPSERT_FIELDS;
-  const replies: UpsertReply[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = 1 + i * UPSERT_FIELDS;
-    replies[i] = {
-      code: Number(reply[o]),
-      nextFireMs: Number(reply[o + 1]),
-      nextDueMs: Number(reply[o + 2]),
-      createdAtMs: Number(reply[o + 3]),
-      last: String(reply[o + 4]),
-      lastError: String(reply[o + 5]),
-      running: Number(reply[o + 6]) === 1,
-      skippedFires: Number(reply[o + 7]),
-    };
-  }
-  return { nowMs: Number(reply[0]), replies };
 }

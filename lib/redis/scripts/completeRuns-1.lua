@@ -25,12 +25,12 @@
   ARGV[2] > 0, every recorded run (not skipped fire times) is pushed on its schedule's history,
   trimmed to ARGV[2]: '<fire ms>,<attempt>,<fencing token>,<outcome>,<ended at ms>'.
 
-  KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a run
-          record's schedule HASH KEYS[1] .. 's:' .. <schedule member> and its run SET KEYS[1] ..
-          'runs:' .. <schedule member>, the due index ZSET KEYS[1] .. 'due:' .. <the hash's
-          handler field>, the dead-letter LIST KEYS[1] .. 'dead',
-          the history LIST KEYS[1] .. 'hist:' .. <schedule member>, the fencing counter STRING
-          KEYS[1] .. 'fence' and the change epoch STRING KEYS[1] .. 'ep'
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the HASH
+          scheduleHash(KEYS[1], member), a run record's schedule HASH scheduleHash(KEYS[1],
+          <schedule member>) and its run SET detachedRuns(KEYS[1], <schedule member>), the due
+          index ZSET dueIndex(KEYS[1], <the hash's handler field>), the dead-letter LIST
+          deadLetters(KEYS[1]), the history LIST history(KEYS[1], <schedule member>), the fencing
+          counter STRING fenceCounter(KEYS[1]) and the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most dead letters kept (integer)
   ARGV[2] most history entries kept per schedule (integer, 0 = no history)
   ARGV[3] lease (ms) of a chained reservation, counted from its due time
@@ -50,6 +50,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 --- @include "includes/runRecords.lua"
 
@@ -62,7 +63,8 @@ local n = tonumber(ARGV[6])
 local now = nowMs()
 local nowText = tostring(now)
 local chainHorizon = now + tonumber(ARGV[4])
-local out = { now, tonumber(rcall('GET', base .. 'ep') or '0') }
+local deadKey = deadLetters(base)
+local out = { now, tonumber(rcall('GET', epochCounter(base)) or '0') }
 local arm, wake = {}, {}
 for r = 0, n - 1 do
   local a = 7 + r * 3
@@ -70,15 +72,15 @@ for r = 0, n - 1 do
   local member, token, outcome, revision, nextFire, nextDue, skipped, chain =
     string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)$')
   local message, deadLetter = ARGV[a + 1], ARGV[a + 2]
-  local hashKey = base .. 's:' .. member
+  local hashKey = scheduleHash(base, member)
   local parent, recordFire = runRecordParent(member)
   local f
   if parent then
     f = rcall('HMGET', hashKey, 'r', 'gn', 'h')
-    local live = rcall('HGET', base .. 's:' .. parent, 'gn')
+    local live = rcall('HGET', scheduleHash(base, parent), 'gn')
     if not live or live ~= f[2] then
       rcall('DEL', hashKey)
-      if f[3] then rcall('ZREM', base .. 'due:' .. f[3], member) end
+      if f[3] then rcall('ZREM', dueIndex(base, f[3]), member) end
       f = nil
     end
   else
@@ -91,7 +93,7 @@ for r = 0, n - 1 do
   elseif lease < now then
     code = -5
   else
-    local dueKey = base .. 'due:' .. f[3]
+    local dueKey = dueIndex(base, f[3])
     skipped = tonumber(skipped)
     if outcome == 'retry' then
       nextDue = math.floor(tonumber(nextDue))
@@ -100,8 +102,8 @@ for r = 0, n - 1 do
     elseif parent then
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
-      rcall('SREM', base .. 'runs:' .. parent, recordFire)
-      rcall('HSET', base .. 's:' .. parent, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+      rcall('SREM', detachedRuns(base, parent), recordFire)
+      rcall('HSET', scheduleHash(base, parent), 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
     else
       local unchanged = f[2] == revision
       if not unchanged and f[5] and f[5] ~= fireText then nextFire, nextDue = f[5], f[6] or '' end
@@ -112,7 +114,7 @@ for r = 0, n - 1 do
       if chain == 'c' and unchanged and f[4] ~= '0' and outcome ~= 'skipped'
         and tonumber(score) <= chainHorizon
         and (mark == '' or tonumber(nextFire) > tonumber(mark)) then
-        chained = rcall('INCR', base .. 'fence')
+        chained = rcall('INCR', fenceCounter(base))
         score = tostring(math.max(tonumber(score), now) + chainLeaseMs)
         state = nextFire .. ':1:' .. chained .. ':' .. score .. ':' .. mark
       end
@@ -143,15 +145,15 @@ for r = 0, n - 1 do
         end
       end
     end
-    if skipped > 0 then rcall('HINCRBY', parent and (base .. 's:' .. parent) or hashKey, 'sk', skipped) end
+    if skipped > 0 then rcall('HINCRBY', parent and scheduleHash(base, parent) or hashKey, 'sk', skipped) end
     if historyLimit > 0 and outcome ~= 'skipped' then
-      local historyKey = base .. 'hist:' .. (parent or member)
+      local historyKey = history(base, parent or member)
       rcall('LPUSH', historyKey, fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. nowText)
       rcall('LTRIM', historyKey, 0, historyLimit - 1)
     end
     if deadLetter ~= '' then
-      rcall('LPUSH', base .. 'dead', deadLetter)
-      rcall('LTRIM', base .. 'dead', 0, deadLimit - 1)
+      rcall('LPUSH', deadKey, deadLetter)
+      rcall('LTRIM', deadKey, 0, deadLimit - 1)
     end
   end
   out[#out + 1] = code

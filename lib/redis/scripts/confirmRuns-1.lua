@@ -8,9 +8,9 @@
   (run state cleared, high-water mark restored, armed again as the change left it), so the run
   does not start and the current definition is claimed instead.
 
-  KEYS[1] partition base (string, hash-tagged); derives the change epoch STRING KEYS[1] .. 'ep',
-          the HASH KEYS[1] .. 's:' .. member and the due index ZSET KEYS[1] .. 'due:' .. <the
-          hash's handler field>
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the change epoch
+          STRING epochCounter(KEYS[1]), the HASH scheduleHash(KEYS[1], member) and the due index
+          ZSET dueIndex(KEYS[1], <the hash's handler field>)
   ARGV[1] latest due time among the runs (ms): none starts before it
   ARGV[2] oldest change epoch the runs were claimed at (integer)
   ARGV[3] earliest lease expiry among the runs (ms)
@@ -26,13 +26,14 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 --- @include "includes/cancelRun.lua"
 
 local base = KEYS[1]
 local now = nowMs()
 if now < tonumber(ARGV[1]) then return { -7, now } end
-local epoch = tonumber(rcall('GET', base .. 'ep') or '0')
+local epoch = tonumber(rcall('GET', epochCounter(base)) or '0')
 if epoch == tonumber(ARGV[2]) and now < tonumber(ARGV[3]) then return { 1, now, epoch } end
 local n = tonumber(ARGV[4])
 if n == 0 then return { 3, now, epoch } end
@@ -41,7 +42,7 @@ local out = { 2, now, epoch }
 for i = 0, n - 1 do
   local a = 5 + i * 3
   local member = ARGV[a]
-  local hashKey = base .. 's:' .. member
+  local hashKey = scheduleHash(base, member)
   local f = rcall('HMGET', hashKey, 'r', 'rv', 'en', 'nf', 'nd', 'h')
   local _, _, fence, lease, prevHw = parseRun(f[1])
   if fence ~= tonumber(ARGV[a + 1]) then

@@ -6,11 +6,11 @@
   since the claim re-armed it already), so the next fire time starts on time even while this run
   goes on. Only the owner of an unexpired lease can detach.
 
-  KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member,
-          the run record HASH KEYS[1] .. 's:' .. member .. ':r:' .. <fire ms>, the schedule's run
-          SET KEYS[1] .. 'runs:' .. member (the fire ms of its run records, so removeSchedule finds
-          them; created here, with the first one) and the due index ZSET KEYS[1] .. 'due:' .. <the
-          hash's handler field>
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the schedule HASH
+          scheduleHash(KEYS[1], member), the run record HASH scheduleHash(KEYS[1],
+          runRecordMember(member, <fire ms>)), the schedule's run SET detachedRuns(KEYS[1], member)
+          (the fire ms of its run records, so removeSchedule finds them; created here, with the
+          first one) and the due index ZSET dueIndex(KEYS[1], <the hash's handler field>)
   ARGV[1] number of runs n; then n × 5 fields: member, fencing token, revision seen at claim,
           next fire ms, next due ms
 
@@ -20,6 +20,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 
 local base = KEYS[1]
@@ -29,7 +30,7 @@ local codes = {}
 for r = 0, n - 1 do
   local a = 2 + r * 5
   local member = ARGV[a]
-  local hashKey = base .. 's:' .. member
+  local hashKey = scheduleHash(base, member)
   local f = rcall('HMGET', hashKey, 'r', 'rv', 'en', 'nf', 'nd', 'h', 'gn')
   local fire, _, fence, lease, _, fireText = parseRun(f[1])
   if not fire or fence ~= tonumber(ARGV[a + 1]) then
@@ -37,10 +38,10 @@ for r = 0, n - 1 do
   elseif lease < now then
     codes[r + 1] = -5
   else
-    local dueKey = base .. 'due:' .. f[6]
-    local runMember = member .. ':r:' .. fireText
-    rcall('HSET', base .. 's:' .. runMember, 'r', f[1], 'h', f[6], 'gn', f[7] or '0')
-    rcall('SADD', base .. 'runs:' .. member, fireText)
+    local dueKey = dueIndex(base, f[6])
+    local runMember = runRecordMember(member, fireText)
+    rcall('HSET', scheduleHash(base, runMember), 'r', f[1], 'h', f[6], 'gn', f[7] or '0')
+    rcall('SADD', detachedRuns(base, member), fireText)
     rcall('ZADD', dueKey, lease, runMember)
     local nextFire, nextDue = ARGV[a + 3], ARGV[a + 4]
     if f[2] ~= ARGV[a + 2] and f[4] and tonumber(f[4]) ~= fire then nextFire, nextDue = f[4], f[5] or '' end

@@ -3,9 +3,10 @@
   holds; with a lease of 0 it gives the runs back instead (their lease ends now, so any pod
   re-claims them at once with attempt + 1).
 
-  KEYS[1] partition base (string, hash-tagged); derives the HASH KEYS[1] .. 's:' .. member, a
-          detached run record's schedule HASH KEYS[1] .. 's:' .. <schedule member> (the run loses
-          its lease when that is gone) and the due index ZSET KEYS[1] .. 'due:' .. <handler field>
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the HASH
+          scheduleHash(KEYS[1], member), a detached run record's schedule HASH
+          scheduleHash(KEYS[1], <schedule member>) (the run loses its lease when that is gone) and
+          the due index ZSET dueIndex(KEYS[1], <handler field>)
   ARGV[1] lease (ms); 0 gives the runs back
   ARGV[2] number of runs n; then n × 2 fields: member, fencing token
 
@@ -15,6 +16,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 --- @include "includes/runRecords.lua"
 
@@ -26,14 +28,14 @@ local out = {}
 local renewed = {}
 for r = 0, n - 1 do
   local member = ARGV[3 + r * 2]
-  local hashKey = base .. 's:' .. member
+  local hashKey = scheduleHash(base, member)
   local f = rcall('HMGET', hashKey, 'r', 'h', 'gn')
   local parent = runRecordParent(member)
   local fire, attempt, fence, lease, prevHw = parseRun(f[1])
-  if parent and rcall('HGET', base .. 's:' .. parent, 'gn') ~= f[3] then
+  if parent and rcall('HGET', scheduleHash(base, parent), 'gn') ~= f[3] then
     -- the schedule was removed: its detached run loses its lease, and its record goes
     rcall('DEL', hashKey)
-    if f[2] then rcall('ZREM', base .. 'due:' .. f[2], member) end
+    if f[2] then rcall('ZREM', dueIndex(base, f[2]), member) end
     out[r + 1] = -4
   elseif not fire or fence ~= tonumber(ARGV[4 + r * 2]) then
     out[r + 1] = -4
@@ -42,7 +44,7 @@ for r = 0, n - 1 do
   else
     local expiry = now + leaseMs
     rcall('HSET', hashKey, 'r', formatRun(fire, attempt, fence, expiry, prevHw))
-    local dueKey = base .. 'due:' .. f[2]
+    local dueKey = dueIndex(base, f[2])
     local list = renewed[dueKey]
     if not list then
       list = {}

@@ -8,12 +8,12 @@
 
   KEYS[1] schedule HASH
   KEYS[2] tenant's schedule SET
-  KEYS[3] partition base (string, hash-tagged like KEYS[1]); derives the due index ZSET
-          KEYS[3] .. 'due:' .. <the hash's handler field>, the history LIST KEYS[3] .. 'hist:' ..
-          member, the change epoch STRING KEYS[3] .. 'ep', the run SET KEYS[3] .. 'runs:' ..
-          member (fire ms of its run records), and for each of its fire times the run record HASH
-          KEYS[3] .. 's:' .. member .. ':r:' .. <fire ms> and the due index ZSET KEYS[3] .. 'due:'
-          .. <the record's handler field>
+  KEYS[3] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
+          index ZSET dueIndex(KEYS[3], <the hash's handler field>), the history LIST
+          history(KEYS[3], member), the change epoch STRING epochCounter(KEYS[3]), the run SET
+          detachedRuns(KEYS[3], member) (fire ms of its run records), and for each of its fire
+          times the run record HASH scheduleHash(KEYS[3], runRecordMember(member, <fire ms>)) and
+          the due index ZSET dueIndex(KEYS[3], <the record's handler field>)
   ARGV[1] id (member of KEYS[2])
   ARGV[2] member (the schedule's name in due indexes)
 
@@ -21,19 +21,21 @@
   Time: redis.call('TIME') is not needed: nothing here depends on the time
 ]]
 local rcall = redis.call
+--- @include "includes/keys.lua"
+
 local base, member = KEYS[3], ARGV[2]
 local f = rcall('HMGET', KEYS[1], 'h', 'r')
 if not f[1] then return 0 end
-rcall('ZREM', base .. 'due:' .. f[1], member)
-local runsKey = base .. 'runs:' .. member
+rcall('ZREM', dueIndex(base, f[1]), member)
+local runsKey = detachedRuns(base, member)
 for _, fire in ipairs(rcall('SMEMBERS', runsKey)) do
-  local record = member .. ':r:' .. fire
-  local recordKey = base .. 's:' .. record
-  rcall('ZREM', base .. 'due:' .. (rcall('HGET', recordKey, 'h') or f[1]), record)
+  local record = runRecordMember(member, fire)
+  local recordKey = scheduleHash(base, record)
+  rcall('ZREM', dueIndex(base, rcall('HGET', recordKey, 'h') or f[1]), record)
   rcall('DEL', recordKey)
 end
-rcall('DEL', KEYS[1], base .. 'hist:' .. member, runsKey)
+rcall('DEL', KEYS[1], history(base, member), runsKey)
 rcall('SREM', KEYS[2], ARGV[1])
 -- a run state holding a run (not the bare exactly-once mark): a reservation may wait for it
-if f[2] and string.find(f[2], ':', 1, true) then rcall('INCR', base .. 'ep') end
+if f[2] and string.find(f[2], ':', 1, true) then rcall('INCR', epochCounter(base)) end
 return 1

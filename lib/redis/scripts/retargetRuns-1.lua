@@ -6,7 +6,8 @@
   mark (the run's fire time) and the stored next fire time follow, so the fire times passed over
   can never run.
 
-  KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' .. member
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the schedule HASH
+          scheduleHash(KEYS[1], member)
   ARGV[1] number of runs n; then n × 4 fields: member, fencing token, new fire ms, its due ms
 
   Returns an array of n codes: 1 retargeted, -4 LEASE_LOST (the token no longer owns the run, or
@@ -16,6 +17,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 
 local base = KEYS[1]
@@ -24,7 +26,7 @@ local now = nowMs()
 local codes = {}
 for r = 0, n - 1 do
   local a = 2 + r * 4
-  local hashKey = base .. 's:' .. ARGV[a]
+  local hashKey = scheduleHash(base, ARGV[a])
   local f = rcall('HMGET', hashKey, 'r')
   local fire, attempt, fence, lease, prevHw = parseRun(f[1])
   local target = tonumber(ARGV[a + 2])

@@ -8,8 +8,9 @@
   when the schedule holds a run state.
 
   KEYS[1] schedule HASH
-  KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives the due index ZSET
-          KEYS[2] .. 'due:' .. <the hash's handler field> and the change epoch STRING KEYS[2] .. 'ep'
+  KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
+          index ZSET dueIndex(KEYS[2], <the hash's handler field>) and the change epoch STRING
+          epochCounter(KEYS[2])
   ARGV[1] '1' resume | '0' pause
   ARGV[2] next fire (ms), used on resume
   ARGV[3] next due (ms), used on resume
@@ -23,19 +24,20 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 
 local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
 local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't')
 if not f[1] then return { 0 } end
-local dueKey = base .. 'due:' .. f[1]
+local dueKey = dueIndex(base, f[1])
 local holding = parseRun(f[3]) ~= nil
 local now = nowMs()
 local revision = tonumber(f[4] or '0') + 1
 if ARGV[1] == '0' then
   if f[2] ~= '0' then
     rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)
-    if holding then rcall('INCR', base .. 'ep') else rcall('ZREM', dueKey, member) end
+    if holding then rcall('INCR', epochCounter(base)) else rcall('ZREM', dueKey, member) end
   end
   return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) }
 end
@@ -46,7 +48,7 @@ if nextDue == ARGV[2] then nextDue = '' end
 rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
 rcall('HDEL', hashKey, 'en', 'pk')
 if holding then
-  rcall('INCR', base .. 'ep')
+  rcall('INCR', epochCounter(base))
 else
   rcall('ZADD', dueKey, ARGV[3], member)
   rcall('PUBLISH', ARGV[4], dueKey .. ' ' .. ARGV[3])

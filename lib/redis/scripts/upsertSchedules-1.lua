@@ -12,13 +12,13 @@
   armed earlier than anything it held, publishes '<due index key> <due ms>' on ARGV[3], so
   sleeping workers wake.
 
-  KEYS[1] partition base (string, hash-tagged); derives the schedule HASH KEYS[1] .. 's:' ..
-          member, its run SET KEYS[1] .. 'runs:' .. member and run record HASHes KEYS[1] .. 's:'
-          .. member .. ':r:' .. <fire ms>, the due index ZSETs KEYS[1] .. 'due:' .. <handler key>
-          (new and previous, and a run record's handler field), the tenant's schedule SET
-          KEYS[1] .. 'tenant:' .. <tenant of a 't:<tenant>:<id>' member>, the counter STRING
-          KEYS[1] .. 'fence' (numbers a new schedule's incarnation `gn`) and the change epoch
-          STRING KEYS[1] .. 'ep'
+  KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the schedule HASH
+          scheduleHash(KEYS[1], member), its run SET detachedRuns(KEYS[1], member) and run record
+          HASHes scheduleHash(KEYS[1], runRecordMember(member, <fire ms>)), the due index ZSETs
+          dueIndex(KEYS[1], <handler key>) (new and previous, and a run record's handler field),
+          the tenant's schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>),
+          the counter STRING fenceCounter(KEYS[1]) (numbers a new schedule's incarnation `gn`) and
+          the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most schedules per tenant (integer, 0 = no limit; static 'c:' members have no tenant)
   ARGV[2] most payload bytes (integer, 0 = no limit)
   ARGV[3] wake channel (pub/sub channel name, not a key)
@@ -37,6 +37,7 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 
 local base = KEYS[1]
@@ -82,9 +83,9 @@ for i = 0, n - 1 do
   local a = 5 + i * 10
   local member, id, handlerKey, timing = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local payload, policy, enabled, written = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 9]
-  local hashKey = base .. 's:' .. member
+  local hashKey = scheduleHash(base, member)
   local tenant = string.match(member, '^t:([^:]+):')
-  local tenantKey = tenant and (base .. 'tenant:' .. tenant)
+  local tenantKey = tenant and tenantSet(base, tenant)
   local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk')
   local exists = f[1] ~= false
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
@@ -118,7 +119,7 @@ for i = 0, n - 1 do
     put(sets, dels, 'nd', nextDue, f[7])
     if not exists then
       sets[#sets + 1], sets[#sets + 2] = 'ca', now
-      sets[#sets + 1], sets[#sets + 2] = 'gn', rcall('INCR', base .. 'fence')
+      sets[#sets + 1], sets[#sets + 2] = 'gn', rcall('INCR', fenceCounter(base))
       if tenantKey then rcall('SADD', tenantKey, id) end
     end
     rcall('HSET', hashKey, unpack(sets))
@@ -127,17 +128,17 @@ for i = 0, n - 1 do
     local rfire, rattempt, rfence, rlease = parseRun(f[10])
     local holding = rfire ~= nil
     if holding and changed then changedRunning = true end
-    local dueKey = base .. 'due:' .. handlerKey
+    local dueKey = dueIndex(base, handlerKey)
     if exists and f[1] ~= handlerKey then
-      unarm(base .. 'due:' .. f[1], member)
+      unarm(dueIndex(base, f[1]), member)
       if holding then rcall('ZADD', dueKey, rlease, member) end
-      for _, fire in ipairs(rcall('SMEMBERS', base .. 'runs:' .. member)) do
-        local record = member .. ':r:' .. fire
-        local recordKey = base .. 's:' .. record
+      for _, fire in ipairs(rcall('SMEMBERS', detachedRuns(base, member))) do
+        local record = runRecordMember(member, fire)
+        local recordKey = scheduleHash(base, record)
         local from = rcall('HGET', recordKey, 'h')
-        local score = from and rcall('ZSCORE', base .. 'due:' .. from, record)
+        local score = from and rcall('ZSCORE', dueIndex(base, from), record)
         if score then
-          rcall('ZREM', base .. 'due:' .. from, record)
+          rcall('ZREM', dueIndex(base, from), record)
           rcall('HSET', recordKey, 'h', handlerKey)
           rcall('ZADD', dueKey, score, record)
         end
@@ -173,5 +174,5 @@ for dueKey, p in pairs(arm) do
     if not p.before or p.least < p.before then rcall('PUBLISH', channel, dueKey .. ' ' .. p.least) end
   end
 end
-if changedRunning then rcall('INCR', base .. 'ep') end
+if changedRunning then rcall('INCR', epochCounter(base)) end
 return out

@@ -1,4 +1,4 @@
-import type { ClaimReply } from '../../../lib/redis/redis-scripts';
+import type { ClaimReply } from '../../../lib/redis/protocol/run.types';
 import { waitFor } from '../../support/wait-for';
 import { useScriptHarness } from './script-harness';
 
@@ -155,7 +155,9 @@ describe('claimDue', () => {
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     expect((await h.runState(k.hash))?.fence).toBe(second.fencingToken);
     // The first owner can no longer record its run.
-    expect(await h.complete(k.base, [h.completion(k.member, first.fencingToken)])).toEqual([-4]);
+    expect(await h.complete(k.base, [h.completion(k.member, first.fencingToken)])).toEqual([
+      'lease-lost',
+    ]);
   });
 
   it('keeps re-claiming a run whose lease keeps expiring, attempt after attempt (no cap in the script)', async () => {
@@ -195,7 +197,7 @@ describe('claimDue', () => {
       await h.complete(k.base, [
         h.completion(k.member, run.fencingToken, { nextFireMs: run.fireMs, nextDueMs: run.fireMs }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     // The run state is back to the exactly-once mark alone: that fire time.
     expect(await h.client.hget(k.hash, 'r')).toBe(String(run.fireMs));
 
@@ -224,9 +226,7 @@ describe('claimDue', () => {
     const now = await h.redisNow();
     const k = h.keysOf('gone');
     await h.upsert({ id: 'gone', fireMs: now - 1_000 });
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['gone', k.member])).toBe(
-      1,
-    );
+    expect(await h.scripts.removeSchedule(k, 'gone')).toBe(true);
     await h.client.zadd(h.dueKey(), now - 1_000, k.member); // a stray left by a race
 
     const reply = await h.claim();
@@ -361,10 +361,16 @@ describe('claimDue with a look-ahead (reservations)', () => {
     expect((await h.claim()).runs).toEqual([]);
     expect(await h.client.hget(k.hash, 'r')).toBe(String(now + 5_000));
     const resumed = await h.scripts.setEnabled(
-      [k.hash, k.base],
-      ['1', now + 60_000, now + 60_000, h.ks.wakeChannel, k.member, '* * * * *|UTC|0'],
+      k,
+      {
+        enabled: true,
+        nextFireMs: now + 60_000,
+        nextDueMs: now + 60_000,
+        timing: '* * * * *|UTC|0',
+      },
+      h.ks.wakeChannel,
     );
-    expect(resumed).toEqual([1, now + 60_000, now + 60_000]);
+    expect(resumed).toEqual({ status: 'done', nextFireMs: now + 60_000, nextDueMs: now + 60_000 });
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_000);
   });
 
@@ -397,7 +403,7 @@ describe('regressions found in review', () => {
         ],
         { deadLetters: 100, history: 10 },
       ),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     // A timing change that re-arms at the fire time already run (a writer's lagging clock).
     await h.upsert({ id: 's', fireMs: fire, jitterMs: 1 });
     const [stale] = (await h.claim({ leaseMs: 50 })).runs;
@@ -422,7 +428,7 @@ describe('regressions found in review', () => {
         ],
         { deadLetters: 100, history: 10 },
       ),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     const history = await h.client.lrange(h.ks.history(k), 0, -1);
     expect(
       history.filter((e) => e.startsWith(`${fire},`) && e.includes(',succeeded,')),

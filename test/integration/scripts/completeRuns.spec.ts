@@ -26,7 +26,7 @@ describe('completeRuns', () => {
     ]);
     const after = await h.redisNow();
 
-    expect(codes).toEqual([1]);
+    expect(codes).toEqual(['ok']);
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_500);
     const fields = await h.client.hgetall(k.hash);
     expect(fields).toMatchObject({
@@ -56,7 +56,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 9_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.client.hmget(k.hash, 'l', 'nf', 'nd', 'r', 'lm')).toEqual([
       null,
       String(now + 9_000),
@@ -81,7 +81,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([-4]);
+    ).toEqual(['lease-lost']);
     expect(await h.client.hgetall(k.hash)).toEqual(before);
     expect(await h.score(h.dueKey(), k.member)).toBe(run.leaseUntilMs);
   });
@@ -91,7 +91,7 @@ describe('completeRuns', () => {
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await h.claim()).runs;
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
 
     expect(
       await h.complete(k.base, [
@@ -100,7 +100,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([-4]);
+    ).toEqual(['lease-lost']);
     expect(await h.client.exists(k.hash)).toBe(0);
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
   });
@@ -122,7 +122,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([-5]);
+    ).toEqual(['lease-expired']);
     expect((await h.runState(k.hash))?.fence).toBe(run.fencingToken);
     expect(await h.client.hmget(k.hash, 'nf', 'l')).toEqual([String(now - 1_000), null]);
     const [again] = (await h.claim()).runs;
@@ -148,7 +148,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.client.hmget(k.hash, 'nf', 'nd')).toEqual([String(now + 120_000), null]);
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 120_000);
   });
@@ -167,7 +167,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_000);
   });
 
@@ -187,7 +187,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
     expect(await h.client.hget(k.hash, 'en')).toBe('0');
     expect((await h.client.hget(k.hash, 'l'))?.split(':')[0]).toBe('succeeded');
@@ -207,7 +207,7 @@ describe('completeRuns', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([-4, 1]);
+    ).toEqual(['lease-lost', 'ok']);
     expect(await h.score(h.dueKey(), ra.member)).toBe(ra.leaseUntilMs);
     expect(await h.score(h.dueKey(), rb.member)).toBe(now + 60_000);
   });
@@ -228,7 +228,7 @@ describe('completeRuns', () => {
           error: 'try again',
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.runState(k.hash)).toEqual({
       fire: run.fireMs,
       attempt: 1,
@@ -243,7 +243,7 @@ describe('completeRuns', () => {
       await h.scripts.extendLeases(k.base, 10_000, [
         { member: k.member, fencingToken: run.fencingToken },
       ]),
-    ).toEqual([-4]);
+    ).toEqual(['lease-lost']);
     // An upsert meanwhile does not report it as running (no owner) and does not re-arm it.
     const reply = await h.upsert({ id: 's1', fireMs: now + 60_000, cron: '*/2 * * * *' });
     expect(reply.running).toBe(false);
@@ -310,7 +310,7 @@ describe('completeRuns', () => {
           ],
           { deadLetters: 2 },
         ),
-      ).toEqual([1]);
+      ).toEqual(['ok']);
     }
     expect(await h.client.lrange(h.ks.deadLetters(0), 0, -1)).toEqual([
       JSON.stringify({ tenantId: TENANT, n: 3 }),
@@ -321,7 +321,7 @@ describe('completeRuns', () => {
       await h.complete(k.base, [h.completion(k.member, 999_999, { deadLetter: '{"n":4}' })], {
         deadLetters: 2,
       }),
-    ).toEqual([-4]);
+    ).toEqual(['lease-lost']);
     expect(await h.client.llen(h.ks.deadLetters(0))).toBe(2);
   });
 });
@@ -343,7 +343,7 @@ describe('completeRuns with chain (the next fire time reserved for the same pod)
       ],
       { leaseMs: 8_000, lookAheadMs: 5_000 },
     );
-    expect(result.code).toBe(1);
+    expect(result.verdict).toBe('ok');
     expect(result.chainedFence).toBeGreaterThan(run.fencingToken);
     expect(result.epoch).toBe(0);
     expect(await h.runState(k.hash)).toEqual({
@@ -368,7 +368,7 @@ describe('completeRuns with chain (the next fire time reserved for the same pod)
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
   });
 
   it('claims a next fire time due already for the same pod, leased from now', async () => {
@@ -418,11 +418,11 @@ describe('completeRuns with chain (the next fire time reserved for the same pod)
       ),
       { lookAheadMs: 5_000 },
     );
-    expect(results.map((r) => [r.code, r.chainedFence])).toEqual([
-      [1, 0],
-      [1, 0],
-      [1, 0],
-      [1, 0],
+    expect(results.map((r) => [r.verdict, r.chainedFence])).toEqual([
+      ['ok', 0],
+      ['ok', 0],
+      ['ok', 0],
+      ['ok', 0],
     ]);
     expect(await h.score(h.dueKey(), h.keysOf('far').member)).toBe(now + 9_000);
     expect(await h.score(h.dueKey(), h.keysOf('changed').member)).toBe(now + 2_000);
@@ -451,9 +451,9 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
         }),
       ),
     );
-    expect(results.map((r) => [r.code, r.chainedFence])).toEqual([
-      [1, 0],
-      [1, 0],
+    expect(results.map((r) => [r.verdict, r.chainedFence])).toEqual([
+      ['ok', 0],
+      ['ok', 0],
     ]);
     await waitFor(() => messages.length >= 1, { timeoutMs: 5_000, message: 'a wake message' });
     expect(messages).toEqual([`${h.dueKey()} ${now + 2_000}`]);

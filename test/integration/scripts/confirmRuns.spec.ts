@@ -58,9 +58,9 @@ describe('confirmRuns', () => {
     expect(await h.epoch()).toBe(reply.epoch + 1);
     await atDue();
     const checked = await confirm();
-    expect(checked).toMatchObject({ status: 'checked', codes: [1] });
+    expect(checked).toMatchObject({ status: 'checked', verdicts: ['ok'] });
     expect((await confirm({ fence: 12345 })).status).toBe('checked');
-    expect(await confirm({ fence: 12345 })).toMatchObject({ codes: [-4] });
+    expect(await confirm({ fence: 12345 })).toMatchObject({ verdicts: ['lease-lost'] });
   });
 
   it('hands the reservation back when the schedule changed since the claim (-6), restoring the mark', async () => {
@@ -68,7 +68,7 @@ describe('confirmRuns', () => {
     await h.upsert({ id: 's1', fireMs: run.fireMs, payload: '"changed"' });
     expect(await h.client.hget(k.hash, 'rv')).toBe('2');
     await atDue();
-    expect(await confirm()).toMatchObject({ status: 'checked', codes: [-6] });
+    expect(await confirm()).toMatchObject({ status: 'checked', verdicts: ['changed'] });
     expect(await h.client.hget(k.hash, 'r')).toBeNull();
     // The same fire time is claimed again, as a first attempt with the new payload.
     const [again] = (await h.claim()).runs;
@@ -84,38 +84,34 @@ describe('confirmRuns', () => {
 
   it('hands a paused reservation back out of the due index (-6)', async () => {
     const { confirm, atDue, k } = await reserved();
-    expect(await h.pause('s1')).toEqual([1, expect.any(Number), expect.any(Number)]);
+    expect(await h.pause('s1')).toEqual({
+      status: 'done',
+      nextFireMs: expect.any(Number),
+      nextDueMs: expect.any(Number),
+    });
     await atDue();
-    expect(await confirm()).toMatchObject({ codes: [-6] });
+    expect(await confirm()).toMatchObject({ verdicts: ['changed'] });
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
     expect(await h.runState(k.hash)).toBeNull();
   });
 
   it('refuses a reservation of a removed schedule (-4) and of one removed and created again', async () => {
     const first = await reserved();
-    expect(
-      await h.scripts.removeSchedule(
-        [first.k.hash, first.k.tenantSet, first.k.base],
-        ['s1', first.k.member],
-      ),
-    ).toBe(1);
+    expect(await h.scripts.removeSchedule(first.k, 's1')).toBe(true);
     await first.atDue();
-    expect(await first.confirm()).toMatchObject({ codes: [-4] });
+    expect(await first.confirm()).toMatchObject({ verdicts: ['lease-lost'] });
 
     const second = await reserved();
-    await h.scripts.removeSchedule(
-      [second.k.hash, second.k.tenantSet, second.k.base],
-      ['s1', second.k.member],
-    );
+    await h.scripts.removeSchedule(second.k, 's1');
     await h.upsert({ id: 's1', fireMs: second.run.fireMs });
     await second.atDue();
-    expect(await second.confirm()).toMatchObject({ codes: [-4] });
+    expect(await second.confirm()).toMatchObject({ verdicts: ['lease-lost'] });
   });
 
   it('checks each run when the earliest lease has run out, refusing an expired one (-5)', async () => {
     const { confirm, atDue, run } = await reserved(100, 200);
     await atDue();
     await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
-    expect(await confirm()).toMatchObject({ status: 'checked', codes: [-5] });
+    expect(await confirm()).toMatchObject({ status: 'checked', verdicts: ['lease-expired'] });
   });
 });

@@ -11,7 +11,7 @@ const h = useScriptHarness();
 describe('detachRuns', () => {
   it('moves the run into its own record and re-arms the schedule at once', async () => {
     const { k, run, nextMs, codes, recordMember, recordHash } = await h.detachedRun();
-    expect(codes).toEqual([1]);
+    expect(codes).toEqual(['ok']);
     expect(await h.client.hgetall(recordHash)).toEqual({
       r: `${run.fireMs}:1:${run.fencingToken}:${run.leaseUntilMs}:`,
       h: 'h:h1',
@@ -39,7 +39,7 @@ describe('detachRuns', () => {
       await h.complete(k.base, [
         h.completion(recordMember, run.fencingToken, { outcome: 'failed', error: 'detached boom' }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.client.exists(recordHash)).toBe(0);
     expect(await h.score(h.dueKey(), recordMember)).toBeNull();
     const [l, lm, nf] = await h.client.hmget(k.hash, 'l', 'lm', 'nf');
@@ -77,9 +77,9 @@ describe('detachRuns', () => {
         { member: k.member, fencingToken, revision: '1', nextFireMs: now + 1, nextDueMs: now + 1 },
       ]);
 
-    expect(await detach(999_999)).toEqual([-4]);
+    expect(await detach(999_999)).toEqual(['lease-lost']);
     await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
-    expect(await detach(run.fencingToken)).toEqual([-5]);
+    expect(await detach(run.fencingToken)).toEqual(['lease-expired']);
     expect(await h.client.keys(`${k.hash}:r:*`)).toEqual([]);
     expect((await h.runState(k.hash))?.fence).toBe(run.fencingToken);
     expect(await h.client.hget(k.hash, 'nf')).toBe(String(now - 1_000));
@@ -112,7 +112,7 @@ describe('detachRuns', () => {
           nextDueMs: now + 60_000,
         },
       ]),
-    ).toEqual([1, 1]);
+    ).toEqual(['ok', 'ok']);
     expect(await h.score(h.dueKey(), a.member)).toBe(now + 120_000);
     expect(await h.client.hget(a.hash, 'nf')).toBe(String(now + 120_000));
     expect(await h.score(h.dueKey(), b.member)).toBeNull();

@@ -28,7 +28,7 @@ describe('extendLeases', () => {
     // Past the original lease, the run is still held (not re-claimed).
     await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
     expect((await h.claim()).runs).toEqual([]);
-    expect(await h.complete(k.base, [h.completion(k.member, run.fencingToken)])).toEqual([1]);
+    expect(await h.complete(k.base, [h.completion(k.member, run.fencingToken)])).toEqual(['ok']);
   });
 
   it('returns -4 for a wrong token or a removed schedule, without writing', async () => {
@@ -38,14 +38,14 @@ describe('extendLeases', () => {
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     await h.upsert({ id: 's2', fireMs: now - 900 });
     const [r1, r2] = (await h.claim()).runs;
-    await h.scripts.removeSchedule([k2.hash, k2.tenantSet, k2.base], ['s2', k2.member]);
+    await h.scripts.removeSchedule(k2, 's2');
 
     expect(
       await h.scripts.extendLeases(k.base, 30_000, [
         { member: k.member, fencingToken: 999_999 },
         { member: k2.member, fencingToken: r2.fencingToken },
       ]),
-    ).toEqual([-4, -4]);
+    ).toEqual(['lease-lost', 'lease-lost']);
     expect((await h.runState(k.hash))?.lease).toBe(r1.leaseUntilMs);
     expect(await h.score(h.dueKey(), k.member)).toBe(r1.leaseUntilMs);
     expect(await h.client.exists(k2.hash)).toBe(0);
@@ -63,7 +63,7 @@ describe('extendLeases', () => {
       await h.scripts.extendLeases(k.base, 30_000, [
         { member: k.member, fencingToken: run.fencingToken },
       ]),
-    ).toEqual([-5]);
+    ).toEqual(['lease-expired']);
     expect((await h.runState(k.hash))?.lease).toBe(run.leaseUntilMs);
   });
 

@@ -12,7 +12,7 @@ const h = useScriptHarness();
 
 function remove(id: string, handler = 'h1') {
   const k = h.keysOf(id, handler);
-  return h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], [id, k.member]);
+  return h.scripts.removeSchedule(k, id);
 }
 
 /** Members of every due index under the prefix. */
@@ -34,8 +34,8 @@ async function detachedRuns(count: number, leaseMs = 10_000) {
   for (let i = 0; i < count; i++) {
     const run = (await h.claim({ leaseMs })).runs.find((r) => r.member === k.member);
     if (!run) throw new Error(`s1 was not claimed (round ${i})`);
-    const { code, record } = await h.detach(k, run, now - 9_000 + i * 1_000);
-    expect(code).toBe(1);
+    const { verdict, record } = await h.detach(k, run, now - 9_000 + i * 1_000);
+    expect(verdict).toBe('ok');
     runs.push({ run, record, recordHash: `${k.base}s:${record}` });
   }
   return { k, runs };
@@ -48,13 +48,13 @@ describe('removeSchedule', () => {
     await h.upsert({ id: 's1', fireMs: now + 60_000 });
     await h.upsert({ id: 's2', fireMs: now + 60_000 });
 
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
     expect(await h.client.exists(k.hash)).toBe(0);
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
     expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
     expect(await h.epoch()).toBe(0);
 
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(0);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(false);
     expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
   });
 
@@ -70,10 +70,10 @@ describe('removeSchedule', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect((await h.prefixKeys()).length).toBeGreaterThan(1);
 
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
 
@@ -82,7 +82,7 @@ describe('removeSchedule', () => {
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await h.claim({ leaseMs: 150 })).runs;
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
     expect(await h.epoch()).toBe(1);
     await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
 
@@ -102,13 +102,13 @@ describe('removeSchedule', () => {
           nextDueMs: now + 30_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     for (const { recordHash } of runs) expect(await h.client.exists(recordHash)).toBe(1);
     expect((await h.client.smembers(h.ks.detachedRuns(k))).sort()).toEqual(
       runs.map((r) => String(r.run.fireMs)).sort(),
     );
 
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
 
     const other = h.keysOf('other');
     expect(await h.prefixKeys()).toEqual(
@@ -129,28 +129,31 @@ describe('removeSchedule', () => {
           nextDueMs: now - 500,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     // A run that is not detached writes no run set: no byte more per schedule.
     expect(await h.client.exists(h.ks.detachedRuns(k))).toBe(0);
 
     const [run] = (await h.claim()).runs;
     const { record } = await h.detach(k, run, now + 60_000);
     expect(await h.client.smembers(h.ks.detachedRuns(k))).toEqual([String(run.fireMs)]);
-    expect(await h.complete(k.base, [h.completion(record, run.fencingToken)])).toEqual([1]);
+    expect(await h.complete(k.base, [h.completion(record, run.fencingToken)])).toEqual(['ok']);
     expect(await h.client.exists(h.ks.detachedRuns(k))).toBe(0);
     expect((await h.prefixKeys()).filter((key) => key.includes(':r:'))).toEqual([]);
   });
 
   it('a detached run of the removed schedule loses its lease at renewal and cannot record', async () => {
     const { k, runs } = await detachedRuns(2);
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const keysAfterRemove = await h.prefixKeys();
 
     const refs = runs.map(({ record, run }) => ({
       member: record,
       fencingToken: run.fencingToken,
     }));
-    expect(await h.scripts.extendLeases(k.base, 30_000, refs)).toEqual([-4, -4]);
+    expect(await h.scripts.extendLeases(k.base, 30_000, refs)).toEqual([
+      'lease-lost',
+      'lease-lost',
+    ]);
     expect(
       await h.complete(
         k.base,
@@ -163,7 +166,7 @@ describe('removeSchedule', () => {
         ],
         { history: 10 },
       ),
-    ).toEqual([-4, -4]);
+    ).toEqual(['lease-lost', 'lease-lost']);
     // Neither call wrote anything back: no record, due entry, history or last run.
     expect(await h.prefixKeys()).toEqual(keysAfterRemove);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
@@ -185,7 +188,7 @@ describe('removeSchedule', () => {
     expect(lease).toBeGreaterThan(run.leaseUntilMs);
     expect(await h.score(h.dueKey('h2'), record)).toBe(lease);
 
-    expect(await remove('s1', 'h2')).toBe(1);
+    expect(await remove('s1', 'h2')).toBe(true);
     expect(await dueMembers()).toEqual([]);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
@@ -202,7 +205,7 @@ describe('removeSchedule', () => {
 
   it('a schedule created again under the same id starts with no run record', async () => {
     const { runs } = await detachedRuns(2);
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const now = await h.redisNow();
     await h.upsert({ id: 's1', fireMs: now - 500 });
     const claimed = (await h.claim()).runs.map((r) => r.member);
@@ -213,7 +216,7 @@ describe('removeSchedule', () => {
   it('a record without a run set (written by an earlier version) is still dropped by the claim path', async () => {
     const { k, runs } = await detachedRuns(1, 150);
     await h.client.del(h.ks.detachedRuns(k));
-    expect(await remove('s1')).toBe(1);
+    expect(await remove('s1')).toBe(true);
     const [{ record, run }] = runs;
     expect(await h.score(h.dueKey(), record)).toBe(run.leaseUntilMs);
     await waitForLease(run.leaseUntilMs);
@@ -221,14 +224,14 @@ describe('removeSchedule', () => {
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
 
-  it('returns 0 and writes nothing for a schedule that does not exist', async () => {
-    expect(await remove('nope')).toBe(0);
+  it('returns false (0 NOT_FOUND) and writes nothing for a schedule that does not exist', async () => {
+    expect(await remove('nope')).toBe(false);
     expect(await h.prefixKeys()).toEqual([]);
   });
 
   it("drops a removed schedule's record once its lease expires, leaving no key behind", async () => {
     const { k, recordMember } = await h.detachedRun(150);
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
     await waitFor(async () => (await h.redisNow()) > (await h.score(h.dueKey(), recordMember))!, {
       timeoutMs: 5_000,
     });
@@ -240,14 +243,16 @@ describe('removeSchedule', () => {
     // removeSchedule-3.lua: "a run already started loses its lease at the next renewal and cannot
     // record completion" -- this must hold for a detached run (overlap 'allow') too.
     const { k, run, recordMember } = await h.detachedRun();
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['s1', k.member])).toBe(1);
+    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
 
     expect(
       await h.scripts.extendLeases(k.base, 30_000, [
         { member: recordMember, fencingToken: run.fencingToken },
       ]),
-    ).toEqual([-4]);
-    expect(await h.complete(k.base, [h.completion(recordMember, run.fencingToken)])).toEqual([-4]);
+    ).toEqual(['lease-lost']);
+    expect(await h.complete(k.base, [h.completion(recordMember, run.fencingToken)])).toEqual([
+      'lease-lost',
+    ]);
   });
 });
 
@@ -267,15 +272,15 @@ describe('regressions found in review', () => {
           nextDueMs: fire + 60_000,
         },
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     const record = `${k.member}:r:${fire}`;
     // The detached run fails and a retry is due at once; then the schedule is removed and created again.
     expect(
       await h.complete(k.base, [
         h.completion(record, run.fencingToken, { outcome: 'retry', nextDueMs: fire }),
       ]),
-    ).toEqual([1]);
-    expect(await h.scripts.removeSchedule([k.hash, k.tenantSet, k.base], ['a', k.member])).toBe(1);
+    ).toEqual(['ok']);
+    expect(await h.scripts.removeSchedule(k, 'a')).toBe(true);
     await h.upsert({ id: 'a', fireMs: (await h.redisNow()) + 60_000, cron: '0 * * * *' });
     const reply = await h.claim();
     expect(reply.runs.filter((r) => r.member === record)).toEqual([]);

@@ -24,7 +24,7 @@ describe('retargetRuns', () => {
           dueMs: now + 60_000,
         },
       ]),
-    ).toEqual([1, -4, -7]);
+    ).toEqual(['ok', 'lease-lost', 'too-early']);
     expect(await h.runState(k.hash)).toMatchObject({ fire: now - 1_000, fence: run.fencingToken });
     expect(await h.client.hmget(k.hash, 'nf', 'nd')).toEqual([
       String(now - 1_000),

@@ -5,9 +5,15 @@ import type {
   ClaimReply,
   Completion,
   CompletionResult,
+  DetachVerdict,
+} from '../../../lib/redis/protocol/run.types';
+import type {
+  EnableReply,
   UpsertCall,
+  UpsertedSchedule,
   UpsertReply,
-} from '../../../lib/redis/redis-scripts';
+} from '../../../lib/redis/protocol/schedule-write.types';
+import type { SchedulerError } from '../../../lib/errors/scheduler.error';
 import { RedisScripts } from '../../../lib/redis/redis-scripts';
 import { freshPrefix } from '../../support/create-app';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
@@ -122,9 +128,18 @@ export class ScriptHarness {
     return reply;
   }
 
-  /** upsertSchedules with one schedule: its reply. */
-  async upsert(a: UpsertArgs): Promise<UpsertReply> {
-    return (await this.upsertBatch([a])).replies[0];
+  /** upsertSchedules with one schedule the guards let through: its reply. */
+  async upsert(a: UpsertArgs): Promise<UpsertedSchedule> {
+    const reply = (await this.upsertBatch([a])).replies[0];
+    if (reply.status === 'refused') throw reply.error;
+    return reply;
+  }
+
+  /** upsertSchedules with one schedule the guards refuse: the error it was refused with. */
+  async refusal(a: UpsertArgs): Promise<SchedulerError> {
+    const reply = (await this.upsertBatch([a])).replies[0];
+    if (reply.status !== 'refused') throw new Error(`schedule "${a.id}" was written`);
+    return reply.error;
   }
 
   /** claimDue on one handler's due index of partition 0, as one pod of `pods` (default 1). */
@@ -149,15 +164,15 @@ export class ScriptHarness {
   }
 
   /**
-   * detachRuns of one claimed run (overlap 'allow'), the schedule re-armed at `nextMs`: its code
+   * detachRuns of one claimed run (overlap 'allow'), the schedule re-armed at `nextMs`: its verdict
    * and the run record's member.
    */
   async detach(
     keys: ScheduleKeys,
     run: ClaimedRun,
     nextMs: number,
-  ): Promise<{ code: number; record: string }> {
-    const [code] = await this.scripts.detachRuns(keys.base, [
+  ): Promise<{ verdict: DetachVerdict; record: string }> {
+    const [verdict] = await this.scripts.detachRuns(keys.base, [
       {
         member: run.member,
         fencingToken: run.fencingToken,
@@ -166,12 +181,12 @@ export class ScriptHarness {
         nextDueMs: nextMs,
       },
     ]);
-    return { code, record: `${run.member}:r:${run.fireMs}` };
+    return { verdict, record: `${run.member}:r:${run.fireMs}` };
   }
 
   /**
    * Claims s1 (due in the past) and detaches its run, re-arming the schedule a minute ahead
-   * (`nextMs`): the codes of detachRuns, the run and its record.
+   * (`nextMs`): the verdicts of detachRuns (`codes`), the run and its record.
    */
   async detachedRun(leaseMs = 10_000) {
     const now = await this.redisNow();
@@ -193,11 +208,12 @@ export class ScriptHarness {
   }
 
   /** setEnabled pausing a schedule of handler h1: its reply. */
-  pause(id: string): Promise<number[]> {
+  pause(id: string): Promise<EnableReply> {
     const k = this.keysOf(id);
     return this.scripts.setEnabled(
-      [k.hash, k.base],
-      ['0', 0, 0, this.ks.wakeChannel, k.member, ''],
+      k,
+      { enabled: false, nextFireMs: 0, nextDueMs: 0, timing: '' },
+      this.ks.wakeChannel,
     );
   }
 
@@ -240,10 +256,14 @@ export class ScriptHarness {
     );
   }
 
-  /** completeRuns: one code per run. */
-  async complete(base: string, runs: Completion[], limits: CompleteLimits = {}): Promise<number[]> {
+  /** completeRuns: one verdict per run. */
+  async complete(
+    base: string,
+    runs: Completion[],
+    limits: CompleteLimits = {},
+  ): Promise<CompletionResult['verdict'][]> {
     const results = await this.completeWith(base, runs, limits);
-    return results.map((r) => r.code);
+    return results.map((r) => r.verdict);
   }
 
   async score(key: string, member: string): Promise<number | null> {

@@ -1,3 +1,4 @@
+import { ConcurrentChangeError } from '../../../lib/errors/concurrent-change.error';
 import { waitFor } from '../../support/wait-for';
 import { useScriptHarness } from './script-harness';
 
@@ -13,7 +14,11 @@ describe('setEnabled', () => {
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
 
-    expect(await h.pause('s1')).toEqual([1, now - 1_000, now - 1_000]);
+    expect(await h.pause('s1')).toEqual({
+      status: 'done',
+      nextFireMs: now - 1_000,
+      nextDueMs: now - 1_000,
+    });
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
     expect(await h.client.hmget(k.hash, 'en', 'rv')).toEqual(['0', '2']);
     expect((await h.claim()).runs).toEqual([]);
@@ -33,10 +38,11 @@ describe('setEnabled', () => {
 
     expect(
       await h.scripts.setEnabled(
-        [k.hash, k.base],
-        ['1', now + 5_000, now + 5_500, h.ks.wakeChannel, k.member, timing],
+        k,
+        { enabled: true, nextFireMs: now + 5_000, nextDueMs: now + 5_500, timing: timing },
+        h.ks.wakeChannel,
       ),
-    ).toEqual([1, now + 5_000, now + 5_500]);
+    ).toEqual({ status: 'done', nextFireMs: now + 5_000, nextDueMs: now + 5_500 });
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 5_500);
     expect(await h.client.hmget(k.hash, 'en', 'nf', 'nd', 'rv')).toEqual([
       null,
@@ -50,10 +56,11 @@ describe('setEnabled', () => {
     // Resuming an enabled schedule changes nothing.
     expect(
       await h.scripts.setEnabled(
-        [k.hash, k.base],
-        ['1', now + 9_000, now + 9_000, h.ks.wakeChannel, k.member, timing],
+        k,
+        { enabled: true, nextFireMs: now + 9_000, nextDueMs: now + 9_000, timing: timing },
+        h.ks.wakeChannel,
       ),
-    ).toEqual([1, now + 5_000, now + 5_500]);
+    ).toEqual({ status: 'done', nextFireMs: now + 5_000, nextDueMs: now + 5_500 });
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 5_500);
     await subscriber.quit();
   });
@@ -66,10 +73,16 @@ describe('setEnabled', () => {
     await h.upsert({ id: 's1', fireMs: now + 60_000, cron: '0 * * * *', enabled: false });
     expect(
       await h.scripts.setEnabled(
-        [k.hash, k.base],
-        ['1', now + 5_000, now + 5_000, h.ks.wakeChannel, k.member, '* * * * *|UTC|0'],
+        k,
+        {
+          enabled: true,
+          nextFireMs: now + 5_000,
+          nextDueMs: now + 5_000,
+          timing: '* * * * *|UTC|0',
+        },
+        h.ks.wakeChannel,
       ),
-    ).toEqual([-6]);
+    ).toMatchObject({ status: 'changed', error: expect.any(ConcurrentChangeError) });
     expect(await h.client.hget(k.hash, 'en')).toBe('0');
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
   });
@@ -87,10 +100,14 @@ describe('setEnabled', () => {
 
   it('returns {0} for an unknown schedule and creates nothing', async () => {
     const k = h.keysOf('nope');
-    expect(await h.pause('nope')).toEqual([0]);
+    expect(await h.pause('nope')).toEqual({ status: 'not-found' });
     expect(
-      await h.scripts.setEnabled([k.hash, k.base], ['1', 1, 1, h.ks.wakeChannel, k.member, '']),
-    ).toEqual([0]);
+      await h.scripts.setEnabled(
+        k,
+        { enabled: true, nextFireMs: 1, nextDueMs: 1, timing: '' },
+        h.ks.wakeChannel,
+      ),
+    ).toEqual({ status: 'not-found' });
     expect(await h.prefixKeys()).toEqual([]);
   });
 });

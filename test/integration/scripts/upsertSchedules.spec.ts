@@ -1,3 +1,4 @@
+import { PayloadTooLargeError, TenantQuotaExceededError } from '../../../lib';
 import { waitFor } from '../../support/wait-for';
 import { TENANT, useScriptHarness } from './script-harness';
 
@@ -30,7 +31,7 @@ describe('upsertSchedules', () => {
     expect(nowMs).toBeLessThanOrEqual(after);
     expect(replies).toEqual([
       {
-        code: 1,
+        status: 'created',
         nextFireMs: now + 60_000,
         nextDueMs: now + 61_000,
         createdAtMs: nowMs,
@@ -58,15 +59,13 @@ describe('upsertSchedules', () => {
   it('is idempotent: the same timing again keeps the next fire time; a revision counts changes', async () => {
     const now = await h.redisNow();
     const k = h.keysOf('s1');
-    const [first] = (await h.upsertBatch([{ id: 's1', fireMs: now + 60_000 }])).replies;
-    const [same] = (await h.upsertBatch([{ id: 's1', fireMs: now + 90_000 }])).replies;
+    const first = await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    const same = await h.upsert({ id: 's1', fireMs: now + 90_000 });
     expect(await h.client.hget(k.hash, 'rv')).toBe('1');
-    const [second] = (
-      await h.upsertBatch([{ id: 's1', fireMs: now + 120_000, payload: '{"changed":true}' }])
-    ).replies;
+    const second = await h.upsert({ id: 's1', fireMs: now + 120_000, payload: '{"changed":true}' });
 
-    expect([same.code, same.nextFireMs]).toEqual([0, now + 60_000]);
-    expect(second.code).toBe(0);
+    expect([same.status, same.nextFireMs]).toEqual(['updated', now + 60_000]);
+    expect(second.status).toBe('updated');
     expect(second.nextFireMs).toBe(now + 60_000);
     expect(second.nextDueMs).toBe(now + 60_000);
     expect(second.createdAtMs).toBe(first.createdAtMs);
@@ -99,8 +98,8 @@ describe('upsertSchedules', () => {
       ...change,
     });
 
-    expect([reply.code, reply.nextFireMs, reply.nextDueMs]).toEqual([
-      0,
+    expect([reply.status, reply.nextFireMs, reply.nextDueMs]).toEqual([
+      'updated',
       now + 120_000,
       now + 120_500,
     ]);
@@ -119,20 +118,21 @@ describe('upsertSchedules', () => {
     const keysBefore = await h.prefixKeys();
     const dueBefore = await h.client.zrange(h.dueKey(), 0, '-1');
 
-    expect(await h.upsert({ id: 'c', fireMs: now + 1_000, maxPerTenant: 2 })).toMatchObject({
-      code: -1,
-      nextFireMs: 2,
-    });
+    const refused = await h.refusal({ id: 'c', fireMs: now + 1_000, maxPerTenant: 2 });
+    expect(refused).toBeInstanceOf(TenantQuotaExceededError);
+    expect(refused).toMatchObject({ tenantId: TENANT, limit: 2 });
 
     expect(await h.client.exists(h.keysOf('c').hash)).toBe(0);
     expect((await h.client.smembers(h.ks.tenantSet(TENANT))).sort()).toEqual(['a', 'b']);
     expect(await h.client.zrange(h.dueKey(), 0, '-1')).toEqual(dueBefore);
     expect(await h.prefixKeys()).toEqual(keysBefore);
     // Updating an existing schedule at the quota is allowed; another tenant is not affected.
-    expect((await h.upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 })).code).toBe(0);
+    expect((await h.upsert({ id: 'a', fireMs: now + 60_000, maxPerTenant: 2 })).status).toBe(
+      'updated',
+    );
     expect(
-      (await h.upsert({ id: 'c', fireMs: now + 60_000, maxPerTenant: 2, tenant: 'other' })).code,
-    ).toBe(1);
+      (await h.upsert({ id: 'c', fireMs: now + 60_000, maxPerTenant: 2, tenant: 'other' })).status,
+    ).toBe('created');
   });
 
   it('counts schedules created earlier in the same batch against the quota', async () => {
@@ -140,7 +140,7 @@ describe('upsertSchedules', () => {
     const { replies } = await h.upsertBatch(
       ['a', 'b', 'c', 'd'].map((id) => ({ id, fireMs: now + 60_000, maxPerTenant: 3 })),
     );
-    expect(replies.map((r) => r.code)).toEqual([1, 1, 1, -1]);
+    expect(replies.map((r) => r.status)).toEqual(['created', 'created', 'created', 'refused']);
     expect(await h.client.scard(h.ks.tenantSet(TENANT))).toBe(3);
     expect(await h.client.zcard(h.dueKey())).toBe(3);
   });
@@ -148,31 +148,37 @@ describe('upsertSchedules', () => {
   it('refuses a payload over the limit (counted in bytes) with -2 and writes nothing', async () => {
     const now = await h.redisNow();
     const payload = JSON.stringify('ééééé'); // 7 characters, 12 bytes
-    expect(
-      await h.upsert({ id: 'new', fireMs: now + 1_000, payload, maxPayloadBytes: 10 }),
-    ).toMatchObject({ code: -2, nextFireMs: 12 });
+    const tooLarge = { bytes: 12, maxBytes: 10 };
+    const refused = await h.refusal({
+      id: 'new',
+      fireMs: now + 1_000,
+      payload,
+      maxPayloadBytes: 10,
+    });
+    expect(refused).toBeInstanceOf(PayloadTooLargeError);
+    expect(refused).toMatchObject(tooLarge);
     expect(await h.prefixKeys()).toEqual([]);
 
     const k = h.keysOf('old');
     await h.upsert({ id: 'old', fireMs: now + 60_000, payload: '"ok"', maxPayloadBytes: 10 });
     const before = await h.client.hgetall(k.hash);
     expect(
-      await h.upsert({
+      await h.refusal({
         id: 'old',
         fireMs: now + 1_000,
         payload,
         cron: '*/3 * * * *',
         maxPayloadBytes: 10,
       }),
-    ).toMatchObject({ code: -2, nextFireMs: 12 });
+    ).toMatchObject(tooLarge);
     expect(await h.client.hgetall(k.hash)).toEqual(before);
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_000);
     // At the limit exactly is fine.
     const exact = '"12345678"'; // 10 bytes
     expect(
       (await h.upsert({ id: 'old', fireMs: now + 60_000, payload: exact, maxPayloadBytes: 10 }))
-        .code,
-    ).toBe(0);
+        .status,
+    ).toBe('updated');
   });
 
   it('moves the member between due indexes when the handler changes', async () => {
@@ -182,7 +188,7 @@ describe('upsertSchedules', () => {
     expect(await h.score(h.dueKey('h1'), k.member)).toBe(now + 60_000);
 
     const reply = await h.upsert({ id: 's1', fireMs: now + 90_000, handler: 'h2' });
-    expect([reply.code, reply.nextFireMs]).toEqual([0, now + 90_000]);
+    expect([reply.status, reply.nextFireMs]).toEqual(['updated', now + 90_000]);
     expect(await h.score(h.dueKey('h1'), k.member)).toBeNull();
     expect(await h.score(h.dueKey('h2'), k.member)).toBe(now + 90_000);
     expect(await h.client.hmget(k.hash, 'h', 'rv')).toEqual(['h:h2', '2']);
@@ -219,7 +225,7 @@ describe('upsertSchedules', () => {
           nextDueMs: now + 60_000,
         }),
       ]),
-    ).toEqual([1]);
+    ).toEqual(['ok']);
     expect(await h.score(h.dueKey('h2'), k.member)).toBe(now + 90_000);
     expect(await h.score(h.dueKey('h1'), k.member)).toBeNull();
   });
@@ -233,7 +239,11 @@ describe('upsertSchedules', () => {
     expect(await h.client.hget(k.hash, 'en')).toBe('0');
     // Re-enabling is a timing change: the given next fire time is used.
     const back = await h.upsert({ id: 's1', fireMs: now + 70_000 });
-    expect([back.code, back.nextFireMs, back.nextDueMs]).toEqual([0, now + 70_000, now + 70_000]);
+    expect([back.status, back.nextFireMs, back.nextDueMs]).toEqual([
+      'updated',
+      now + 70_000,
+      now + 70_000,
+    ]);
     expect(await h.client.hexists(k.hash, 'en')).toBe(0);
     expect(await h.score(h.dueKey(), k.member)).toBe(now + 70_000);
   });

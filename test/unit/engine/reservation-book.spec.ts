@@ -6,7 +6,7 @@ import {
   type Reservation,
   ReservationBook,
 } from '../../../lib/engine/reservation-book';
-import { ScriptCode } from '../../../lib/errors/script-codes';
+import type { ConfirmRefusal } from '../../../lib/redis/protocol/run.types';
 
 type ConfirmArgs = Parameters<ConfirmPort['confirmRuns']>;
 type ConfirmReply = Awaited<ReturnType<ConfirmPort['confirmRuns']>>;
@@ -68,7 +68,7 @@ function harness(
 ) {
   const calls: Call[] = [];
   const confirmed: { items: string[]; nowMs: number; epoch: number }[] = [];
-  const dropped: [string, number][] = [];
+  const dropped: [string, ConfirmRefusal][] = [];
   const returned: string[][] = [];
   const confirmRuns = jest.fn(
     async (...[base, notBefore, epoch, leaseUntil, runs]: ConfirmArgs) => {
@@ -242,7 +242,12 @@ describe('ReservationBook: confirmation per partition', () => {
     const h = harness((call, runs) =>
       call.members.length === 0
         ? { status: 'check', nowMs: clock.now(), epoch: 8 }
-        : { status: 'checked', nowMs: clock.now(), epoch: 8, codes: runs.map(() => 1) },
+        : {
+            status: 'checked',
+            nowMs: clock.now(),
+            epoch: 8,
+            verdicts: runs.map(() => 'ok' as const),
+          },
     );
     const t0 = clock.now();
     for (let i = 0; i < 4_500; i++) h.book.add(res(`a${i}`, t0 + 100));
@@ -263,11 +268,11 @@ describe('ReservationBook: confirmation per partition', () => {
     expect(new Set(items).size).toBe(4_510);
   });
 
-  it('epoch moved on ("check"): sends the runs, confirms code 1, drops the others with their code', async () => {
-    const codeOf: Record<string, number> = {
-      'm:b': ScriptCode.CHANGED,
-      'm:d': ScriptCode.LEASE_LOST,
-      'm:e': ScriptCode.LEASE_EXPIRED,
+  it('epoch moved on ("check"): sends the runs, confirms the ones \'ok\', drops the others with their verdict', async () => {
+    const refusalOf: Record<string, ConfirmRefusal> = {
+      'm:b': 'changed',
+      'm:d': 'lease-lost',
+      'm:e': 'lease-expired',
     };
     const h = harness((call) =>
       call.members.length === 0
@@ -276,7 +281,7 @@ describe('ReservationBook: confirmation per partition', () => {
             status: 'checked',
             nowMs: clock.now() + 2,
             epoch: 13,
-            codes: call.members.map((m) => codeOf[m] ?? 1),
+            verdicts: call.members.map((m) => refusalOf[m] ?? 'ok'),
           },
     );
     const t0 = clock.now();
@@ -292,9 +297,9 @@ describe('ReservationBook: confirmation per partition', () => {
     expect(h.confirmed[0]).toMatchObject({ nowMs: t0 + 12, epoch: 13 });
     expect([...h.confirmed[0].items].sort()).toEqual(['a', 'c']);
     expect([...h.dropped].sort()).toEqual([
-      ['b', ScriptCode.CHANGED],
-      ['d', ScriptCode.LEASE_LOST],
-      ['e', ScriptCode.LEASE_EXPIRED],
+      ['b', 'changed'],
+      ['d', 'lease-lost'],
+      ['e', 'lease-expired'],
     ]);
     expect(h.book.size).toBe(0);
   });
@@ -305,7 +310,7 @@ describe('ReservationBook: confirmation per partition', () => {
       seen.push(runs);
       return call.members.length === 0
         ? { status: 'check', nowMs: clock.now(), epoch: 1 }
-        : { status: 'checked', nowMs: clock.now(), epoch: 1, codes: [1] };
+        : { status: 'checked', nowMs: clock.now(), epoch: 1, verdicts: ['ok'] };
     });
     const r = res('x', clock.now() + 5);
     h.book.add(r);
@@ -392,7 +397,7 @@ describe('ReservationBook: Redis unreachable', () => {
     await advance(399);
     expect(h.dropped).toEqual([]);
     await advance(1);
-    expect(h.dropped).toEqual([['a', ScriptCode.LEASE_EXPIRED]]);
+    expect(h.dropped).toEqual([['a', 'lease-expired']]);
     expect(h.book.size).toBe(1);
 
     await advance(800);
@@ -465,7 +470,7 @@ describe('ReservationBook: drain', () => {
     h.book.drain();
     pending.reject(new Error('down'));
     await advance(0);
-    expect(h.dropped).toEqual([['a', ScriptCode.LEASE_EXPIRED]]);
+    expect(h.dropped).toEqual([['a', 'lease-expired']]);
     expect(h.returned).toEqual([['b']]);
     expect(jest.getTimerCount()).toBe(0);
     await advance(10_000);

@@ -2,11 +2,11 @@ import { Logger } from '@nestjs/common';
 import { LockLostError } from '../../../lib';
 import { RunAbort } from '../../../lib/engine/run-abort';
 import { type LeasedRun, LeaseKeeper, type LeasePort } from '../../../lib/engine/run-lease';
-import { ScriptCode } from '../../../lib/errors/script-codes';
 
 type ExtendArgs = Parameters<LeasePort['extendLeases']>;
 type ExtendReply = Awaited<ReturnType<LeasePort['extendLeases']>>;
 type ReleaseArgs = Parameters<LeasePort['releaseRuns']>;
+type ReleaseVerdict = Awaited<ReturnType<LeasePort['releaseRuns']>>[number];
 
 /** One extendLeases call as the keeper made it, with the time (Redis estimate) it was made. */
 interface Call {
@@ -63,7 +63,7 @@ function harness(
   });
   const releaseRuns = jest.fn(async (...[base, wake, runs]: ReleaseArgs) => {
     released.push({ base, wake, members: runs.map((r) => r.member) });
-    return runs.map(() => 1);
+    return runs.map((): ReleaseVerdict => 'ok');
   });
   const keeper = new LeaseKeeper(
     leaseMs,
@@ -227,11 +227,7 @@ describe('LeaseKeeper: aborting a run that lost its lease', () => {
   it('a refused renewal aborts the run with LockLostError and the reason; the renewed one goes on', async () => {
     const h = harness(8_000, (call) =>
       call.members.map((m) =>
-        m === 'lost'
-          ? ScriptCode.LEASE_LOST
-          : m === 'late'
-            ? ScriptCode.LEASE_EXPIRED
-            : clock.now() + 8_000,
+        m === 'lost' ? 'lease-lost' : m === 'late' ? 'lease-expired' : clock.now() + 8_000,
       ),
     );
     const t0 = clock.now();
@@ -334,16 +330,16 @@ describe('LeaseKeeper: handing runs back', () => {
 
   it('release settles only when every partition’s call has', async () => {
     const h = harness(8_000);
-    const pending = [deferred<number[]>(), deferred<number[]>()];
+    const pending = [deferred<ReleaseVerdict[]>(), deferred<ReleaseVerdict[]>()];
     let i = 0;
     h.releaseRuns.mockImplementation(() => pending[i++].promise);
     let done = false;
     const released = h.keeper.release(refs).then(() => (done = true));
     await advance(0);
-    pending[0].resolve([1, 1]);
+    pending[0].resolve(['ok', 'ok']);
     await advance(0);
     expect(done).toBe(false);
-    pending[1].resolve([1]);
+    pending[1].resolve(['ok']);
     await released;
     expect(done).toBe(true);
   });

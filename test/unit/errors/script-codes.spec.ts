@@ -1,12 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ScriptCode, toSchedulerError } from '../../../lib/errors/script-codes';
+import { reasonOf, ScriptCode, toSchedulerError } from '../../../lib/errors/script-codes';
 import {
+  ConcurrentChangeError,
   LockLostError,
   PayloadTooLargeError,
   SchedulerError,
   TenantQuotaExceededError,
+  UnexpectedScriptReplyError,
 } from '../../../lib';
+
+/** Every member of the enum (a numeric enum also maps its values back to its names). */
+const codes = Object.values(ScriptCode).filter((v): v is ScriptCode => typeof v === 'number');
 
 const dir = join(__dirname, '../../../lib/redis/scripts');
 const scripts = readdirSync(dir).filter((f) => f.endsWith('.lua'));
@@ -42,8 +47,26 @@ describe('script codes', () => {
     );
     expect(toSchedulerError(ScriptCode.LEASE_LOST, { key: 'k' })).toBeInstanceOf(LockLostError);
     expect(toSchedulerError(ScriptCode.LEASE_EXPIRED, { key: 'k' })).toBeInstanceOf(LockLostError);
+    const changed = toSchedulerError(ScriptCode.CHANGED, { tenantId: 'acme', scheduleId: 'r1' });
+    expect(changed).toBeInstanceOf(ConcurrentChangeError);
+    expect(changed.message).toMatch(/"r1" of tenant "acme".*Resume it again/);
     const unknown = toSchedulerError(-99, {});
+    expect(unknown).toBeInstanceOf(UnexpectedScriptReplyError);
     expect(unknown).toBeInstanceOf(SchedulerError);
     expect(unknown.code).toBe('SCRIPT_ERROR');
+  });
+
+  it('gives every code a decoding: its own reason in the typed results', () => {
+    expect(codes.length).toBeGreaterThan(0);
+    const reasons = codes.map((code) => reasonOf(code));
+    for (const [i, reason] of reasons.entries()) {
+      expect({ code: ScriptCode[codes[i]], reason }).toEqual({
+        code: ScriptCode[codes[i]],
+        reason: expect.stringMatching(/^[a-z-]+$/),
+      });
+    }
+    expect(new Set(reasons).size).toBe(codes.length);
+    expect(reasonOf(1)).toBeUndefined();
+    expect(reasonOf(-99)).toBeUndefined();
   });
 });

@@ -1,0 +1,41 @@
+/**
+ * The suffixes of the keys derived from a partition base ('<prefix>:{<tag>}:'), which KeySpace
+ * builds and the Lua scripts derive too. The scripts spell each one once, in
+ * scripts/includes/keys.lua, as a builder named like its entry here
+ * (`local function dueIndex(base, handlerKey) return base .. 'due:' .. handlerKey end`);
+ * test/unit/redis/key-vocabulary.spec.ts fails when the two disagree.
+ */
+export const KEY_SUFFIX = {
+  /** HASH of a schedule, or of a detached run record: + member. */
+  scheduleHash: 's:',
+  /** ZSET of the members due for one handler: + handler key. */
+  dueIndex: 'due:',
+  /** STRING: the partition's change epoch (see confirmRuns-1.lua). */
+  epochCounter: 'ep',
+  /** STRING: fencing tokens and incarnation numbers of the partition. */
+  fenceCounter: 'fence',
+  /** LIST of the partition's dead letters. */
+  deadLetters: 'dead',
+  /** LIST of a schedule's recorded runs: + member. */
+  history: 'hist:',
+  /** SET of a tenant's schedule ids: + tenant id. */
+  tenantSet: 'tenant:',
+  /** SET of the fire times of a schedule's detached run records: + member. */
+  detachedRuns: 'runs:',
+} as const;
+
+/** Between a schedule's member and a fire time (ms) in the member of a detached run record. */
+export const RUN_RECORD_INFIX = ':r:';
+
+/** Names under the prefix, outside any partition (no script derives them). */
+export const PREFIX_KEY = {
+  /** HASH of facts every process must agree on: '<prefix>:meta'. */
+  meta: 'meta',
+  /** Pub/sub channel of wake-ups: '<prefix>:wake'. */
+  wakeChannel: 'wake',
+  /** Hash tag of the pod registries: '<prefix>:{pods}:<handler key>'. */
+  podRegistries: '{pods}',
+  /** A lock: '<prefix>:lock:{<name>}', its fencing counter the same + ':fence'. */
+  lock: 'lock',
+  lockFence: 'fence',
+} as const;
