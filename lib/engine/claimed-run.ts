@@ -44,6 +44,9 @@ export interface Claimed {
    * that pass.
    */
   pass: number;
+  /** When it was confirmed, and the local write count then (see RunSlots). */
+  confirmedAt: number;
+  writeMark: number;
   /** Sent to be confirmed again, holding a slot to start in as soon as that is done. */
   holdsSlot: boolean;
   /** Missed fire times passed over when the claim was retargeted to the latest one. */
@@ -93,6 +96,8 @@ export function toClaimed(
     claimedMs: claim.nowMs,
     epoch: claim.epoch,
     pass: -1,
+    confirmedAt: -Infinity,
+    writeMark: 0,
     holdsSlot: false,
     skippedBefore: 0,
   };

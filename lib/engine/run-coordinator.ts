@@ -64,7 +64,7 @@ export class RunCoordinator {
       keys,
       clock,
       (items, nowMs, epoch) =>
-        this.slots.confirmed(() => {
+        this.slots.confirmed(this.clock.now(), () => {
           for (const c of items) {
             this.slots.release(c);
             c.claimedMs = nowMs;
@@ -139,9 +139,22 @@ export class RunCoordinator {
 
   /** The runs of one claim reply: due ones start in this pass, without another confirmation. */
   dispatchAll(source: RunSource, runs: readonly ClaimedRun[], claim: ClaimInfo): void {
-    this.slots.confirmed(() => {
+    this.slots.confirmed(this.clock.now(), () => {
       for (const run of runs) this.dispatch(source, run, claim);
     });
+  }
+
+  /**
+   * A remove, pause or upsert made through this process has resolved in Redis: runs waiting for a
+   * slot are confirmed again before they start.
+   */
+  noteWrite(): void {
+    this.slots.noteWrite();
+  }
+
+  /** Whether schedule changes are pushed to this pod (its wake-channel subscription is live). */
+  changesPushed(live: boolean): void {
+    this.slots.pushed(live);
   }
 
   /** Starts what is ready, as far as slots allow. */
@@ -239,7 +252,7 @@ export class RunCoordinator {
   private slotFreeFor(c: Claimed): void {
     const { run } = c;
     const now = this.clock.now();
-    const stale = run.claim === 'run' && this.slots.stale(c);
+    const stale = run.claim === 'run' && this.slots.stale(c, now);
     // A run that waited for a slot may be late by now: the misfire policy again.
     const late =
       (!stale || this.closing) && now - c.claimedMs >= QUEUED_LONG_MS

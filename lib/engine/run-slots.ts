@@ -1,9 +1,19 @@
 import { ReadyQueue } from './ready-queue';
 
+/**
+ * The longest a confirmation stays good for a first attempt waiting for a slot (ms), while
+ * changes are pushed (see `pushed`); past it, the run is confirmed again before it starts.
+ */
+export const CONFIRMATION_FRESH_MS = 1_000;
+
 /** What RunSlots keeps on a run. */
 export interface SlotTicket {
   /** The pass it was queued in; -1 for an earlier turn. */
   pass: number;
+  /** When that pass began (the clock given to `confirmed`); -Infinity outside a pass. */
+  confirmedAt: number;
+  /** The local write count at that pass (see `noteWrite`). */
+  writeMark: number;
   /** It holds a slot while it is confirmed again. */
   holdsSlot: boolean;
 }
@@ -11,15 +21,21 @@ export interface SlotTicket {
 /**
  * The runs waiting for a free slot, the slots held by runs being confirmed again, and the
  * confirmation passes. A pass is the synchronous handling of one Redis reply that claimed or
- * confirmed runs: a first attempt may start without another confirmation only within the pass
- * that admitted it; one that waits past it holds a slot while it is confirmed again, so that a
- * remove, pause or change that resolved meanwhile is honoured. No Redis and no timers here.
+ * confirmed runs. A first attempt may start without another confirmation within that pass; later
+ * only while changes are pushed to this pod (every script that changes a schedule holding a run
+ * publishes the partition's new change epoch on the wake channel, and this pod is subscribed), no
+ * change was made or pushed since (`noteWrite`), and at most CONFIRMATION_FRESH_MS went by. Any
+ * other run holds a slot while it is confirmed again, so that a change that resolved meanwhile
+ * is honoured. No Redis and no timers here.
  */
 export class RunSlots<T extends SlotTicket> {
   private readonly queue = new ReadyQueue<T>();
   private held = 0;
   private pass = 0;
+  private passAt = -Infinity;
   private inPass = false;
+  private writes = 0;
+  private live = false;
 
   constructor(private readonly concurrency: number) {}
 
@@ -33,9 +49,10 @@ export class RunSlots<T extends SlotTicket> {
     return this.held;
   }
 
-  /** Handles one Redis reply's runs as a pass. */
-  confirmed(work: () => void): void {
+  /** Handles one Redis reply's runs as a pass that began at `nowMs`. */
+  confirmed(nowMs: number, work: () => void): void {
     this.pass++;
+    this.passAt = nowMs;
     this.inPass = true;
     try {
       work();
@@ -47,6 +64,8 @@ export class RunSlots<T extends SlotTicket> {
   /** Queues `run` for a slot, stamped with the current pass; `first`: ahead of the others. */
   enqueue(run: T, first: boolean): void {
     run.pass = this.inPass ? this.pass : -1;
+    run.confirmedAt = this.inPass ? this.passAt : -Infinity;
+    run.writeMark = this.writes;
     if (first) this.queue.pushFirst(run);
     else this.queue.push(run);
   }
@@ -56,9 +75,23 @@ export class RunSlots<T extends SlotTicket> {
     return running + this.held < this.concurrency ? this.queue.shift() : undefined;
   }
 
-  /** Whether `run` was admitted in an earlier pass than the one under way. */
-  stale(run: T): boolean {
-    return !(this.inPass && run.pass === this.pass);
+  /** Whether `run` must be confirmed again before it starts at `nowMs`. */
+  stale(run: T, nowMs: number): boolean {
+    if (this.inPass && run.pass === this.pass) return false;
+    return (
+      !this.live || run.writeMark !== this.writes || nowMs - run.confirmedAt > CONFIRMATION_FRESH_MS
+    );
+  }
+
+  /** A schedule changed (a write through this process, or one pushed): confirmations are stale. */
+  noteWrite(): void {
+    this.writes++;
+  }
+
+  /** Whether changes are pushed to this pod now; any change of it makes confirmations stale. */
+  pushed(live: boolean): void {
+    this.live = live;
+    this.writes++;
   }
 
   /**

@@ -184,7 +184,7 @@ export class ScheduleStore {
 
   async remove(tenantId: string, id: string): Promise<boolean> {
     const keys = this.connection.keys.dynamicSchedule(tenantId, id);
-    return this.connection.scripts.removeSchedule(keys, id);
+    return this.connection.scripts.removeSchedule(keys, id, this.connection.keys.wakeChannel);
   }
 
   /** Pauses (enabled false) or resumes; false when there is no such schedule. */

@@ -131,6 +131,15 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     await leaving;
   }
 
+  /**
+   * A remove, pause or upsert made through this process has been applied in Redis: this pod's runs
+   * waiting for a slot are confirmed again before they start (see RunSlots), so none starts with
+   * the old state once the call resolves.
+   */
+  noteWrite(): void {
+    this.runs.noteWrite();
+  }
+
   /** A writer in this process stored a due time: look at it in time without waiting for pub/sub. */
   notifyDue(dueKey: string, dueMs: number): void {
     const target = this.byDueKey.get(dueKey);
@@ -176,12 +185,22 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private subscribe(): void {
     const subscriber = this.connection.duplicate();
     this.subscriber = subscriber;
+    const epochs = new Set(
+      this.connection.keys.partitionBases.map((_, p) => this.connection.keys.epochCounter(p)),
+    );
     subscriber.on('message', (_channel: string, message: string) => {
       const space = message.lastIndexOf(' ');
       const key = message.slice(0, space);
-      if (!this.registry.changed(key)) this.notifyDue(key, Number(message.slice(space + 1)));
+      if (epochs.has(key)) this.runs.noteWrite();
+      else if (!this.registry.changed(key)) this.notifyDue(key, Number(message.slice(space + 1)));
     });
-    subscriber.subscribe(this.connection.keys.wakeChannel).catch((error: Error) => {
+    // Changes are pushed only while subscribed: messages sent while not are lost. On a reconnect
+    // ioredis says 'ready' before it subscribes again, so the pod subscribes (again) itself.
+    const channel = this.connection.keys.wakeChannel;
+    const listen = () => subscriber.subscribe(channel).then(() => this.runs.changesPushed(true));
+    subscriber.on('close', () => this.runs.changesPushed(false));
+    subscriber.on('ready', () => void listen().catch(() => undefined));
+    listen().catch((error: Error) => {
       if (!this.running || this.subscriber !== subscriber) return; // closed while connecting
       this.logger.warn(
         `Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`,

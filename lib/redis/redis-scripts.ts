@@ -149,8 +149,8 @@ export class RedisScripts {
   }
 
   /** Removes a dynamic schedule (see removeSchedule-3.lua): false when there was none. */
-  async removeSchedule(keys: ScheduleKeys, id: string): Promise<boolean> {
-    const reply = await this.call('removeSchedule', schedules.encodeRemoval(keys, id));
+  async removeSchedule(keys: ScheduleKeys, id: string, wakeChannel: string): Promise<boolean> {
+    const reply = await this.call('removeSchedule', schedules.encodeRemoval(keys, id, wakeChannel));
     return schedules.decodeRemoval(Number(reply));
   }
 

@@ -76,19 +76,21 @@ export class SchedulerService {
     const keys = inputs.map((input) =>
       this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
     );
-    const stored = await this.store.writeMany(
-      valid.map((v, i) => ({
-        kind: 'dynamic' as const,
-        keys: keys[i],
-        tenantId: v.input.tenantId,
-        id: v.input.id,
-        cron: v.cron,
-        writtenCron: v.input.cron,
-        jitterMs: v.jitterMs,
-        payloadJson: v.payloadJson,
-        enabled: v.enabled,
-        policyJson: v.policyJson,
-      })),
+    const stored = await this.changing(() =>
+      this.store.writeMany(
+        valid.map((v, i) => ({
+          kind: 'dynamic' as const,
+          keys: keys[i],
+          tenantId: v.input.tenantId,
+          id: v.input.id,
+          cron: v.cron,
+          writtenCron: v.input.cron,
+          jitterMs: v.jitterMs,
+          payloadJson: v.payloadJson,
+          enabled: v.enabled,
+          policyJson: v.policyJson,
+        })),
+      ),
     );
     const earliest = new Map<string, number>();
     return stored.map((s, i) => {
@@ -151,7 +153,7 @@ export class SchedulerService {
   async remove(tenantId: string, id: string): Promise<boolean> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.remove(tenantId, id);
+    return this.changing(() => this.store.remove(tenantId, id));
   }
 
   /** Stops firing until resume(); null if there is no such schedule. */
@@ -193,6 +195,18 @@ export class SchedulerService {
     return this.store.clearDeadLetters(tenantId);
   }
 
+  /**
+   * A write to schedules: once Redis applied it (or it failed midway), this pod's runs waiting for
+   * a slot are confirmed again before they start, so none starts with the old state.
+   */
+  private async changing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.engine?.noteWrite();
+    }
+  }
+
   private async setEnabled<TPayload>(
     tenantId: string,
     id: string,
@@ -200,7 +214,7 @@ export class SchedulerService {
   ): Promise<Schedule<TPayload> | null> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    if (!(await this.store.setEnabled(tenantId, id, enabled))) return null;
+    if (!(await this.changing(() => this.store.setEnabled(tenantId, id, enabled)))) return null;
     const schedule = (await this.store.get(tenantId, id)) as Schedule<TPayload> | null;
     if (schedule?.enabled && schedule.nextFireAt) {
       const keys = this.connection.keys.dynamicSchedule(tenantId, id, schedule.handler);

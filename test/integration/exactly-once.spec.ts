@@ -272,12 +272,21 @@ describe('live changes', () => {
       { redis: server.url, keyPrefix: prefix, tenantGuards: open, concurrency: 1 },
       [recordingHandlers('worker')],
     );
+    // Another process's change reaches the worker only through Redis (its pushed change epoch).
+    const api = await createApp(
+      { redis: server.url, keyPrefix: prefix, tenantGuards: open, worker: false },
+      [recordingHandlers('api')],
+    );
     behaviour.delayMs = 120;
     const change = {
       remove: (id: string) => worker.scheduler.remove('acme', id),
       pause: (id: string) => worker.scheduler.pause('acme', id),
       upsert: (id: string) =>
         worker.scheduler.upsert({ ...input(id), payload: { v: 2 } }).then(() => true),
+      'remove elsewhere': (id: string) => api.scheduler.remove('acme', id),
+      'pause elsewhere': (id: string) => api.scheduler.pause('acme', id),
+      'upsert elsewhere': (id: string) =>
+        api.scheduler.upsert({ ...input(id), payload: { v: 2 } }).then(() => true),
     };
     const input = (id: string) => ({
       tenantId: 'acme',
@@ -288,7 +297,16 @@ describe('live changes', () => {
     });
     try {
       for (const [round, kind] of (
-        ['remove', 'remove', 'remove', 'pause', 'upsert'] as const
+        [
+          'remove',
+          'remove',
+          'pause',
+          'upsert',
+          'remove elsewhere',
+          'remove elsewhere',
+          'pause elsewhere',
+          'upsert elsewhere',
+        ] as const
       ).entries()) {
         const ids = [0, 1, 2].map((i) => `r${round}-${i}`);
         await worker.scheduler.upsertMany(ids.map(input));
@@ -316,6 +334,7 @@ describe('live changes', () => {
         await Promise.all(ids.map((id) => worker.scheduler.remove('acme', id)));
       }
     } finally {
+      await api.close();
       await worker.close();
     }
   });

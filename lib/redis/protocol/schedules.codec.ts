@@ -95,8 +95,8 @@ function refusal(
 }
 
 /** Removes a dynamic schedule `id` (its keys built by KeySpace.dynamicSchedule). */
-export function encodeRemoval(keys: ScheduleKeys, id: string): ScriptArg[] {
-  return [keys.hash, keys.tenantSet, keys.base, id, keys.member];
+export function encodeRemoval(keys: ScheduleKeys, id: string, wakeChannel: string): ScriptArg[] {
+  return [keys.hash, keys.tenantSet, keys.base, id, keys.member, wakeChannel];
 }
 
 /** True when the schedule was removed, false when there was none. */

@@ -16,12 +16,15 @@
           the due index ZSET dueIndex(KEYS[3], <the record's handler field>)
   ARGV[1] id (member of KEYS[2])
   ARGV[2] member (the schedule's name in due indexes)
+  ARGV[3] wake channel (pub/sub channel name, not a key): a moved change epoch is published on it
+          as '<epoch key> <epoch>', so pods confirm their waiting runs again
 
   Returns 1 removed, 0 NOT_FOUND
   Time: redis.call('TIME') is not needed: nothing here depends on the time
 ]]
 local rcall = redis.call
 --- @include "includes/keys.lua"
+--- @include "includes/bumpEpoch.lua"
 
 local base, member = KEYS[3], ARGV[2]
 local f = rcall('HMGET', KEYS[1], 'h', 'r')
@@ -37,5 +40,5 @@ end
 rcall('DEL', KEYS[1], history(base, member), runsKey)
 rcall('SREM', KEYS[2], ARGV[1])
 -- a run state holding a run (not the bare exactly-once mark): a reservation may wait for it
-if f[2] and string.find(f[2], ':', 1, true) then rcall('INCR', epochCounter(base)) end
+if f[2] and string.find(f[2], ':', 1, true) then bumpEpoch(base, ARGV[3]) end
 return 1

@@ -5,6 +5,7 @@
   due); resuming sets the next fire time the caller computed from Redis time and the timing it
   read (fire times missed while paused are skipped) and wakes sleeping workers (message on ARGV[4]:
   '<due index key> <due ms>'). Either moves the revision on, and the partition's change epoch too
+  (published on ARGV[4] as '<epoch key> <epoch>', so pods confirm their waiting runs again)
   when the schedule holds a run state.
 
   KEYS[1] schedule HASH
@@ -25,6 +26,7 @@
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
 --- @include "includes/keys.lua"
+--- @include "includes/bumpEpoch.lua"
 --- @include "includes/runState.lua"
 
 local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
@@ -37,7 +39,7 @@ local revision = tonumber(f[4] or '0') + 1
 if ARGV[1] == '0' then
   if f[2] ~= '0' then
     rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)
-    if holding then rcall('INCR', epochCounter(base)) else rcall('ZREM', dueKey, member) end
+    if holding then bumpEpoch(base, ARGV[4]) else rcall('ZREM', dueKey, member) end
   end
   return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) }
 end
@@ -48,7 +50,7 @@ if nextDue == ARGV[2] then nextDue = '' end
 rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
 rcall('HDEL', hashKey, 'en', 'pk')
 if holding then
-  rcall('INCR', epochCounter(base))
+  bumpEpoch(base, ARGV[4])
 else
   rcall('ZADD', dueKey, ARGV[3], member)
   rcall('PUBLISH', ARGV[4], dueKey .. ' ' .. ARGV[3])

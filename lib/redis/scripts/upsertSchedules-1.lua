@@ -5,7 +5,8 @@
   is written for a refused schedule. The next fire time is replaced only when the timing changed
   (handler, cron, zone, jitter, or re-enabling), so an identical upsert is idempotent; the
   revision moves on with any change, and a change to a schedule holding a run state moves the
-  partition's change epoch on (so a reservation is checked before it starts: confirmRuns). A run
+  partition's change epoch on (so a reservation is checked before it starts: confirmRuns) and
+  publishes it on ARGV[3] ('<epoch key> <epoch>', so pods confirm their waiting runs again). A run
   in flight keeps its lease; its completion re-arms the schedule from the new timing. A new handler
   takes the schedule's held run and its detached run records (overlap 'allow') to its due index,
   so the pods that run it re-claim them if their leases run out. For each due index the batch
@@ -38,6 +39,7 @@
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
 --- @include "includes/keys.lua"
+--- @include "includes/bumpEpoch.lua"
 --- @include "includes/runState.lua"
 
 local base = KEYS[1]
@@ -174,5 +176,5 @@ for dueKey, p in pairs(arm) do
     if not p.before or p.least < p.before then rcall('PUBLISH', channel, dueKey .. ' ' .. p.least) end
   end
 end
-if changedRunning then rcall('INCR', epochCounter(base)) end
+if changedRunning then bumpEpoch(base, channel) end
 return out

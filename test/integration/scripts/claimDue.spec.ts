@@ -226,7 +226,7 @@ describe('claimDue', () => {
     const now = await h.redisNow();
     const k = h.keysOf('gone');
     await h.upsert({ id: 'gone', fireMs: now - 1_000 });
-    expect(await h.scripts.removeSchedule(k, 'gone')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 'gone', h.ks.wakeChannel)).toBe(true);
     await h.client.zadd(h.dueKey(), now - 1_000, k.member); // a stray left by a race
 
     const reply = await h.claim();

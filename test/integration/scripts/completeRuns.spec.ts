@@ -91,7 +91,7 @@ describe('completeRuns', () => {
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await h.claim()).runs;
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
 
     expect(
       await h.complete(k.base, [

@@ -97,12 +97,12 @@ describe('confirmRuns', () => {
 
   it('refuses a reservation of a removed schedule (-4) and of one removed and created again', async () => {
     const first = await reserved();
-    expect(await h.scripts.removeSchedule(first.k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(first.k, 's1', h.ks.wakeChannel)).toBe(true);
     await first.atDue();
     expect(await first.confirm()).toMatchObject({ verdicts: ['lease-lost'] });
 
     const second = await reserved();
-    await h.scripts.removeSchedule(second.k, 's1');
+    await h.scripts.removeSchedule(second.k, 's1', h.ks.wakeChannel);
     await h.upsert({ id: 's1', fireMs: second.run.fireMs });
     await second.atDue();
     expect(await second.confirm()).toMatchObject({ verdicts: ['lease-lost'] });

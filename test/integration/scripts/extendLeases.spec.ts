@@ -38,7 +38,7 @@ describe('extendLeases', () => {
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     await h.upsert({ id: 's2', fireMs: now - 900 });
     const [r1, r2] = (await h.claim()).runs;
-    await h.scripts.removeSchedule(k2, 's2');
+    await h.scripts.removeSchedule(k2, 's2', h.ks.wakeChannel);
 
     expect(
       await h.scripts.extendLeases(k.base, 30_000, [

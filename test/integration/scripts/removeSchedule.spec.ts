@@ -12,7 +12,7 @@ const h = useScriptHarness();
 
 function remove(id: string, handler = 'h1') {
   const k = h.keysOf(id, handler);
-  return h.scripts.removeSchedule(k, id);
+  return h.scripts.removeSchedule(k, id, h.ks.wakeChannel);
 }
 
 /** Members of every due index under the prefix. */
@@ -48,13 +48,13 @@ describe('removeSchedule', () => {
     await h.upsert({ id: 's1', fireMs: now + 60_000 });
     await h.upsert({ id: 's2', fireMs: now + 60_000 });
 
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
     expect(await h.client.exists(k.hash)).toBe(0);
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
     expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
     expect(await h.epoch()).toBe(0);
 
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(false);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(false);
     expect(await h.client.smembers(h.ks.tenantSet(TENANT))).toEqual(['s2']);
   });
 
@@ -73,7 +73,7 @@ describe('removeSchedule', () => {
     ).toEqual(['ok']);
     expect((await h.prefixKeys()).length).toBeGreaterThan(1);
 
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
 
@@ -82,7 +82,7 @@ describe('removeSchedule', () => {
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', fireMs: now - 1_000 });
     const [run] = (await h.claim({ leaseMs: 150 })).runs;
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
     expect(await h.epoch()).toBe(1);
     await waitFor(async () => (await h.redisNow()) > run.leaseUntilMs, { timeoutMs: 5_000 });
 
@@ -231,7 +231,7 @@ describe('removeSchedule', () => {
 
   it("drops a removed schedule's record once its lease expires, leaving no key behind", async () => {
     const { k, recordMember } = await h.detachedRun(150);
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
     await waitFor(async () => (await h.redisNow()) > (await h.score(h.dueKey(), recordMember))!, {
       timeoutMs: 5_000,
     });
@@ -243,7 +243,7 @@ describe('removeSchedule', () => {
     // removeSchedule-3.lua: "a run already started loses its lease at the next renewal and cannot
     // record completion" -- this must hold for a detached run (overlap 'allow') too.
     const { k, run, recordMember } = await h.detachedRun();
-    expect(await h.scripts.removeSchedule(k, 's1')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 's1', h.ks.wakeChannel)).toBe(true);
 
     expect(
       await h.scripts.extendLeases(k.base, 30_000, [
@@ -280,7 +280,7 @@ describe('regressions found in review', () => {
         h.completion(record, run.fencingToken, { outcome: 'retry', nextDueMs: fire }),
       ]),
     ).toEqual(['ok']);
-    expect(await h.scripts.removeSchedule(k, 'a')).toBe(true);
+    expect(await h.scripts.removeSchedule(k, 'a', h.ks.wakeChannel)).toBe(true);
     await h.upsert({ id: 'a', fireMs: (await h.redisNow()) + 60_000, cron: '0 * * * *' });
     const reply = await h.claim();
     expect(reply.runs.filter((r) => r.member === record)).toEqual([]);
@@ -298,3 +298,30 @@ function waitForClaim(handler: string, member: string) {
     message: `${member} to be re-claimed from ${handler}`,
   });
 }
+
+describe('removeSchedule pushes a moved change epoch', () => {
+  it("publishes '<epoch key> <epoch>' when the schedule held a run, and nothing otherwise", async () => {
+    const subscriber = h.client.duplicate();
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(h.ks.wakeChannel);
+    try {
+      const now = await h.redisNow();
+      await h.upsert({ id: 'idle', fireMs: now + 60_000 });
+      await h.upsert({ id: 'held', fireMs: now - 1_000 });
+      const claimed = await h.claim();
+      expect(claimed.runs.map((r) => r.member)).toEqual([h.keysOf('held').member]);
+      messages.length = 0;
+      expect(await remove('idle')).toBe(true);
+      expect(await remove('held')).toBe(true);
+      const epochKey = h.ks.epochCounter(0);
+      await waitFor(() => messages.some((m) => m.startsWith(`${epochKey} `)), {
+        message: 'the epoch message',
+      });
+      // Only the removal of the schedule holding a run moved the epoch.
+      expect(messages).toEqual([`${epochKey} ${await h.client.get(epochKey)}`]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+});

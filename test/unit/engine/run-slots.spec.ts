@@ -1,8 +1,10 @@
-import { RunSlots, SlotTicket } from '../../../lib/engine/run-slots';
+import { CONFIRMATION_FRESH_MS, RunSlots, SlotTicket } from '../../../lib/engine/run-slots';
 
 const ticket = (name: string): SlotTicket & { name: string } => ({
   name,
   pass: -1,
+  confirmedAt: -Infinity,
+  writeMark: 0,
   holdsSlot: false,
 });
 
@@ -18,19 +20,43 @@ describe('RunSlots', () => {
     expect(slots.next(0)).toBeUndefined();
   });
 
-  it('a run is fresh only within the pass that queued it', () => {
+  it('without pushed changes, a run is fresh only within the pass that queued it', () => {
     const slots = new RunSlots<ReturnType<typeof ticket>>(1);
     const inPass = ticket('in');
     const outside = ticket('out');
     slots.enqueue(outside, false);
-    slots.confirmed(() => {
+    slots.confirmed(100, () => {
       slots.enqueue(inPass, false);
-      expect(slots.stale(inPass)).toBe(false);
-      expect(slots.stale(outside)).toBe(true);
+      expect(slots.stale(inPass, 100)).toBe(false);
+      expect(slots.stale(outside, 100)).toBe(true);
     });
     // The pass is over: a run that waits past it must be confirmed again.
-    expect(slots.stale(inPass)).toBe(true);
-    slots.confirmed(() => expect(slots.stale(inPass)).toBe(true));
+    expect(slots.stale(inPass, 100)).toBe(true);
+    slots.confirmed(100, () => expect(slots.stale(inPass, 100)).toBe(true));
+  });
+
+  it('with pushed changes, a confirmation holds until a change, or CONFIRMATION_FRESH_MS', () => {
+    const slots = new RunSlots<ReturnType<typeof ticket>>(1);
+    slots.pushed(true);
+    const run = ticket('a');
+    slots.confirmed(100, () => slots.enqueue(run, false));
+    expect(slots.stale(run, 100 + CONFIRMATION_FRESH_MS)).toBe(false);
+    expect(slots.stale(run, 101 + CONFIRMATION_FRESH_MS)).toBe(true);
+    // A change made or pushed since the confirmation.
+    slots.noteWrite();
+    expect(slots.stale(run, 101)).toBe(true);
+    const again = ticket('b');
+    slots.confirmed(200, () => slots.enqueue(again, false));
+    expect(slots.stale(again, 201)).toBe(false);
+    // The subscription dropped (messages may be lost), and even once it is back.
+    slots.pushed(false);
+    expect(slots.stale(again, 201)).toBe(true);
+    slots.pushed(true);
+    expect(slots.stale(again, 201)).toBe(true);
+    // Queued outside any pass (a retargeted or chained run): never fresh.
+    const outside = ticket('c');
+    slots.enqueue(outside, false);
+    expect(slots.stale(outside, 201)).toBe(true);
   });
 
   it('a held slot counts against concurrency until released, then its run goes first', () => {
@@ -64,11 +90,11 @@ describe('RunSlots', () => {
     const slots = new RunSlots<ReturnType<typeof ticket>>(1);
     const run = ticket('a');
     expect(() =>
-      slots.confirmed(() => {
+      slots.confirmed(0, () => {
         slots.enqueue(run, false);
         throw new Error('boom');
       }),
     ).toThrow('boom');
-    expect(slots.stale(run)).toBe(true);
+    expect(slots.stale(run, 0)).toBe(true);
   });
 });
