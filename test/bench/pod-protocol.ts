@@ -12,6 +12,8 @@
  *   pod → runner   {type:'marked', phase:'start'}
  *   runner → pod   {type:'mark', phase:'end', atMs}         window closes: cpuUsage delta, rss
  *   pod → runner   {type:'marked', phase:'end'}
+ *   runner → pod   {type:'progress', fromMs, toMs}          (any time, e.g. polled during the herd's grace)
+ *   pod → runner   {type:'progress', starts, lastStartMs}   starts so far of fire times in [fromMs, toMs)
  *   runner → pod   {type:'stop'}                            (after a grace period for late starts)
  *   pod → runner   {type:'result', ...compact arrays...}    then the pod closes its worker and exits
  *   pod → runner   {type:'error', message}                  at any time, for anything unexpected
@@ -58,7 +60,13 @@ export interface MarkMessage {
 export interface StopMessage {
   type: 'stop';
 }
-export type RunnerToPod = StartMessage | MarkMessage | StopMessage;
+/** How many starts of fire times in [fromMs, toMs) the pod has recorded so far. */
+export interface ProgressRequest {
+  type: 'progress';
+  fromMs: number;
+  toMs: number;
+}
+export type RunnerToPod = StartMessage | MarkMessage | ProgressRequest | StopMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -100,11 +108,19 @@ export interface ResultMessage {
   /** Errors the implementation reported (first 20). */
   errors: string[];
 }
+export interface ProgressMessage {
+  type: 'progress';
+  /** Starts (duplicates included) of fire times in the requested range. */
+  starts: number;
+  /** Latest start among them (NaN if none). */
+  lastStartMs: number;
+}
 export interface ErrorMessage {
   type: 'error';
   message: string;
 }
-export type PodToRunner = ReadyMessage | MarkedMessage | ResultMessage | ErrorMessage;
+export type PodToRunner =
+  ReadyMessage | MarkedMessage | ProgressMessage | ResultMessage | ErrorMessage;
 
 // ---------------------------------------------------------------- pod side
 
@@ -160,6 +176,18 @@ class StartRecorder {
     this.fire.push(fireTimeMs);
     this.started.push(startedAt);
     this.late.push(startedAt - fireTimeMs - jitterOffsetMs);
+  }
+
+  /** Starts so far of fire times in [fromMs, toMs), and the latest of them. */
+  progress(fromMs: number, toMs: number): Omit<ProgressMessage, 'type'> {
+    let starts = 0;
+    let lastStartMs = NaN;
+    for (let i = 0; i < this.fire.length; i++) {
+      if (this.fire[i] < fromMs || this.fire[i] >= toMs) continue;
+      starts++;
+      if (starts === 1 || this.started[i] > lastStartMs) lastStartMs = this.started[i];
+    }
+    return { starts, lastStartMs };
   }
 
   /** Starts with fireTime ≥ fromMs or startedAt ≥ fromMs, as typed arrays. */
@@ -272,6 +300,11 @@ export function runPod(factory: PodFactory): void {
           await send({ type: 'marked', phase: raw.phase });
           break;
         }
+        case 'progress': {
+          if (!recorder) throw new Error('progress before start');
+          await send({ type: 'progress', ...recorder.progress(raw.fromMs, raw.toMs) });
+          break;
+        }
         case 'stop': {
           if (!recorder) throw new Error('stop before start');
           recorder.recording = false;
@@ -313,6 +346,8 @@ export interface PodProcess {
   /** Resolves when the pod reported ready. */
   ready: Promise<ReadyMessage & { forkToReadyMs: number }>;
   mark(phase: 'start' | 'end', atMs: number): Promise<void>;
+  /** Starts so far of fire times in [fromMs, toMs) (one request at a time). */
+  progress(fromMs: number, toMs: number): Promise<ProgressMessage>;
   /** Sends stop, resolves with the result; kills the pod if it does not exit within 15 s. */
   stop(): Promise<ResultMessage>;
   /** SIGKILL if still alive (cleanup path). */
@@ -387,6 +422,11 @@ export function forkPod(
       const p = waitFor<MarkedMessage>(`marked:${phase}`, 10_000);
       child.send({ type: 'mark', phase, atMs } satisfies MarkMessage);
       await p;
+    },
+    progress: async (fromMs, toMs) => {
+      const p = waitFor<ProgressMessage>('progress', 10_000);
+      child.send({ type: 'progress', fromMs, toMs } satisfies ProgressRequest);
+      return p;
     },
     stop: async () => {
       const p = waitFor<ResultMessage>('result', 30_000);
