@@ -50,7 +50,14 @@ import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
 import { measured, Row } from './rows';
-import { evaluateTargets, formatTargets, summariseSweep, sweepStepHeld } from './targets';
+import {
+  CpuReference,
+  evaluateTargets,
+  formatTargets,
+  REFERENCE_STEADY_5K,
+  summariseSweep,
+  sweepStepHeld,
+} from './targets';
 import { BenchRedis, startBenchRedis } from './bench-redis';
 import {
   CommandStats,
@@ -83,6 +90,8 @@ interface Args {
   registerBudgetS: number;
   /** Run implementations on cases where they are skipped by default (skipReason). */
   runSkipped: boolean;
+  /** `--reference FILE`: the no-regression reference from an earlier report (readReference). */
+  reference?: CpuReference;
   /** Run on a private Redis Cluster of `clusterMasters` masters instead of one server. */
   cluster: boolean;
   clusterMasters: number;
@@ -193,6 +202,7 @@ function parseCli(argv: string[]): Args {
       'herd-lead': { type: 'string' },
       'register-budget': { type: 'string', default: '150' },
       'run-skipped': { type: 'boolean', default: false },
+      reference: { type: 'string' },
       cluster: { type: 'boolean', default: false },
       'cluster-masters': { type: 'string' },
     },
@@ -239,8 +249,31 @@ function parseCli(argv: string[]): Args {
     herdLeadS: opt('herd-lead', values['herd-lead'], 1),
     registerBudgetS: num('register-budget', values['register-budget'], 1),
     runSkipped: values['run-skipped'] === true,
+    reference: values.reference ? readReference(values.reference) : undefined,
     cluster,
     clusterMasters,
+  };
+}
+
+/**
+ * The no-regression reference from an earlier report of this runner (e.g. a run of the reference
+ * commit on this machine): its ours steady 5k row.
+ */
+function readReference(file: string): CpuReference {
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    rows?: Row[];
+    environment?: { head?: string; cpuModel?: string };
+  };
+  const row = report.rows?.find(
+    (r) => r.workload === 'steady' && r.schedules === 5_000 && r.impl === 'ours' && r.figures,
+  );
+  if (!row?.figures)
+    throw new Error(`--reference ${file}: no 'steady 5k' row of ours with figures`);
+  return {
+    source: `${path.basename(file)}${report.environment?.head ? ` @ ${report.environment.head}` : ''}`,
+    cpuModel: report.environment?.cpuModel,
+    redisCpuMsPer1kRuns: row.figures.redisCpuMsPer1kRuns,
+    podCpuMsPer1kRuns: row.figures.podCpuMsPer1kRuns,
   };
 }
 
@@ -768,7 +801,6 @@ async function main(): Promise<void> {
       }
     }
 
-    const targets = args.impls.includes('ours') ? evaluateTargets(rows) : [];
     const env = {
       node: process.version,
       redis: redis.version,
@@ -781,6 +813,9 @@ async function main(): Promise<void> {
       cpuPressureAfter: cpuPressure(),
       ...libState(),
     };
+    const targets = args.impls.includes('ours')
+      ? evaluateTargets(rows, args.reference ?? REFERENCE_STEADY_5K, env.cpuModel)
+      : [];
     const title =
       `workload=${args.workload} impl=${args.impls.join(',')} pods=${args.pods}` +
       (Object.keys(args.options).length ? ` opts=${JSON.stringify(args.options)}` : '') +
