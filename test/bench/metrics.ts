@@ -67,6 +67,8 @@ export interface Figures {
   redisCpuMsPer1kRuns: number;
   podCpuMsPer1kRuns: number;
   podRssMb: number[];
+  /** Each pod's peak RSS from the window start until it was stopped (grace included). */
+  podRssUntilStopMb: number[];
   redisUsedMemoryMb: number;
   drain?: Drain;
   /** Top commands, calls per run started in the window. */
@@ -183,6 +185,7 @@ export function computeFigures(w: WindowInput): Figures {
     redisCpuMsPer1kRuns: round(perRun(w.redisCpuMs) * 1000, 1),
     podCpuMsPer1kRuns: round(perRun(podCpuMs) * 1000, 1),
     podRssMb: w.results.map((r) => round(r.rssPeakBytes / 2 ** 20, 1)),
+    podRssUntilStopMb: w.results.map((r) => round(r.rssPeakUntilStopBytes / 2 ** 20, 1)),
     redisUsedMemoryMb: round(w.memory.usedMemory / 2 ** 20, 1),
     drain,
     commandsPerRun,

@@ -98,6 +98,11 @@ export interface ResultMessage {
   /** process.memoryUsage().rss at mark end, and the peak sampled every 250 ms in the window. */
   rssBytes: number;
   rssPeakBytes: number;
+  /**
+   * Peak RSS from the window start until stop (grace included), sampled the same way: a herd
+   * that drains past the window end peaks there.
+   */
+  rssPeakUntilStopBytes: number;
   /** Starts whose scheduleId was not in the workload (should be 0). */
   unknownIds: number;
   /**
@@ -236,6 +241,8 @@ export function runPod(factory: PodFactory): void {
   let cpuDelta: NodeJS.CpuUsage = { user: 0, system: 0 };
   let rssAtEnd = 0;
   let rssPeak = 0;
+  let rssPeakUntilStop = 0;
+  let inWindow = false;
   let rssTimer: NodeJS.Timeout | undefined;
   const hrUs = (): number => Number(process.hrtime.bigint() / 1000n);
   const windowHrUs: [number, number] = [0, 0];
@@ -286,8 +293,12 @@ export function runPod(factory: PodFactory): void {
             windowStartMs = raw.atMs;
             cpuBase = process.cpuUsage();
             rssPeak = process.memoryUsage().rss;
+            rssPeakUntilStop = rssPeak;
+            inWindow = true;
             rssTimer = setInterval(() => {
-              rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+              const rss = process.memoryUsage().rss;
+              if (inWindow) rssPeak = Math.max(rssPeak, rss);
+              rssPeakUntilStop = Math.max(rssPeakUntilStop, rss);
             }, 250);
             rssTimer.unref();
           } else {
@@ -295,7 +306,8 @@ export function runPod(factory: PodFactory): void {
             cpuDelta = process.cpuUsage(cpuBase);
             rssAtEnd = process.memoryUsage().rss;
             rssPeak = Math.max(rssPeak, rssAtEnd);
-            if (rssTimer) clearInterval(rssTimer);
+            rssPeakUntilStop = Math.max(rssPeakUntilStop, rssAtEnd);
+            inWindow = false;
           }
           await send({ type: 'marked', phase: raw.phase });
           break;
@@ -308,6 +320,8 @@ export function runPod(factory: PodFactory): void {
         case 'stop': {
           if (!recorder) throw new Error('stop before start');
           recorder.recording = false;
+          if (rssTimer) clearInterval(rssTimer);
+          rssPeakUntilStop = Math.max(rssPeakUntilStop, process.memoryUsage().rss);
           const lifetime = process.cpuUsage();
           const arrays = recorder.collect(windowStartMs);
           await send({
@@ -320,6 +334,7 @@ export function runPod(factory: PodFactory): void {
             cpuLifetimeUs: lifetime.user + lifetime.system,
             rssBytes: rssAtEnd,
             rssPeakBytes: rssPeak,
+            rssPeakUntilStopBytes: rssPeakUntilStop,
             unknownIds: recorder.unknownIds,
             windowHrUs,
             errors,
