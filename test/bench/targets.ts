@@ -220,7 +220,7 @@ export function evaluateTargets(
   );
 
   // ---- issue #9, item 8
-  issue = 'issue #9';
+  issue = 'issue #9 item 8';
   check('herd 100k: 0 duplicates', h, (r) => r.figures?.duplicates, 0, '', 'eq');
   check('herd 100k: 0 misses', h, (r) => r.figures?.misses, 0, '', 'eq');
   check(
