@@ -12,7 +12,10 @@
  *    on the schedule's cron grid;
  *  - lateness: over every start of an in-window fire time;
  *  - per-run costs divide what was spent in the window by the runs *started* in the window
- *    (whatever their fire time), i.e. the work that the spend actually bought.
+ *    (whatever their fire time), i.e. the work that the spend actually bought;
+ *  - drain (herds, where every expected run has the same fire time `drainFromMs`): completed /
+ *    (last start of an in-window fire time − drainFromMs), in runs/s; the last start is taken
+ *    whenever it happened, window end and grace included.
  */
 import { CommandStats, MemoryInfo, RUNNER_COMMANDS } from './redis-stats';
 import { ResultMessage } from './pod-protocol';
@@ -28,6 +31,19 @@ export interface WindowInput {
   /** Redis CPU from just before registration to the window end (diagnostic). */
   redisCpuMsSinceRegister: number;
   memory: MemoryInfo;
+  /** The herd's fire time: compute `drain` from it. */
+  drainFromMs?: number;
+}
+
+export interface Drain {
+  /** The herd's fire time. */
+  fromMs: number;
+  /** Latest start of an in-window fire time (NaN if none). */
+  lastStartMs: number;
+  /** lastStartMs − fromMs, s. */
+  seconds: number;
+  /** completed / seconds. */
+  runsPerSec: number;
 }
 
 export interface Figures {
@@ -51,7 +67,10 @@ export interface Figures {
   redisCpuMsPer1kRuns: number;
   podCpuMsPer1kRuns: number;
   podRssMb: number[];
+  /** Each pod's peak RSS from the window start until it was stopped (grace included). */
+  podRssUntilStopMb: number[];
   redisUsedMemoryMb: number;
+  drain?: Drain;
   /** Top commands, calls per run started in the window. */
   commandsPerRun: Record<string, number>;
   /**
@@ -92,6 +111,7 @@ export function computeFigures(w: WindowInput): Figures {
   const lateness: number[] = [];
   let runsInWindow = 0;
   let starts = 0;
+  let lastStartMs = NaN;
   for (const r of w.results) {
     starts += r.scheduleIndex.length;
     for (let i = 0; i < r.scheduleIndex.length; i++) {
@@ -102,6 +122,7 @@ export function computeFigures(w: WindowInput): Figures {
       const key = `${r.scheduleIndex[i]}:${fire}`;
       startsPerPair.set(key, (startsPerPair.get(key) ?? 0) + 1);
       lateness.push(r.latenessMs[i]);
+      if (Number.isNaN(lastStartMs) || started > lastStartMs) lastStartMs = started;
     }
   }
   let completed = 0;
@@ -132,6 +153,17 @@ export function computeFigures(w: WindowInput): Figures {
     .sort((a, b) => b[1].usec - a[1].usec)
     .forEach(([name, s]) => (redisUsecPerRun[name] = round(perRun(s.usec), 2)));
 
+  let drain: Drain | undefined;
+  if (w.drainFromMs !== undefined) {
+    const drainSeconds = (lastStartMs - w.drainFromMs) / 1000;
+    drain = {
+      fromMs: w.drainFromMs,
+      lastStartMs,
+      seconds: round(drainSeconds, 3),
+      runsPerSec: round(completed / Math.max(drainSeconds, 0.001), 0),
+    };
+  }
+
   return {
     expected,
     completed,
@@ -153,7 +185,9 @@ export function computeFigures(w: WindowInput): Figures {
     redisCpuMsPer1kRuns: round(perRun(w.redisCpuMs) * 1000, 1),
     podCpuMsPer1kRuns: round(perRun(podCpuMs) * 1000, 1),
     podRssMb: w.results.map((r) => round(r.rssPeakBytes / 2 ** 20, 1)),
+    podRssUntilStopMb: w.results.map((r) => round(r.rssPeakUntilStopBytes / 2 ** 20, 1)),
     redisUsedMemoryMb: round(w.memory.usedMemory / 2 ** 20, 1),
+    drain,
     commandsPerRun,
     redisUsecPerRun,
     totals: {

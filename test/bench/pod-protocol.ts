@@ -12,6 +12,8 @@
  *   pod → runner   {type:'marked', phase:'start'}
  *   runner → pod   {type:'mark', phase:'end', atMs}         window closes: cpuUsage delta, rss
  *   pod → runner   {type:'marked', phase:'end'}
+ *   runner → pod   {type:'progress', fromMs, toMs}          (any time, e.g. polled during the herd's grace)
+ *   pod → runner   {type:'progress', starts, lastStartMs}   starts so far of fire times in [fromMs, toMs)
  *   runner → pod   {type:'stop'}                            (after a grace period for late starts)
  *   pod → runner   {type:'result', ...compact arrays...}    then the pod closes its worker and exits
  *   pod → runner   {type:'error', message}                  at any time, for anything unexpected
@@ -58,7 +60,13 @@ export interface MarkMessage {
 export interface StopMessage {
   type: 'stop';
 }
-export type RunnerToPod = StartMessage | MarkMessage | StopMessage;
+/** How many starts of fire times in [fromMs, toMs) the pod has recorded so far. */
+export interface ProgressRequest {
+  type: 'progress';
+  fromMs: number;
+  toMs: number;
+}
+export type RunnerToPod = StartMessage | MarkMessage | ProgressRequest | StopMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -90,6 +98,11 @@ export interface ResultMessage {
   /** process.memoryUsage().rss at mark end, and the peak sampled every 250 ms in the window. */
   rssBytes: number;
   rssPeakBytes: number;
+  /**
+   * Peak RSS from the window start until stop (grace included), sampled the same way: a herd
+   * that drains past the window end peaks there.
+   */
+  rssPeakUntilStopBytes: number;
   /** Starts whose scheduleId was not in the workload (should be 0). */
   unknownIds: number;
   /**
@@ -100,11 +113,19 @@ export interface ResultMessage {
   /** Errors the implementation reported (first 20). */
   errors: string[];
 }
+export interface ProgressMessage {
+  type: 'progress';
+  /** Starts (duplicates included) of fire times in the requested range. */
+  starts: number;
+  /** Latest start among them (NaN if none). */
+  lastStartMs: number;
+}
 export interface ErrorMessage {
   type: 'error';
   message: string;
 }
-export type PodToRunner = ReadyMessage | MarkedMessage | ResultMessage | ErrorMessage;
+export type PodToRunner =
+  ReadyMessage | MarkedMessage | ProgressMessage | ResultMessage | ErrorMessage;
 
 // ---------------------------------------------------------------- pod side
 
@@ -162,6 +183,18 @@ class StartRecorder {
     this.late.push(startedAt - fireTimeMs - jitterOffsetMs);
   }
 
+  /** Starts so far of fire times in [fromMs, toMs), and the latest of them. */
+  progress(fromMs: number, toMs: number): Omit<ProgressMessage, 'type'> {
+    let starts = 0;
+    let lastStartMs = NaN;
+    for (let i = 0; i < this.fire.length; i++) {
+      if (this.fire[i] < fromMs || this.fire[i] >= toMs) continue;
+      starts++;
+      if (starts === 1 || this.started[i] > lastStartMs) lastStartMs = this.started[i];
+    }
+    return { starts, lastStartMs };
+  }
+
   /** Starts with fireTime ≥ fromMs or startedAt ≥ fromMs, as typed arrays. */
   collect(
     fromMs: number,
@@ -208,6 +241,8 @@ export function runPod(factory: PodFactory): void {
   let cpuDelta: NodeJS.CpuUsage = { user: 0, system: 0 };
   let rssAtEnd = 0;
   let rssPeak = 0;
+  let rssPeakUntilStop = 0;
+  let inWindow = false;
   let rssTimer: NodeJS.Timeout | undefined;
   const hrUs = (): number => Number(process.hrtime.bigint() / 1000n);
   const windowHrUs: [number, number] = [0, 0];
@@ -258,8 +293,12 @@ export function runPod(factory: PodFactory): void {
             windowStartMs = raw.atMs;
             cpuBase = process.cpuUsage();
             rssPeak = process.memoryUsage().rss;
+            rssPeakUntilStop = rssPeak;
+            inWindow = true;
             rssTimer = setInterval(() => {
-              rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+              const rss = process.memoryUsage().rss;
+              if (inWindow) rssPeak = Math.max(rssPeak, rss);
+              rssPeakUntilStop = Math.max(rssPeakUntilStop, rss);
             }, 250);
             rssTimer.unref();
           } else {
@@ -267,14 +306,22 @@ export function runPod(factory: PodFactory): void {
             cpuDelta = process.cpuUsage(cpuBase);
             rssAtEnd = process.memoryUsage().rss;
             rssPeak = Math.max(rssPeak, rssAtEnd);
-            if (rssTimer) clearInterval(rssTimer);
+            rssPeakUntilStop = Math.max(rssPeakUntilStop, rssAtEnd);
+            inWindow = false;
           }
           await send({ type: 'marked', phase: raw.phase });
+          break;
+        }
+        case 'progress': {
+          if (!recorder) throw new Error('progress before start');
+          await send({ type: 'progress', ...recorder.progress(raw.fromMs, raw.toMs) });
           break;
         }
         case 'stop': {
           if (!recorder) throw new Error('stop before start');
           recorder.recording = false;
+          if (rssTimer) clearInterval(rssTimer);
+          rssPeakUntilStop = Math.max(rssPeakUntilStop, process.memoryUsage().rss);
           const lifetime = process.cpuUsage();
           const arrays = recorder.collect(windowStartMs);
           await send({
@@ -287,6 +334,7 @@ export function runPod(factory: PodFactory): void {
             cpuLifetimeUs: lifetime.user + lifetime.system,
             rssBytes: rssAtEnd,
             rssPeakBytes: rssPeak,
+            rssPeakUntilStopBytes: rssPeakUntilStop,
             unknownIds: recorder.unknownIds,
             windowHrUs,
             errors,
@@ -313,6 +361,8 @@ export interface PodProcess {
   /** Resolves when the pod reported ready. */
   ready: Promise<ReadyMessage & { forkToReadyMs: number }>;
   mark(phase: 'start' | 'end', atMs: number): Promise<void>;
+  /** Starts so far of fire times in [fromMs, toMs) (one request at a time). */
+  progress(fromMs: number, toMs: number): Promise<ProgressMessage>;
   /** Sends stop, resolves with the result; kills the pod if it does not exit within 15 s. */
   stop(): Promise<ResultMessage>;
   /** SIGKILL if still alive (cleanup path). */
@@ -387,6 +437,11 @@ export function forkPod(
       const p = waitFor<MarkedMessage>(`marked:${phase}`, 10_000);
       child.send({ type: 'mark', phase, atMs } satisfies MarkMessage);
       await p;
+    },
+    progress: async (fromMs, toMs) => {
+      const p = waitFor<ProgressMessage>('progress', 10_000);
+      child.send({ type: 'progress', fromMs, toMs } satisfies ProgressRequest);
+      return p;
     },
     stop: async () => {
       const p = waitFor<ResultMessage>('result', 30_000);

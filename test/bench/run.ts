@@ -3,12 +3,19 @@
  * implementations measured in turn on a list of cases.
  *
  *   node -r ts-node/register/transpile-only test/bench/run.ts \
- *     --workload steady|herd|registry|all --impl bullmq|ours|both [--schedules 1000,5000] \
+ *     --workload steady|herd|registry|sweep|all --impl bullmq|ours|both [--schedules 1000,5000] \
  *     [--pods 2] [--seconds N] [--warmup N] [--grace N] [--opt key=value ...] \
- *     [--herd-lead S] [--register-budget S] [--cpu-prof DIR] [--pod-exec-arg=--flag ...] \
- *     [--cluster [--cluster-masters 3]] [--out test/bench/results]
+ *     [--herd-lead S] [--register-budget S] [--run-skipped] [--cpu-prof DIR] \
+ *     [--pod-exec-arg=--flag ...] [--cluster [--cluster-masters 3]] [--out test/bench/results]
  *
- * `--workload all` (what `npm run bench` runs) = steady 1k, 5k, 20k; herd 100k; registry 1k, 1M.
+ * `--workload all` (what `npm run bench` runs) = steady 1k, 5k, 20k, 40k; herd 100k, 1M;
+ * registry 1k, 1M; sweep 20k…60k. BullMQ is not run on the 1M herd nor the sweep (a row says
+ * why and how long it would take) unless `--run-skipped`.
+ *
+ * Sweep: steady cases at rising rates (`--schedules` = the steps, default 20k, 30k, 40k, 50k,
+ * 60k schedules firing every second), run in order per implementation and stopped after the first
+ * step with misses (or an error); reports the highest rate held with 0 misses, and duplicates at
+ * every step (above the limit runs must be skipped, never doubled).
  *
  * `--cluster`: N masters (default 3, no replicas) on free loopback ports
  * (test/support/redis-cluster.ts); setups and pods get the masters as `clusterNodes` and connect
@@ -22,14 +29,15 @@
  * before the herd's fire time): CONFIG RESETSTAT + Redis CPU baseline + pods' cpuUsage baseline
  * ('mark start'), and at the end commandstats, Redis CPU, memory and the pods' cpuUsage delta
  * ('mark end'). After a grace period for late starts the pods are stopped and send their starts
- * back.
+ * back. A herd's grace ends early once the pods report as many starts as there are schedules and
+ * no new start for HERD_SETTLE_MS.
  *
  * Registry workload, per implementation and size: FLUSHALL, register (timed, within
  * `--register-budget`), Redis used_memory before/after, fork the pods (time from fork to ready),
  * then an idle window (nothing is due) for the pods' RSS and idle CPU.
  *
- * Prints one table (and ours/bullmq ratio rows), then PASS/MISS for every target of issue #4, and
- * writes test/bench/results/<timestamp>.json.
+ * Prints one table (and ours/bullmq ratio rows), then PASS/MISS for every target of issues #4
+ * and #9 (item 8), and writes test/bench/results/<timestamp>.json.
  */
 import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -41,6 +49,15 @@ import { BOTH, getImplementation } from './impls';
 import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
+import { measured, Row } from './rows';
+import {
+  CpuReference,
+  evaluateTargets,
+  formatTargets,
+  REFERENCE_STEADY_5K,
+  summariseSweep,
+  sweepStepHeld,
+} from './targets';
 import { BenchRedis, startBenchRedis } from './bench-redis';
 import {
   CommandStats,
@@ -53,14 +70,7 @@ import {
   readMemory,
   resetStats,
 } from './redis-stats';
-import {
-  cronAt,
-  getWorkload,
-  hourlyCronAwayFrom,
-  ScheduleSpec,
-  WorkloadParams,
-  WORKLOADS,
-} from './workloads';
+import { cronAt, getWorkload, hourlyCronAwayFrom, ScheduleSpec, WORKLOADS } from './workloads';
 
 // ---------------------------------------------------------------- command line
 
@@ -78,6 +88,10 @@ interface Args {
   cpuProfDir?: string;
   herdLeadS?: number;
   registerBudgetS: number;
+  /** Run implementations on cases where they are skipped by default (skipReason). */
+  runSkipped: boolean;
+  /** `--reference FILE`: the no-regression reference from an earlier report (readReference). */
+  reference?: CpuReference;
   /** Run on a private Redis Cluster of `clusterMasters` masters instead of one server. */
   cluster: boolean;
   clusterMasters: number;
@@ -101,10 +115,74 @@ const DEFAULTS: Record<
 > = {
   // Warm-up: pods start with every registered fire time missed while they booted, and need a few
   // seconds at 20k/s to catch up (misfire policy) and settle; the window measures the steady state.
-  steady: { schedules: [1_000, 5_000, 20_000], seconds: 20, warmup: 6, grace: 3 },
-  herd: { schedules: [100_000], seconds: 10, warmup: 0, grace: 20 },
+  steady: { schedules: [1_000, 5_000, 20_000, 40_000], seconds: 20, warmup: 6, grace: 3 },
+  // Above 100k the window and grace grow with the herd: see herdWindow.
+  herd: { schedules: [100_000, 1_000_000], seconds: 10, warmup: 0, grace: 20 },
   registry: { schedules: [1_000, 1_000_000], seconds: 5, warmup: 2, grace: 0 },
+  // Shorter windows than `steady`: up to 5 steps of register + start + warm-up + window each.
+  sweep: {
+    schedules: [20_000, 30_000, 40_000, 50_000, 60_000],
+    seconds: 10,
+    warmup: 6,
+    grace: 3,
+  },
 };
+
+/** `--workload all`, in this order. */
+const ALL_WORKLOADS = ['steady', 'herd', 'registry', 'sweep'];
+
+/** Issue #9 target: a 1M herd drains at ≥ 50,000 runs/s. */
+const HERD_DRAIN_TARGET_PER_SEC = 50_000;
+
+/**
+ * Window and grace of a herd of `schedules` (unless --seconds / --grace say otherwise): up to
+ * 100k the defaults (10 s, 20 s grace); above, a window that holds the whole drain at the target
+ * rate plus 5 s (1M: 25 s) and a grace for a drain at 10,000 runs/s (1M: 100 s), which ends early
+ * once every run started (HERD_SETTLE_MS).
+ */
+function herdWindow(schedules: number): { seconds: number; grace: number } {
+  const d = DEFAULTS.herd;
+  if (schedules <= 100_000) return { seconds: d.seconds, grace: d.grace };
+  return {
+    seconds: Math.ceil(schedules / HERD_DRAIN_TARGET_PER_SEC) + 5,
+    grace: Math.max(d.grace, Math.ceil(schedules / 10_000)),
+  };
+}
+
+/** A herd's grace ends once every run started and no new start came for this long. */
+const HERD_SETTLE_MS = 3_000;
+
+/**
+ * BullMQ figures of the README's last full run (commit 259044b), for the time a skipped case
+ * would take: upsertJobScheduler at 1M registered ~4,800 schedulers/s; the 100k herd started
+ * ~1,200 runs/s (37,146 in the 30 s counted).
+ */
+const BULLMQ_REGISTER_PER_SEC = 4_800;
+const BULLMQ_HERD_RUNS_PER_SEC = 1_200;
+
+/**
+ * Why `impl` does not run case `c` by default (undefined = it runs). BullMQ on the 1M herd would
+ * take a quarter of an hour, and a sweep from 20k/s would only count its misses: its steady rows
+ * miss runs from 1k/s on.
+ */
+function skipReason(impl: string, c: Case, args: Args): string | undefined {
+  if (args.runSkipped || impl !== 'bullmq') return undefined;
+  if (c.workload === 'herd' && c.schedules > 100_000) {
+    const minutes =
+      c.schedules / BULLMQ_REGISTER_PER_SEC / 60 + c.schedules / BULLMQ_HERD_RUNS_PER_SEC / 60;
+    return (
+      `not run (would take > ${Math.floor(minutes)} min: registering at ~${BULLMQ_REGISTER_PER_SEC}/s, ` +
+      `draining at ~${BULLMQ_HERD_RUNS_PER_SEC} runs/s; --run-skipped runs it)`
+    );
+  }
+  if (c.workload === 'sweep') {
+    return (
+      'not run (BullMQ already misses runs at steady 1k/s and 5k/s, see the steady rows: ' +
+      `a sweep from ${c.schedules}/s would only count misses; --run-skipped runs it)`
+    );
+  }
+  return undefined;
+}
 
 function parseCli(argv: string[]): Args {
   const { values } = parseArgs({
@@ -123,6 +201,8 @@ function parseCli(argv: string[]): Args {
       'cpu-prof': { type: 'string' },
       'herd-lead': { type: 'string' },
       'register-budget': { type: 'string', default: '150' },
+      'run-skipped': { type: 'boolean', default: false },
+      reference: { type: 'string' },
       cluster: { type: 'boolean', default: false },
       'cluster-masters': { type: 'string' },
     },
@@ -168,24 +248,49 @@ function parseCli(argv: string[]): Args {
     cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
     herdLeadS: opt('herd-lead', values['herd-lead'], 1),
     registerBudgetS: num('register-budget', values['register-budget'], 1),
+    runSkipped: values['run-skipped'] === true,
+    reference: values.reference ? readReference(values.reference) : undefined,
     cluster,
     clusterMasters,
   };
 }
 
+/**
+ * The no-regression reference from an earlier report of this runner (e.g. a run of the reference
+ * commit on this machine): its ours steady 5k row.
+ */
+function readReference(file: string): CpuReference {
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    rows?: Row[];
+    environment?: { head?: string; cpuModel?: string };
+  };
+  const row = report.rows?.find(
+    (r) => r.workload === 'steady' && r.schedules === 5_000 && r.impl === 'ours' && r.figures,
+  );
+  if (!row?.figures)
+    throw new Error(`--reference ${file}: no 'steady 5k' row of ours with figures`);
+  return {
+    source: `${path.basename(file)}${report.environment?.head ? ` @ ${report.environment.head}` : ''}`,
+    cpuModel: report.environment?.cpuModel,
+    redisCpuMsPer1kRuns: row.figures.redisCpuMsPer1kRuns,
+    podCpuMsPer1kRuns: row.figures.podCpuMsPer1kRuns,
+  };
+}
+
 function planCases(args: Args): Case[] {
-  const workloads = args.workload === 'all' ? ['steady', 'herd', 'registry'] : [args.workload];
+  const workloads = args.workload === 'all' ? ALL_WORKLOADS : [args.workload];
   const cases: Case[] = [];
   for (const workload of workloads) {
     const d = DEFAULTS[workload];
     for (const schedules of args.schedules ?? d.schedules) {
+      const sized = workload === 'herd' ? herdWindow(schedules) : d;
       cases.push({
         workload,
         schedules,
         impls: args.impls,
-        seconds: args.seconds ?? d.seconds,
+        seconds: args.seconds ?? sized.seconds,
         warmup: args.warmup ?? d.warmup,
-        grace: args.grace ?? d.grace,
+        grace: args.grace ?? sized.grace,
         topology: args.cluster
           ? ` cluster${args.clusterMasters === 3 ? '' : args.clusterMasters}`
           : '',
@@ -193,58 +298,6 @@ function planCases(args: Args): Case[] {
     }
   }
   return cases;
-}
-
-// ---------------------------------------------------------------- results
-
-interface PodStart {
-  pid: number;
-  forkToReadyMs: number;
-  bootMs: number;
-  rssReadyMb: number;
-}
-
-interface IdleFigures {
-  seconds: number;
-  podRssMb: number[];
-  podCpuMsPerSec: number;
-  redisCpuMsPerSec: number;
-  redisCommandsPerSec: number;
-  /** Handler starts while nothing was due (should be 0). */
-  starts: number;
-}
-
-interface Row {
-  case: string;
-  workload: string;
-  schedules: number;
-  impl: string;
-  version?: string;
-  params: WorkloadParams;
-  registered: number;
-  registerMs: number;
-  /** schedules/s over the store time (ImplSetup's storeMs, else the whole register call). */
-  registerRate: number;
-  /** (used_memory after registration − before) / registered. */
-  bytesPerSchedule: number;
-  redisUsedMemoryMb: number;
-  pods: PodStart[];
-  /** Median fork → ready over the pods (process start, module loading, worker boot). */
-  startMs: number;
-  /** Median time in the implementation's factory (worker boot only). */
-  bootMs: number;
-  window?: { startMs: number; endMs: number; seconds: number };
-  figures?: Figures;
-  idle?: IdleFigures;
-  podErrors: string[];
-  profiles?: ProfileSummary[];
-  /**
-   * Per Redis node (one on a single server, every master of a cluster), for the measured window:
-   * implementation commands, CPU ms and used_memory at its end — how the load spread over shards.
-   */
-  redisNodes?: Array<{ node: string; commands: number; cpuMs: number; usedMemoryMb: number }>;
-  notes: string[];
-  error?: string;
 }
 
 const caseLabel = (workload: string, schedules: number, topology = ''): string =>
@@ -279,6 +332,26 @@ function herdLeadMs(impl: string, schedules: number, args: Args): number {
 
 // ---------------------------------------------------------------- one implementation, one case
 
+function emptyRow(impl: string, c: Case): Row {
+  return {
+    case: caseLabel(c.workload, c.schedules, c.topology),
+    workload: c.workload,
+    schedules: c.schedules,
+    impl,
+    params: {},
+    registered: 0,
+    registerMs: 0,
+    registerRate: NaN,
+    bytesPerSchedule: NaN,
+    redisUsedMemoryMb: NaN,
+    pods: [],
+    startMs: NaN,
+    bootMs: NaN,
+    podErrors: [],
+    notes: [],
+  };
+}
+
 class CaseRunner {
   constructor(
     private readonly args: Args,
@@ -288,24 +361,7 @@ class CaseRunner {
   async run(name: string, c: Case): Promise<Row> {
     const impl = getImplementation(name);
     const workload = getWorkload(c.workload);
-    const row: Row = {
-      case: caseLabel(c.workload, c.schedules, c.topology),
-      workload: c.workload,
-      schedules: c.schedules,
-      impl: name,
-      version: impl.setup.version?.(),
-      params: {},
-      registered: 0,
-      registerMs: 0,
-      registerRate: NaN,
-      bytesPerSchedule: NaN,
-      redisUsedMemoryMb: NaN,
-      pods: [],
-      startMs: NaN,
-      bootMs: NaN,
-      podErrors: [],
-      notes: [],
-    };
+    const row: Row = { ...emptyRow(name, c), version: impl.setup.version?.() };
     const pods: PodProcess[] = [];
     try {
       await flushAll(this.redis);
@@ -464,7 +520,13 @@ class CaseRunner {
       readMemory(this.redis),
       ...pods.map((p) => p.mark('end', endMs)),
     ]);
-    await sleepUntil(endMs + c.grace * 1000);
+    if (c.workload === 'herd') {
+      // A herd: every registered schedule fires once in the window.
+      await this.herdGrace(row, pods, herdFireMs, startMs, endMs, endMs + c.grace * 1000);
+    } else {
+      await sleepUntil(endMs + c.grace * 1000);
+    }
+    row.graceUsedS = round((nowMs() - endMs) / 1000, 1);
     const results = await Promise.all(pods.map((p) => p.stop()));
     row.window = { startMs, endMs, seconds: c.seconds };
     row.redisNodes = this.perNode(commands, cpu0, cpu1, memory);
@@ -477,8 +539,42 @@ class CaseRunner {
       redisCpuMs: cpu1.total - cpu0.total,
       redisCpuMsSinceRegister: cpu1.total - cpuBeforeRegister,
       memory,
+      drainFromMs: c.workload === 'herd' ? herdFireMs : undefined,
     });
     return results;
+  }
+
+  /**
+   * Waits until `deadlineMs`, or less: until the pods have started as many runs of the window's
+   * fire times as there are schedules (duplicates count too, so also until no new start came for
+   * HERD_SETTLE_MS: a duplicate or a run still pending keeps the count moving).
+   */
+  private async herdGrace(
+    row: Row,
+    pods: PodProcess[],
+    fireMs: number,
+    startMs: number,
+    endMs: number,
+    deadlineMs: number,
+  ): Promise<void> {
+    let last = -1;
+    let lastChangeMs = nowMs();
+    while (nowMs() < deadlineMs) {
+      const progress = await Promise.all(pods.map((p) => p.progress(startMs, endMs)));
+      const starts = progress.reduce((a, p) => a + p.starts, 0);
+      if (starts !== last) {
+        last = starts;
+        lastChangeMs = nowMs();
+      } else if (starts >= row.registered && nowMs() - lastChangeMs >= HERD_SETTLE_MS) {
+        const lastStartMs = Math.max(...progress.map((p) => p.lastStartMs));
+        log(
+          `[${row.case} ${row.impl}] all ${starts} runs started, the last ` +
+            `${((lastStartMs - fireMs) / 1000).toFixed(2)} s after the fire time: grace ended early`,
+        );
+        return;
+      }
+      await sleepUntil(Math.min(deadlineMs, nowMs() + 500));
+    }
   }
 
   private async measureIdle(row: Row, c: Case, pods: PodProcess[]): Promise<ResultMessage[]> {
@@ -558,6 +654,7 @@ const COLUMNS: Array<[string, (r: Row) => Cell]> = [
   ['dups', (r) => fig(r, (f) => f.duplicates)],
   ['misses', (r) => fig(r, (f) => f.misses)],
   ['runs/s', (r) => fig(r, (f) => f.runsPerSec)],
+  ['drain/s', (r) => fig(r, (f) => f.drain?.runsPerSec ?? dash)],
   ['late p50', (r) => fig(r, (f) => f.latenessMs.p50)],
   ['p99', (r) => fig(r, (f) => f.latenessMs.p99)],
   ['max ms', (r) => fig(r, (f) => f.latenessMs.max)],
@@ -593,10 +690,11 @@ function table(rows: Row[]): string {
   for (const [label, group] of byCase) {
     for (const r of group) {
       if (r.error) lines.push([label, r.impl, `ERROR: ${r.error.split('\n')[0].slice(0, 100)}`]);
+      else if (r.skipped) lines.push([label, r.impl, r.skipped]);
       else lines.push([label, r.impl, ...COLUMNS.map(([, get]) => get(r))]);
     }
-    const ours = group.find((r) => r.impl === 'ours' && !r.error);
-    const bull = group.find((r) => r.impl === 'bullmq' && !r.error);
+    const ours = group.find((r) => r.impl === 'ours' && measured(r));
+    const bull = group.find((r) => r.impl === 'bullmq' && measured(r));
     if (ours && bull) lines.push([label, 'ours/bullmq', ...ratioCells(ours, bull)]);
   }
   const text = lines.map((l) => l.map(String));
@@ -608,127 +706,6 @@ function table(rows: Row[]): string {
       l.length <= 3
         ? `${l[0].padEnd(widths[0])}  ${l[1].padEnd(widths[1])}  ${l[2]}`
         : l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '),
-    )
-    .join('\n');
-}
-
-// ---------------------------------------------------------------- targets (issue #4)
-
-interface TargetResult {
-  target: string;
-  measured: string;
-  status: 'PASS' | 'MISS' | 'n/a';
-  why?: string;
-}
-
-function evaluateTargets(rows: Row[]): TargetResult[] {
-  const ok = rows.filter((r) => !r.error);
-  const find = (workload: string, schedules: number, impl: string): Row | undefined =>
-    ok.find((r) => r.workload === workload && r.schedules === schedules && r.impl === impl);
-  const out: TargetResult[] = [];
-  const check = (
-    target: string,
-    row: Row | undefined,
-    value: (r: Row) => number | undefined,
-    limit: number | undefined,
-    unit = '',
-    cmp: 'le' | 'eq' = 'le',
-    missingWhy = 'case not run',
-  ): void => {
-    const v = row ? value(row) : undefined;
-    if (!row || v === undefined || limit === undefined || !Number.isFinite(v)) {
-      out.push({ target, measured: '-', status: 'n/a', why: row ? 'no reference' : missingWhy });
-      return;
-    }
-    const pass = cmp === 'eq' ? v === limit : v <= limit;
-    out.push({
-      target,
-      measured: `${round(v, 2)}${unit}${cmp === 'le' ? ` (limit ${round(limit, 2)}${unit})` : ''}`,
-      status: pass ? 'PASS' : 'MISS',
-    });
-  };
-
-  const s5 = find('steady', 5_000, 'ours');
-  const b5 = find('steady', 5_000, 'bullmq');
-  check('steady 5k: 0 duplicates', s5, (r) => r.figures?.duplicates, 0, '', 'eq');
-  check('steady 5k: 0 misses', s5, (r) => r.figures?.misses, 0, '', 'eq');
-  check('steady 5k: p99 lateness ≤ 50 ms', s5, (r) => r.figures?.latenessMs.p99, 50, ' ms');
-  check('steady 5k: ≤ 10 Redis commands per run', s5, (r) => r.figures?.redisCommandsPerRun, 10);
-  check(
-    'steady 5k: Redis CPU per run ≤ 1/6 of BullMQ',
-    s5,
-    (r) => r.figures?.redisCpuMsPer1kRuns,
-    b5?.figures ? b5.figures.redisCpuMsPer1kRuns / 6 : undefined,
-    ' ms/1k',
-  );
-  check(
-    'steady 5k: pod CPU per run ≤ 1/4 of BullMQ',
-    s5,
-    (r) => r.figures?.podCpuMsPer1kRuns,
-    b5?.figures ? b5.figures.podCpuMsPer1kRuns / 4 : undefined,
-    ' ms/1k',
-  );
-  const s20 = find('steady', 20_000, 'ours');
-  check('steady 20k: 0 duplicates', s20, (r) => r.figures?.duplicates, 0, '', 'eq');
-  check('steady 20k: 0 misses', s20, (r) => r.figures?.misses, 0, '', 'eq');
-  check('steady 20k: p99 lateness ≤ 250 ms', s20, (r) => r.figures?.latenessMs.p99, 250, ' ms');
-  const h = find('herd', 100_000, 'ours');
-  check('herd 100k: 0 duplicates', h, (r) => r.figures?.duplicates, 0, '', 'eq');
-  check('herd 100k: 0 misses', h, (r) => r.figures?.misses, 0, '', 'eq');
-  check(
-    'herd 100k: all started within 5 s of fire time (max lateness)',
-    h,
-    (r) => (r.figures && r.figures.misses === 0 ? r.figures.latenessMs.max : Infinity),
-    5_000,
-    ' ms',
-  );
-  const r1k = find('registry', 1_000, 'ours');
-  const r1m = find('registry', 1_000_000, 'ours');
-  const full = (r: Row): boolean => r.registered === r.schedules;
-  check(
-    'registry 1M: upsertMany ≥ 20,000 schedules/s',
-    r1m,
-    (r) => (full(r) ? -r.registerRate : undefined),
-    -20_000,
-    ' (negated: schedules/s)',
-  );
-  // Report the rate plainly rather than negated.
-  const rateResult = out[out.length - 1];
-  if (r1m && full(r1m)) rateResult.measured = `${r1m.registerRate}/s (limit ≥ 20000/s)`;
-  check(
-    'registry 1M: ≤ 400 B of Redis memory per schedule',
-    r1m,
-    (r) => r.bytesPerSchedule,
-    400,
-    ' B',
-  );
-  const meanRss = (r: Row): number => {
-    const xs = r.idle?.podRssMb ?? [];
-    return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  };
-  check(
-    'registry: pod RSS at 1M within 20% of 1k',
-    r1m,
-    (r) => meanRss(r),
-    r1k ? meanRss(r1k) * 1.2 : undefined,
-    ' MB',
-  );
-  check(
-    'registry: pod start time at 1M within 20% of 1k',
-    r1m,
-    (r) => r.startMs,
-    r1k ? r1k.startMs * 1.2 : undefined,
-    ' ms',
-  );
-  return out;
-}
-
-function formatTargets(targets: TargetResult[]): string {
-  const w = Math.max(...targets.map((t) => t.target.length));
-  return targets
-    .map(
-      (t) =>
-        `${t.status.padEnd(4)}  ${t.target.padEnd(w)}  ${t.status === 'n/a' ? t.why : t.measured}`,
     )
     .join('\n');
 }
@@ -800,9 +777,30 @@ async function main(): Promise<void> {
     );
     const runner = new CaseRunner(args, redis);
     const rows: Row[] = [];
-    for (const c of cases) for (const name of c.impls) rows.push(await runner.run(name, c));
+    // The sweep of an implementation ends after its first step with misses (or an error).
+    const sweepEnded = new Set<string>();
+    for (const c of cases) {
+      for (const name of c.impls) {
+        const skip = skipReason(name, c, args);
+        if (skip) {
+          // One row per skipped case; a skipped sweep gets one row, under its first step.
+          if (c.workload !== 'sweep' || !sweepEnded.has(name)) {
+            rows.push({ ...emptyRow(name, c), skipped: skip });
+            log(`[${caseLabel(c.workload, c.schedules, c.topology)} ${name}] ${skip}`);
+          }
+          if (c.workload === 'sweep') sweepEnded.add(name);
+          continue;
+        }
+        if (c.workload === 'sweep' && sweepEnded.has(name)) continue;
+        const row = await runner.run(name, c);
+        rows.push(row);
+        if (c.workload === 'sweep' && !sweepStepHeld(row)) {
+          sweepEnded.add(name);
+          log(`[${row.case} ${name}] sweep ends here (misses or an error)`);
+        }
+      }
+    }
 
-    const targets = args.impls.includes('ours') ? evaluateTargets(rows) : [];
     const env = {
       node: process.version,
       redis: redis.version,
@@ -815,6 +813,9 @@ async function main(): Promise<void> {
       cpuPressureAfter: cpuPressure(),
       ...libState(),
     };
+    const targets = args.impls.includes('ours')
+      ? evaluateTargets(rows, args.reference ?? REFERENCE_STEADY_5K, env.cpuModel)
+      : [];
     const title =
       `workload=${args.workload} impl=${args.impls.join(',')} pods=${args.pods}` +
       (Object.keys(args.options).length ? ` opts=${JSON.stringify(args.options)}` : '') +
@@ -843,12 +844,13 @@ async function main(): Promise<void> {
           `\n${r.case} ${r.impl}: ${r.figures.unexpected} start(s) of fire times off the cron grid`,
         );
     }
+    const sweeps = args.impls.flatMap((name) => summariseSweep(rows, name) ?? []);
     if (targets.length) {
       const on =
         redis.topology.mode === 'cluster'
           ? `; ${redis.topology.masters}-master cluster, BullMQ's queue on one shard`
           : '';
-      process.stdout.write(`\n\nTargets (ours, issue #4${on}):\n${formatTargets(targets)}\n`);
+      process.stdout.write(`\n\n${formatTargets(targets, on)}\n`);
     }
     for (const r of rows) {
       for (const [i, p] of (r.profiles ?? []).entries())
@@ -874,14 +876,15 @@ async function main(): Promise<void> {
       rows,
       ratiosOursOverBullmq: Object.fromEntries(
         [...new Set(rows.map((r) => r.case))].flatMap((label) => {
-          const ours = rows.find((r) => r.case === label && r.impl === 'ours' && !r.error);
-          const bull = rows.find((r) => r.case === label && r.impl === 'bullmq' && !r.error);
+          const ours = rows.find((r) => r.case === label && r.impl === 'ours' && measured(r));
+          const bull = rows.find((r) => r.case === label && r.impl === 'bullmq' && measured(r));
           if (!ours || !bull) return [];
           const cells = ratioCells(ours, bull);
           return [[label, Object.fromEntries(COLUMNS.map(([h], i) => [h, cells[i]]))]];
         }),
       ),
       targets,
+      sweeps,
     };
     fs.mkdirSync(args.out, { recursive: true });
     const file = path.join(args.out, `${report.createdAt.replace(/[:.]/g, '-')}.json`);

@@ -81,10 +81,19 @@ export const WORKLOADS: Record<string, Workload> = {
     handlerMs: 0,
     schedules: (count) => uniform(count, '* * * * * *'),
   },
+  sweep: {
+    name: 'sweep',
+    description:
+      'steady at rising rates: S schedules every second for each S of the steps (20k, 30k, 40k, ' +
+      '50k, 60k), stopping after the first step with misses; reports the highest rate held',
+    kind: 'window',
+    handlerMs: 0,
+    schedules: (count) => uniform(count, '* * * * * *'),
+  },
   herd: {
     name: 'herd',
     description:
-      'S schedules (100,000) all due at the same whole second (a once-a-year cron at that second, ' +
+      'S schedules (100,000 and 1,000,000) all due at the same whole second (a once-a-year cron at that second, ' +
       'picked by the runner after a lead time for registration and pod start), no jitter, no-op handler',
     kind: 'window',
     handlerMs: 0,
