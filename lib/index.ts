@@ -27,7 +27,7 @@ export type {
   ParkedInfo,
   StaticSchedule,
 } from './interfaces/schedule.interface';
-export type { ScheduleContext } from './interfaces/schedule-context.interface';
+export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';
 export { SchedulerError } from './errors/scheduler.error';

@@ -1,17 +1,25 @@
-/** What every handler receives about the run it is doing. */
-export interface ScheduleContext {
+/**
+ * What every handler receives about the run it is doing.
+ *
+ * An abstract class rather than an interface, so that it is a value as well as a type: users
+ * write it in decorated signatures (`@DistributedCron(…) cleanup(ctx: ScheduleContext)`), and
+ * with `isolatedModules` and `emitDecoratorMetadata` (what `nest new` generates) TypeScript
+ * refuses a type-only name there (TS1272) unless it is imported with `import type`. Only the
+ * engine creates contexts; implement it (`implements ScheduleContext`) in tests that need one.
+ */
+export abstract class ScheduleContext {
   /** The static schedule's name, or the dynamic schedule's id. */
-  scheduleId: string;
+  abstract scheduleId: string;
   /** Set for dynamic schedules only. */
-  tenantId?: string;
+  abstract tenantId?: string;
   /** The nominal cron time this run is for; (scheduleId, fireTime) is the idempotency key. */
-  fireTime: Date;
+  abstract fireTime: Date;
   /** When the run became due: fireTime plus the schedule's deterministic jitter offset. */
-  dueTime: Date;
+  abstract dueTime: Date;
   /** 1 for the first run of this fire time, larger when a run is re-done after a lost lease. */
-  attempt: number;
+  abstract attempt: number;
   /** Strictly increases for every run of the same schedule. */
-  fencingToken: number;
+  abstract fencingToken: number;
   /** Aborts when the run's lease is lost or the application shuts down. */
-  signal: AbortSignal;
+  abstract signal: AbortSignal;
 }
