@@ -12,7 +12,7 @@ import type { Plan } from './fire-planner';
 import type { PodRegistry } from './pod-registry';
 import { ReservationBook } from './reservation-book';
 import { giveBackWithin, RunLauncher } from './run-launcher';
-import { LeaseKeeper } from './run-lease';
+import { LeaseKeeper, reservationLeaseMs } from './run-lease';
 import { RunEffect, RunEvent, slotEvent } from './run-lifecycle';
 import { RunMover } from './run-mover';
 import * as Plans from './run-planning';
@@ -347,7 +347,7 @@ export class RunCoordinator {
     run.dueMs = dueMs;
     run.attempt = 1;
     run.fencingToken = result.chainedFence;
-    run.leaseUntilMs = Math.max(dueMs, result.nowMs) + this.options.leaseMs;
+    run.leaseUntilMs = Math.max(dueMs, result.nowMs) + reservationLeaseMs(this.options.leaseMs);
     run.claim = 'run';
     c.claimedMs = result.nowMs;
     c.epoch = result.epoch;

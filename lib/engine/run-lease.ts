@@ -22,6 +22,20 @@ export interface LeasedRun {
 /** What the keeper asks of Redis (a unit test passes plain functions). */
 export type LeasePort = Pick<RedisScripts, 'extendLeases' | 'releaseRuns'>;
 
+/** The lease of a reservation, from its due time, when `leaseMs` is longer. */
+const RESERVATION_LEASE_MS = 5_000;
+
+/**
+ * The lease of a run claimed ahead of its due time (a reservation), counted from that due time:
+ * short, so that the fire times a crashed pod had reserved are re-claimed by another pod within
+ * a few seconds of their due time, not `leaseMs` after it. Once started, the run's lease is
+ * renewed to `leaseMs` at the lease keeper's next tick (it has less than half a lease left), which
+ * comes well before the abort margin: 5 s against at most 1 s per tick and 1.1 s of margin.
+ */
+export function reservationLeaseMs(leaseMs: number): number {
+  return Math.min(leaseMs, RESERVATION_LEASE_MS);
+}
+
 /** Slack for the error of the local estimate of Redis time and for a late timer. */
 const ESTIMATE_SLACK_MS = 100;
 

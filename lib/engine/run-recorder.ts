@@ -10,6 +10,7 @@ import { ActiveRun, Claimed, moveRun, planningFacts, Recording } from './claimed
 import type { Plan } from './fire-planner';
 import type { RunEvent } from './run-lifecycle';
 import { PartitionQueue } from './partition-batcher';
+import { reservationLeaseMs } from './run-lease';
 import { ending } from './run-planning';
 
 /** What the RunCoordinator does around the writes. */
@@ -49,7 +50,8 @@ export class RunRecorder {
     const limits = {
       deadLetters: options.deadLetterLimit,
       history: options.runHistory,
-      leaseMs: options.leaseMs,
+      // A chained next fire time is a reservation: its short lease, from its due time.
+      leaseMs: reservationLeaseMs(options.leaseMs),
       lookAheadMs: options.lookAheadMs,
       wakeChannel: keys.wakeChannel,
     };

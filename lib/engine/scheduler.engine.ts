@@ -18,6 +18,7 @@ import type { RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 import { PodRegistry } from './pod-registry';
+import { reservationLeaseMs } from './run-lease';
 import { RunCoordinator, RunSource } from './run-coordinator';
 import { StaticScheduleSync } from './static-schedule.sync';
 
@@ -295,6 +296,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
             limit,
             leaseMs,
             lookAheadMs,
+            reservationLeaseMs(leaseMs),
           );
           replies.forEach((reply, i) => {
             const target = group[i];

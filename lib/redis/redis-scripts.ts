@@ -66,14 +66,15 @@ export class RedisScripts {
     limit: number,
     leaseMs: number,
     lookAheadMs: number,
+    reservationLeaseMs = leaseMs,
   ): Promise<ClaimReply[]> {
     const replies = await this.pipelined(
       'claimDue',
-      targets.map((t) => runs.encodeClaim(t, limit, leaseMs, lookAheadMs)),
+      targets.map((t) => runs.encodeClaim(t, limit, leaseMs, lookAheadMs, reservationLeaseMs)),
     );
     return replies.map((reply) => {
       if (reply instanceof Error) throw reply;
-      return runs.decodeClaim(reply as ScriptArg[], leaseMs);
+      return runs.decodeClaim(reply as ScriptArg[], leaseMs, reservationLeaseMs);
     });
   }
 

@@ -32,6 +32,7 @@ export function encodeClaim(
   limit: number,
   leaseMs: number,
   lookAheadMs: number,
+  reservationLeaseMs: number,
 ): ScriptArg[] {
   return [
     t.due,
@@ -45,11 +46,16 @@ export function encodeClaim(
     t.share.rank,
     t.offset,
     t.maxAhead,
+    reservationLeaseMs,
   ];
 }
 
-/** `leaseMs`: the lease the claim was made with (the reply gives its start, not its end). */
-export function decodeClaim(reply: ScriptArg[], leaseMs: number): ClaimReply {
+/** The leases the claim was made with (the reply gives their start, not their end). */
+export function decodeClaim(
+  reply: ScriptArg[],
+  leaseMs: number,
+  reservationLeaseMs: number,
+): ClaimReply {
   const nowMs = Number(reply[0]);
   const count = Number(reply[6]);
   const runs: ClaimedRun[] = new Array(count);
@@ -64,7 +70,7 @@ export function decodeClaim(reply: ScriptArg[], leaseMs: number): ClaimReply {
       attempt,
       fencingToken: Number(reply[o + 4]),
       // As claimDue-4.lua sets it: from the due time of a reservation, from now otherwise.
-      leaseUntilMs: (attempt === 1 && dueMs > nowMs ? dueMs : nowMs) + leaseMs,
+      leaseUntilMs: attempt === 1 && dueMs > nowMs ? dueMs + reservationLeaseMs : nowMs + leaseMs,
       claim: attempt === 0 ? 'stale' : attempt === 1 ? 'run' : 'recover',
       revision: String(reply[o + 5]),
       timing: String(reply[o + 6]),

@@ -21,13 +21,16 @@
           whose schedule is gone, or was created again, is dropped)
   KEYS[4] change epoch of the partition (STRING, integer; see confirmRuns)
   ARGV[1] most runs to claim (integer)
-  ARGV[2] lease (ms), counted from the due time for a reservation
+  ARGV[2] lease (ms) of a claim that starts now, counted from now
   ARGV[3] look-ahead (ms, 0 = claim only what is due)
   ARGV[4] pods sharing the handler (integer ≥ 1)
   ARGV[5] this pod's rank among them (integer, 0-based)
   ARGV[6] entries of the window to pass over first (integer): those a previous call of the same
           round left alone
   ARGV[7] most reservations to make (integer): first attempts not yet due beyond it are left alone
+  ARGV[8] lease (ms) of a reservation, counted from its due time (short, so that the fire times a
+          crashed pod reserved are re-claimed soon after they are due; a started run's lease is
+          renewed to ARGV[2] by its pod); ARGV[2] when absent
 
   Returns { now ms, next score to look at or -1 (the last one examined when the limit stopped the
             claim, else the first score after the look-ahead), least score of an entry left alone
@@ -36,8 +39,8 @@
             more) else 0, n, then n × 10 fields: member, fire
             ms, due ms (-1 for a re-claim), attempt (0 stale, 1 first attempt, more: a re-claim),
             fencing token, revision, timing ('<cron>|<zone>|<jitter ms>'), payload, policy,
-            incarnation }. The lease ends ARGV[2] ms after the due time of a reservation, after
-            now otherwise.
+            incarnation }. The lease ends ARGV[8] ms after the due time of a reservation, ARGV[2] ms
+            after now otherwise.
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -49,6 +52,7 @@ local dueKey, fenceKey, base, epochKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local limit, leaseMs, lookAhead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local pods, rank, offset = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxAhead, ahead = tonumber(ARGV[7]), 0
+local reserveMs = tonumber(ARGV[8] or ARGV[2])
 local now = nowMs()
 local horizon = now + lookAhead
 -- the lease of a claim that starts now, as text (numbers are formatted once)
@@ -119,7 +123,7 @@ for i = 1, #entries, 2 do
   else
     fence = fence + 1
     local lease = leaseFromNow
-    if attempt == '1' and tonumber(due) > now then lease = tostring(tonumber(due) + leaseMs) end
+    if attempt == '1' and tonumber(due) > now then lease = tostring(tonumber(due) + reserveMs) end
     rcall('HSET', hashKey, 'r', fire .. ':' .. attempt .. ':' .. fence .. ':' .. lease .. ':' .. mark)
     leases[#leases + 1] = lease
     leases[#leases + 1] = member

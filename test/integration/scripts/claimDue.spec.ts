@@ -277,6 +277,22 @@ describe('claimDue with a look-ahead (reservations)', () => {
     expect((await h.claim()).runs).toEqual([]);
   });
 
+  it('leases a reservation for ARGV[8] from its due time, and what is due for ARGV[2] from now', async () => {
+    const now = await h.redisNow();
+    const soon = h.keysOf('soon');
+    const due = h.keysOf('due');
+    await h.upsert({ id: 'soon', fireMs: now + 2_000 });
+    await h.upsert({ id: 'due', fireMs: now - 1_000 });
+    const reply = await h.claim({ lookAheadMs: 5_000, leaseMs: 30_000, reservationLeaseMs: 5_000 });
+    const byMember = new Map(reply.runs.map((r) => [r.member, r]));
+    expect(byMember.get(soon.member)?.leaseUntilMs).toBe(now + 2_000 + 5_000);
+    expect(byMember.get(due.member)?.leaseUntilMs).toBe(reply.nowMs + 30_000);
+    // As stored: the run state's lease and the due-index score, where a re-claim finds it.
+    expect((await h.runState(soon.hash))?.lease).toBe(now + 7_000);
+    expect(await h.score(h.dueKey(), soon.member)).toBe(now + 7_000);
+    expect(await h.score(h.dueKey(), due.member)).toBe(reply.nowMs + 30_000);
+  });
+
   it('leaves retries not yet due and held leases inside the window alone, and reports the least such score', async () => {
     const now = await h.redisNow();
     const k = h.keysOf('s1');

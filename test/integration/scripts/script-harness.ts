@@ -50,6 +50,8 @@ export interface ClaimOptions {
   limit?: number;
   leaseMs?: number;
   lookAheadMs?: number;
+  /** ARGV[8]; ARGV[2] (leaseMs) when absent. */
+  reservationLeaseMs?: number;
   pods?: number;
   rank?: number;
   offset?: number;
@@ -159,6 +161,7 @@ export class ScriptHarness {
       opts.limit ?? 100,
       opts.leaseMs ?? 10_000,
       opts.lookAheadMs ?? 0,
+      opts.reservationLeaseMs ?? opts.leaseMs ?? 10_000,
     );
     return reply;
   }
