@@ -131,6 +131,30 @@ export function reservationOf(c: Claimed, dueMs: number): Reservation<Claimed> {
   return r;
 }
 
+/**
+ * Reuses `c` for the next fire time its completion reserved (completeRuns' chain): a first
+ * attempt, leased as a reservation from its due time (or from the completion, if due already).
+ */
+export function rechain(
+  c: Claimed,
+  fireMs: number,
+  dueMs: number,
+  result: { chainedFence: number; nowMs: number; epoch: number },
+  reservationLeaseMs: number,
+): void {
+  const { run } = c;
+  run.fireMs = fireMs;
+  run.dueMs = dueMs;
+  run.attempt = 1;
+  run.fencingToken = result.chainedFence;
+  run.leaseUntilMs = Math.max(dueMs, result.nowMs) + reservationLeaseMs;
+  run.claim = 'run';
+  c.claimedMs = result.nowMs;
+  c.epoch = result.epoch;
+  c.pass = -1;
+  c.skippedBefore = 0;
+}
+
 /** What the planner needs to know about `c` (run-planning.ts). */
 export function planningFacts(c: Claimed): PlanningFacts {
   return {

@@ -1,90 +1,57 @@
-import { Logger } from '@nestjs/common';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
-import { runRecordMember } from '../redis/key-space';
-import type { ClaimedRun, CompletionResult, ConfirmRefusal } from '../redis/protocol/run.types';
-import { timerDelay } from '../time/timer-delay';
+import type { ClaimedRun } from '../redis/protocol/run.types';
 import type { RedisClock } from '../time/redis-clock';
-import * as Runs from './claimed-run';
-import type { Claimed, ClaimInfo, RunSource } from './claimed-run';
-import type { Plan } from './fire-planner';
+import type { ClaimInfo, RunSource } from './claimed-run';
+import { moveRun } from './claimed-run';
 import type { PodRegistry } from './pod-registry';
-import { ReservationBook } from './reservation-book';
-import { giveBackWithin, RunLauncher } from './run-launcher';
-import { LeaseKeeper, reservationLeaseMs } from './run-lease';
-import { RunEffect, RunEvent, slotEvent } from './run-lifecycle';
-import { RunMover } from './run-mover';
+import { RunAdmission } from './run-admission';
+import * as Capacity from './run-capacity';
+import { RunLauncher } from './run-launcher';
+import { LeaseKeeper } from './run-lease';
 import * as Plans from './run-planning';
 import { RunRecorder } from './run-recorder';
-import { RunSlots } from './run-slots';
+import { Logger } from '@nestjs/common';
 
 export type { ClaimInfo, RunSource } from './claimed-run';
 
-/** A run that waited this long for a slot goes through the misfire policy again before it starts. */
-const QUEUED_LONG_MS = 50;
-const ADMIT: Plans.Admission = Object.freeze({ event: 'admit' });
-const NO_PLAN: Plan = Object.freeze({ fireMs: 0, dueMs: 0, skipped: 0 });
-
 /**
- * Takes claimed runs through their lifecycle (run-lifecycle.ts): holds reservations until they
- * are due and confirmed (ReservationBook), admits due runs (misfire policy), queues them for a
- * free slot (at most `concurrency` handlers), confirms again one that waited past its pass, moves
- * runs in Redis (RunMover), runs handlers under their leases (RunLauncher) and writes their ends
- * (RunRecorder), chaining the next fire time. It decides nothing itself: each step asks the
- * lifecycle for the transition and the planner (run-planning.ts) for fire times, and carries out
- * the effect.
+ * Takes claimed runs through their lifecycle (run-lifecycle.ts), by wiring its parts: RunAdmission
+ * (everything before a run starts: reservations, admission, slots, moves in Redis), RunLauncher
+ * (handlers under their leases, kept by the LeaseKeeper) and RunRecorder (their ends, chaining the
+ * next fire time back to RunAdmission). It holds no state of its own but shutdown.
  */
 export class RunCoordinator {
   private readonly logger = new Logger('RedisScheduler');
   private readonly leases: LeaseKeeper;
-  private readonly reservations: ReservationBook<Claimed>;
   private readonly recorder: RunRecorder;
   private readonly launcher: RunLauncher;
-  private readonly mover: RunMover;
-  private readonly slots: RunSlots<Claimed>;
-  private closing = false;
+  private readonly admission: RunAdmission;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
     connection: RedisConnection,
-    private readonly clock: RedisClock,
+    clock: RedisClock,
     events: SchedulerEvents,
-    private readonly registry: PodRegistry,
+    registry: PodRegistry,
     /** Called when a schedule is re-armed at `dueMs` (Redis time). */
-    private readonly onRearm: (source: RunSource, dueMs: number) => void,
+    onRearm: (source: RunSource, dueMs: number) => void,
     /** Called when a slot frees up. */
-    private readonly onRunEnd: () => void,
+    onRunEnd: () => void,
   ) {
     const { scripts, keys } = connection;
-    this.slots = new RunSlots<Claimed>(options.concurrency);
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
-    this.reservations = new ReservationBook<Claimed>(
-      scripts,
-      keys,
-      clock,
-      (items, nowMs, epoch) =>
-        this.slots.confirmed(this.clock.now(), () => {
-          for (const c of items) {
-            this.slots.release(c);
-            c.claimedMs = nowMs;
-            c.epoch = epoch;
-            this.guarded(c, this.admitNow);
-          }
-        }),
-      (c, why) => this.dropped(c, why),
-      (items) => this.handBack(items),
-    );
     this.recorder = new RunRecorder(options, connection, clock, events, {
       chainFor: (c, plan) =>
         Plans.chainDecision(plan, {
-          closing: this.closing,
+          closing: this.admission.closing,
           lookAheadMs: options.lookAheadMs,
           nowMs: clock.now(),
           owned: registry.owns(c.source.handler.key, c.run.incarnation),
           room: this.lookAheadRoom > 0,
         }),
-      chained: (c, fireMs, dueMs, result) => this.reserveChained(c, fireMs, dueMs, result),
+      chained: (c, fireMs, dueMs, result) => this.admission.chained(c, fireMs, dueMs, result),
       rearmed: (c, dueMs) => onRearm(c.source, dueMs),
       forget: (active) => this.launcher.forget(active),
     });
@@ -93,287 +60,74 @@ export class RunCoordinator {
       {
         started: (c) => this.recorder.started(c),
         slotFreed: () => {
-          this.pump();
-          this.onRunEnd();
+          this.admission.pump();
+          onRunEnd();
         },
         ended: (active) => {
           if (!active.givenBack) return this.recorder.recordEnd(active);
-          this.move(active.claimed, 'finished-given-back');
+          moveRun(active.claimed, 'finished-given-back', this.logger);
           this.launcher.forget(active);
         },
       },
       options.lookAheadMs,
     );
-    this.mover = new RunMover(connection, options.batchSize);
-  }
-
-  /**
-   * How many more runs to claim: enough for the free slots (what is due now comes first in a
-   * claim), or more while the look-ahead has room (see lookAheadRoom).
-   */
-  get claimBudget(): number {
-    const { concurrency } = this.options;
-    const free = concurrency - this.launcher.running - this.slots.holding - this.slots.waiting;
-    return Math.max(free, this.lookAheadRoom);
-  }
-
-  /**
-   * Room for runs claimed ahead: claimed runs not yet started are capped by what `concurrency`
-   * slots can start within the look-ahead at the handlers' average duration (so slow handlers
-   * never hoard runs another pod could start on time), and by `maxPendingRuns`.
-   */
-  get lookAheadRoom(): number {
-    const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
-    const cap = Math.min(
-      Math.max(maxPendingRuns, concurrency),
-      Math.floor(concurrency * (1 + lookAheadMs / this.launcher.averageRunMs)),
+    this.admission = new RunAdmission(
+      options,
+      connection,
+      clock,
+      this.leases,
+      this.recorder,
+      this.launcher,
+      onRearm,
+      onRunEnd,
     );
-    return cap - this.launcher.running - this.reservations.size - this.slots.waiting;
+  }
+
+  /** How many more runs to claim (run-capacity.ts). */
+  get claimBudget(): number {
+    return Capacity.claimBudget(this.capacity());
+  }
+
+  /** Room for runs claimed ahead (run-capacity.ts). */
+  get lookAheadRoom(): number {
+    return Capacity.lookAheadRoom(this.capacity());
   }
 
   /** Shutdown began: runs not started are handed back, and claims from now on too. */
   close(): void {
-    this.closing = true;
-    this.handBack([...this.reservations.drain().map((r) => r.item), ...this.slots.drain()]);
+    this.admission.close();
   }
 
   /** The runs of one claim reply: due ones start in this pass, without another confirmation. */
   dispatchAll(source: RunSource, runs: readonly ClaimedRun[], claim: ClaimInfo): void {
-    this.slots.confirmed(this.clock.now(), () => {
-      for (const run of runs) this.dispatch(source, run, claim);
-    });
+    this.admission.dispatchAll(source, runs, claim);
   }
 
-  /**
-   * A remove, pause or upsert made through this process has resolved in Redis: runs waiting for a
-   * slot are confirmed again before they start.
-   */
+  /** A remove, pause or upsert made through this process has resolved in Redis (RunSlots). */
   noteWrite(): void {
-    this.slots.noteWrite();
+    this.admission.noteWrite();
   }
 
   /** Whether schedule changes are pushed to this pod (its wake-channel subscription is live). */
   changesPushed(live: boolean): void {
-    this.slots.pushed(live);
+    this.admission.changesPushed(live);
   }
 
-  /** Starts what is ready, as far as slots allow. */
-  pump(): void {
-    for (
-      let c = this.slots.next(this.launcher.running);
-      c;
-      c = this.slots.next(this.launcher.running)
-    ) {
-      this.guarded(c, this.slotFreeFor);
-    }
-  }
-
+  /** Waits up to `timeoutMs` for the runs in flight, then aborts the rest and gives their leases back. */
   async shutdown(timeoutMs: number): Promise<void> {
     await this.launcher.shutdown(timeoutMs);
     this.recorder.stop();
   }
 
-  private dispatch(source: RunSource, run: ClaimedRun, claim: ClaimInfo): void {
-    if (this.closing) return this.handBack([{ source, run }]);
-    let c: Claimed;
-    try {
-      c = Runs.toClaimed(source, run, claim, this.options.defaultPolicy);
-    } catch (error) {
-      // Left to its lease: a pod of another version may be able to read it.
-      const message = (error as Error).message;
-      return this.logger.error(`Schedule "${run.member}" holds an unusable timing: ${message}`);
-    }
-    if (run.claim === 'run' && run.dueMs > claim.nowMs) this.apply(c, 'reserve', ADMIT);
-    else this.guarded(c, this.admitNow);
-  }
-
-  /** Moves `c` on by `event` and carries out the effect; `a` carries the plan of an admission. */
-  private apply(c: Claimed, event: RunEvent, a: Plans.Admission): void {
-    const effect = this.move(c, event);
-    switch (effect) {
-      case 'hold':
-        return this.reservations.add(Runs.reservationOf(c, c.run.dueMs));
-      case 'queue':
-      case 'queue-first':
-        this.slots.enqueue(c, effect === 'queue-first');
-        return this.pump();
-      case 'write':
-        if (a.event === 'give-up') {
-          const fire = new Date(c.run.fireMs).toISOString();
-          this.logger.error(`Run of "${c.info.id}" for ${fire} ${a.why}`);
-          return this.recorder.write(c, 'failed', a.why, a.plan, undefined);
-        }
-        return this.recorder.write(c, 'skipped', '', 'plan' in a ? a.plan : NO_PLAN, undefined);
-      case 'retarget':
-        return void this.retarget(c, 'plan' in a ? a.plan : NO_PLAN);
-      case 'hand-back':
-        return this.handBack([c]);
-      case 'report-lost':
-        this.logger.warn(
-          `Run of "${c.info.id}" lost its lease before it started; another pod will run it`,
-        );
-        return this.onRunEnd();
-      case 'none':
-        return;
-      default:
-        this.logger.error(`Run of "${c.info.id}": effect '${effect}' is not carried out here`);
-    }
-  }
-
-  private move(c: Claimed, event: RunEvent): RunEffect {
-    return Runs.moveRun(c, event, this.logger);
-  }
-
-  /**
-   * Runs one step of a claimed run. An error computing its fire times (cron-parser gives up on
-   * some expressions at some zones' DST changes) parks its schedule instead of escaping, so it
-   * never stops the other runs of a batch or the pod.
-   */
-  private guarded(c: Claimed, step: (this: RunCoordinator, c: Claimed) => void): void {
-    try {
-      step.call(this, c);
-    } catch (error) {
-      this.park(c, error);
-    }
-  }
-
-  private park(c: Claimed, error: unknown): void {
-    this.slots.release(c);
-    if (this.move(c, 'unplannable') === 'park') this.recorder.park(c, error, undefined);
-  }
-
-  /** A due claim, or a confirmed reservation: admission (misfire policy), then a slot. */
-  private admitNow(c: Claimed): void {
-    const a = Plans.admit(Runs.planningFacts(c), this.clock.now(), this.options.maxAttempts);
-    this.apply(c, a.event, a);
-  }
-
-  /** A slot is free for `c`, waiting in `ready`. */
-  private slotFreeFor(c: Claimed): void {
-    const { run } = c;
-    const now = this.clock.now();
-    const stale = run.claim === 'run' && this.slots.stale(c, now);
-    // A run that waited for a slot may be late by now: the misfire policy again.
-    const late =
-      (!stale || this.closing) && now - c.claimedMs >= QUEUED_LONG_MS
-        ? Plans.misfire(Runs.planningFacts(c), now)
-        : ADMIT;
-    const detach = c.policy.overlap === 'allow' && run.claim === 'run';
-    const event = slotEvent({
-      stale,
-      admission: late.event === 'give-up' ? 'admit' : late.event,
-      closing: this.closing,
-      leaseLeft: now < run.leaseUntilMs - this.leases.abortMarginMs,
-      detach,
-    });
-    if (event === 'recheck') {
-      this.move(c, event);
-      this.slots.hold(c);
-      return this.reservations.add(Runs.reservationOf(c, Math.min(run.dueMs, now)));
-    }
-    if (event === 'expired') {
-      this.move(c, event);
-      this.logger.warn(
-        `Run of "${c.info.id}" was claimed but its lease ran out before it could start`,
-      );
-      return this.onRunEnd();
-    }
-    if (event !== 'detach' && event !== 'launch') return this.apply(c, event, late);
-    // Fire times are computed before the run takes a slot: an error here parks the schedule.
-    const dueMs = run.dueMs >= 0 ? run.dueMs : Plans.dueOf(Runs.planningFacts(c));
-    const next = detach ? Plans.planDetached(Runs.planningFacts(c)) : NO_PLAN;
-    this.move(c, event);
-    this.launcher.take();
-    if (detach) void this.detach(c, next, dueMs);
-    else this.launcher.launch(c, run.member, dueMs);
-  }
-
-  /** confirmRuns refused a reservation (or a run confirmed again). */
-  private dropped(c: Claimed, why: ConfirmRefusal): void {
-    this.slots.release(c);
-    if (this.move(c, why === 'changed' ? 'changed' : 'lost') === 'rearm') {
-      // Handed back and armed again as the change left it: look at once, it may be due now.
-      this.onRearm(c.source, this.clock.now());
-    } else {
-      const detail =
-        why === 'lease-expired'
-          ? 'its lease expired first'
-          : 'its schedule was removed, or another pod took it over';
-      this.logger.warn(`Reserved run of "${c.info.id}" will not start here: ${detail}`);
-    }
-    this.onRunEnd();
-  }
-
-  private async retarget(c: Claimed, plan: Plan): Promise<void> {
-    const result = await this.mover.retarget(c, plan);
-    if (result === 'too-early') {
-      // This pod's clock estimate ran ahead of Redis: that fire time is due in a moment.
-      this.move(c, result);
-      setTimeout(() => void this.retarget(c, plan), timerDelay(plan.dueMs - this.clock.now() + 1));
-      return;
-    }
-    if (result === 'moved') {
-      c.run.fireMs = plan.fireMs;
-      c.run.dueMs = plan.dueMs;
-      c.skippedBefore += plan.skipped;
-    }
-    // retargetRuns checks the lease only: a moved run is confirmed again before it starts.
-    this.apply(c, result, ADMIT);
-  }
-
-  /** overlap 'allow': the run goes on under its own record, the schedule is re-armed at once. */
-  private async detach(c: Claimed, next: Plan, dueMs: number): Promise<void> {
-    const result = await this.mover.detach(c, next);
-    if (result !== 'moved') {
-      this.launcher.untake();
-      this.apply(c, 'lost', ADMIT);
-      return this.pump();
-    }
-    this.move(c, result);
-    this.onRearm(c.source, next.dueMs);
-    this.launcher.launch(c, runRecordMember(c.run.member, c.run.fireMs), dueMs);
-  }
-
-  /**
-   * The next fire time completeRuns reserved for this pod: held until due and confirmed, like any
-   * reservation, or admitted at once if it is due already (claimed by that call, as a claim
-   * would). The run just recorded is done with, so its objects are reused for the next one: at
-   * thousands of runs a second, objects that live for the look-ahead (about a second) are what
-   * the garbage collector pays for, and these stay put instead of being copied and promoted.
-   */
-  private reserveChained(c: Claimed, fireMs: number, dueMs: number, result: CompletionResult) {
-    const { run } = c;
-    run.fireMs = fireMs;
-    run.dueMs = dueMs;
-    run.attempt = 1;
-    run.fencingToken = result.chainedFence;
-    run.leaseUntilMs = Math.max(dueMs, result.nowMs) + reservationLeaseMs(this.options.leaseMs);
-    run.claim = 'run';
-    c.claimedMs = result.nowMs;
-    c.epoch = result.epoch;
-    c.pass = -1;
-    c.skippedBefore = 0;
-    this.move(c, 'chain');
-    if (this.closing) return this.apply(c, 'close', ADMIT);
-    if (dueMs > result.nowMs) return this.apply(c, 'reserve', ADMIT);
-    // On the next turn, with the other runs just recorded (confirmed again before it starts).
-    setImmediate(() => this.guarded(c, this.admitNow));
-  }
-
-  /**
-   * Hands back claimed runs that will not start: first attempts as if never claimed (another pod
-   * claims them at once with attempt 1), re-runs by ending their lease (attempt + 1).
-   */
-  private handBack(claims: readonly (Claimed | Pick<Claimed, 'source' | 'run'>)[]): void {
-    for (const c of claims) if ('phase' in c && c.phase !== 'ended') this.move(c, 'close');
-    const ref = (c: Pick<Claimed, 'source' | 'run'>) => ({
-      partition: c.source.partition,
-      member: c.run.member,
-      fencingToken: c.run.fencingToken,
-    });
-    const first = claims.filter((c) => c.run.claim === 'run').map(ref);
-    const others = claims.filter((c) => c.run.claim !== 'run').map(ref);
-    const work = Promise.all([this.leases.release(first), this.leases.giveBack(others)]);
-    void giveBackWithin(work, claims.length, this.logger);
+  private capacity(): Capacity.Capacity {
+    const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
+    return {
+      concurrency,
+      lookAheadMs,
+      maxPendingRuns,
+      averageRunMs: this.launcher.averageRunMs,
+      running: this.launcher.running,
+      ...this.admission.held,
+    };
   }
 }

@@ -101,6 +101,22 @@ export class LeaseKeeper {
     );
   }
 
+  /**
+   * Hands back claimed runs that will not start: first attempts as if never claimed (`release`:
+   * another pod claims them at once with attempt 1), re-runs by ending their lease (`giveBack`:
+   * attempt + 1).
+   */
+  async handBack(
+    runs: readonly (Pick<LeasedRun, 'partition' | 'member' | 'fencingToken'> & {
+      firstAttempt: boolean;
+    })[],
+  ): Promise<void> {
+    await Promise.all([
+      this.release(runs.filter((r) => r.firstAttempt)),
+      this.giveBack(runs.filter((r) => !r.firstAttempt)),
+    ]);
+  }
+
   /** Ends the leases now so another pod re-claims these runs at once (attempt + 1). */
   async giveBack(
     runs: readonly Pick<LeasedRun, 'partition' | 'member' | 'fencingToken'>[],
