@@ -1,21 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type {
-  ParkedInfo,
-  RunStatus,
-  Schedule,
-  ScheduleState,
-  StaticSchedule,
-} from '../interfaces/schedule.interface';
+import type { RunStatus, Schedule, StaticSchedule } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
 import type { UpsertCall, UpsertReply } from '../redis/protocol/schedule-write.types';
 import { armAfter } from './fire-planner';
-import { decodePolicy } from '../policy/schedule-policy';
-import { usesHashes, type CronSchedule } from '../time/cron';
+import {
+  parseLast,
+  toDeadLetter,
+  toRunRecord,
+  toSchedule,
+  toStaticSchedule,
+} from './stored-schedule.decoder';
+import type { CronSchedule } from '../time/cron';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { RedisClock } from '../time/redis-clock';
 
@@ -60,14 +60,9 @@ export interface WriteResult {
 }
 
 /**
- * Reads and writes schedule hashes through the scripts; the one place that knows their fields:
- * h handler key, t timing ('<cron>|<zone>|<jitter>', its cron with `H` resolved), cw the cron as
- * written when it differs from the timing's ('<written>|<timing's cron>', so that a timing an older
- * version rewrote is not shown with it), p payload, po policy, en '0' while paused,
- * nf next fire, nd next due (when not nf), rv revision, ca / ua created / updated at (ua from the
- * first update on), gn incarnation, r run state and exactly-once mark (includes/runState.lua),
- * l last run ('<outcome>:<fire>:<ended>'), lm last error, sk fire times skipped. A field at its default is
- * absent (or '').
+ * Reads and writes schedule hashes through the scripts. The hash fields are listed, and decoded,
+ * in stored-schedule.decoder.ts; the writer stores 't' (ScheduleTiming) and 'cw' (the cron as
+ * written beside the timing's, when the two differ).
  */
 @Injectable()
 export class ScheduleStore {
@@ -222,15 +217,10 @@ export class ScheduleStore {
     const lists = await Promise.all(
       partitions.map((p) => client.lrange(keys.deadLetters(p), 0, -1)),
     );
-    const letters: DeadLetter[] = [];
-    for (const entry of lists.flat()) {
-      const raw = JSON.parse(entry) as Omit<DeadLetter, 'fireTime' | 'failedAt'> & {
-        fireTime: string;
-        failedAt: string;
-      };
-      if (tenantId !== undefined && raw.tenantId !== tenantId) continue;
-      letters.push({ ...raw, fireTime: new Date(raw.fireTime), failedAt: new Date(raw.failedAt) });
-    }
+    const letters = lists
+      .flat()
+      .map(toDeadLetter)
+      .filter((letter) => tenantId === undefined || letter.tenantId === tenantId);
     return letters.sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime());
   }
 
@@ -238,16 +228,7 @@ export class ScheduleStore {
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     const { client, keys } = this.connection;
     const entries = await client.lrange(keys.history(keys.dynamicSchedule(tenantId, id)), 0, -1);
-    return entries.map((entry) => {
-      const [fire, attempt, fence, status, endedAt] = entry.split(',');
-      return {
-        fireTime: new Date(Number(fire)),
-        attempt: Number(attempt),
-        fencingToken: Number(fence),
-        status: status as RunRecord['status'],
-        endedAt: new Date(Number(endedAt)),
-      };
-    });
+    return entries.map(toRunRecord);
   }
 
   async clearDeadLetters(tenantId?: string): Promise<number> {
@@ -264,8 +245,7 @@ export class ScheduleStore {
     const hash = await this.connection.client.hgetall(
       this.connection.keys.staticSchedule(name).hash,
     );
-    if (!isSchedule(hash)) return null;
-    return { name, ...stateOf(hash, this.clock.now()) };
+    return toStaticSchedule(hash, name, this.clock.now());
   }
 
   async get(tenantId: string, id: string): Promise<Schedule | null> {
@@ -294,104 +274,4 @@ export class ScheduleStore {
     });
     return schedules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
-}
-
-function isSchedule(hash: Record<string, string> | null): hash is Record<string, string> {
-  return Boolean(hash && hash.h && hash.t);
-}
-
-function toSchedule(
-  hash: Record<string, string>,
-  tenantId: string,
-  id: string,
-  nowMs: number,
-): Schedule | null {
-  if (!isSchedule(hash) || !hash.h.startsWith('h:')) return null;
-  return {
-    tenantId,
-    id,
-    handler: hash.h.slice(2),
-    payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
-    ...stateOf(hash, nowMs),
-  };
-}
-
-/** What static and dynamic schedules share: timing, policy, and the last run. */
-function stateOf(hash: Record<string, string>, nowMs: number) {
-  const enabled = hash.en !== '0';
-  const parked = parseParked(hash.pk);
-  const state: ScheduleState = parked ? 'parked' : enabled ? 'active' : 'paused';
-  const timing = splitTiming(hash.t);
-  const last = parseLast(hash.l ?? '');
-  const resolvedCron = usesHashes(timing.cron) ? legacyCron(hash.t) : timing.cron;
-  const nextDue = Number(hash.nd || hash.nf);
-  const [fire, attempt, fence] = (hash.r ?? '').split(':').map(Number);
-  return {
-    cron: writtenCron(hash.cw ?? '', timing.cron),
-    resolvedCron,
-    timeZone: timing.timeZone,
-    jitterMs: timing.jitterMs,
-    enabled,
-    state,
-    parked,
-    nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
-    createdAt: new Date(Number(hash.ca)),
-    updatedAt: new Date(Number(hash.ua ?? hash.ca)),
-    lastFireAt: last.fireMs === null ? null : new Date(last.fireMs),
-    lastStatus: last.status,
-    lastError: hash.lm ? hash.lm : null,
-    // Owned (fence > 0) and started: a reservation claimed ahead of its due time is not running yet.
-    running: fence > 0 && attempt > 0 && (fire !== Number(hash.nf) || nextDue <= nowMs),
-    skippedFires: Number(hash.sk ?? 0),
-    ...decodePolicy(hash.po ?? ''),
-  };
-}
-
-/**
- * The cron as written, kept in 'cw' as '<written>|<timing's cron>' when the two differ; ignored
- * unless it was written for this timing (a version before `cw` rewrites only 't').
- */
-function writtenCron(stored: string, timingCron: string): string {
-  const at = stored.lastIndexOf('|');
-  return at >= 0 && stored.slice(at + 1) === timingCron ? stored.slice(0, at) : timingCron;
-}
-
-/**
- * The fire-on expression of a timing stored before `H` was resolved at upsert (it still holds
- * `H`), as the pods draw it; the stored text if it cannot be decoded.
- */
-function legacyCron(stored: string): string {
-  try {
-    return ScheduleTiming.decode(stored).cron.expression;
-  } catch {
-    return splitTiming(stored).cron;
-  }
-}
-
-/** The parts of a stored timing, as text (decoding the cron is not needed to show it). */
-function splitTiming(stored: string): { cron: string; timeZone: string; jitterMs: number } {
-  const last = stored.lastIndexOf('|');
-  const zoneAt = stored.lastIndexOf('|', last - 1);
-  return {
-    cron: stored.slice(0, zoneAt),
-    timeZone: stored.slice(zoneAt + 1, last),
-    jitterMs: Number(stored.slice(last + 1)) || 0,
-  };
-}
-
-/** 'pk' is '<parked at ms>:<reason>' (completeRuns-1.lua, chain 'p'). */
-function parseParked(stored: string | undefined): ParkedInfo | null {
-  if (!stored) return null;
-  const colon = stored.indexOf(':');
-  return { at: new Date(Number(stored.slice(0, colon))), reason: stored.slice(colon + 1) };
-}
-
-function parseLast(stored: string): { status: RunStatus | null; fireMs: number | null } {
-  if (stored === '') return { status: null, fireMs: null };
-  const [outcome, fire] = stored.split(':');
-  return { status: toStatus(outcome), fireMs: Number(fire) };
-}
-
-function toStatus(value: string | undefined): RunStatus | null {
-  return value === 'succeeded' || value === 'failed' ? value : null;
 }

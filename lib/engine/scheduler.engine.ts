@@ -13,26 +13,14 @@ import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-opt
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
-import type { ClaimTarget } from '../redis/protocol/run.types';
-import type { RedisClient } from '../redis/redis-scripts';
 import { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
+import { type DueTarget, dueTargets } from './due-target';
 import { PodRegistry } from './pod-registry';
 import { reservationLeaseMs } from './run-lease';
-import { RunCoordinator, RunSource } from './run-coordinator';
+import { RunCoordinator } from './run-coordinator';
 import { StaticScheduleSync } from './static-schedule.sync';
-
-/** One (partition, handler) due index this pod claims from. */
-interface Target extends ClaimTarget, RunSource {
-  /** When to claim from it next (Redis ms); Infinity: not before a full poll. */
-  wakeAtMs: number;
-  /** The earliest wake-up hint (a re-arm, a wake message) since the last claim was sent. */
-  hintMs: number;
-  /** Entries the claims of this round left alone at the front of the window: the next passes them. */
-  offset: number;
-  /** Least score left alone by the claims of this round (they may go on over several calls). */
-  heldMs: number;
-}
+import { WakeSubscription } from './wake-subscription';
 
 const MAX_BACKOFF_MS = 5_000;
 /** Period of the pod registry's heartbeats (a pod is out after three missed ones). */
@@ -53,8 +41,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private readonly logger = new Logger('RedisScheduler');
   private readonly runs: RunCoordinator;
   private readonly registry: PodRegistry;
-  private readonly byDueKey = new Map<string, Target>();
-  private targets: Target[] = [];
+  private readonly byDueKey = new Map<string, DueTarget>();
+  private targets: DueTarget[] = [];
   private running = false;
   private ticking = false;
   private tickAgain = false;
@@ -63,7 +51,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private timerAt = Infinity;
   private nextFullPollAt = 0;
   private failures = 0;
-  private subscriber: RedisClient | undefined;
+  private readonly wake: WakeSubscription;
   /** The tick under way, awaited by shutdown so that no claim lands after it. */
   private current: Promise<void> | undefined;
 
@@ -82,20 +70,33 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       clock,
       events,
       this.registry,
-      (source, dueMs) => this.rearmed(source as Target, dueMs),
+      (source, dueMs) => this.rearmed(source as DueTarget, dueMs),
       () => {
         if (this.starved) this.arm(0);
       },
     );
+    this.wake = new WakeSubscription(connection, {
+      epochBumped: () => this.runs.noteWrite(),
+      registryChanged: (key) => this.registry.changed(key),
+      due: (dueKey, dueMs) => this.notifyDue(dueKey, dueMs),
+      pushed: (live) => this.runs.changesPushed(live),
+      unavailable: (error) => {
+        if (!this.running) return;
+        this.logger.warn(
+          `Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`,
+        );
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.staticSync.start();
     if (!this.options.worker) return;
-    this.targets = this.buildTargets();
+    this.targets = dueTargets(this.connection.keys, this.handlers.all());
+    for (const target of this.targets) this.byDueKey.set(target.due, target);
     if (this.targets.length === 0) return;
     this.running = true;
-    this.subscribe();
+    this.wake.open();
     // Knowing the other pods first (bounded: Redis may be down) spares handing runs over later.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -124,10 +125,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       ]);
       clearTimeout(timer);
     }
-    if (this.subscriber) {
-      await this.connection.close(this.subscriber).catch(() => undefined);
-      this.subscriber = undefined;
-    }
+    await this.wake.close();
     await this.runs.shutdown(this.options.shutdownTimeoutMs);
     await leaving;
   }
@@ -147,66 +145,12 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     if (target) this.rearmed(target, dueMs);
   }
 
-  private rearmed(target: Target, dueMs: number): void {
+  private rearmed(target: DueTarget, dueMs: number): void {
     if (!this.running) return;
     const wakeAt = dueMs - this.options.lookAheadMs;
     target.wakeAtMs = Math.min(target.wakeAtMs, wakeAt);
     target.hintMs = Math.min(target.hintMs, wakeAt);
     this.arm(wakeAt - this.clock.now());
-  }
-
-  private buildTargets(): Target[] {
-    const { keys } = this.connection;
-    const targets: Target[] = [];
-    for (const handler of this.handlers.all()) {
-      const partitions =
-        handler.kind === 'static'
-          ? [keys.partitionOf(handler.name)]
-          : keys.partitionBases.map((_, p) => p);
-      for (const partition of partitions) {
-        const target: Target = {
-          partition,
-          handler,
-          due: keys.dueIndex(partition, handler.key),
-          fence: keys.fenceCounter(partition),
-          hashBase: keys.hashBase(partition),
-          epoch: keys.epochCounter(partition),
-          wakeAtMs: 0,
-          hintMs: Infinity,
-          offset: 0,
-          heldMs: Infinity,
-        };
-        targets.push(target);
-        this.byDueKey.set(target.due, target);
-      }
-    }
-    return targets;
-  }
-
-  private subscribe(): void {
-    const subscriber = this.connection.duplicate();
-    this.subscriber = subscriber;
-    const epochs = new Set(
-      this.connection.keys.partitionBases.map((_, p) => this.connection.keys.epochCounter(p)),
-    );
-    subscriber.on('message', (_channel: string, message: string) => {
-      const space = message.lastIndexOf(' ');
-      const key = message.slice(0, space);
-      if (epochs.has(key)) this.runs.noteWrite();
-      else if (!this.registry.changed(key)) this.notifyDue(key, Number(message.slice(space + 1)));
-    });
-    // Changes are pushed only while subscribed: messages sent while not are lost. On a reconnect
-    // ioredis says 'ready' before it subscribes again, so the pod subscribes (again) itself.
-    const channel = this.connection.keys.wakeChannel;
-    const listen = () => subscriber.subscribe(channel).then(() => this.runs.changesPushed(true));
-    subscriber.on('close', () => this.runs.changesPushed(false));
-    subscriber.on('ready', () => void listen().catch(() => undefined));
-    listen().catch((error: Error) => {
-      if (!this.running || this.subscriber !== subscriber) return; // closed while connecting
-      this.logger.warn(
-        `Wake-up channel unavailable (${error.message}); polling every ${this.options.maxIdleMs} ms`,
-      );
-    });
   }
 
   private arm(delayMs: number): void {
@@ -275,7 +219,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       const limit = Math.max(1, Math.min(batchSize, Math.floor(budget / hot.length)));
       // Reservations (first attempts not yet due) stay within the look-ahead room.
       const maxAhead = Math.max(0, Math.floor(this.runs.lookAheadRoom / hot.length));
-      const groups = new Map<number, Target[]>();
+      const groups = new Map<number, DueTarget[]>();
       for (const t of hot) {
         const group = groups.get(t.partition);
         if (group) group.push(t);

@@ -1,0 +1,277 @@
+import {
+  isSchedule,
+  parseLast,
+  parseParked,
+  splitTiming,
+  stateOf,
+  toDeadLetter,
+  toRunRecord,
+  toSchedule,
+  toStaticSchedule,
+} from '../../../lib/engine/stored-schedule.decoder';
+import { encodePolicy } from '../../../lib/policy/schedule-policy';
+import { CronSchedule } from '../../../lib/time/cron';
+
+const t0 = Date.parse('2026-03-02T10:00:00Z');
+const MIN = 60_000;
+
+/** A dynamic schedule's hash as upsertSchedules writes it: only the fields it always sets. */
+function hash(fields: Record<string, string> = {}): Record<string, string> {
+  return {
+    h: 'h:report',
+    t: '*/5 * * * *|Europe/Paris|1500',
+    nf: String(t0 + 5 * MIN),
+    ca: String(t0 - 10 * MIN),
+    ...fields,
+  };
+}
+
+describe('stored schedule decoder', () => {
+  describe('isSchedule', () => {
+    it('needs a handler and a timing (HGETALL of a missing key gives {})', () => {
+      expect(isSchedule(hash())).toBe(true);
+      expect(isSchedule({})).toBe(false);
+      expect(isSchedule(null)).toBe(false);
+      expect(isSchedule({ t: hash().t })).toBe(false);
+      expect(isSchedule({ h: 'h:report' })).toBe(false);
+    });
+  });
+
+  describe('toSchedule', () => {
+    it('maps a dynamic schedule hash, every field at its default', () => {
+      expect(toSchedule(hash(), 'acme', 'r1', t0)).toEqual({
+        tenantId: 'acme',
+        id: 'r1',
+        handler: 'report',
+        payload: undefined,
+        cron: '*/5 * * * *',
+        resolvedCron: '*/5 * * * *',
+        timeZone: 'Europe/Paris',
+        jitterMs: 1500,
+        enabled: true,
+        state: 'active',
+        parked: null,
+        nextFireAt: new Date(t0 + 5 * MIN),
+        createdAt: new Date(t0 - 10 * MIN),
+        updatedAt: new Date(t0 - 10 * MIN),
+        lastFireAt: null,
+        lastStatus: null,
+        lastError: null,
+        running: false,
+        skippedFires: 0,
+      });
+    });
+
+    it('parses the payload, and takes ua as updatedAt once set', () => {
+      const s = toSchedule(
+        hash({ p: '{"to":["a@b.c"],"n":2}', ua: String(t0 - MIN) }),
+        'acme',
+        'r1',
+        t0,
+      );
+      expect(s?.payload).toEqual({ to: ['a@b.c'], n: 2 });
+      expect(s?.updatedAt).toEqual(new Date(t0 - MIN));
+      expect(s?.createdAt).toEqual(new Date(t0 - 10 * MIN));
+    });
+
+    it('is null for no schedule, and for a static one (handler key c:)', () => {
+      expect(toSchedule({}, 'acme', 'r1', t0)).toBeNull();
+      expect(toSchedule(hash({ h: 'c:nightly' }), 'acme', 'r1', t0)).toBeNull();
+    });
+  });
+
+  describe('toStaticSchedule', () => {
+    it('names the state of a static schedule hash', () => {
+      const h = hash({ h: 'c:nightly', p: '{"ignored":true}' });
+      expect(toStaticSchedule(h, 'nightly', t0)).toEqual({ name: 'nightly', ...stateOf(h, t0) });
+      expect(toStaticSchedule(h, 'nightly', t0)).not.toHaveProperty('payload');
+    });
+
+    it('is null when there is no schedule', () => {
+      expect(toStaticSchedule({}, 'nightly', t0)).toBeNull();
+      expect(toStaticSchedule(null, 'nightly', t0)).toBeNull();
+    });
+  });
+
+  describe('stateOf', () => {
+    it("is 'paused' with en '0', without a next fire time", () => {
+      const s = stateOf(hash({ en: '0' }), t0);
+      expect(s).toMatchObject({ enabled: false, state: 'paused', parked: null, nextFireAt: null });
+      expect(stateOf(hash({ en: '1' }), t0)).toMatchObject({ enabled: true, state: 'active' });
+    });
+
+    it("is 'parked' with pk '<at ms>:<reason>', paused or not; the reason keeps its colons", () => {
+      const pk = `${t0 - MIN}:cron-parser: no fire time found: at 02:30`;
+      for (const en of ['0', '1']) {
+        expect(stateOf(hash({ en, pk }), t0)).toMatchObject({
+          state: 'parked',
+          parked: { at: new Date(t0 - MIN), reason: 'cron-parser: no fire time found: at 02:30' },
+        });
+      }
+      expect(stateOf(hash({ en: '0', pk }), t0).enabled).toBe(false);
+      expect(stateOf(hash({ pk: '' }), t0)).toMatchObject({ state: 'active', parked: null });
+    });
+
+    describe('cron and resolvedCron', () => {
+      it("shows the cron as written from 'cw' when it was written for this timing", () => {
+        const s = stateOf(hash({ t: '17 * * * *|UTC|0', cw: 'H * * * *|17 * * * *' }), t0);
+        expect(s.cron).toBe('H * * * *');
+        expect(s.resolvedCron).toBe('17 * * * *');
+      });
+
+      it("ignores a 'cw' written for another timing (an older version rewrote only 't')", () => {
+        const s = stateOf(hash({ t: '23 * * * *|UTC|0', cw: 'H * * * *|17 * * * *' }), t0);
+        expect(s.cron).toBe('23 * * * *');
+        expect(s.resolvedCron).toBe('23 * * * *');
+      });
+
+      it('draws the H of a timing stored before H was resolved, as the pods do', () => {
+        const stored = 'H H(0-5) * * *|UTC|0';
+        const s = stateOf(hash({ t: stored }), t0);
+        expect(s.cron).toBe('H H(0-5) * * *');
+        expect(s.resolvedCron).toBe(CronSchedule.of('H H(0-5) * * *', 'UTC', stored).expression);
+        expect(s.resolvedCron).not.toContain('H');
+      });
+
+      it('shows the stored text when such a timing cannot be decoded', () => {
+        const s = stateOf(hash({ t: 'H * * * *|Mars/Olympus|0' }), t0);
+        expect(s).toMatchObject({ resolvedCron: 'H * * * *', timeZone: 'Mars/Olympus' });
+      });
+    });
+
+    it("takes lastStatus and lastFireAt from 'l' ('<outcome>:<fire>:<ended>'), lastError from 'lm'", () => {
+      expect(stateOf(hash({ l: `succeeded:${t0 - MIN}:${t0 - 1_000}` }), t0)).toMatchObject({
+        lastStatus: 'succeeded',
+        lastFireAt: new Date(t0 - MIN),
+        lastError: null,
+      });
+      expect(
+        stateOf(hash({ l: `failed:${t0 - MIN}:${t0 - 1_000}`, lm: 'boom: no mail server' }), t0),
+      ).toMatchObject({
+        lastStatus: 'failed',
+        lastFireAt: new Date(t0 - MIN),
+        lastError: 'boom: no mail server',
+      });
+      // A skipped fire time records its fire time, not a status.
+      expect(stateOf(hash({ l: `skipped:${t0 - MIN}:${t0}` }), t0)).toMatchObject({
+        lastStatus: null,
+        lastFireAt: new Date(t0 - MIN),
+      });
+      expect(stateOf(hash({ l: '', lm: '' }), t0)).toMatchObject({
+        lastStatus: null,
+        lastFireAt: null,
+        lastError: null,
+      });
+    });
+
+    describe('running (run state r = <fire>:<attempt>:<fence>:<lease>:<prev>)', () => {
+      const nf = t0 + 5 * MIN;
+      const running = (r: string | undefined, nowMs: number, nd?: string): boolean =>
+        stateOf(hash({ ...(r === undefined ? {} : { r }), ...(nd ? { nd } : {}) }), nowMs).running;
+
+      it('is false without a held run: never claimed, or only the exactly-once mark', () => {
+        expect(running(undefined, t0)).toBe(false);
+        expect(running('', t0)).toBe(false);
+        expect(running(String(t0), t0)).toBe(false);
+      });
+
+      it('is true for an owned, started run of an earlier fire time', () => {
+        expect(running(`${t0}:1:7:${t0 + MIN}:`, t0)).toBe(true);
+        expect(running(`${t0}:3:9:${t0 + MIN}:${t0 - MIN}`, t0)).toBe(true);
+      });
+
+      it('is false for a retry waiting unowned (fence 0) or a stale guard (attempt 0)', () => {
+        expect(running(`${t0}:2:0:${t0 + MIN}:`, t0)).toBe(false);
+        expect(running(`${t0}:0:7:${t0 + MIN}:`, t0)).toBe(false);
+      });
+
+      it('is false for a reservation of the next fire time before it is due, true once due', () => {
+        expect(running(`${nf}:1:7:${nf + MIN}:`, nf - 1)).toBe(false);
+        expect(running(`${nf}:1:7:${nf + MIN}:`, nf)).toBe(true);
+        // The due time is 'nd' when set (jitter): due at nf + 700.
+        expect(running(`${nf}:1:7:${nf + MIN}:`, nf + 699, String(nf + 700))).toBe(false);
+        expect(running(`${nf}:1:7:${nf + MIN}:`, nf + 700, String(nf + 700))).toBe(true);
+      });
+    });
+
+    it("counts skipped fire times from 'sk'", () => {
+      expect(stateOf(hash(), t0).skippedFires).toBe(0);
+      expect(stateOf(hash({ sk: '42' }), t0).skippedFires).toBe(42);
+    });
+
+    it("spreads the schedule's own policy fields from 'po', none when it sets none", () => {
+      const policy = {
+        retry: { attempts: 3, backoff: 'fixed' as const, delayMs: 250 },
+        timeoutMs: 30_000,
+        misfire: 'runAll' as const,
+        catchUpWindowMs: 3_600_000,
+        maxCatchUp: 5,
+        overlap: 'bufferOne' as const,
+      };
+      expect(stateOf(hash({ po: encodePolicy(policy) }), t0)).toMatchObject(policy);
+      expect(stateOf(hash({ po: encodePolicy({ overlap: 'allow' }) }), t0)).toMatchObject({
+        overlap: 'allow',
+      });
+      const none = stateOf(hash({ po: '' }), t0);
+      for (const key of Object.keys(policy)) expect(none).not.toHaveProperty(key);
+    });
+  });
+
+  describe('field parsers', () => {
+    it('splits a timing at its last two bars; a jitter that is not a number is 0', () => {
+      expect(splitTiming('0 9 * * 1-5|America/New_York|60000')).toEqual({
+        cron: '0 9 * * 1-5',
+        timeZone: 'America/New_York',
+        jitterMs: 60_000,
+      });
+      expect(splitTiming('* * * * *|UTC|')).toEqual({
+        cron: '* * * * *',
+        timeZone: 'UTC',
+        jitterMs: 0,
+      });
+    });
+
+    it('reads pk and l, empty or absent as none', () => {
+      expect(parseParked(undefined)).toBeNull();
+      expect(parseParked('')).toBeNull();
+      expect(parseParked(`${t0}:why`)).toEqual({ at: new Date(t0), reason: 'why' });
+      expect(parseLast('')).toEqual({ status: null, fireMs: null });
+      expect(parseLast(`failed:${t0}:${t0 + 5}`)).toEqual({ status: 'failed', fireMs: t0 });
+    });
+  });
+
+  describe('list entries', () => {
+    it("decodes a history entry '<fire>,<attempt>,<fence>,<outcome>,<ended>'", () => {
+      expect(toRunRecord(`${t0},2,17,retry,${t0 + 1_234}`)).toEqual({
+        fireTime: new Date(t0),
+        attempt: 2,
+        fencingToken: 17,
+        status: 'retry',
+        endedAt: new Date(t0 + 1_234),
+      });
+    });
+
+    it('decodes a dead letter, its ISO dates as Dates', () => {
+      const entry = JSON.stringify({
+        tenantId: 'acme',
+        scheduleId: 'r1',
+        handler: 'report',
+        fireTime: new Date(t0).toISOString(),
+        attempts: 3,
+        error: 'boom',
+        failedAt: new Date(t0 + 9_000).toISOString(),
+      });
+      expect(toDeadLetter(entry)).toEqual({
+        tenantId: 'acme',
+        scheduleId: 'r1',
+        handler: 'report',
+        fireTime: new Date(t0),
+        attempts: 3,
+        error: 'boom',
+        failedAt: new Date(t0 + 9_000),
+      });
+      const statics = toDeadLetter(JSON.stringify({ ...JSON.parse(entry), tenantId: undefined }));
+      expect(statics).not.toHaveProperty('tenantId');
+    });
+  });
+});
