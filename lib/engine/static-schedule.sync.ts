@@ -18,7 +18,8 @@ const DATA_LAYOUT = '2';
  * upsert dynamic schedules use: a pod of the same version changes nothing, a pod of a newer
  * version with another expression re-arms it. Pods only claim due indexes of handlers they have,
  * so an older pod never runs a static it lacks, and a static no running pod declares never fires.
- * If Redis is unreachable at boot, the sync retries in the background instead of failing the boot.
+ * Boot has waited for Redis already (RedisConnection, connectTimeoutMs); if Redis goes away between
+ * that wait and the sync, the sync retries in the background instead of failing the boot.
  */
 @Injectable()
 export class StaticScheduleSync implements BeforeApplicationShutdown {
