@@ -47,3 +47,5 @@ export { RunTimeoutError } from './errors/run-timeout.error';
 export { LockNotAcquiredError } from './errors/lock-not-acquired.error';
 export { ConcurrentChangeError } from './errors/concurrent-change.error';
 export { UnexpectedScriptReplyError } from './errors/unexpected-script-reply.error';
+export { RedisUnavailableError } from './errors/redis-unavailable.error';
+export { StaticScheduleConflictError } from './errors/static-schedule-conflict.error';

@@ -12,3 +12,13 @@ export const LATE_COMPLETION_REJECTED = (
 
 export const RUN_FAILED = (scheduleId: string, fireTime: Date, attempt: number): string =>
   `Run of "${scheduleId}" for ${fireTime.toISOString()} (attempt ${attempt}) failed`;
+
+export const STATIC_TIMING_DIFFERS = (
+  name: string,
+  source: string,
+  mine: string,
+  theirs: readonly string[],
+): string =>
+  `@DistributedCron "${name}" (${source}) is declared here with ${mine} but by other live pods ` +
+  `with ${theirs.join(', ')}: this pod's timing is written now, and the last pod to boot decides. ` +
+  `Expected during a rolling deploy that changes it; otherwise make the pods agree.`;

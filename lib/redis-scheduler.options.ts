@@ -1,5 +1,6 @@
 import {
   DEFAULT_BATCH_SIZE,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_KEY_PREFIX,
   DEFAULT_LEASE_MS,
@@ -82,6 +83,12 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
       options.shutdownTimeoutMs,
       DEFAULT_SHUTDOWN_TIMEOUT_MS,
       0,
+    ),
+    connectTimeoutMs: timerMs(
+      'connectTimeoutMs',
+      options.connectTimeoutMs,
+      DEFAULT_CONNECT_TIMEOUT_MS,
+      1,
     ),
     maxAttempts: count('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1),
     partitions: count('partitions', options.partitions, 1, 1),

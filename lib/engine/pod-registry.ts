@@ -27,6 +27,7 @@ export class PodRegistry {
   private registries: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private stopped = false;
 
   constructor(
     private readonly podId: string,
@@ -59,12 +60,14 @@ export class PodRegistry {
   /** Whether a wake message is a registry's (a pod joined or left): then look again at once. */
   changed(key: string): boolean {
     if (!this.registries.includes(key)) return false;
-    void this.beat();
+    // After stop() a beat would join again: the wake message of its own leaving comes back here.
+    if (!this.stopped) void this.beat();
     return true;
   }
 
   /** Leaves every registry (bounded: Redis may be down), so the others take this pod's share. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.registries.length === 0) return;

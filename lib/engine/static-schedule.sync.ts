@@ -4,7 +4,13 @@ import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-opt
 import { HandlerRegistry } from '../discovery/handler.registry';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { SchedulerError } from '../errors/scheduler.error';
+import { StaticScheduleConflictError } from '../errors/static-schedule-conflict.error';
+import { staticHandlerKey } from '../redis/key-space';
 import { RedisConnection } from '../redis/redis-client.provider';
+import { STATIC_TIMING_DIFFERS } from '../redis-scheduler.messages';
+import { newPodId } from './pod-id';
+import { describeTiming, encodeTiming } from './static-declaration';
+import { StaticDeclarations } from './static-declarations';
 import { ScheduleStore } from './schedule.store';
 import { CronSchedule, hashSeedOf } from '../time/cron';
 import { timerDelay } from '../time/timer-delay';
@@ -18,11 +24,18 @@ const DATA_LAYOUT = '2';
  * upsert dynamic schedules use: a pod of the same version changes nothing, a pod of a newer
  * version with another expression re-arms it. Pods only claim due indexes of handlers they have,
  * so an older pod never runs a static it lacks, and a static no running pod declares never fires.
- * If Redis is unreachable at boot, the sync retries in the background instead of failing the boot.
+ * Before writing, the pod declares where each static comes from (see StaticDeclarations): a name
+ * another live pod declares from another class or method (another service on the same keyPrefix)
+ * refuses the boot with StaticScheduleConflictError; the same method with another timing (a
+ * rolling deploy that changes it) is logged once and written, the last pod to boot deciding.
+ * Boot has waited for Redis already (RedisConnection, connectTimeoutMs); if Redis goes away between
+ * that wait and the sync, the sync retries in the background instead of failing the boot.
  */
 @Injectable()
 export class StaticScheduleSync implements BeforeApplicationShutdown {
   private readonly logger = new Logger('RedisScheduler');
+  private readonly declarations: StaticDeclarations;
+  private readonly warned = new Set<string>();
   private retry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -30,7 +43,9 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
     private readonly connection: RedisConnection,
     private readonly registry: HandlerRegistry,
     private readonly store: ScheduleStore,
-  ) {}
+  ) {
+    this.declarations = new StaticDeclarations(newPodId(), connection.keys, connection.scripts);
+  }
 
   async start(): Promise<void> {
     try {
@@ -47,13 +62,15 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
     }
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.retry) clearTimeout(this.retry);
+    await this.declarations.stop();
   }
 
   private async sync(): Promise<void> {
     await this.checkPartitions();
     await this.checkEvictionPolicy();
+    await this.checkDeclarations();
     const { keys } = this.connection;
     await Promise.all(
       this.registry.statics().map((spec) =>
@@ -71,6 +88,37 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
         }),
       ),
     );
+  }
+
+  /** Refuses a static another service declares; says once when a deploy changes a timing. */
+  private async checkDeclarations(): Promise<void> {
+    const statics = this.registry.statics().map((spec) => ({
+      name: spec.name,
+      source: this.registry.get(staticHandlerKey(spec.name))?.source ?? spec.name,
+      timing: encodeTiming(spec),
+    }));
+    const verdicts = await this.declarations.declare(statics);
+    verdicts.forEach((verdict, i) => {
+      const { name, source, timing } = statics[i];
+      if (verdict.kind === 'other-source') {
+        const error = new StaticScheduleConflictError(
+          name,
+          source,
+          verdict.sources.map((g) => g.value),
+          this.connection.keys.prefix,
+          verdict.sources.flatMap((g) => g.pods),
+        );
+        this.logger.error(error.message);
+        throw error;
+      }
+      if (verdict.kind === 'other-timing' && !this.warned.has(name)) {
+        this.warned.add(name);
+        const theirs = verdict.timings.map(
+          (g) => `${describeTiming(g.value)} (${g.pods.length} pod(s))`,
+        );
+        this.logger.warn(STATIC_TIMING_DIFFERS(name, source, describeTiming(timing), theirs));
+      }
+    });
   }
 
   /** An evicting Redis can silently drop schedules: say so once at boot. */

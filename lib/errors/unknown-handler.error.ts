@@ -1,5 +1,6 @@
 import { SchedulerError } from './scheduler.error';
 
+/** A schedule names a handler that neither this application nor any live pod declares. */
 export class UnknownHandlerError extends SchedulerError {
   constructor(
     readonly handler: string,
@@ -8,7 +9,9 @@ export class UnknownHandlerError extends SchedulerError {
     const list = known.length > 0 ? known.map((k) => `"${k}"`).join(', ') : 'none';
     super(
       'UNKNOWN_HANDLER',
-      `No @ScheduleHandler('${handler}') is registered in this application (registered: ${list}). Decorate a provider method with @ScheduleHandler('${handler}') or fix the handler name.`,
+      `No live pod declares handler '${handler}' (worker pods register their @ScheduleHandler ` +
+        `methods while running; registered in this application: ${list}). Check the name, or ` +
+        `start a worker with @ScheduleHandler('${handler}').`,
     );
   }
 }

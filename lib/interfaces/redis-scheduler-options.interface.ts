@@ -45,6 +45,13 @@ export interface RedisSchedulerModuleOptions {
   maxIdleMs?: number;
   /** How long shutdown waits for in-flight runs before aborting them and giving their leases back. @default 10_000 */
   shutdownTimeoutMs?: number;
+  /**
+   * How long boot (`app.init()`, `app.listen()`) waits for Redis to be ready before it fails with
+   * RedisUnavailableError naming host and port; a progress line is logged every 2 s meanwhile.
+   * Outages after boot are waited out whatever their length. (ioredis's own `connectTimeout` bounds
+   * one connection attempt; this bounds the whole wait.) @default 10_000
+   */
+  connectTimeoutMs?: number;
   /** Most attempts of one fire time when runs keep losing their lease (crash loops). @default 3 */
   maxAttempts?: number;
   /**
@@ -83,6 +90,7 @@ export interface ResolvedSchedulerOptions {
   maxPendingRuns: number;
   maxIdleMs: number;
   shutdownTimeoutMs: number;
+  connectTimeoutMs: number;
   maxAttempts: number;
   partitions: number;
   defaultPolicy: ResolvedPolicy;

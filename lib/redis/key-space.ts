@@ -78,6 +78,14 @@ export class KeySpace {
     return `${this.prefix}:${PREFIX_KEY.podRegistries}:${handlerKey}`;
   }
 
+  /**
+   * Which live pods declare a static schedule, from which 'Class.method' and with which timing
+   * (see declareStatic-1.lua). Handler keys start with 'c:' or 'h:', so it never names a registry.
+   */
+  staticDeclarations(name: string): string {
+    return `${this.prefix}:${PREFIX_KEY.podRegistries}:${PREFIX_KEY.staticDeclarations}:${name}`;
+  }
+
   /** Change epoch of a partition: moved on by every change to a schedule holding a run state. */
   epochCounter(partition: number): string {
     return `${this.partitionBases[partition]}${KEY_SUFFIX.epochCounter}`;

@@ -35,6 +35,8 @@ export const PREFIX_KEY = {
   wakeChannel: 'wake',
   /** Hash tag of the pod registries: '<prefix>:{pods}:<handler key>'. */
   podRegistries: '{pods}',
+  /** Under the same hash tag, declarations of a static: '<prefix>:{pods}:decl:<static name>'. */
+  staticDeclarations: 'decl',
   /** A lock: '<prefix>:lock:{<name>}', its fencing counter the same + ':fence'. */
   lock: 'lock',
   lockFence: 'fence',

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
@@ -10,7 +10,12 @@ import type {
 } from '../interfaces/redis-scheduler-options.interface';
 import { timerDelay } from '../time/timer-delay';
 import { KeySpace } from './key-space';
+import { waitUntilReady } from './redis-readiness';
 import { RedisClient, RedisScripts } from './redis-scripts';
+import { describeRedisTarget, redact, secretsOf } from './redis-target';
+
+/** How often boot says it is still waiting for Redis. */
+const PROGRESS_MS = 2_000;
 
 /** True for a Redis or Cluster instance, including one from another copy of ioredis. */
 export function isRedisInstance(value: unknown): value is RedisClient {
@@ -25,21 +30,24 @@ export function isRedisInstance(value: unknown): value is RedisClient {
 
 /**
  * The module's Redis connection: built from a URL or options (then owned, and closed on
- * shutdown) or wrapping an instance the application passed (never closed by the module).
+ * shutdown) or wrapping an instance the application passed (never closed by the module). At
+ * module init it waits for Redis to be ready, for connectTimeoutMs at most: a boot fails with
+ * RedisUnavailableError instead of hanging. Outages after boot are waited out (see watch()).
  */
 @Injectable()
-export class RedisConnection implements OnApplicationShutdown {
+export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   readonly client: RedisClient;
   readonly owned: boolean;
   readonly scripts: RedisScripts;
   readonly keys: KeySpace;
   private readonly logger = new Logger('RedisScheduler');
   private readonly extra = new Set<RedisClient>();
+  private readonly secrets: string[];
   private failing = false;
 
   constructor(
     @Inject(MODULE_OPTIONS_TOKEN) options: RedisSchedulerModuleOptions,
-    @Inject(REDIS_SCHEDULER_OPTIONS) resolved: ResolvedSchedulerOptions,
+    @Inject(REDIS_SCHEDULER_OPTIONS) private readonly resolved: ResolvedSchedulerOptions,
   ) {
     const { redis } = options;
     if (isRedisInstance(redis)) {
@@ -71,9 +79,34 @@ export class RedisConnection implements OnApplicationShutdown {
         'pass a URL string, ioredis options, or a Redis/Cluster instance',
       );
     }
+    this.secrets = secretsOf(this.client);
     if (this.owned) this.watch(this.client);
     this.scripts = new RedisScripts(this.client);
     this.keys = new KeySpace(resolved.keyPrefix, resolved.partitions);
+  }
+
+  /** Where the module connects, for messages: host:port (or nodes, or a path), no credentials. */
+  get target(): string {
+    return describeRedisTarget(this.client);
+  }
+
+  /**
+   * Boot waits here (before the static sync and the engine start) until Redis is ready. On
+   * failure a connection the module made is dropped, so nothing retries behind a failed boot.
+   */
+  async onModuleInit(): Promise<void> {
+    try {
+      await waitUntilReady(this.client, {
+        timeoutMs: this.resolved.connectTimeoutMs,
+        progressMs: PROGRESS_MS,
+        target: this.target,
+        secrets: this.secrets,
+        logger: this.logger,
+      });
+    } catch (error) {
+      if (this.owned) this.client.disconnect();
+      throw error;
+    }
   }
 
   /** A second connection (for pub/sub), owned by the module whatever the first one is. */
@@ -100,7 +133,8 @@ export class RedisConnection implements OnApplicationShutdown {
     client.on('error', (error: Error) => {
       if (this.failing) return;
       this.failing = true;
-      this.logger.warn(`Redis connection error: ${error.message}; retrying with backoff`);
+      const message = redact(error.message, this.secrets);
+      this.logger.warn(`Redis connection error: ${message}; retrying with backoff`);
     });
     client.on('ready', () => {
       if (!this.failing) return;

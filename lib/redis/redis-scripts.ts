@@ -210,6 +210,25 @@ export class RedisScripts {
     });
   }
 
+  /**
+   * Declares a pod's static schedules (one call each, pipelined; see declareStatic-1.lua): per
+   * schedule, whether the declaration was written and the other live pods' declarations.
+   */
+  async declareStatics(
+    declarations: readonly { key: string; source: string; timing: string }[],
+    podId: string,
+    ttlMs: number,
+  ): Promise<registry.DeclareReply[]> {
+    const replies = await this.pipelined(
+      'declareStatic',
+      declarations.map((d) => registry.encodeDeclaration(d.key, podId, d.source, d.timing, ttlMs)),
+    );
+    return replies.map((reply) => {
+      if (reply instanceof Error) throw reply;
+      return registry.decodeDeclaration(reply);
+    });
+  }
+
   private call(name: string, args: ScriptArg[]): Promise<unknown> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[this.command(name)];
     return method.apply(this.client, args);

@@ -12,15 +12,18 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from '../engine/schedule.store';
 import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
+import { LiveHandlers } from './live-handlers';
 import { validateScheduleInput, ValidationContext } from './schedule.validator';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
- * script in Redis and is seen by every pod at its next claim; nothing is cached in the process.
+ * script in Redis and is seen by every pod at its next claim; no schedule is cached in the process.
+ * A handler this process lacks (an API pod) is accepted when a live worker pod declares it.
  */
 @Injectable()
 export class SchedulerService {
   private readonly validation: ValidationContext;
+  private readonly liveHandlers: LiveHandlers;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -29,6 +32,7 @@ export class SchedulerService {
     registry: HandlerRegistry,
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
+    this.liveHandlers = new LiveHandlers(connection.client, connection.keys);
     this.validation = {
       defaultTimeZone: options.defaultTimeZone,
       defaultJitterMs: options.defaultJitterMs,
@@ -72,7 +76,8 @@ export class SchedulerService {
   ): Promise<(Schedule<TPayload> | Error)[]> {
     if (!Array.isArray(inputs))
       throw new InvalidOptionsError('schedules', 'pass an array of schedules');
-    const valid = inputs.map((input) => validateScheduleInput(input, this.validation));
+    const validation = await this.withLiveHandlers(inputs);
+    const valid = inputs.map((input) => validateScheduleInput(input, validation));
     const keys = inputs.map((input) =>
       this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
     );
@@ -193,6 +198,19 @@ export class SchedulerService {
   async clearDeadLetters(tenantId?: string): Promise<number> {
     if (tenantId !== undefined) validateIdentifier('tenantId', tenantId);
     return this.store.clearDeadLetters(tenantId);
+  }
+
+  /** The validation context, also accepting the handlers this process lacks but a live pod runs. */
+  private async withLiveHandlers(
+    inputs: readonly ScheduleInput<unknown>[],
+  ): Promise<ValidationContext> {
+    const { hasHandler } = this.validation;
+    const missing = inputs
+      .map((input) => (input && typeof input === 'object' ? input.handler : undefined))
+      .filter((name) => typeof name === 'string' && !hasHandler(name));
+    if (missing.length === 0) return this.validation;
+    const live = await this.liveHandlers.which(missing);
+    return { ...this.validation, hasHandler: (name) => hasHandler(name) || live.has(name) };
   }
 
   /**

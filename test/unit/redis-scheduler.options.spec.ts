@@ -7,7 +7,7 @@ const redis = 'redis://127.0.0.1:6379';
 describe('resolveOptions: durations that end in a timer', () => {
   // Beyond 2^31 - 1 ms a Node.js timer fires after 1 ms (shutdownTimeoutMs 2^31 aborted
   // in-flight runs after 16 ms).
-  it.each(['shutdownTimeoutMs', 'leaseMs', 'maxIdleMs'])(
+  it.each(['shutdownTimeoutMs', 'leaseMs', 'maxIdleMs', 'connectTimeoutMs'])(
     '%s: 2 ** 31 is refused with InvalidOptionsError naming the option and the bound; 2 ** 31 - 1 is kept',
     (name) => {
       const refuse = () => resolveOptions({ redis, [name]: 2 ** 31 });
@@ -26,6 +26,10 @@ describe('resolveOptions: durations that end in a timer', () => {
     expect(() => resolveOptions({ redis, shutdownTimeoutMs: -1 })).toThrow(
       'option `shutdownTimeoutMs`',
     );
+    expect(() => resolveOptions({ redis, connectTimeoutMs: 0 })).toThrow(
+      'option `connectTimeoutMs`',
+    );
+    expect(resolveOptions({ redis }).connectTimeoutMs).toBe(10_000);
   });
 
   it('refuses defaultPolicy.timeoutMs beyond a timer’s range', () => {

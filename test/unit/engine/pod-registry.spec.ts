@@ -180,6 +180,15 @@ describe('PodRegistry: stop', () => {
     expect(h.calls).toHaveLength(2);
   });
 
+  it('does not join again when the wake message of its own leaving comes back', async () => {
+    const h = harness(pods(POD));
+    await h.registry.start(['h1']);
+    await h.registry.stop();
+    expect(h.registry.changed('reg:h1')).toBe(true); // still its registry: not a due index
+    await advance(10 * INTERVAL_MS);
+    expect(h.calls.map((c) => c.ttlMs)).toEqual([3 * INTERVAL_MS, 0]);
+  });
+
   it('waits at most 1 s for a Redis that does not answer', async () => {
     const h = harness(async (registries, ttlMs) =>
       ttlMs === 0 ? new Promise<HeartbeatReply>(() => undefined) : registries.map(() => [POD]),

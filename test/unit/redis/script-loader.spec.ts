@@ -13,6 +13,7 @@ describe('loadScripts', () => {
         'clearDeadLetters',
         'completeRuns',
         'confirmRuns',
+        'declareStatic',
         'detachRuns',
         'extendLeases',
         'extendLock',

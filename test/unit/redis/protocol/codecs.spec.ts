@@ -57,6 +57,7 @@ const decodeCode: Record<string, ((code: number) => unknown) | null> = {
   claimDue: null,
   clearDeadLetters: null,
   completeRuns: (code) => decodeCompletions([1, 0, code, 0], 1),
+  declareStatic: null,
   confirmRuns: (code) =>
     code === ScriptCode.TOO_EARLY ? decodeConfirm([code, 1]) : decodeConfirm([2, 1, 0, code]),
   detachRuns: (code) => decodeDetachments([code]),
