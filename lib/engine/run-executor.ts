@@ -30,8 +30,9 @@ const MAX_ERROR_LENGTH = 500;
 const SUCCEEDED: RunOutcome = { status: 'succeeded', error: '' };
 
 /**
- * A handler's ScheduleContext. Its signal is a getter on the prototype, so that a run whose
- * handler never reads it creates no AbortController (and no closure per run either).
+ * A handler's ScheduleContext. Its signal and idempotencyKey are getters on the prototype, so
+ * that a run whose handler never reads them creates no AbortController and no string (and no
+ * closure per run either).
  */
 class RunContext implements ScheduleContext {
   readonly scheduleId: string;
@@ -41,6 +42,7 @@ class RunContext implements ScheduleContext {
   readonly attempt: number;
   readonly fencingToken: number;
   readonly #abort: RunAbort;
+  readonly #fireMs: number;
 
   constructor(spec: RunSpec) {
     this.scheduleId = spec.scheduleId;
@@ -50,10 +52,18 @@ class RunContext implements ScheduleContext {
     this.attempt = spec.attempt;
     this.fencingToken = spec.fencingToken;
     this.#abort = spec.abort;
+    this.#fireMs = spec.fireMs;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  /** Identifiers cannot contain ':' (validateIdentifier), so the two forms cannot collide. */
+  get idempotencyKey(): string {
+    return this.tenantId === undefined
+      ? `c:${this.scheduleId}@${this.#fireMs}`
+      : `t:${this.tenantId}:${this.scheduleId}@${this.#fireMs}`;
   }
 }
 

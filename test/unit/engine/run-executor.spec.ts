@@ -252,6 +252,54 @@ describe('RunExecutor: payload and context', () => {
   });
 });
 
+describe('RunExecutor: the idempotency key', () => {
+  async function keyOf(over: Partial<Omit<RunSpec, 'handler'>>): Promise<string | undefined> {
+    let ctx: ScheduleContext | undefined;
+    await new RunExecutor().run(spec((_payload, c) => void (ctx = c), over));
+    return ctx?.idempotencyKey;
+  }
+
+  it('names the tenant, the schedule and the fire time of a dynamic run', async () => {
+    await expect(keyOf({ tenantId: 'acme', scheduleId: 'job' })).resolves.toBe(
+      `t:acme:job@${FIRE_MS}`,
+    );
+  });
+
+  it('names the static schedule and the fire time of a static run', async () => {
+    await expect(keyOf({ tenantId: undefined, scheduleId: 'cleanup' })).resolves.toBe(
+      `c:cleanup@${FIRE_MS}`,
+    );
+  });
+
+  it('is the same for every attempt, fencing token and due time of a fire time', async () => {
+    const first = await keyOf({ scheduleId: 'job', attempt: 1, fencingToken: 7 });
+    const retry = await keyOf({
+      scheduleId: 'job',
+      attempt: 3,
+      fencingToken: 9,
+      dueMs: FIRE_MS + 60_000,
+    });
+    expect(retry).toBe(first);
+  });
+
+  it('differs between tenants with the same id, fire times, and a static of the same name', async () => {
+    const keys = await Promise.all([
+      keyOf({ tenantId: 'acme', scheduleId: 'job' }),
+      keyOf({ tenantId: 'globex', scheduleId: 'job' }),
+      keyOf({ tenantId: 'acme', scheduleId: 'job', fireMs: FIRE_MS + 1_000 }),
+      keyOf({ tenantId: undefined, scheduleId: 'job' }),
+    ]);
+    expect(new Set(keys).size).toBe(4);
+  });
+
+  it('is a getter: a context whose key is never read holds no string for it', async () => {
+    let ctx: ScheduleContext | undefined;
+    await new RunExecutor().run(spec((_payload, c) => void (ctx = c)));
+    expect(Object.keys(ctx ?? {})).not.toContain('idempotencyKey');
+    expect(ctx?.idempotencyKey).toBe(`t:acme:acme:job@${FIRE_MS}`);
+  });
+});
+
 describe('RunExecutor: the signal is created only when read', () => {
   const Real = globalThis.AbortController;
   let created = 0;
