@@ -1,5 +1,3 @@
-import { Logger } from '@nestjs/common';
-import { RUN_FAILED } from '../redis-scheduler.messages';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { RunTimeoutError } from '../errors/run-timeout.error';
@@ -9,6 +7,8 @@ import type { RunAbort } from './run-abort';
 export interface RunOutcome {
   status: 'succeeded' | 'failed';
   error: string;
+  /** The stack of what the handler threw; logged by the RunRecorder once it knows whether a retry follows. */
+  stack?: string;
 }
 
 /** What one handler invocation needs. */
@@ -73,8 +73,6 @@ class RunContext implements ScheduleContext {
  * that ignores its signal cannot hold a timed-out or lost run open.
  */
 export class RunExecutor {
-  private readonly logger = new Logger('RedisScheduler');
-
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
     const ctx = new RunContext(spec);
@@ -109,11 +107,7 @@ export class RunExecutor {
       return SUCCEEDED;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      this.logger.error(
-        `${RUN_FAILED(ctx.scheduleId, ctx.fireTime, ctx.attempt)}: ${err.message}`,
-        err.stack,
-      );
-      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH) };
+      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
     }
   }
 }

@@ -69,19 +69,15 @@ describe('RunExecutor: outcomes', () => {
     });
   });
 
-  it('a handler that throws fails with its message, logged with the run and the stack', async () => {
+  it('a handler that throws fails with its message and stack, and logs nothing (the recorder does)', async () => {
     const error = new Error('disk full');
     const outcome = await new RunExecutor().run(
       spec(() => {
         throw error;
       }),
     );
-    expect(outcome).toEqual({ status: 'failed', error: 'disk full' });
-    expect(logError).toHaveBeenCalledTimes(1);
-    expect(logError).toHaveBeenCalledWith(
-      'Run of "acme:job" for 2030-01-02T03:04:00.000Z (attempt 2) failed: disk full',
-      error.stack,
-    );
+    expect(outcome).toEqual({ status: 'failed', error: 'disk full', stack: error.stack });
+    expect(logError).not.toHaveBeenCalled();
   });
 
   it('a handler that rejects fails with its message', async () => {
@@ -92,8 +88,8 @@ describe('RunExecutor: outcomes', () => {
       }),
     );
     await advance(10);
-    expect(await outcome).toEqual({ status: 'failed', error: 'bad row' });
-    expect(logError).toHaveBeenCalledTimes(1);
+    expect(await outcome).toMatchObject({ status: 'failed', error: 'bad row' });
+    expect(logError).not.toHaveBeenCalled();
   });
 
   it.each([
@@ -107,10 +103,7 @@ describe('RunExecutor: outcomes', () => {
         throw thrown;
       }),
     );
-    expect(outcome).toEqual({ status: 'failed', error: text });
-    expect(logError.mock.calls[0][0]).toMatch(
-      new RegExp(`failed: ${text.replace(/[[\]]/g, '\\$&')}$`),
-    );
+    expect(outcome).toMatchObject({ status: 'failed', error: text });
   });
 
   it('keeps at most 500 characters of the error', async () => {
@@ -119,7 +112,7 @@ describe('RunExecutor: outcomes', () => {
         throw new Error('x'.repeat(2_000));
       }),
     );
-    expect(outcome).toEqual({ status: 'failed', error: 'x'.repeat(500) });
+    expect(outcome).toMatchObject({ status: 'failed', error: 'x'.repeat(500) });
   });
 });
 
