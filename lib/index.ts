@@ -27,6 +27,7 @@ export type {
   ParkedInfo,
   StaticSchedule,
 } from './interfaces/schedule.interface';
+export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-handlers.interface';
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';

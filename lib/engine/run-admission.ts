@@ -248,8 +248,8 @@ export class RunAdmission {
     } else {
       const detail =
         why === 'lease-expired'
-          ? 'its lease expired first'
-          : 'its schedule was removed, or another pod took it over';
+          ? 'its reservation expired before it was confirmed; another pod will run it'
+          : 'its schedule was removed, changed or taken over by another pod; nothing to do here';
       this.logger.warn(`Reserved run of "${c.info.id}" will not start here: ${detail}`);
     }
     this.onRunEnd();

@@ -84,6 +84,11 @@ export class RunCoordinator {
   }
 
   /** How many more runs to claim (run-capacity.ts). */
+  /** Handlers running on this pod now. */
+  get running(): number {
+    return this.launcher.running;
+  }
+
   get claimBudget(): number {
     return Capacity.claimBudget(this.capacity());
   }

@@ -1,5 +1,3 @@
-import { Logger } from '@nestjs/common';
-import { RUN_FAILED } from '../redis-scheduler.messages';
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { RunTimeoutError } from '../errors/run-timeout.error';
@@ -9,6 +7,8 @@ import type { RunAbort } from './run-abort';
 export interface RunOutcome {
   status: 'succeeded' | 'failed';
   error: string;
+  /** The stack of what the handler threw; logged by the RunRecorder once it knows whether a retry follows. */
+  stack?: string;
 }
 
 /** What one handler invocation needs. */
@@ -30,8 +30,9 @@ const MAX_ERROR_LENGTH = 500;
 const SUCCEEDED: RunOutcome = { status: 'succeeded', error: '' };
 
 /**
- * A handler's ScheduleContext. Its signal is a getter on the prototype, so that a run whose
- * handler never reads it creates no AbortController (and no closure per run either).
+ * A handler's ScheduleContext. Its signal and idempotencyKey are getters on the prototype, so
+ * that a run whose handler never reads them creates no AbortController and no string (and no
+ * closure per run either).
  */
 class RunContext implements ScheduleContext {
   readonly scheduleId: string;
@@ -41,6 +42,7 @@ class RunContext implements ScheduleContext {
   readonly attempt: number;
   readonly fencingToken: number;
   readonly #abort: RunAbort;
+  readonly #fireMs: number;
 
   constructor(spec: RunSpec) {
     this.scheduleId = spec.scheduleId;
@@ -50,10 +52,18 @@ class RunContext implements ScheduleContext {
     this.attempt = spec.attempt;
     this.fencingToken = spec.fencingToken;
     this.#abort = spec.abort;
+    this.#fireMs = spec.fireMs;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  /** Identifiers cannot contain ':' (validateIdentifier), so the two forms cannot collide. */
+  get idempotencyKey(): string {
+    return this.tenantId === undefined
+      ? `c:${this.scheduleId}@${this.#fireMs}`
+      : `t:${this.tenantId}:${this.scheduleId}@${this.#fireMs}`;
   }
 }
 
@@ -63,8 +73,6 @@ class RunContext implements ScheduleContext {
  * that ignores its signal cannot hold a timed-out or lost run open.
  */
 export class RunExecutor {
-  private readonly logger = new Logger('RedisScheduler');
-
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
     const ctx = new RunContext(spec);
@@ -99,11 +107,7 @@ export class RunExecutor {
       return SUCCEEDED;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      this.logger.error(
-        `${RUN_FAILED(ctx.scheduleId, ctx.fireTime, ctx.attempt)}: ${err.message}`,
-        err.stack,
-      );
-      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH) };
+      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
     }
   }
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { LATE_COMPLETION_REJECTED } from '../redis-scheduler.messages';
+import { LATE_COMPLETION_REJECTED, RUN_FAILED } from '../redis-scheduler.messages';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
@@ -9,6 +9,7 @@ import { timerDelay } from '../time/timer-delay';
 import { ActiveRun, Claimed, moveRun, planningFacts, Recording } from './claimed-run';
 import type { Plan } from './fire-planner';
 import type { RunEvent } from './run-lifecycle';
+import type { RunOutcome } from './run-executor';
 import { PartitionQueue } from './partition-batcher';
 import { reservationLeaseMs } from './run-lease';
 import { ending } from './run-planning';
@@ -79,10 +80,21 @@ export class RunRecorder {
       const detached = active.member !== c.run.member;
       const e = ending(planningFacts(c), outcome, detached, this.clock.now());
       const chain = e.outcome !== 'retry' && e.mayChain ? this.hooks.chainFor(c, e.plan) : 'none';
+      if (outcome.status === 'failed') this.logFailure(c, outcome, e.outcome === 'retry', e.plan);
       moveRun(c, 'finished', this.logger);
       this.write(c, e.outcome, outcome.error, e.plan, active, chain);
     } catch (error) {
       if (moveRun(c, 'unplannable', this.logger) === 'park') this.park(c, error, active);
+    }
+  }
+
+  /** One line per failed attempt: WARN when a retry follows, ERROR with the stack when none does. */
+  private logFailure(c: Claimed, outcome: RunOutcome, retry: boolean, plan: Plan): void {
+    const failed = `${RUN_FAILED(c.info.id, new Date(c.run.fireMs), c.run.attempt)}: ${outcome.error}`;
+    if (retry) {
+      this.logger.warn(`${failed}; retrying at ${new Date(plan.dueMs).toISOString()}`);
+    } else {
+      this.logger.error(failed, outcome.stack);
     }
   }
 

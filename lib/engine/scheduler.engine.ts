@@ -91,6 +91,11 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     await this.staticSync.start();
+    const names = this.handlers.all().map((h) => h.name);
+    this.logger.log(
+      `Scheduler started on pod ${this.podId}: worker ${this.options.worker}, ` +
+        `${this.options.partitions} partition(s), handlers: ${names.join(', ') || 'none'}`,
+    );
     if (!this.options.worker) return;
     this.targets = dueTargets(this.connection.keys, this.handlers.all());
     for (const target of this.targets) this.byDueKey.set(target.due, target);
@@ -126,8 +131,13 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       clearTimeout(timer);
     }
     await this.wake.close();
+    const inFlight = this.runs.running;
     await this.runs.shutdown(this.options.shutdownTimeoutMs);
     await leaving;
+    this.logger.log(
+      `Scheduler stopped on pod ${this.podId}: ${inFlight} run(s) were in flight when it began ` +
+        'stopping (each finished or was given back); runs not started were handed back',
+    );
   }
 
   /**

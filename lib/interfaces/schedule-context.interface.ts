@@ -12,7 +12,7 @@ export abstract class ScheduleContext {
   abstract scheduleId: string;
   /** Set for dynamic schedules only. */
   abstract tenantId?: string;
-  /** The nominal cron time this run is for; (scheduleId, fireTime) is the idempotency key. */
+  /** The nominal cron time this run is for. */
   abstract fireTime: Date;
   /** When the run became due: fireTime plus the schedule's deterministic jitter offset. */
   abstract dueTime: Date;
@@ -22,4 +22,11 @@ export abstract class ScheduleContext {
   abstract fencingToken: number;
   /** Aborts when the run's lease is lost or the application shuts down. */
   abstract signal: AbortSignal;
+  /**
+   * The idempotency key of this run: one string for the schedule (tenant included) and fire
+   * time, the same on every attempt and every pod. `t:<tenantId>:<id>@<fire ms>` for a dynamic
+   * schedule, `c:<name>@<fire ms>` for a static one; identifiers cannot contain ':', so two
+   * tenants' schedules with the same id never share a key.
+   */
+  abstract readonly idempotencyKey: string;
 }

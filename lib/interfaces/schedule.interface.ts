@@ -1,7 +1,15 @@
+import type { HandlerPayload } from './schedule-handlers.interface';
 import type { SchedulePolicy } from './schedule-policy.interface';
 
-/** The argument of SchedulerService.upsert(); policy fields not set fall back to the module's defaultPolicy. */
-export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
+/**
+ * The argument of SchedulerService.upsert(); policy fields not set fall back to the module's
+ * defaultPolicy. When `handler` is a name declared in ScheduleHandlers, `payload` has the type
+ * declared there; otherwise `TPayload`.
+ */
+export interface ScheduleInput<
+  TPayload = unknown,
+  THandler extends string = string,
+> extends SchedulePolicy {
   tenantId: string;
   id: string;
   /**
@@ -13,9 +21,9 @@ export interface ScheduleInput<TPayload = unknown> extends SchedulePolicy {
   /** IANA time zone. @default the module's defaultTimeZone ('UTC') */
   timeZone?: string;
   /** Name given to @ScheduleHandler on the method that runs it. */
-  handler: string;
+  handler: THandler;
   /** JSON-serialisable data handed to the handler. */
-  payload?: TPayload;
+  payload?: HandlerPayload<THandler, TPayload>;
   /** @default the module's defaultJitterMs */
   jitterMs?: number;
   /** @default true */

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { Schedule, ScheduleInput, StaticSchedule } from '../interfaces/schedule.interface';
+import type { HandlerPayload } from '../interfaces/schedule-handlers.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
@@ -47,8 +48,10 @@ export class SchedulerService {
    * nothing, and keeps the next fire time unless the timing changed). Throws a SchedulerError
    * subclass, and writes nothing, when the input or a tenant guard refuses it.
    */
-  async upsert<TPayload = unknown>(input: ScheduleInput<TPayload>): Promise<Schedule<TPayload>> {
-    const [result] = await this.upsertEach([input]);
+  async upsert<TPayload = unknown, THandler extends string = string>(
+    input: ScheduleInput<TPayload, THandler>,
+  ): Promise<Schedule<HandlerPayload<THandler, TPayload>>> {
+    const [result] = await this.upsertEach<HandlerPayload<THandler, TPayload>>([input]);
     if (result instanceof Error) throw result;
     return result;
   }
@@ -59,20 +62,24 @@ export class SchedulerService {
    * refuses some (tenant quota, payload size), the others are written and a BulkUpsertError
    * lists the refusals.
    */
-  async upsertMany<TPayload = unknown>(
-    inputs: readonly ScheduleInput<TPayload>[],
-  ): Promise<Schedule<TPayload>[]> {
-    const results = await this.upsertEach(inputs);
+  async upsertMany<
+    TPayload = unknown,
+    const THandlers extends readonly string[] = string[],
+  >(inputs: { readonly [K in keyof THandlers]: ScheduleInput<TPayload, THandlers[K]> }): Promise<
+    Schedule<HandlerPayload<THandlers[number], TPayload>>[]
+  > {
+    type Payload = HandlerPayload<THandlers[number], TPayload>;
+    const results = await this.upsertEach<Payload>(inputs);
     const failures = results.flatMap((r, index) =>
       r instanceof Error ? [{ index, error: r }] : [],
     );
-    const schedules = results.filter((r): r is Schedule<TPayload> => !(r instanceof Error));
+    const schedules = results.filter((r): r is Schedule<Payload> => !(r instanceof Error));
     if (failures.length > 0) throw new BulkUpsertError(failures, schedules);
     return schedules;
   }
 
   private async upsertEach<TPayload>(
-    inputs: readonly ScheduleInput<TPayload>[],
+    inputs: readonly ScheduleInput[],
   ): Promise<(Schedule<TPayload> | Error)[]> {
     if (!Array.isArray(inputs))
       throw new InvalidOptionsError('schedules', 'pass an array of schedules');

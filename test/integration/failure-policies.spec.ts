@@ -64,6 +64,12 @@ describe('retries', () => {
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
     expect(second.startedAt - first.startedAt).toBeGreaterThanOrEqual(290);
+    // One idempotency key for every attempt of the fire time.
+    expect(first.ctx.idempotencyKey).toBe(`t:acme:job@${first.fireTime}`);
+    expect([second.ctx.idempotencyKey, third.ctx.idempotencyKey]).toEqual([
+      first.ctx.idempotencyKey,
+      first.ctx.idempotencyKey,
+    ]);
     await waitFor(async () => (await app.scheduler.get('acme', 'job'))?.lastStatus === 'succeeded');
     expect(await app.scheduler.deadLetters('acme')).toEqual([]);
     // The history, recorded by the same script as each outcome, newest first.
@@ -77,6 +83,21 @@ describe('retries', () => {
     );
     await app.scheduler.remove('acme', 'job');
     expect(await app.scheduler.history('acme', 'job')).toEqual([]);
+  });
+
+  it('gives two tenants’ schedules with the same id and fire time different idempotency keys', async () => {
+    const app = await pod(freshPrefix(), 'a');
+    await app.scheduler.upsert(job());
+    await app.scheduler.upsert(job({ tenantId: 'globex' }));
+    const [acme, globex] = await waitFor(() => {
+      for (const r of runs) {
+        const other = runs.find((o) => o.fireTime === r.fireTime && o.tenantId !== r.tenantId);
+        if (other) return r.tenantId === 'acme' ? [r, other] : [other, r];
+      }
+      return null;
+    });
+    expect(acme.ctx.idempotencyKey).toBe(`t:acme:job@${acme.fireTime}`);
+    expect(globex.ctx.idempotencyKey).toBe(`t:globex:job@${acme.fireTime}`);
   });
 
   it('is durable: a retry is run by another pod when the first one is gone', async () => {
