@@ -15,7 +15,7 @@ import { RunEffect, RunEvent, slotEvent } from './run-lifecycle';
 import { RunMover } from './run-mover';
 import * as Plans from './run-planning';
 import type { RunRecorder } from './run-recorder';
-import { RunSlots } from './run-slots';
+import type { RunSlots } from './run-slots';
 
 /** A run that waited this long for a slot goes through the misfire policy again before it starts. */
 const QUEUED_LONG_MS = 50;
@@ -43,8 +43,8 @@ export class RunAdmission {
   private readonly logger = new Logger('RedisScheduler');
   private readonly reservations: ReservationBook<Claimed>;
   private readonly mover: RunMover;
-  private readonly slots: RunSlots<Claimed>;
-  private closingNow = false;
+  /** Shutdown began (read by RunCoordinator's chaining decision). */
+  closing = false;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
@@ -53,13 +53,14 @@ export class RunAdmission {
     private readonly leases: LeaseKeeper,
     private readonly recorder: RunRecorder,
     private readonly starter: RunStarter,
+    /** The runs waiting for a slot, shared with RunCoordinator (capacity, pushed changes). */
+    private readonly slots: RunSlots<Claimed>,
     /** Called when a schedule is re-armed at `dueMs` (Redis time). */
     private readonly onRearm: (source: RunSource, dueMs: number) => void,
     /** Called when a run will not start here (a slot may be free for a claim). */
     private readonly onRunEnd: () => void,
   ) {
     const { scripts, keys } = connection;
-    this.slots = new RunSlots<Claimed>(options.concurrency);
     this.reservations = new ReservationBook<Claimed>(
       scripts,
       keys,
@@ -79,22 +80,14 @@ export class RunAdmission {
     this.mover = new RunMover(connection, options.batchSize);
   }
 
-  get closing(): boolean {
-    return this.closingNow;
-  }
-
-  /** Runs held here: reservations (and confirmations under way), waiting, holding a slot. */
-  get held(): { reserved: number; waiting: number; holding: number } {
-    return {
-      reserved: this.reservations.size,
-      waiting: this.slots.waiting,
-      holding: this.slots.holding,
-    };
+  /** Reservations held, confirmations under way included. */
+  get reserved(): number {
+    return this.reservations.size;
   }
 
   /** Shutdown began: runs not started are handed back, and claims from now on too. */
   close(): void {
-    this.closingNow = true;
+    this.closing = true;
     this.handBack([...this.reservations.drain().map((r) => r.item), ...this.slots.drain()]);
   }
 
@@ -105,19 +98,6 @@ export class RunAdmission {
     });
   }
 
-  /**
-   * A remove, pause or upsert made through this process has resolved in Redis: runs waiting for a
-   * slot are confirmed again before they start.
-   */
-  noteWrite(): void {
-    this.slots.noteWrite();
-  }
-
-  /** Whether schedule changes are pushed to this pod (its wake-channel subscription is live). */
-  changesPushed(live: boolean): void {
-    this.slots.pushed(live);
-  }
-
   /** Starts what is ready, as far as slots allow. */
   pump(): void {
     let c: Claimed | undefined;
@@ -125,7 +105,7 @@ export class RunAdmission {
   }
 
   private dispatch(source: RunSource, run: ClaimedRun, claim: ClaimInfo): void {
-    if (this.closingNow) return this.handBack([{ source, run }]);
+    if (this.closing) return this.handBack([{ source, run }]);
     let c: Claimed;
     try {
       c = Runs.toClaimed(source, run, claim, this.options.defaultPolicy);
@@ -206,14 +186,14 @@ export class RunAdmission {
     const stale = run.claim === 'run' && this.slots.stale(c, now);
     // A run that waited for a slot may be late by now: the misfire policy again.
     const late =
-      (!stale || this.closingNow) && now - c.claimedMs >= QUEUED_LONG_MS
+      (!stale || this.closing) && now - c.claimedMs >= QUEUED_LONG_MS
         ? Plans.misfire(Runs.planningFacts(c), now)
         : ADMIT;
     const detach = c.policy.overlap === 'allow' && run.claim === 'run';
     const event = slotEvent({
       stale,
       admission: late.event === 'give-up' ? 'admit' : late.event,
-      closing: this.closingNow,
+      closing: this.closing,
       leaseLeft: now < run.leaseUntilMs - this.leases.abortMarginMs,
       detach,
     });
@@ -286,16 +266,14 @@ export class RunAdmission {
   }
 
   /**
-   * The next fire time completeRuns reserved for this pod: held until due and confirmed, like any
-   * reservation, or admitted at once if it is due already (claimed by that call, as a claim
-   * would). The run just recorded is done with, so its objects are reused for the next one: at
-   * thousands of runs a second, objects that live for the look-ahead (about a second) are what
-   * the garbage collector pays for, and these stay put instead of being copied and promoted.
+   * The next fire time completeRuns reserved for this pod, held like any reservation (or admitted
+   * at once if due already). It reuses `c`: at thousands of runs a second, objects that live for
+   * the look-ahead are what the garbage collector pays for, so these stay put.
    */
   chained(c: Claimed, fireMs: number, dueMs: number, result: CompletionResult): void {
     Runs.rechain(c, fireMs, dueMs, result, reservationLeaseMs(this.options.leaseMs));
     this.move(c, 'chain');
-    if (this.closingNow) return this.apply(c, 'close', ADMIT);
+    if (this.closing) return this.apply(c, 'close', ADMIT);
     if (dueMs > result.nowMs) return this.apply(c, 'reserve', ADMIT);
     // On the next turn, with the other runs just recorded (confirmed again before it starts).
     setImmediate(() => this.guarded(c, this.admitNow));

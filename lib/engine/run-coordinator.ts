@@ -3,7 +3,7 @@ import type { SchedulerEvents } from '../events/scheduler-events';
 import type { RedisConnection } from '../redis/redis-client.provider';
 import type { ClaimedRun } from '../redis/protocol/run.types';
 import type { RedisClock } from '../time/redis-clock';
-import type { ClaimInfo, RunSource } from './claimed-run';
+import type { Claimed, ClaimInfo, RunSource } from './claimed-run';
 import { moveRun } from './claimed-run';
 import type { PodRegistry } from './pod-registry';
 import { RunAdmission } from './run-admission';
@@ -12,6 +12,7 @@ import { RunLauncher } from './run-launcher';
 import { LeaseKeeper } from './run-lease';
 import * as Plans from './run-planning';
 import { RunRecorder } from './run-recorder';
+import { RunSlots } from './run-slots';
 import { Logger } from '@nestjs/common';
 
 export type { ClaimInfo, RunSource } from './claimed-run';
@@ -28,6 +29,7 @@ export class RunCoordinator {
   private readonly recorder: RunRecorder;
   private readonly launcher: RunLauncher;
   private readonly admission: RunAdmission;
+  private readonly slots: RunSlots<Claimed>;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
@@ -41,6 +43,7 @@ export class RunCoordinator {
     onRunEnd: () => void,
   ) {
     const { scripts, keys } = connection;
+    this.slots = new RunSlots<Claimed>(options.concurrency);
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
     this.recorder = new RunRecorder(options, connection, clock, events, {
       chainFor: (c, plan) =>
@@ -78,6 +81,7 @@ export class RunCoordinator {
       this.leases,
       this.recorder,
       this.launcher,
+      this.slots,
       onRearm,
       onRunEnd,
     );
@@ -110,12 +114,12 @@ export class RunCoordinator {
 
   /** A remove, pause or upsert made through this process has resolved in Redis (RunSlots). */
   noteWrite(): void {
-    this.admission.noteWrite();
+    this.slots.noteWrite();
   }
 
   /** Whether schedule changes are pushed to this pod (its wake-channel subscription is live). */
   changesPushed(live: boolean): void {
-    this.admission.changesPushed(live);
+    this.slots.pushed(live);
   }
 
   /** Waits up to `timeoutMs` for the runs in flight, then aborts the rest and gives their leases back. */
@@ -132,7 +136,9 @@ export class RunCoordinator {
       maxPendingRuns,
       averageRunMs: this.launcher.averageRunMs,
       running: this.launcher.running,
-      ...this.admission.held,
+      reserved: this.admission.reserved,
+      waiting: this.slots.waiting,
+      holding: this.slots.holding,
     };
   }
 }
