@@ -30,6 +30,8 @@ export class RunCoordinator {
   private readonly launcher: RunLauncher;
   private readonly admission: RunAdmission;
   private readonly slots: RunSlots<Claimed>;
+  private readonly cap: Capacity.Capacity;
+  private readonly chainFacts: Plans.ChainFacts;
 
   constructor(
     private readonly options: ResolvedSchedulerOptions,
@@ -43,17 +45,30 @@ export class RunCoordinator {
     onRunEnd: () => void,
   ) {
     const { scripts, keys } = connection;
+    const { concurrency, lookAheadMs, maxPendingRuns } = options;
+    this.cap = {
+      concurrency,
+      lookAheadMs,
+      maxPendingRuns,
+      averageRunMs: 1,
+      running: 0,
+      reserved: 0,
+      waiting: 0,
+      holding: 0,
+    };
+    this.chainFacts = { closing: false, lookAheadMs, nowMs: 0, owned: false, room: false };
     this.slots = new RunSlots<Claimed>(options.concurrency);
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
     this.recorder = new RunRecorder(options, connection, clock, events, {
-      chainFor: (c, plan) =>
-        Plans.chainDecision(plan, {
-          closing: this.admission.closing,
-          lookAheadMs: options.lookAheadMs,
-          nowMs: clock.now(),
-          owned: registry.owns(c.source.handler.key, c.run.incarnation),
-          room: this.lookAheadRoom > 0,
-        }),
+      chainFor: (c, plan) => {
+        // Asked once per completion: the facts object is reused, not allocated per run.
+        const facts = this.chainFacts;
+        facts.closing = this.admission.closing;
+        facts.nowMs = clock.now();
+        facts.owned = registry.owns(c.source.handler.key, c.run.incarnation);
+        facts.room = this.lookAheadRoom > 0;
+        return Plans.chainDecision(plan, facts);
+      },
       chained: (c, fireMs, dueMs, result) => this.admission.chained(c, fireMs, dueMs, result),
       rearmed: (c, dueMs) => onRearm(c.source, dueMs),
       forget: (active) => this.launcher.forget(active),
@@ -87,12 +102,12 @@ export class RunCoordinator {
     );
   }
 
-  /** How many more runs to claim (run-capacity.ts). */
   /** Handlers running on this pod now. */
   get running(): number {
     return this.launcher.running;
   }
 
+  /** How many more runs to claim (run-capacity.ts). */
   get claimBudget(): number {
     return Capacity.claimBudget(this.capacity());
   }
@@ -128,17 +143,14 @@ export class RunCoordinator {
     this.recorder.stop();
   }
 
+  /** The pod's capacity now, in one object reused for every call (asked once per completion). */
   private capacity(): Capacity.Capacity {
-    const { concurrency, lookAheadMs, maxPendingRuns } = this.options;
-    return {
-      concurrency,
-      lookAheadMs,
-      maxPendingRuns,
-      averageRunMs: this.launcher.averageRunMs,
-      running: this.launcher.running,
-      reserved: this.admission.reserved,
-      waiting: this.slots.waiting,
-      holding: this.slots.holding,
-    };
+    const cap = this.cap;
+    cap.averageRunMs = this.launcher.averageRunMs;
+    cap.running = this.launcher.running;
+    cap.reserved = this.admission.reserved;
+    cap.waiting = this.slots.waiting;
+    cap.holding = this.slots.holding;
+    return cap;
   }
 }

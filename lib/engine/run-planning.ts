@@ -60,7 +60,7 @@ export function misfire(f: PlanningFacts, nowMs: number): Admission {
 }
 
 /** Where the schedule goes after the run claimed at `claimedMs` ends at `nowMs`. */
-export function planAfter(f: PlanningFacts, nowMs: number): Plan {
+function planAfter(f: PlanningFacts, nowMs: number): Plan {
   const { cron, jitterMs } = f.timing;
   return planAfterRun(cron, f.schedule, jitterMs, f.run.fireMs, f.claimedMs, nowMs, f.policy);
 }
@@ -70,7 +70,7 @@ export function planAfter(f: PlanningFacts, nowMs: number): Plan {
  * behind) goes through the misfire policy here, as its claim would, so that this pod keeps it at
  * once instead of waiting for a claim and a retarget.
  */
-export function nextPlan(f: PlanningFacts, nowMs: number): Plan {
+function nextPlan(f: PlanningFacts, nowMs: number): Plan {
   const plan = planAfter(f, nowMs);
   if (plan.dueMs > nowMs) return plan;
   const { cron, jitterMs } = f.timing;

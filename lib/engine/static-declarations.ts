@@ -9,7 +9,7 @@ import { DeclarationVerdict, judgeDeclaration, StaticDeclaration } from './stati
 export type DeclarePort = Pick<RedisScripts, 'declareStatics'>;
 
 /** A declaration not renewed for this long is out: its pod is gone. */
-export const DECLARATION_TTL_MS = 15_000;
+const DECLARATION_TTL_MS = 15_000;
 const RENEW_MS = 5_000;
 
 /**
