@@ -93,8 +93,9 @@ for i = 0, n - 1 do
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and tenantSet(base, tenant)
   local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'fx')
-  if f[16] then
-    rcall('DEL', hashKey, history(base, member))
+  -- a finished one-off is created anew (deleted below, unless refused): as if it were absent
+  local finished = f[16]
+  if finished then
     for k = 1, 16 do f[k] = false end
   end
   local exists = f[1] ~= false
@@ -104,6 +105,7 @@ for i = 0, n - 1 do
   elseif tenantKey and maxPayload > 0 and #payload > maxPayload then
     refuse(-2, #payload)
   else
+    if finished then rcall('DEL', hashKey, history(base, member)) end
     local wasEnabled = f[5] ~= '0'
     local timingChanged = not exists or f[1] ~= handlerKey or f[2] ~= timing
       or (enabled == '1' and not wasEnabled)
