@@ -237,6 +237,33 @@ describe('at: one-off tasks', () => {
   });
 });
 
+describe('pause and resume', () => {
+  it('resumes an interval at the next lattice point after now, and a paused one-off whose time passed at once', async () => {
+    const prefix = freshPrefix();
+    const app = await pod(prefix);
+    const hashKey = new KeySpace(prefix, 1).dynamicSchedule('acme', 'tick').hash;
+    await app.scheduler.upsert(job({ id: 'tick', every: 600 }));
+    const anchor = await anchorOf(hashKey);
+    await app.scheduler.pause('acme', 'tick');
+    const at = new Date((await redisNow()) + 300);
+    await app.scheduler.upsert(job({ id: 'later', at, enabled: false }));
+    // A negative observation window: the one-off's time passes while it is paused.
+    await sleep(800);
+    expect(firesOf('later')).toEqual([]);
+    const resumedAt = await redisNow();
+    const resumed = await app.scheduler.resume('acme', 'tick');
+    const next = resumed?.nextFireAt?.getTime() ?? 0;
+    expect((next - anchor) % 600).toBe(0);
+    expect(next).toBeGreaterThan(resumedAt);
+    expect(next - resumedAt).toBeLessThanOrEqual(600 + 1_000); // generous: a loaded machine
+    await app.scheduler.resume('acme', 'later');
+    const run = await waitFor(() => runs.find((r) => r.scheduleId === 'later'));
+    expect(run.fireTime).toBe(at.getTime());
+    await waitFor(() => firesOf('tick').length >= 2);
+    for (const fire of firesOf('tick')) expect((fire - anchor) % 600).toBe(0);
+  });
+});
+
 describe('@DistributedInterval', () => {
   const fires: { fireTime: number; app: string }[] = [];
 
