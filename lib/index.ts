@@ -1,6 +1,7 @@
 export { RedisSchedulerModule } from './redis-scheduler.module';
 export { REDIS_SCHEDULER_CLIENT } from './redis-scheduler.constants';
 export { DistributedCron } from './decorators/distributed-cron.decorator';
+export { DistributedInterval } from './decorators/distributed-interval.decorator';
 export { ScheduleHandler } from './decorators/schedule-handler.decorator';
 export { SchedulerService } from './scheduler/scheduler.service';
 export { RedisLockService } from './lock/redis-lock.service';
@@ -33,6 +34,7 @@ export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
+export { InvalidTimingError } from './errors/invalid-timing.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';
 export { UnknownHandlerError } from './errors/unknown-handler.error';
 export { TenantQuotaExceededError } from './errors/tenant-quota-exceeded.error';

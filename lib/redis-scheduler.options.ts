@@ -95,6 +95,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     defaultPolicy: DEFAULT_POLICY,
     deadLetterLimit: count('deadLetterLimit', options.deadLetterLimit, 1_000, 1),
     runHistory: count('runHistory', options.runHistory, 0, 0),
+    keepFinishedMs: count('keepFinishedMs', options.keepFinishedMs, 86_400_000, 1),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);

@@ -16,10 +16,15 @@ export interface RegisteredHandler {
   invoke: HandlerInvoker;
 }
 
-/** A @DistributedCron as the pod will write it to Redis. */
+/** A @DistributedCron or @DistributedInterval as the pod will write it to Redis. */
 export interface StaticScheduleSpec {
   name: string;
+  /** The cron; for an interval, '@every <every as written>' (what declarations compare). */
   cron: string;
+  /** An interval's period (ms), set for @DistributedInterval only. */
+  everyMs?: number;
+  /** An interval's `every` as written when it is text ('5m'), else ''. */
+  writtenEvery?: string;
   timeZone: string;
   jitterMs: number;
   enabled: boolean;

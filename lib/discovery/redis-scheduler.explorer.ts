@@ -7,6 +7,7 @@ import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { NON_STATIC_PROVIDER } from '../redis-scheduler.messages';
 import { validateIdentifier } from '../redis/identifier';
 import { CronSchedule, hashSeedOf } from '../time/cron';
+import { parseEvery } from '../time/fire-series';
 import { validateJitter } from '../time/jitter';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
@@ -59,7 +60,8 @@ export class RedisSchedulerExplorer implements OnModuleInit {
         const name = cron.name ?? source;
         validateIdentifier(`@DistributedCron name of ${source}`, name);
         const timeZone = cron.timeZone ?? this.options.defaultTimeZone;
-        CronSchedule.of(cron.cron, timeZone, hashSeedOf(name));
+        const interval = cron.every === undefined ? undefined : parseEvery(cron.every);
+        if (interval === undefined) CronSchedule.of(cron.cron ?? '', timeZone, hashSeedOf(name));
         const jitterMs = cron.jitterMs ?? this.options.defaultJitterMs;
         validateJitter(jitterMs);
         if (cron.disabled !== undefined && typeof cron.disabled !== 'boolean') {
@@ -72,7 +74,13 @@ export class RedisSchedulerExplorer implements OnModuleInit {
         this.registry.addStatic(
           {
             name,
-            cron: cron.cron,
+            cron: interval === undefined ? (cron.cron ?? '') : `@every ${String(cron.every)}`,
+            ...(interval === undefined
+              ? {}
+              : {
+                  everyMs: interval,
+                  writtenEvery: typeof cron.every === 'string' ? cron.every : '',
+                }),
             timeZone,
             jitterMs,
             enabled: cron.disabled !== true,

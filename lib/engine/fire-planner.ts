@@ -1,5 +1,5 @@
 import { jitterOffsetMs } from '../time/jitter';
-import type { CronSchedule } from '../time/cron';
+import type { FireSeries } from '../time/fire-series';
 import type { ResolvedPolicy } from '../interfaces/schedule-policy.interface';
 
 /** A fire time and the moment it becomes due (fire time + its deterministic jitter offset). */
@@ -18,7 +18,7 @@ const COUNT_STEPS = 256;
 
 /** The fire time `fireMs` with its jitter applied. */
 export function withJitter(
-  cron: CronSchedule,
+  series: FireSeries,
   member: string,
   jitterMs: number,
   fireMs: number,
@@ -26,18 +26,18 @@ export function withJitter(
   if (jitterMs <= 0) return { fireMs, dueMs: fireMs };
   return {
     fireMs,
-    dueMs: fireMs + jitterOffsetMs(member, fireMs, jitterMs, cron.nextAfter(fireMs)),
+    dueMs: fireMs + jitterOffsetMs(member, fireMs, jitterMs, series.nextAfter(fireMs)),
   };
 }
 
 /** The first fire time strictly after `afterMs`, with its jitter. */
 export function armAfter(
-  cron: CronSchedule,
+  series: FireSeries,
   member: string,
   jitterMs: number,
   afterMs: number,
 ): Arming {
-  return withJitter(cron, member, jitterMs, cron.nextAfter(afterMs));
+  return withJitter(series, member, jitterMs, series.nextAfter(afterMs));
 }
 
 /**
@@ -45,12 +45,12 @@ export function armAfter(
  * from their average spacing (exact for fixed-period crons), so a week-long outage of a
  * per-second cron costs microseconds, not seconds of blocked event loop.
  */
-export function countFires(cron: CronSchedule, fromMs: number, untilMs: number): number {
+export function countFires(series: FireSeries, fromMs: number, untilMs: number): number {
   let n = 0;
   let t = fromMs;
   while (t < untilMs && n < COUNT_STEPS) {
     n++;
-    t = cron.nextAfter(t);
+    t = series.nextAfter(t);
   }
   if (t >= untilMs) return n;
   return n + Math.ceil((untilMs - t) / ((t - fromMs) / n));
@@ -58,29 +58,29 @@ export function countFires(cron: CronSchedule, fromMs: number, untilMs: number):
 
 /** Whether [fromMs, untilMs) holds more than `limit` fire times; walks at most limit + 1. */
 function moreFiresThan(
-  cron: CronSchedule,
+  series: FireSeries,
   fromMs: number,
   untilMs: number,
   limit: number,
 ): boolean {
   let n = 0;
-  for (let t = fromMs; t < untilMs; t = cron.nextAfter(t)) if (++n > limit) return true;
+  for (let t = fromMs; t < untilMs; t = series.nextAfter(t)) if (++n > limit) return true;
   return false;
 }
 
 /** The latest fire time after `floorMs` whose jittered due time has come by `nowMs`, else floorMs. */
 function latestDue(
-  cron: CronSchedule,
+  series: FireSeries,
   member: string,
   jitterMs: number,
   nowMs: number,
   floorMs: number,
 ): number {
-  let latest = cron.latestAtOrBefore(nowMs);
+  let latest = series.latestAtOrBefore(nowMs);
   // Jitter stays below the gap to the next fire time, so one step back is enough.
   for (let i = 0; i < 2 && latest !== null && latest > floorMs; i++) {
-    if (withJitter(cron, member, jitterMs, latest).dueMs <= nowMs) return latest;
-    latest = cron.latestAtOrBefore(latest - 1);
+    if (withJitter(series, member, jitterMs, latest).dueMs <= nowMs) return latest;
+    latest = series.latestAtOrBefore(latest - 1);
   }
   return Math.max(latest ?? floorMs, floorMs);
 }
@@ -91,28 +91,31 @@ function latestDue(
  * - skip: run none of the missed fire times; resume at the first one after now.
  * - runOnce: run only the latest missed one (if within catchUpWindowMs, else as skip).
  * - runAll: run each missed one, oldest first, but only the latest maxCatchUp of them.
+ * A series with no fire time after `fireMs` (a one-off) always runs it.
  */
 export function planMisfire(
-  cron: CronSchedule,
+  series: FireSeries,
   member: string,
   jitterMs: number,
   fireMs: number,
   nowMs: number,
   policy: ResolvedPolicy,
 ): Plan | null {
-  const following = armAfter(cron, member, jitterMs, fireMs);
+  const following = armAfter(series, member, jitterMs, fireMs);
+  // The last fire time (a one-off's only one) is never skipped: it runs however late it is.
+  if (following.fireMs === Infinity) return null;
   if (following.dueMs > nowMs) {
     // Only this fire time went by: it is the latest missed one, so the catch-up window applies.
     const tooOld =
       policy.misfire === 'runOnce' &&
       policy.catchUpWindowMs > 0 &&
-      nowMs - withJitter(cron, member, jitterMs, fireMs).dueMs > policy.catchUpWindowMs;
+      nowMs - withJitter(series, member, jitterMs, fireMs).dueMs > policy.catchUpWindowMs;
     return tooOld ? { ...following, skipped: 1 } : null;
   }
-  const latest = latestDue(cron, member, jitterMs, nowMs, following.fireMs);
+  const latest = latestDue(series, member, jitterMs, nowMs, following.fireMs);
   const skipAll = (): Plan => ({
-    ...armAfter(cron, member, jitterMs, latest),
-    skipped: countFires(cron, fireMs, latest + 1),
+    ...armAfter(series, member, jitterMs, latest),
+    skipped: countFires(series, fireMs, latest + 1),
   });
   switch (policy.misfire) {
     case 'skip':
@@ -120,22 +123,22 @@ export function planMisfire(
     case 'runOnce':
       if (
         policy.catchUpWindowMs > 0 &&
-        nowMs - withJitter(cron, member, jitterMs, latest).dueMs > policy.catchUpWindowMs
+        nowMs - withJitter(series, member, jitterMs, latest).dueMs > policy.catchUpWindowMs
       ) {
         return skipAll();
       }
       return {
-        ...withJitter(cron, member, jitterMs, latest),
-        skipped: countFires(cron, fireMs, latest),
+        ...withJitter(series, member, jitterMs, latest),
+        skipped: countFires(series, fireMs, latest),
       };
     case 'runAll': {
-      if (!moreFiresThan(cron, fireMs, latest + 1, policy.maxCatchUp)) return null;
+      if (!moreFiresThan(series, fireMs, latest + 1, policy.maxCatchUp)) return null;
       let earliest = latest;
       for (let i = 1; i < policy.maxCatchUp; i++)
-        earliest = cron.latestAtOrBefore(earliest - 1) ?? earliest;
+        earliest = series.latestAtOrBefore(earliest - 1) ?? earliest;
       return {
-        ...withJitter(cron, member, jitterMs, earliest),
-        skipped: countFires(cron, fireMs, earliest),
+        ...withJitter(series, member, jitterMs, earliest),
+        skipped: countFires(series, fireMs, earliest),
       };
     }
   }
@@ -150,7 +153,7 @@ export function planMisfire(
  * for them except as a fallback, which skips.
  */
 export function planAfterRun(
-  cron: CronSchedule,
+  series: FireSeries,
   member: string,
   jitterMs: number,
   fireMs: number,
@@ -158,17 +161,17 @@ export function planAfterRun(
   nowMs: number,
   policy: ResolvedPolicy,
 ): Plan {
-  const next = armAfter(cron, member, jitterMs, fireMs);
+  const next = armAfter(series, member, jitterMs, fireMs);
   if (next.dueMs > nowMs || next.fireMs <= claimedMs) return { ...next, skipped: 0 };
-  const latest = latestDue(cron, member, jitterMs, nowMs, next.fireMs);
+  const latest = latestDue(series, member, jitterMs, nowMs, next.fireMs);
   if (policy.overlap === 'bufferOne') {
     return {
-      ...withJitter(cron, member, jitterMs, latest),
-      skipped: countFires(cron, next.fireMs, latest),
+      ...withJitter(series, member, jitterMs, latest),
+      skipped: countFires(series, next.fireMs, latest),
     };
   }
   return {
-    ...armAfter(cron, member, jitterMs, latest),
-    skipped: countFires(cron, next.fireMs, latest + 1),
+    ...armAfter(series, member, jitterMs, latest),
+    skipped: countFires(series, next.fireMs, latest + 1),
   };
 }

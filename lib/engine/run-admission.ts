@@ -189,7 +189,8 @@ export class RunAdmission {
       (!stale || this.closing) && now - c.claimedMs >= QUEUED_LONG_MS
         ? Plans.misfire(Runs.planningFacts(c), now)
         : ADMIT;
-    const detach = c.policy.overlap === 'allow' && run.claim === 'run';
+    // A one-off has no next fire time to re-arm at: its one run is never detached.
+    const detach = c.policy.overlap === 'allow' && run.claim === 'run' && c.timing.series.repeats;
     const event = slotEvent({
       stale,
       admission: late.event === 'give-up' ? 'admit' : late.event,

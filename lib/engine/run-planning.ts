@@ -52,8 +52,8 @@ export function admit(f: PlanningFacts, nowMs: number, maxAttempts: number): Adm
  */
 export function misfire(f: PlanningFacts, nowMs: number): Admission {
   if (f.run.claim !== 'run') return ADMIT;
-  const { cron, jitterMs } = f.timing;
-  const plan = planMisfire(cron, f.schedule, jitterMs, f.run.fireMs, nowMs, f.policy);
+  const { series, jitterMs } = f.timing;
+  const plan = planMisfire(series, f.schedule, jitterMs, f.run.fireMs, nowMs, f.policy);
   if (!plan) return ADMIT;
   if (plan.dueMs <= nowMs && f.policy.misfire !== 'skip') return { event: 'retarget', plan };
   return { event: 'skip', plan };
@@ -61,8 +61,8 @@ export function misfire(f: PlanningFacts, nowMs: number): Admission {
 
 /** Where the schedule goes after the run claimed at `claimedMs` ends at `nowMs`. */
 function planAfter(f: PlanningFacts, nowMs: number): Plan {
-  const { cron, jitterMs } = f.timing;
-  return planAfterRun(cron, f.schedule, jitterMs, f.run.fireMs, f.claimedMs, nowMs, f.policy);
+  const { series, jitterMs } = f.timing;
+  return planAfterRun(series, f.schedule, jitterMs, f.run.fireMs, f.claimedMs, nowMs, f.policy);
 }
 
 /**
@@ -73,8 +73,8 @@ function planAfter(f: PlanningFacts, nowMs: number): Plan {
 function nextPlan(f: PlanningFacts, nowMs: number): Plan {
   const plan = planAfter(f, nowMs);
   if (plan.dueMs > nowMs) return plan;
-  const { cron, jitterMs } = f.timing;
-  const late = planMisfire(cron, f.schedule, jitterMs, plan.fireMs, nowMs, f.policy);
+  const { series, jitterMs } = f.timing;
+  const late = planMisfire(series, f.schedule, jitterMs, plan.fireMs, nowMs, f.policy);
   return late ? { ...late, skipped: plan.skipped + late.skipped } : plan;
 }
 
@@ -85,8 +85,8 @@ export function planDetached(f: PlanningFacts): Plan {
 
 /** The due time (fire time + jitter offset) of the claimed fire time. */
 export function dueOf(f: PlanningFacts): number {
-  const { cron, jitterMs } = f.timing;
-  return withJitter(cron, f.schedule, jitterMs, f.run.fireMs).dueMs;
+  const { series, jitterMs } = f.timing;
+  return withJitter(series, f.schedule, jitterMs, f.run.fireMs).dueMs;
 }
 
 /** What to write once the handler is done. */

@@ -39,6 +39,7 @@ export class RunRecorder {
   private readonly queue: PartitionQueue<Recording, CompletionResult>;
   /** Shut down: writes that failed are not tried again (their leases run out). */
   private stopped = false;
+  private readonly keepFinishedMs: number;
 
   constructor(
     options: ResolvedSchedulerOptions,
@@ -47,6 +48,7 @@ export class RunRecorder {
     private readonly events: SchedulerEvents,
     private readonly hooks: RecorderHooks,
   ) {
+    this.keepFinishedMs = options.keepFinishedMs;
     const { scripts, keys } = connection;
     const limits = {
       deadLetters: options.deadLetterLimit,
@@ -118,6 +120,12 @@ export class RunRecorder {
     chain: Completion['chain'] = 'none',
   ): void {
     const { run } = c;
+    // No fire time after this one (a one-off's): the schedule is finished, not re-armed; the
+    // next due field carries how long Redis keeps it (completeRuns-1.lua, chain 'f').
+    if (plan.fireMs === Infinity && outcome !== 'retry' && chain !== 'park') {
+      chain = 'finish';
+      plan = { fireMs: 0, dueMs: this.keepFinishedMs, skipped: plan.skipped };
+    }
     const completion: Completion = {
       member: active?.member ?? run.member,
       fencingToken: run.fencingToken,
@@ -161,7 +169,7 @@ export class RunRecorder {
       // Last: a chained next run reuses `c`.
       if (result.chainedFence > 0) {
         this.hooks.chained(c, completion.nextFireMs, completion.nextDueMs, result);
-      } else if (completion.nextDueMs > 0) {
+      } else if (completion.nextDueMs > 0 && completion.chain !== 'finish') {
         this.hooks.rearmed(c, completion.nextDueMs);
       }
     }

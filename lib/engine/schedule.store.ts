@@ -7,7 +7,7 @@ import type { RunRecord } from '../interfaces/run-record.interface';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
 import type { UpsertCall, UpsertReply } from '../redis/protocol/schedule-write.types';
-import { armAfter } from './fire-planner';
+import { withJitter } from './fire-planner';
 import {
   parseLast,
   toDeadLetter,
@@ -15,7 +15,7 @@ import {
   toSchedule,
   toStaticSchedule,
 } from './stored-schedule.decoder';
-import type { CronSchedule } from '../time/cron';
+import { anchorInterval, type FireSeries, type UnanchoredInterval } from '../time/fire-series';
 import { ScheduleTiming } from '../time/schedule-timing';
 import { RedisClock } from '../time/redis-clock';
 
@@ -34,10 +34,16 @@ export interface StoredDefinition {
   keys: ScheduleKeys;
   tenantId: string;
   id: string;
-  /** The cron with its `H` resolved: what the timing stores and every pod fires on. */
-  cron: CronSchedule;
-  /** The cron as the user wrote it (kept beside the timing when it differs: it held `H`). */
-  writtenCron: string;
+  /**
+   * What the timing stores and every pod fires on: a cron with its `H` resolved, a one-off, or
+   * an interval, anchored here (at creation, or at the stored anchor when `every` is unchanged).
+   */
+  series: FireSeries | UnanchoredInterval;
+  /**
+   * The cron, `every` or `at` as the user wrote it, '' for a number or a Date (kept beside the
+   * timing when it differs from the stored expression: a cron that held `H`, '5m', an ISO string).
+   */
+  written: string;
   jitterMs: number;
   payloadJson: string;
   enabled: boolean;
@@ -86,6 +92,7 @@ export class ScheduleStore {
    */
   async writeMany(defs: readonly StoredDefinition[]): Promise<(WriteResult | Error)[]> {
     const now = await this.clock.fresh();
+    const series = await this.anchor(defs, now);
     const results: (WriteResult | Error)[] = new Array(defs.length);
     const groups = new Map<number, number[]>();
     defs.forEach((def, i) => {
@@ -115,7 +122,7 @@ export class ScheduleStore {
         const replies = await this.connection.scripts.upsertSchedules(
           first.keys.base,
           this.guardsFor(first),
-          batches.map((batch) => batch.map((i) => this.upsertCall(defs[i], now))),
+          batches.map((batch) => batch.map((i) => this.upsertCall(defs[i], series[i], now))),
         );
         batches.forEach((batch, b) => {
           const reply = replies[b];
@@ -142,20 +149,43 @@ export class ScheduleStore {
     };
   }
 
-  private upsertCall(def: StoredDefinition, now: number): UpsertCall {
-    const first = armAfter(def.cron, def.keys.member, def.jitterMs, now);
+  /**
+   * Each definition's series; an interval keeps the anchor its stored timing has when `every` is
+   * unchanged (one read, for intervals only), else it is anchored now. Two upserts racing may
+   * both anchor now: the last one written stands, consistent with its own next fire time.
+   */
+  private async anchor(defs: readonly StoredDefinition[], now: number): Promise<FireSeries[]> {
+    const intervals = defs.flatMap((d, i) => ('everyMs' in d.series ? [i] : []));
+    const stored = new Map<number, string | null>();
+    if (intervals.length > 0) {
+      const pipeline = this.connection.client.pipeline();
+      for (const i of intervals) pipeline.hget(defs[i].keys.hash, 't');
+      const replies = (await pipeline.exec()) ?? [];
+      intervals.forEach((i, j) => {
+        const [error, value] = replies[j] ?? [null, null];
+        if (error) throw error;
+        stored.set(i, typeof value === 'string' ? value : null);
+      });
+    }
+    return defs.map((d, i) => anchorInterval(d.series, stored.get(i) ?? null, now));
+  }
+
+  private upsertCall(def: StoredDefinition, series: FireSeries, now: number): UpsertCall {
+    const first = withJitter(series, def.keys.member, def.jitterMs, series.firstFrom(now));
     return {
       member: def.keys.member,
       id: def.id,
       handlerKey: def.keys.handlerKey,
-      timing: ScheduleTiming.of(def.cron, def.jitterMs).stored,
+      timing: ScheduleTiming.of(series, def.jitterMs).stored,
       payload: def.payloadJson,
       policy: def.policyJson,
       enabled: def.enabled,
       nextFireMs: first.fireMs,
       nextDueMs: first.dueMs,
       written:
-        def.writtenCron === def.cron.expression ? '' : `${def.writtenCron}|${def.cron.expression}`,
+        def.written === '' || def.written === series.expression
+          ? ''
+          : `${def.written}|${series.expression}`,
     };
   }
 
@@ -193,7 +223,8 @@ export class ScheduleStore {
         if (stored === null) return false;
         timing = stored;
         const t = ScheduleTiming.decode(timing);
-        first = armAfter(t.cron, keys.member, t.jitterMs, await this.clock.fresh());
+        const from = t.series.firstFrom(await this.clock.fresh());
+        first = withJitter(t.series, keys.member, t.jitterMs, from);
       }
       const reply = await this.connection.scripts.setEnabled(
         keys,

@@ -79,8 +79,11 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
           keys: keys.staticSchedule(spec.name),
           tenantId: '',
           id: spec.name,
-          cron: CronSchedule.of(spec.cron, spec.timeZone, hashSeedOf(spec.name)),
-          writtenCron: spec.cron,
+          series:
+            spec.everyMs === undefined
+              ? CronSchedule.of(spec.cron, spec.timeZone, hashSeedOf(spec.name))
+              : { everyMs: spec.everyMs },
+          written: spec.everyMs === undefined ? spec.cron : (spec.writtenEvery ?? ''),
           jitterMs: spec.jitterMs,
           payloadJson: '',
           enabled: spec.enabled,

@@ -10,6 +10,7 @@ import type {
 import { decodePolicy } from '../policy/schedule-policy';
 import { usesHashes } from '../time/cron';
 import { ScheduleTiming } from '../time/schedule-timing';
+import { decodeSeries, IntervalSeries, OneOffSeries } from '../time/fire-series';
 
 /**
  * Decodes what Redis stores about a schedule into what the API returns; pure. The fields of a
@@ -19,7 +20,10 @@ import { ScheduleTiming } from '../time/schedule-timing';
  * paused, pk '<parked at ms>:<reason>' while parked, nf next fire, nd next due (when not nf), rv
  * revision, ca / ua created / updated at (ua from the first update on), gn incarnation, r run
  * state and exactly-once mark (includes/runState.lua), l last run ('<outcome>:<fire>:<ended>'),
- * lm last error, sk fire times skipped. A field at its default is absent (or '').
+ * lm last error, sk fire times skipped, fx when a one-off finished (ms; the hash then expires after
+ * keepFinishedMs). An interval's or a one-off's timing holds '@every:<ms>:<anchor>' or '@at:<ms>'
+ * in place of a cron (fire-series.ts), and cw then keeps `every` / `at` as written when it was
+ * text. A field at its default is absent (or '').
  */
 
 /** What static and dynamic schedules share: timing, policy, and the last run. */
@@ -60,21 +64,31 @@ export function toStaticSchedule(
 export function stateOf(hash: Record<string, string>, nowMs: number): StoredScheduleState {
   const enabled = hash.en !== '0';
   const parked = parseParked(hash.pk);
-  const state: ScheduleState = parked ? 'parked' : enabled ? 'active' : 'paused';
+  const finished = Boolean(hash.fx);
+  const state: ScheduleState = finished
+    ? 'finished'
+    : parked
+      ? 'parked'
+      : enabled
+        ? 'active'
+        : 'paused';
   const timing = splitTiming(hash.t);
+  const series = decodeSeries(timing.cron);
   const last = parseLast(hash.l ?? '');
   const resolvedCron = usesHashes(timing.cron) ? legacyCron(hash.t) : timing.cron;
   const nextDue = Number(hash.nd || hash.nf);
   const [fire, attempt, fence] = (hash.r ?? '').split(':').map(Number);
+  const written = writtenCron(hash.cw ?? '', timing.cron);
   return {
-    cron: writtenCron(hash.cw ?? '', timing.cron),
-    resolvedCron,
+    ...(series ? seriesFields(series, written === timing.cron ? '' : written) : {}),
+    cron: series ? '' : written,
+    resolvedCron: series ? '' : resolvedCron,
     timeZone: timing.timeZone,
     jitterMs: timing.jitterMs,
     enabled,
     state,
     parked,
-    nextFireAt: enabled ? new Date(Number(hash.nf)) : null,
+    nextFireAt: enabled && !finished ? new Date(Number(hash.nf)) : null,
     createdAt: new Date(Number(hash.ca)),
     updatedAt: new Date(Number(hash.ua ?? hash.ca)),
     lastFireAt: last.fireMs === null ? null : new Date(last.fireMs),
@@ -85,6 +99,15 @@ export function stateOf(hash: Record<string, string>, nowMs: number): StoredSche
     skippedFires: Number(hash.sk ?? 0),
     ...decodePolicy(hash.po ?? ''),
   };
+}
+
+/** `every` / `at` as given: the text written, else the number of ms or the Date. */
+function seriesFields(
+  series: IntervalSeries | OneOffSeries,
+  written: string,
+): { every: number | string } | { at: Date | string } {
+  if (series instanceof IntervalSeries) return { every: written || series.everyMs };
+  return { at: written || new Date(series.atMs) };
 }
 
 /**
@@ -102,7 +125,7 @@ function writtenCron(stored: string, timingCron: string): string {
  */
 function legacyCron(stored: string): string {
   try {
-    return ScheduleTiming.decode(stored).cron.expression;
+    return ScheduleTiming.decode(stored).series.expression;
   } catch {
     return splitTiming(stored).cron;
   }

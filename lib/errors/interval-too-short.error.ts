@@ -2,6 +2,7 @@ import { SchedulerError } from './scheduler.error';
 
 export class IntervalTooShortError extends SchedulerError {
   constructor(
+    /** The cron expression, or 'every <as written>' for an interval. */
     readonly expression: string,
     readonly shortestGapMs: number,
     readonly minIntervalMs: number,
@@ -12,9 +13,12 @@ export class IntervalTooShortError extends SchedulerError {
       resolvedExpression === expression
         ? ''
         : ` (with its H drawn for this schedule: "${resolvedExpression}")`;
+    const interval = expression.startsWith('every ');
     super(
       'INTERVAL_TOO_SHORT',
-      `Cron "${expression}"${drawn} fires as little as ${shortestGapMs} ms apart somewhere in its cycle; tenantGuards.minIntervalMs requires at least ${minIntervalMs} ms between two runs. Use a sparser expression.`,
+      interval
+        ? `Interval "${expression.slice(6)}" is ${shortestGapMs} ms; tenantGuards.minIntervalMs requires at least ${minIntervalMs} ms between two runs. Use a longer interval.`
+        : `Cron "${expression}"${drawn} fires as little as ${shortestGapMs} ms apart somewhere in its cycle; tenantGuards.minIntervalMs requires at least ${minIntervalMs} ms between two runs. Use a sparser expression.`,
     );
   }
 }

@@ -3,7 +3,7 @@ import type { SchedulePolicy } from './schedule-policy.interface';
 export interface DistributedCronOptions extends SchedulePolicy {
   /** Schedule name, unique in the application. @default '<Class>.<method>' */
   name?: string;
-  /** IANA time zone the expression is read in. @default the module's defaultTimeZone ('UTC') */
+  /** IANA time zone the expression is read in (@DistributedCron only). @default the module's defaultTimeZone ('UTC') */
   timeZone?: string;
   /** Spread runs over [0, jitterMs] after each fire time, deterministically. @default module defaultJitterMs */
   jitterMs?: number;
@@ -11,7 +11,8 @@ export interface DistributedCronOptions extends SchedulePolicy {
   disabled?: boolean;
 }
 
-/** A @DistributedCron as found on a provider method. */
+/** A @DistributedCron (cron) or @DistributedInterval (every) as found on a provider method. */
 export interface DistributedCronMetadata extends DistributedCronOptions {
-  cron: string;
+  cron?: string;
+  every?: number | string;
 }

@@ -73,6 +73,12 @@ export interface RedisSchedulerModuleOptions {
    * Costs two Redis commands per run. 0 = off. @default 0
    */
   runHistory?: number;
+  /**
+   * How long a finished one-off task (`at`: succeeded, or failed for good) stays readable with
+   * get() (state 'finished') before Redis deletes it; it stops counting toward the tenant quota
+   * as soon as it is done. At least 1. @default 86_400_000 (24 h)
+   */
+  keepFinishedMs?: number;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -96,4 +102,5 @@ export interface ResolvedSchedulerOptions {
   defaultPolicy: ResolvedPolicy;
   deadLetterLimit: number;
   runHistory: number;
+  keepFinishedMs: number;
 }

@@ -1,19 +1,19 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { IntervalTooShortError } from '../errors/interval-too-short.error';
 import { PayloadTooLargeError } from '../errors/payload-too-large.error';
 import { UnknownHandlerError } from '../errors/unknown-handler.error';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { TenantGuardOptions } from '../interfaces/redis-scheduler-options.interface';
 import { validateIdentifier } from '../redis/identifier';
-import { CronSchedule, hashSeedOf } from '../time/cron';
+import { hashSeedOf } from '../time/cron';
 import { validateJitter } from '../time/jitter';
 import { encodePolicy, validatePolicy } from '../policy/schedule-policy';
+import { validateTiming, type ValidatedTiming } from './timing.validator';
 
 /** What the validator hands on to the writer: the input, normalised. */
 export interface ValidatedSchedule {
   input: ScheduleInput;
-  /** The cron with its `H` resolved for this schedule (`input.cron` is the one as written). */
-  cron: CronSchedule;
+  /** What it fires on: a cron with its `H` resolved, an interval (anchored by the writer), a one-off. */
+  timing: ValidatedTiming;
   timeZone: string;
   jitterMs: number;
   enabled: boolean;
@@ -38,21 +38,18 @@ export function validateScheduleInput(
   ctx: ValidationContext,
 ): ValidatedSchedule {
   if (!input || typeof input !== 'object') {
-    throw new InvalidOptionsError('schedule', 'pass an object with tenantId, id, cron and handler');
+    throw new InvalidOptionsError(
+      'schedule',
+      'pass an object with tenantId, id, cron (or every, or at) and handler',
+    );
   }
   validateIdentifier('tenantId', input.tenantId);
   validateIdentifier('id', input.id);
   validateIdentifier('handler', input.handler);
   const timeZone = input.timeZone ?? ctx.defaultTimeZone;
-  if (typeof input.cron !== 'string') {
-    throw new InvalidOptionsError(
-      'cron',
-      'it must be a cron expression string such as "0 9 * * 1"',
-    );
-  }
-  // `H` is drawn once, here, from the schedule's identity: the timing stored, every pod's fire
-  // times and the minimum-interval guard below all read the same resolved expression.
-  const cron = CronSchedule.of(input.cron, timeZone, hashSeedOf(input.id, input.tenantId));
+  const { minIntervalMs, maxPayloadBytes } = ctx.guards;
+  const seed = hashSeedOf(input.id, input.tenantId);
+  const timing = validateTiming(input, timeZone, seed, minIntervalMs);
   if (!ctx.hasHandler(input.handler))
     throw new UnknownHandlerError(input.handler, ctx.handlerNames());
   const jitterMs = input.jitterMs ?? ctx.defaultJitterMs;
@@ -60,19 +57,20 @@ export function validateScheduleInput(
   const enabled = input.enabled ?? true;
   if (typeof enabled !== 'boolean')
     throw new InvalidOptionsError('enabled', 'it must be true or false');
-  const { minIntervalMs, maxPayloadBytes } = ctx.guards;
-  if (minIntervalMs > 0) {
-    const gap = cron.shortestGapMs();
-    if (gap < minIntervalMs) {
-      throw new IntervalTooShortError(input.cron, gap, minIntervalMs, cron.expression);
-    }
-  }
   validatePolicy(input, 'schedule');
   const payloadJson = serialise(input.payload);
   const bytes = Buffer.byteLength(payloadJson, 'utf8');
   if (maxPayloadBytes > 0 && bytes > maxPayloadBytes)
     throw new PayloadTooLargeError(bytes, maxPayloadBytes);
-  return { input, cron, timeZone, jitterMs, enabled, payloadJson, policyJson: encodePolicy(input) };
+  return {
+    input,
+    timing,
+    timeZone,
+    jitterMs,
+    enabled,
+    payloadJson,
+    policyJson: encodePolicy(input),
+  };
 }
 
 function serialise(payload: unknown): string {

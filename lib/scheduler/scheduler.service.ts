@@ -14,7 +14,7 @@ import { ScheduleStore } from '../engine/schedule.store';
 import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
 import { LiveHandlers } from './live-handlers';
-import { validateScheduleInput, ValidationContext } from './schedule.validator';
+import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './schedule.validator';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -95,8 +95,8 @@ export class SchedulerService {
           keys: keys[i],
           tenantId: v.input.tenantId,
           id: v.input.id,
-          cron: v.cron,
-          writtenCron: v.input.cron,
+          series: v.timing.series,
+          written: v.timing.written,
           jitterMs: v.jitterMs,
           payloadJson: v.payloadJson,
           enabled: v.enabled,
@@ -115,8 +115,7 @@ export class SchedulerService {
       return {
         tenantId: v.input.tenantId,
         id: v.input.id,
-        cron: v.input.cron,
-        resolvedCron: v.cron.expression,
+        ...shownTiming(v),
         timeZone: v.timeZone,
         handler: v.input.handler,
         payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
@@ -247,4 +246,15 @@ export class SchedulerService {
     }
     return schedule;
   }
+}
+
+/** `cron` (as written and resolved), `every` or `at` as the upsert gave them. */
+function shownTiming(
+  v: ValidatedSchedule,
+): Pick<Schedule, 'cron' | 'resolvedCron' | 'every' | 'at'> {
+  const { input, timing } = v;
+  if (input.every !== undefined) return { cron: '', resolvedCron: '', every: input.every };
+  if (input.at !== undefined) return { cron: '', resolvedCron: '', at: input.at };
+  const resolvedCron = 'expression' in timing.series ? timing.series.expression : '';
+  return { cron: input.cron ?? '', resolvedCron };
 }

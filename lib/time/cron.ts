@@ -1,6 +1,7 @@
 import { CronExpression, CronExpressionParser } from 'cron-parser';
 import { InvalidCronError } from '../errors/invalid-cron.error';
 import { UnknownTimeZoneError } from '../errors/unknown-time-zone.error';
+import type { FireSeries } from './fire-series';
 
 const DAY_MS = 86_400_000;
 const NEXT_MEMO_LIMIT = 4_096;
@@ -41,7 +42,8 @@ export function assertTimeZone(timeZone: string): void {
  * A validated cron expression in a time zone. Instances are shared (see `CronSchedule.of`)
  * and memoise `nextAfter`, because many schedules share one expression and fire time.
  */
-export class CronSchedule {
+export class CronSchedule implements FireSeries {
+  readonly repeats = true;
   private readonly memo = new Map<number, number>();
   private gap: number | undefined;
 
@@ -90,6 +92,10 @@ export class CronSchedule {
     if (this.memo.size >= NEXT_MEMO_LIMIT) this.memo.clear();
     this.memo.set(ms, next);
     return next;
+  }
+
+  firstFrom(nowMs: number): number {
+    return this.nextAfter(nowMs);
   }
 
   /** The latest fire time at or before `ms`, or null if there is none within cron-parser's range. */

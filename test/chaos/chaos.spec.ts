@@ -7,12 +7,16 @@ import { FleetSetup, Pod, PodFleet, startFleet } from '../multi-pod/pods';
 import type { ChaosEvent } from './chaos-pod';
 
 /**
- * Chaos: 3 pod processes run 200 schedules firing every second while the test SIGKILLs pods,
- * freezes them past and within their lease, and restarts Redis. Afterwards, Redis's own run
- * history (written by the script that records each run) must show, for every fire time of the
- * window, exactly one successful completion, by the latest run started for it.
+ * Chaos: 3 pod processes run 200 schedules firing every second, 40 intervals (every 1.3 s) and 60
+ * one-off tasks spread over the chaos, while the test SIGKILLs pods, freezes them past and within
+ * their lease, and restarts Redis. Afterwards, Redis's own run history (written by the script that
+ * records each run) must show, for every fire time of the window (and every one-off), exactly one
+ * successful completion, by the latest run started for it.
  */
 const SCHEDULES = 200;
+const INTERVALS = 40;
+const EVERY_MS = 1_300;
+const ONE_OFFS = 60;
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 45_000);
 const CALM_MS = 10_000;
 
@@ -40,6 +44,20 @@ const schedule = (i: number): ScheduleInput => ({
   retry: { attempts: 3, backoff: 'fixed', delayMs: 200, jitter: false },
 });
 
+const interval = (i: number): ScheduleInput => ({
+  ...schedule(i),
+  cron: undefined,
+  id: `i${i}`,
+  every: `${EVERY_MS}ms`,
+});
+
+const oneOff = (j: number, at: number): ScheduleInput => ({
+  ...schedule(j),
+  cron: undefined,
+  id: `o${j}`,
+  at: new Date(at),
+});
+
 function pick<T>(items: T[]): T {
   return items[Math.floor(Math.random() * items.length)];
 }
@@ -61,6 +79,16 @@ describe('chaos', () => {
 
     const [seconds] = await server.client().time();
     const windowStart = (Number(seconds) + 1) * 1000;
+    await api.scheduler.upsertMany(Array.from({ length: INTERVALS }, (_, i) => interval(i)));
+    const atOf = (j: number): number =>
+      windowStart + Math.floor((j * (CHAOS_MS - 2_000)) / ONE_OFFS);
+    await api.scheduler.upsertMany(Array.from({ length: ONE_OFFS }, (_, j) => oneOff(j, atOf(j))));
+    const anchors = new Map<string, number>();
+    for (let i = 0; i < INTERVALS; i++) {
+      const [hashKey] = await server.client().keys(`*:s:t:${interval(i).tenantId}:i${i}`);
+      const timing = (await server.client().hget(hashKey, 't')) ?? '';
+      anchors.set(`i${i}`, Number(/^@every:\d+:(\d+)\|/.exec(timing)?.[1]));
+    }
     const actions: string[] = [];
     const chaosEnd = Date.now() + CHAOS_MS;
     while (Date.now() < chaosEnd) {
@@ -102,10 +130,36 @@ describe('chaos', () => {
     let recovered = 0;
     let staleCounted = 0;
     let unfenced = 0;
+    // Every fire time of the window: whole seconds of the crons, anchor + k × every of the
+    // intervals, and each one-off's one time.
+    const audited: { tenantId: string; id: string; times: number[] }[] = [];
+    const within = (from: number, step: number): number[] => {
+      const times: number[] = [];
+      for (let t = from; t <= windowEnd; t += step) times.push(t);
+      return times;
+    };
     for (let i = 0; i < SCHEDULES; i++) {
       const { tenantId, id } = schedule(i);
+      audited.push({ tenantId, id, times: within(windowStart, 1_000) });
+    }
+    for (let i = 0; i < INTERVALS; i++) {
+      const anchor = anchors.get(`i${i}`) ?? NaN;
+      const first = anchor + Math.ceil((windowStart - anchor) / EVERY_MS) * EVERY_MS;
+      audited.push({ tenantId: interval(i).tenantId, id: `i${i}`, times: within(first, EVERY_MS) });
+    }
+    for (let j = 0; j < ONE_OFFS; j++) {
+      audited.push({ tenantId: schedule(j).tenantId, id: `o${j}`, times: [atOf(j)] });
+    }
+    let intervalFires = 0;
+    const oneOffStates: string[] = [];
+    for (const { tenantId, id, times } of audited) {
       const history = await api.scheduler.history(tenantId, id);
-      for (let t = windowStart; t <= windowEnd; t += 1_000) {
+      if (id.startsWith('i')) intervalFires += times.length;
+      if (id.startsWith('o')) {
+        const state = (await api.scheduler.get(tenantId, id))?.state ?? 'deleted';
+        if (state !== 'finished') oneOffStates.push(`${id}: ${state}`);
+      }
+      for (const t of times) {
         fires++;
         const records = history.filter((h) => h.fireTime.getTime() === t);
         const successes = records.filter((h) => h.status === 'succeeded');
@@ -127,11 +181,17 @@ describe('chaos', () => {
       }
     }
     process.stdout.write(
-      `chaos: ${fires} fires, ${completions} completions, ${duplicates} duplicates, ${lost} lost, ${recovered} recovered ` +
+      `chaos: ${fires} fires (${intervalFires} of intervals, ${ONE_OFFS} one-offs), ${completions} completions, ${duplicates} duplicates, ${lost} lost, ${recovered} recovered ` +
         `(attempt > 1), ${rejected} late completions rejected, ${staleCounted} stale runs counted, ${unfenced} retries without a larger fencing token; ` +
         `actions: ${actions.join(',')}\n`,
     );
-    expect(fires).toBe(SCHEDULES * ((windowEnd - windowStart) / 1000 + 1));
+    expect(fires - intervalFires - ONE_OFFS).toBe(
+      SCHEDULES * ((windowEnd - windowStart) / 1000 + 1),
+    );
+    expect(intervalFires).toBeGreaterThanOrEqual(
+      INTERVALS * Math.floor((windowEnd - windowStart) / EVERY_MS),
+    );
+    expect(oneOffStates).toEqual([]);
     expect(duplicates).toBe(0);
     expect(lost).toBe(0);
     expect(completions).toBe(fires);

@@ -4,6 +4,7 @@
 import { armAfter } from '../../lib/engine/fire-planner';
 import { validateScheduleInput } from '../../lib/scheduler/schedule.validator';
 import { ScheduleTiming } from '../../lib/time/schedule-timing';
+import type { CronSchedule } from '../../lib/time/cron';
 
 export interface HashCronSchedule {
   tenantId: string;
@@ -32,10 +33,10 @@ export const LEGACY_TIMING = 'H/20 * * * * *|UTC|0';
 const FIRES = 40;
 
 function firesOf(stored: string, member: string): number[] {
-  const { cron, jitterMs } = ScheduleTiming.decode(stored);
+  const { series, jitterMs } = ScheduleTiming.decode(stored);
   const out: number[] = [];
   for (let t = FROM_MS; out.length < FIRES;) {
-    t = armAfter(cron, member, jitterMs, t).fireMs;
+    t = armAfter(series, member, jitterMs, t).fireMs;
     out.push(t);
   }
   return out;
@@ -55,9 +56,10 @@ const report: HashCronReport = {
         handlerNames: () => ['record'],
       },
     );
-    const stored = ScheduleTiming.of(valid.cron, valid.jitterMs).stored;
+    const cron = valid.timing.series as CronSchedule;
+    const stored = ScheduleTiming.of(cron, valid.jitterMs).stored;
     return {
-      resolved: valid.cron.expression,
+      resolved: cron.expression,
       stored,
       fires: firesOf(stored, `t:${s.tenantId}:${s.id}`),
     };

@@ -51,3 +51,12 @@ describe('resolveOptions: durations that end in a timer', () => {
     expect(resolved.defaultPolicy.catchUpWindowMs).toBe(2 ** 40);
   });
 });
+
+describe('resolveOptions: keepFinishedMs', () => {
+  it('keeps a finished one-off 24 h by default, at least 1 ms, and refuses anything else', () => {
+    expect(resolveOptions({ redis }).keepFinishedMs).toBe(86_400_000);
+    expect(resolveOptions({ redis, keepFinishedMs: 1 }).keepFinishedMs).toBe(1);
+    expect(() => resolveOptions({ redis, keepFinishedMs: 0 })).toThrow('option `keepFinishedMs`');
+    expect(() => resolveOptions({ redis, keepFinishedMs: 1.5 })).toThrow(InvalidOptionsError);
+  });
+});

@@ -110,7 +110,7 @@ export interface Completion {
    * it is another pod's to reserve, publish a wake-up for it; 'park': its fire times cannot be
    * computed, so it is paused with `error` as the reason and not re-armed; 'none'.
    */
-  chain: 'chain' | 'wake' | 'park' | 'none';
+  chain: 'chain' | 'wake' | 'park' | 'finish' | 'none';
 }
 
 /** completeRuns' ARGV besides the runs (see completeRuns-1.lua). */

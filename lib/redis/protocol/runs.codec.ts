@@ -24,6 +24,7 @@ const CHAIN_FLAGS: Record<Completion['chain'], string> = {
   chain: 'c',
   wake: 'w',
   park: 'p',
+  finish: 'f',
   none: '',
 };
 

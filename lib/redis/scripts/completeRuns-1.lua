@@ -17,7 +17,11 @@
     ARGV[5] ('<due index key> <earliest due ms>'), so that pod claims it in time. With chain 'p'
     the pod could not compute the schedule's fire times: the schedule is parked (paused, with
     'pk' = '<now ms>:<error message>', and out of its due index) instead of re-armed; resume or
-    upsert clears it.
+    upsert clears it. With chain 'f' the schedule has no fire time after this one (a one-off
+    task): unless a change during the run re-armed it, it is finished instead of re-armed: 'fx' =
+    now, out of its due index, out of its tenant's schedule SET (it stops counting toward the
+    quota), and the hash and its history expire after the run's next due field, which holds how
+    long to keep it (ms, keepFinishedMs) for this chain.
   - retry: the run stays recorded for the same fire time, unowned (fence 0), and becomes due again
     at ARGV next due, when claimDue re-claims it with attempt + 1. It survives any pod dying.
   Otherwise the run state field goes back to the exactly-once mark alone (includes/runState.lua).
@@ -29,7 +33,8 @@
           scheduleHash(KEYS[1], member), a run record's schedule HASH scheduleHash(KEYS[1],
           <schedule member>) and its run SET detachedRuns(KEYS[1], <schedule member>), the due
           index ZSET dueIndex(KEYS[1], <the hash's handler field>), the dead-letter LIST
-          deadLetters(KEYS[1]), the history LIST history(KEYS[1], <schedule member>), the fencing
+          deadLetters(KEYS[1]), the history LIST history(KEYS[1], <schedule member>), the tenant's
+          schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>), the fencing
           counter STRING fenceCounter(KEYS[1]) and the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most dead letters kept (integer)
   ARGV[2] most history entries kept per schedule (integer, 0 = no history)
@@ -41,7 +46,7 @@
           less than eight): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
           'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
           is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
-          the other pods for it, 'p' park the schedule, '' neither)
+          the other pods for it, 'p' park the schedule, 'f' finish it, '' neither)
 
   Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
@@ -86,7 +91,7 @@ for r = 0, n - 1 do
   else
     f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'lm')
   end
-  local fire, attempt, fence, lease, prevHw, fireText
+  local fire, attempt, fence, lease, prevHw, fireText, keep
   if f then fire, attempt, fence, lease, prevHw, fireText = parseRun(f[1]) end
   if not fire or fence ~= tonumber(token) then
     code = -4
@@ -104,6 +109,18 @@ for r = 0, n - 1 do
       rcall('ZREM', dueKey, member)
       rcall('SREM', detachedRuns(base, parent), recordFire)
       rcall('HSET', scheduleHash(base, parent), 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+    elseif chain == 'f' and (f[2] == revision or not f[5] or f[5] == fireText) then
+      keep = tonumber(nextDue)
+      local sets = { 'r', markOfRun(fire, attempt, prevHw, fireText), 'fx', nowText }
+      if outcome ~= 'skipped' then
+        sets[#sets + 1], sets[#sets + 2] = 'l', outcome .. ':' .. fireText .. ':' .. nowText
+        sets[#sets + 1], sets[#sets + 2] = 'lm', message
+      end
+      rcall('HSET', hashKey, unpack(sets))
+      rcall('ZREM', dueKey, member)
+      local tenant, id = string.match(member, '^t:([^:]+):(.+)$')
+      if tenant then rcall('SREM', tenantSet(base, tenant), id) end
+      rcall('PEXPIRE', hashKey, keep)
     else
       local unchanged = f[2] == revision
       if not unchanged and f[5] and f[5] ~= fireText then nextFire, nextDue = f[5], f[6] or '' end
@@ -151,6 +168,7 @@ for r = 0, n - 1 do
       rcall('LPUSH', historyKey, fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. nowText)
       rcall('LTRIM', historyKey, 0, historyLimit - 1)
     end
+    if keep then rcall('PEXPIRE', history(base, member), keep) end
     if deadLetter ~= '' then
       rcall('LPUSH', deadKey, deadLetter)
       rcall('LTRIM', deadKey, 0, deadLimit - 1)

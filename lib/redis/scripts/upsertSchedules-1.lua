@@ -2,7 +2,9 @@
   Creates or updates a batch of schedules of one partition, each atomically and in order,
   enforcing the tenant guards where it writes: a new dynamic schedule is refused when its tenant
   already owns the most schedules allowed, and a payload over the size limit is refused; nothing
-  is written for a refused schedule. The next fire time is replaced only when the timing changed
+  is written for a refused schedule. A one-off task that finished (completeRuns, 'fx' set) is
+  created anew: its hash and history are deleted first (a new incarnation, counted again). The
+  next fire time is replaced only when the timing changed
   (handler, cron, zone, jitter, or re-enabling), so an identical upsert is idempotent; the
   revision moves on with any change, and a change to a schedule holding a run state moves the
   partition's change epoch on (so a reservation is checked before it starts: confirmRuns) and
@@ -18,13 +20,15 @@
           HASHes scheduleHash(KEYS[1], runRecordMember(member, <fire ms>)), the due index ZSETs
           dueIndex(KEYS[1], <handler key>) (new and previous, and a run record's handler field),
           the tenant's schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>),
+          the history LIST history(KEYS[1], member) (deleted with a finished one-off),
           the counter STRING fenceCounter(KEYS[1]) (numbers a new schedule's incarnation `gn`) and
           the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most schedules per tenant (integer, 0 = no limit; static 'c:' members have no tenant)
   ARGV[2] most payload bytes (integer, 0 = no limit)
   ARGV[3] wake channel (pub/sub channel name, not a key)
   ARGV[4] number of schedules n; then n × 10 fields: member, id, handler key (due index suffix),
-          timing ('<cron>|<zone>|<jitter ms>', its cron with `H` resolved), payload (JSON, '' for
+          timing ('<expression>|<zone>|<jitter ms>': a cron with `H` resolved, '@every:<ms>:<anchor
+          ms>' or '@at:<ms>'), payload (JSON, '' for
           none), policy (JSON of the schedule's own failure-semantics fields, '' for none), enabled
           ('1' | '0'), next fire ms and next due ms (fire + jitter offset), computed from Redis
           time by the caller, and '<cron as written>|<the timing's cron>' when they differ (the
@@ -88,7 +92,12 @@ for i = 0, n - 1 do
   local hashKey = scheduleHash(base, member)
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and tenantSet(base, tenant)
-  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk')
+  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'fx')
+  -- a finished one-off is created anew (deleted below, unless refused): as if it were absent
+  local finished = f[16]
+  if finished then
+    for k = 1, 16 do f[k] = false end
+  end
   local exists = f[1] ~= false
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
   if not exists and tenantKey and maxPerTenant > 0 and owned >= maxPerTenant then
@@ -96,6 +105,7 @@ for i = 0, n - 1 do
   elseif tenantKey and maxPayload > 0 and #payload > maxPayload then
     refuse(-2, #payload)
   else
+    if finished then rcall('DEL', hashKey, history(base, member)) end
     local wasEnabled = f[5] ~= '0'
     local timingChanged = not exists or f[1] ~= handlerKey or f[2] ~= timing
       or (enabled == '1' and not wasEnabled)

@@ -460,4 +460,61 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
     expect(await h.score(h.dueKey(), runs[0].member)).toBe(now + 3_000);
     await subscriber.quit();
   });
+
+  describe("chain 'f': a one-off finishes", () => {
+    it('marks it finished, takes it out of its due index and tenant set, and lets hash and history expire after the time given', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('once');
+      await h.upsert({ id: 'once', cron: `@at:${now - 1_000}`, fireMs: now - 1_000 });
+      expect(await h.client.sismember(k.tenantSet, 'once')).toBe(1);
+      const [run] = (await h.claim()).runs;
+      const codes = await h.completeWith(
+        k.base,
+        [h.completion(k.member, run.fencingToken, { nextDueMs: 5_000, chain: 'finish' })],
+        { history: 5 },
+      );
+      expect(codes.map((c) => c.verdict)).toEqual(['ok']);
+      const fields = await h.client.hgetall(k.hash);
+      expect(fields.r).toBe(String(run.fireMs)); // the exactly-once mark alone
+      expect(Number(fields.fx)).toBeGreaterThanOrEqual(now);
+      expect(fields.l.split(':').slice(0, 2)).toEqual(['succeeded', String(run.fireMs)]);
+      expect(await h.score(h.dueKey(), k.member)).toBeNull();
+      expect(await h.client.sismember(k.tenantSet, 'once')).toBe(0);
+      const historyKey = `${k.base}hist:${k.member}`;
+      for (const key of [k.hash, historyKey]) {
+        const ttl = await h.client.pttl(key);
+        expect(ttl).toBeGreaterThan(4_000);
+        expect(ttl).toBeLessThanOrEqual(5_000);
+      }
+      expect((await h.claim()).runs).toEqual([]);
+    });
+
+    it('does not finish a schedule a change re-armed during the run: that stands', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('moved');
+      await h.upsert({ id: 'moved', cron: `@at:${now - 1_000}`, fireMs: now - 1_000 });
+      const [run] = (await h.claim()).runs;
+      await h.upsert({ id: 'moved', cron: `@at:${now + 60_000}`, fireMs: now + 60_000 });
+      await h.complete(k.base, [
+        h.completion(k.member, run.fencingToken, { nextDueMs: 5_000, chain: 'finish' }),
+      ]);
+      expect(await h.client.hget(k.hash, 'fx')).toBeNull();
+      expect(await h.client.pttl(k.hash)).toBe(-1);
+      expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_000);
+      expect(await h.client.sismember(k.tenantSet, 'moved')).toBe(1);
+    });
+
+    it('leaves a run whose token lost its lease untouched (-4)', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('lost');
+      await h.upsert({ id: 'lost', cron: `@at:${now - 1_000}`, fireMs: now - 1_000 });
+      const [run] = (await h.claim()).runs;
+      const codes = await h.complete(k.base, [
+        h.completion(k.member, run.fencingToken + 1, { nextDueMs: 5_000, chain: 'finish' }),
+      ]);
+      expect(codes).toEqual(['lease-lost']);
+      expect(await h.client.hget(k.hash, 'fx')).toBeNull();
+      expect(await h.client.sismember(k.tenantSet, 'lost')).toBe(1);
+    });
+  });
 });

@@ -292,4 +292,56 @@ describe('upsertSchedules', () => {
     ]);
     await subscriber.quit();
   });
+
+  it('creates a finished one-off anew: old hash and history deleted, counted toward the quota again', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('once');
+    const historyKey = `${k.base}hist:${k.member}`;
+    await h.upsert({ id: 'once', cron: `@at:${now}`, fireMs: now });
+    await h.client.hset(
+      k.hash,
+      'fx',
+      String(now),
+      'l',
+      `succeeded:${now}:${now}`,
+      'r',
+      String(now),
+    );
+    await h.client.srem(k.tenantSet, 'once');
+    await h.client.pexpire(k.hash, 60_000);
+    await h.client.lpush(historyKey, 'old');
+    await h.client.pexpire(historyKey, 60_000);
+    const gn = await h.client.hget(k.hash, 'gn');
+
+    // The quota counts the schedules that can still run: with one other, a limit of 1 refuses it.
+    await h.upsert({ id: 'other', fireMs: now + 60_000 });
+    expect(
+      (
+        await h.refusal({
+          id: 'once',
+          cron: `@at:${now + 5_000}`,
+          fireMs: now + 5_000,
+          maxPerTenant: 1,
+        })
+      ).code,
+    ).toBe('TENANT_QUOTA_EXCEEDED');
+    expect(await h.client.hget(k.hash, 'fx')).toBe(String(now));
+
+    const again = await h.upsert({
+      id: 'once',
+      cron: `@at:${now + 5_000}`,
+      fireMs: now + 5_000,
+      maxPerTenant: 2,
+    });
+    expect(again.status).toBe('created');
+    expect(again.last).toBe('');
+    const fields = await h.client.hgetall(k.hash);
+    expect(fields.fx).toBeUndefined();
+    expect(fields.r).toBeUndefined();
+    expect(fields.gn).not.toBe(gn);
+    expect(await h.client.pttl(k.hash)).toBe(-1);
+    expect(await h.client.exists(historyKey)).toBe(0);
+    expect(await h.client.sismember(k.tenantSet, 'once')).toBe(1);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now + 5_000);
+  });
 });

@@ -2,8 +2,10 @@ import { Controller, Injectable, Logger, Provider, Scope } from '@nestjs/common'
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   DistributedCron,
+  DistributedInterval,
   DuplicateScheduleError,
   InvalidCronError,
+  InvalidTimingError,
   InvalidIdentifierError,
   RedisSchedulerModule,
   ScheduleContext,
@@ -77,6 +79,21 @@ class BadPolicy {
 @Injectable()
 class BadName {
   @DistributedCron('* * * * *', { name: 'has space' })
+  broken() {}
+}
+
+@Injectable()
+class Intervals {
+  @DistributedInterval('90s', { name: 'beat', jitterMs: 100 })
+  beat() {}
+
+  @DistributedInterval(5_000)
+  poll() {}
+}
+
+@Injectable()
+class BadInterval {
+  @DistributedInterval('every 5 minutes')
   broken() {}
 }
 
@@ -161,5 +178,33 @@ describe('RedisSchedulerExplorer', () => {
     await expect(explore(BadCron)).rejects.toThrow(InvalidCronError);
     await expect(explore(BadName)).rejects.toThrow(InvalidIdentifierError);
     await expect(explore(BadPolicy)).rejects.toThrow(/misfire.*'runOnce', 'skip', 'runAll'/);
+  });
+
+  it('finds @DistributedInterval statics with their period, and fails the boot on one it cannot read', async () => {
+    const { module, registry } = await explore(Intervals);
+    expect(registry.statics()).toEqual([
+      {
+        name: 'beat',
+        cron: '@every 90s',
+        everyMs: 90_000,
+        writtenEvery: '90s',
+        timeZone: 'UTC',
+        jitterMs: 100,
+        enabled: true,
+        policyJson: '',
+      },
+      {
+        name: 'Intervals.poll',
+        cron: '@every 5000',
+        everyMs: 5_000,
+        writtenEvery: '',
+        timeZone: 'UTC',
+        jitterMs: 0,
+        enabled: true,
+        policyJson: '',
+      },
+    ]);
+    await module.close();
+    await expect(explore(BadInterval)).rejects.toThrow(InvalidTimingError);
   });
 });

@@ -9,6 +9,7 @@ import {
 import { DEFAULT_POLICY, resolvePolicy } from '../../../lib/policy/schedule-policy';
 import { CronSchedule } from '../../../lib/time/cron';
 import { ScheduleTiming } from '../../../lib/time/schedule-timing';
+import { IntervalSeries, OneOffSeries } from '../../../lib/time/fire-series';
 import type { SchedulePolicy } from '../../../lib';
 
 const MIN = 60_000;
@@ -148,5 +149,78 @@ describe('chainDecision', () => {
     ['nothing to arm', 0, {}, 'none'],
   ])('%s', (_, dueMs, over, expected) => {
     expect(chainDecision(plan(dueMs), chain(over))).toBe(expected);
+  });
+});
+
+describe('intervals and one-offs plan through the same decisions', () => {
+  const succeeded = { status: 'succeeded' as const, error: '' };
+  const failed = { status: 'failed' as const, error: 'boom' };
+  const anchor = t0 - 333;
+  const interval = ScheduleTiming.of(new IntervalSeries(7_000, anchor), 0);
+  const once = ScheduleTiming.of(new OneOffSeries(t0), 0);
+  const lattice = (ms: number) => (ms - anchor) % 7_000 === 0;
+
+  it('an interval re-arms on its lattice, and its misfire policy skips to the lattice too', () => {
+    const fire = anchor + 7_000;
+    const e = ending(
+      facts({ timing: interval, run: { claim: 'run', attempt: 1, fireMs: fire } }),
+      succeeded,
+      false,
+      fire + 10,
+    );
+    expect(e).toMatchObject({ outcome: 'succeeded', plan: { fireMs: fire + 7_000, skipped: 0 } });
+    const late = facts(
+      {
+        timing: interval,
+        run: { claim: 'run', attempt: 1, fireMs: fire },
+        claimedMs: fire + 70_500,
+      },
+      { misfire: 'skip' },
+    );
+    const a = admit(late, fire + 70_500, 3);
+    expect(a).toMatchObject({ event: 'skip', plan: { fireMs: fire + 77_000, skipped: 11 } });
+    expect('plan' in a && lattice(a.plan.fireMs)).toBe(true);
+  });
+
+  it('a one-off is never skipped by its misfire policy, however late: it runs', () => {
+    for (const own of [
+      { misfire: 'skip' },
+      { misfire: 'runOnce', catchUpWindowMs: 1_000 },
+      { misfire: 'runAll' },
+    ] as const) {
+      const late = facts({ timing: once, claimedMs: t0 + 3_600_000 }, own);
+      expect(admit(late, t0 + 3_600_000, 3)).toEqual({ event: 'admit' });
+      expect(misfire(late, t0 + 3_600_000)).toEqual({ event: 'admit' });
+    }
+  });
+
+  it('a one-off has no next fire time after its run (Infinity: the recorder finishes it), but retries first', () => {
+    expect(ending(facts({ timing: once }), succeeded, false, t0 + 10)).toMatchObject({
+      outcome: 'succeeded',
+      plan: { fireMs: Infinity },
+    });
+    const retrying = facts(
+      { timing: once },
+      { retry: { attempts: 2, backoff: 'fixed', delayMs: 100, jitter: false } },
+    );
+    expect(ending(retrying, failed, false, t0 + 10)).toEqual({
+      outcome: 'retry',
+      plan: { fireMs: t0, dueMs: t0 + 110, skipped: 0 },
+    });
+    const last = facts(
+      { timing: once, run: { claim: 'recover', attempt: 2, fireMs: t0 } },
+      { retry: { attempts: 2, backoff: 'fixed', delayMs: 100, jitter: false } },
+    );
+    expect(ending(last, failed, false, t0 + 10)).toMatchObject({
+      outcome: 'failed',
+      plan: { fireMs: Infinity },
+    });
+    // A stale claim (it ran already) re-arms nowhere either.
+    expect(
+      admit(facts({ timing: once, run: { claim: 'stale', attempt: 0, fireMs: t0 } }), t0 + 10, 3),
+    ).toMatchObject({
+      event: 'skip',
+      plan: { fireMs: Infinity },
+    });
   });
 });

@@ -275,3 +275,30 @@ describe('stored schedule decoder', () => {
     });
   });
 });
+
+describe('intervals and one-offs', () => {
+  it('shows an interval’s every as given (text kept in cw, a number from the timing), and no cron', () => {
+    const timing = `@every:300000:${t0}|UTC|0`;
+    const text = stateOf(hash({ t: timing, cw: `5m|@every:300000:${t0}` }), t0);
+    expect(text).toMatchObject({ every: '5m', cron: '', resolvedCron: '', state: 'active' });
+    expect(text.at).toBeUndefined();
+    expect(stateOf(hash({ t: timing }), t0).every).toBe(300_000);
+  });
+
+  it('shows a one-off’s at as given, and once finished: state finished, its last status, no next fire', () => {
+    const timing = `@at:${t0}|UTC|0`;
+    const iso = new Date(t0).toISOString();
+    expect(stateOf(hash({ t: timing, cw: `${iso}|@at:${t0}`, nf: String(t0) }), t0).at).toBe(iso);
+    const finished = stateOf(
+      hash({ t: timing, nf: String(t0), fx: String(t0 + 50), l: `succeeded:${t0}:${t0 + 50}` }),
+      t0 + 60,
+    );
+    expect(finished).toMatchObject({
+      at: new Date(t0),
+      state: 'finished',
+      nextFireAt: null,
+      lastStatus: 'succeeded',
+      lastFireAt: new Date(t0),
+    });
+  });
+});

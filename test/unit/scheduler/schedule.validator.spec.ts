@@ -16,6 +16,11 @@ import {
 import type { ScheduleInput } from '../../../lib';
 import { CronExpressionParser } from 'cron-parser';
 import { ScheduleTiming } from '../../../lib/time/schedule-timing';
+import type { CronSchedule } from '../../../lib/time/cron';
+
+/** The cron a validated cron schedule fires on. */
+const cronOf = (v: ReturnType<typeof validateScheduleInput>): CronSchedule =>
+  v.timing.series as CronSchedule;
 
 const ctx: ValidationContext = {
   defaultTimeZone: 'UTC',
@@ -119,8 +124,8 @@ describe('validateScheduleInput with H', () => {
   }
 
   /** Every fire time over an hour, as pods compute them: from the timing the writer stores. */
-  function storedFires(cron: ReturnType<typeof validateScheduleInput>['cron']): number[] {
-    const pod = ScheduleTiming.decode(ScheduleTiming.of(cron, 0).stored).cron;
+  function storedFires(v: ReturnType<typeof validateScheduleInput>): number[] {
+    const pod = ScheduleTiming.decode(ScheduleTiming.of(cronOf(v), 0).stored).series;
     const start = Date.parse('2026-06-01T00:00:00Z');
     const out: number[] = [];
     for (let t = pod.nextAfter(start); t < start + 3_600_000; t = pod.nextAfter(t)) out.push(t);
@@ -133,11 +138,11 @@ describe('validateScheduleInput with H', () => {
   it('draws H once from the schedule identity (tenantId:id): the same input always, another id its own', () => {
     const hashed = { ...valid, cron: 'H H * * * *' };
     const [second, minute] = drawn('H H * * * *', 'acme:weekly');
-    const first = validateScheduleInput(hashed, ctx).cron;
+    const first = cronOf(validateScheduleInput(hashed, ctx));
     expect(first.expression).toBe(`${second} ${minute} * * * *`);
-    expect(validateScheduleInput({ ...hashed }, ctx).cron.expression).toBe(first.expression);
+    expect(cronOf(validateScheduleInput({ ...hashed }, ctx)).expression).toBe(first.expression);
     const [s2, m2] = drawn('H H * * * *', 'globex:weekly');
-    const other = validateScheduleInput({ ...hashed, tenantId: 'globex' }, ctx).cron;
+    const other = cronOf(validateScheduleInput({ ...hashed, tenantId: 'globex' }, ctx));
     expect(other.expression).toBe(`${s2} ${m2} * * * *`);
     expect(other.expression).not.toBe(first.expression);
   });
@@ -149,13 +154,15 @@ describe('validateScheduleInput with H', () => {
     });
     const input = { ...valid, id: 'sync', cron: 'H/20 * * * * *' };
     const accepted = validateScheduleInput(input, guard(20_000));
-    expect(accepted.cron.expression).toBe(`${drawn(input.cron, 'acme:sync')[0]} * * * * *`);
-    const fires = storedFires(accepted.cron);
+    expect(cronOf(accepted).expression).toBe(`${drawn(input.cron, 'acme:sync')[0]} * * * * *`);
+    const fires = storedFires(accepted);
     expect(fires).toHaveLength(180);
     expect(new Set(gaps(fires))).toEqual(new Set([20_000]));
     const refusal = () => validateScheduleInput(input, guard(21_000));
     expect(refusal).toThrow(IntervalTooShortError);
-    expect(refusal).toThrow(`(with its H drawn for this schedule: "${accepted.cron.expression}")`);
+    expect(refusal).toThrow(
+      `(with its H drawn for this schedule: "${cronOf(accepted).expression}")`,
+    );
   });
 
   it('decides the guard per schedule when the gap depends on the draw: refused exactly when its own fires come too close', () => {
@@ -163,9 +170,7 @@ describe('validateScheduleInput with H', () => {
     const guarded = { ...ctx, guards: { ...ctx.guards, minIntervalMs: 20_000 } };
     const ids = Array.from({ length: 100 }, (_, i) => `job${i}`);
     const fires = (id: string) =>
-      storedFires(
-        validateScheduleInput({ ...valid, id, cron: 'H,30 * * * * *' }, everySecond).cron,
-      );
+      storedFires(validateScheduleInput({ ...valid, id, cron: 'H,30 * * * * *' }, everySecond));
     const shortest = (id: string) => Math.min(...gaps(fires(id)));
     const close = ids.find((id) => shortest(id) < 20_000);
     const far = ids.find((id) => shortest(id) >= 20_000);
@@ -174,6 +179,6 @@ describe('validateScheduleInput with H', () => {
       validateScheduleInput({ ...valid, id: close, cron: 'H,30 * * * * *' }, guarded),
     ).toThrow(IntervalTooShortError);
     const ok = validateScheduleInput({ ...valid, id: far, cron: 'H,30 * * * * *' }, guarded);
-    expect(Math.min(...gaps(storedFires(ok.cron)))).toBeGreaterThanOrEqual(20_000);
+    expect(Math.min(...gaps(storedFires(ok)))).toBeGreaterThanOrEqual(20_000);
   });
 });

@@ -14,12 +14,12 @@ describe('ScheduleTiming', () => {
     const cron = CronSchedule.of('H/20 * * * * *', 'Europe/Paris', 'acme:a');
     const timing = ScheduleTiming.of(cron, 5_000);
     expect(timing.stored).toBe(`${drawnSeconds('acme:a')} * * * * *|Europe/Paris|5000`);
-    expect(ScheduleTiming.decode(timing.stored).cron).toBe(cron);
+    expect(ScheduleTiming.decode(timing.stored).series).toBe(cron);
   });
 
   it('decodes a timing stored with H by an older version as every process does: drawn from the stored text', () => {
     const stored = 'H/20 * * * * *|UTC|0';
-    const decoded = ScheduleTiming.decode(stored).cron;
+    const decoded = ScheduleTiming.decode(stored).series;
     expect(decoded.expression).toBe(`${drawnSeconds(stored)} * * * * *`);
     const t = Date.parse('2026-06-01T00:00:00Z');
     const first = Number(drawnSeconds(stored).split(',')[0]);
