@@ -107,8 +107,7 @@ export class HttpTargetHandler implements OnModuleDestroy {
         throw error;
       }
       const refused = findCause(error, RefusedAddressError);
-      if (refused)
-        throw new HttpTargetNotAllowedError(target, `${refused.hostname}: ${refused.reason}`);
+      if (refused) throw new HttpTargetNotAllowedError(target, refused.message);
       if (ctx.signal.aborted && !(ctx.signal.reason instanceof RunTimeoutError)) {
         throw ctx.signal.reason; // lease lost or shutting down: says nothing about the target
       }
