@@ -218,7 +218,11 @@ function sealHeader(
   return cipher ? cipher.encrypt(value, owner) : value;
 }
 
-/** The header values to send: decrypted where they are envelopes. */
+/**
+ * The header values to send: decrypted. With keys configured every value must be an envelope (a
+ * value stored in plaintext came from a process without HttpTargetsModule, or from before the
+ * keys: it is refused rather than sent).
+ */
 export function openHeaders(
   headers: Record<string, string>,
   owner: { tenantId: string; scheduleId: string },
@@ -227,6 +231,13 @@ export function openHeaders(
   const open: Record<string, string> = {};
   for (const [header, value] of Object.entries(headers)) {
     if (!HeaderCipher.isEnvelope(value)) {
+      if (cipher) {
+        throw new InvalidHttpTargetError(
+          `headers.${header}`,
+          'it is stored unencrypted although encryptionKeys are configured: upsert the schedule ' +
+            'again from a process that imports HttpTargetsModule',
+        );
+      }
       open[header] = value;
       continue;
     }

@@ -184,6 +184,15 @@ describe('header encryption at rest', () => {
     );
   });
 
+  it('refuses to send a value stored unencrypted while keys are configured', () => {
+    const o = options({ encryptionKeys: [{ id: 'k1', key: key1 }] });
+    const owner = { tenantId: 'acme', scheduleId: 'hook' };
+    expect(() => openHeaders({ A: SECRET }, owner, o.cipher)).toThrow(
+      /headers.A: it is stored unencrypted although encryptionKeys are configured/,
+    );
+    expect(openHeaders({ A: SECRET }, owner, undefined)).toEqual({ A: SECRET });
+  });
+
   it('stores values as given without keys, and does not change the caller’s payload', () => {
     const payload = { url: 'https://hooks.example.com/', headers: { A: 'plain' }, body: { x: 1 } };
     expect(prepareHttpPayload(payload, target, options()).headers).toEqual({ A: 'plain' });
