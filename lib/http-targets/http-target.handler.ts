@@ -78,6 +78,7 @@ export class HttpTargetHandler implements OnModuleDestroy {
       const response = await fetch(call.url, {
         method: call.method,
         headers: {
+          ...(call.contentType === undefined ? {} : { 'content-type': call.contentType }),
           ...secrets,
           [IDEMPOTENCY_KEY_HEADER]: ctx.idempotencyKey,
           [FENCING_TOKEN_HEADER]: String(ctx.fencingToken),

@@ -59,7 +59,10 @@ const MAX_HEADERS = 50;
 export interface HttpCall {
   url: URL;
   method: HttpMethod;
+  /** As stored (values may be envelopes). */
   headers: Record<string, string>;
+  /** 'application/json' for a JSON body whose headers set no content-type. */
+  contentType: string | undefined;
   body: string | undefined;
   timeoutMs: number | undefined;
 }
@@ -86,7 +89,10 @@ export function parseHttpPayload(payload: unknown, options: ResolvedHttpTargetsO
   }
   const url = parseUrl(p.url);
   const headers = parseHeaders(p.headers);
-  const body = p.body === undefined ? undefined : encodeBody(p.body, headers);
+  const body = p.body === undefined || typeof p.body === 'string' ? p.body : JSON.stringify(p.body);
+  const hasType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+  const contentType =
+    typeof p.body === 'string' || p.body === undefined || hasType ? undefined : 'application/json';
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) {
     throw new InvalidHttpTargetError('body', `a ${method} request has no body`);
   }
@@ -94,7 +100,7 @@ export function parseHttpPayload(payload: unknown, options: ResolvedHttpTargetsO
     throw new InvalidHttpTargetError('timeoutMs', 'it must be an integer from 1 to 2147483647');
   }
   checkTarget(method, url, options.allow, options.addresses);
-  return { url, method, headers, body, timeoutMs: p.timeoutMs as number | undefined };
+  return { url, method, headers, contentType, body, timeoutMs: p.timeoutMs as number | undefined };
 }
 
 function parseUrl(value: unknown): URL {
@@ -166,14 +172,6 @@ function parseHeaders(value: unknown): Record<string, string> {
     }
   }
   return { ...(value as Record<string, string>) };
-}
-
-function encodeBody(body: unknown, headers: Record<string, string>): string {
-  if (typeof body === 'string') return body;
-  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-    headers['content-type'] = 'application/json';
-  }
-  return JSON.stringify(body);
 }
 
 /**

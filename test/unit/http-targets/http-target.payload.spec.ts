@@ -29,11 +29,19 @@ describe('parseHttpPayload', () => {
     });
     expect(call.method).toBe('POST');
     expect(call.body).toBe('{"a":1}');
-    expect(call.headers).toEqual({ 'X-Key': 'v', 'content-type': 'application/json' });
+    expect(call.headers).toEqual({ 'X-Key': 'v' });
+    expect(call.contentType).toBe('application/json');
+    const typed = parse({
+      url: 'https://hooks.example.com/a',
+      headers: { 'Content-Type': 'application/vnd.x+json' },
+      body: [1],
+    });
+    expect(typed.contentType).toBeUndefined();
     expect(parse({ url: 'https://hooks.example.com/a', body: 'raw', timeoutMs: 5 })).toMatchObject({
       body: 'raw',
       timeoutMs: 5,
       headers: {},
+      contentType: undefined,
     });
   });
 
