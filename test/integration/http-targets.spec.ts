@@ -38,7 +38,7 @@ interface Hit {
 }
 
 /** What the target answers: a status, after an optional delay (`hang`: never). */
-type Answer = { status: number; delayMs?: number } | 'hang';
+type Answer = { status: number; delayMs?: number; location?: string } | 'hang';
 
 let server: RedisServerHandle;
 let client: Redis;
@@ -81,7 +81,8 @@ beforeAll(async () => {
       });
       const a = answer(hit, hits.length);
       if (a === 'hang') return;
-      setTimeout(() => res.writeHead(a.status).end('{}'), a.delayMs ?? 0);
+      const headers = a.location ? { location: a.location } : {};
+      setTimeout(() => res.writeHead(a.status, headers).end('{}'), a.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -231,6 +232,19 @@ describe('calls', () => {
     expect(ofFire(letter.fireTime.toISOString())).toHaveLength(1);
   });
 
+  it('does not follow a redirect: one call, failed without retries', async () => {
+    const p = await pod(freshPrefix());
+    answer = () => ({ status: 302, location: `${base}/hooks/elsewhere` });
+    await p.scheduler.upsert(
+      hook({ retry: { attempts: 3, backoff: 'fixed', delayMs: 100, jitter: false } }),
+    );
+    const [letter] = await waitFor(() => lettersOf(p));
+    await p.scheduler.pause('acme', 'hook');
+    expect(letter).toMatchObject({ attempts: 1 });
+    expect(letter.error).toMatch(/answered HTTP 302 after \d+ ms; not retried/);
+    expect(hits.filter((h) => h.path === '/hooks/elsewhere')).toEqual([]);
+  });
+
   it('retries a call that times out (the payload’s timeoutMs)', async () => {
     const p = await pod(freshPrefix());
     answer = () => ({ status: 200, delayMs: 3_000 });
@@ -261,6 +275,33 @@ describe('calls', () => {
     await waitFor(() => hit.aborted, { timeoutMs: 5_000, message: 'the request to be aborted' });
     const [letter] = await waitFor(() => lettersOf(p));
     expect(letter.error).toMatch(/exceeded its timeoutMs of 400 ms/);
+  });
+});
+
+describe('the module', () => {
+  it('takes its options from forRootAsync, and refuses bad options at boot', async () => {
+    const module = await Test.createTestingModule({
+      imports: [
+        RedisSchedulerModule.forRoot({ redis: server.url, keyPrefix: freshPrefix() }),
+        HttpTargetsModule.forRootAsync({
+          useFactory: async () => ({ allow: [`${base}/hooks/`], allowLoopback: true }),
+        }),
+      ],
+    }).compile();
+    module.useLogger(captureLogger);
+    modules.push(module);
+    await module.init();
+    await module.get(SchedulerService).upsert(hook({ cron: '0 0 1 1 *' }));
+    await expect(
+      Test.createTestingModule({
+        imports: [
+          RedisSchedulerModule.forRoot({ redis: server.url, keyPrefix: freshPrefix() }),
+          HttpTargetsModule.forRoot({ allow: ['ftp://example.com/'] }),
+        ],
+      }).compile(),
+    ).rejects.toThrow(
+      /Invalid HttpTargetsModule allow: "ftp:\/\/example.com\/" must be an http or https URL/,
+    );
   });
 });
 
@@ -389,9 +430,16 @@ describe('header values', () => {
     const refusal = await p.scheduler
       .upsert(hook({ id: 'bad', payload: bad }))
       .catch((e: Error) => e.message);
-    await waitFor(async () => ((await lettersOf(p)) ?? []).length >= 3, {
-      message: 'three dead letters',
-    });
+    const letters = await waitFor(
+      async () => {
+        const all = (await lettersOf(p)) ?? [];
+        return new Set(all.map((l) => l.scheduleId)).size === 3 ? all : null;
+      },
+      { message: 'a dead letter of each schedule' },
+    );
+    // 5xx and network errors were retried (2 attempts), the 401 was not.
+    const attemptsOf = (id: string) => letters.find((l) => l.scheduleId === id)?.attempts;
+    expect([attemptsOf('h0'), attemptsOf('h1'), attemptsOf('h2')]).toEqual([2, 1, 2]);
     for (const i of [0, 1, 2]) await p.scheduler.pause('acme', `h${i}`);
     const schedules = await p.scheduler.list('acme');
     const texts = [
