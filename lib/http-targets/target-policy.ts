@@ -131,6 +131,13 @@ export function checkTarget(
   if (refusal) throw new HttpTargetNotAllowedError(target, `${host}: ${refusal}`);
 }
 
+/** dns.lookup with `all: true`: every address of a name. */
+export type Resolver = (
+  hostname: string,
+  options: { family: 0 | 4 | 6; hints?: number; all: true },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 type LookupCallback = (
   error: NodeJS.ErrnoException | null,
   address: string | LookupAddress[],
@@ -153,13 +160,13 @@ export class RefusedAddressError extends Error {
  * address it resolves to is refused, and hands on only the checked addresses, so the socket
  * connects to what was checked (no DNS rebinding between check and connect).
  */
-export function guardedLookup(allowed: ReadonlySet<AddressKind>) {
+export function guardedLookup(allowed: ReadonlySet<AddressKind>, resolve: Resolver = dnsLookup) {
   return (
     hostname: string,
     options: { family?: number | string; all?: boolean; hints?: number },
     callback: LookupCallback,
   ): void => {
-    dnsLookup(
+    resolve(
       hostname,
       { family: toFamily(options.family), hints: options.hints, all: true },
       (error, addresses) => {

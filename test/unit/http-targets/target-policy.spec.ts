@@ -3,8 +3,11 @@ import type { AddressKind } from '../../../lib/http-targets/address-classifier';
 import {
   AllowRule,
   checkTarget,
+  guardedLookup,
   isAllowed,
   parseAllowRule,
+  RefusedAddressError,
+  Resolver,
 } from '../../../lib/http-targets/target-policy';
 
 const rules = (...entries: string[]): AllowRule[] =>
@@ -108,5 +111,71 @@ describe('checkTarget (no DNS)', () => {
       check('http://169.254.169.254/', new Set(['link-local', 'private', 'loopback'])),
     ).toThrow(/always refused/);
     expect(() => check('https://example.com/')).not.toThrow();
+  });
+});
+
+describe('guardedLookup (the connect-time DNS check)', () => {
+  /** A resolver answering `answers` for every name, the way dns.lookup with `all: true` does. */
+  const resolver =
+    (answers: string[]): Resolver =>
+    (_host, _options, callback) =>
+      callback(
+        null,
+        answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+      );
+
+  const look = (answers: string[], all: boolean, kinds: AddressKind[] = []) =>
+    new Promise<{ error: Error | null; address: unknown; family?: number }>((resolve) =>
+      guardedLookup(new Set(kinds), resolver(answers))(
+        'target.example',
+        { all },
+        (error, address, family) => resolve({ error, address, family }),
+      ),
+    );
+
+  it('hands on the checked addresses, in both callback shapes net.connect uses', async () => {
+    expect(await look(['93.184.216.34'], false)).toEqual({
+      error: null,
+      address: '93.184.216.34',
+      family: 4,
+    });
+    expect(await look(['93.184.216.34', '2606:2800:220:1::1'], true)).toEqual({
+      error: null,
+      address: [
+        { address: '93.184.216.34', family: 4 },
+        { address: '2606:2800:220:1::1', family: 6 },
+      ],
+      family: undefined,
+    });
+  });
+
+  it('refuses a name that resolves to a private address', async () => {
+    const { error } = await look(['10.0.0.5'], true);
+    expect(error).toBeInstanceOf(RefusedAddressError);
+    expect(error?.message).toBe(
+      'target.example resolved to 10.0.0.5: it is a private network address (allow with allowPrivateNetworks: true)',
+    );
+  });
+
+  it('refuses the whole answer when any address in it is refused (no public-then-private rebinding)', async () => {
+    expect((await look(['93.184.216.34', '169.254.169.254'], true)).error?.message).toMatch(
+      /resolved to 169\.254\.169\.254: it is a cloud metadata address/,
+    );
+    expect((await look(['93.184.216.34', '::ffff:127.0.0.1'], false)).error).toBeInstanceOf(
+      RefusedAddressError,
+    );
+  });
+
+  it('lets an allowed kind through, and passes DNS errors on', async () => {
+    expect(await look(['10.0.0.5'], false, ['private'])).toMatchObject({
+      error: null,
+      address: '10.0.0.5',
+    });
+    const failing: Resolver = (_h, _o, callback) =>
+      callback(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), []);
+    const error = await new Promise<Error | null>((resolve) =>
+      guardedLookup(new Set(), failing)('x', {}, (e) => resolve(e)),
+    );
+    expect(error).toMatchObject({ code: 'ENOTFOUND' });
   });
 });
