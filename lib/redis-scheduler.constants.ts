@@ -1,6 +1,7 @@
 /** Metadata keys, all namespaced so they never clash with another library's. */
 export const DISTRIBUTED_CRON_METADATA = 'redis-scheduler:distributed-cron';
 export const SCHEDULE_HANDLER_METADATA = 'redis-scheduler:schedule-handler';
+export const PREPARE_PAYLOAD_METADATA = 'redis-scheduler:prepare-payload';
 
 /** Injection token of the ioredis client (Redis or Cluster) the module uses. */
 export const REDIS_SCHEDULER_CLIENT = Symbol('REDIS_SCHEDULER_CLIENT');

@@ -16,6 +16,16 @@ export interface RegisteredHandler {
   invoke: HandlerInvoker;
 }
 
+/** Which schedule a payload is prepared for (see @PreparePayload). */
+export interface PayloadTarget {
+  tenantId: string;
+  id: string;
+  handler: string;
+}
+
+/** A @PreparePayload method: checks a payload at upsert and returns the one to store. */
+export type PayloadPreparer = (payload: unknown, target: PayloadTarget) => unknown;
+
 /** A @DistributedCron or @DistributedInterval as the pod will write it to Redis. */
 export interface StaticScheduleSpec {
   name: string;
@@ -37,6 +47,7 @@ export interface StaticScheduleSpec {
 export class HandlerRegistry {
   private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly specs: StaticScheduleSpec[] = [];
+  private readonly preparers = new Map<string, { source: string; prepare: PayloadPreparer }>();
 
   addStatic(spec: StaticScheduleSpec, source: string, invoke: HandlerInvoker): void {
     this.add({ key: staticHandlerKey(spec.name), name: spec.name, kind: 'static', source, invoke });
@@ -45,6 +56,19 @@ export class HandlerRegistry {
 
   addDynamic(name: string, source: string, invoke: HandlerInvoker): void {
     this.add({ key: dynamicHandlerKey(name), name, kind: 'dynamic', source, invoke });
+  }
+
+  addPreparer(name: string, source: string, prepare: PayloadPreparer): void {
+    const existing = this.preparers.get(name);
+    if (existing)
+      throw new DuplicateScheduleError(`@PreparePayload ${name}`, existing.source, source);
+    this.preparers.set(name, { source, prepare });
+  }
+
+  /** The payload to store for `target` (the @PreparePayload of its handler, if any, decides). */
+  preparePayload(payload: unknown, target: PayloadTarget): unknown {
+    const preparer = this.preparers.get(target.handler);
+    return preparer ? preparer.prepare(payload, target) : payload;
   }
 
   get(key: string): RegisteredHandler | undefined {

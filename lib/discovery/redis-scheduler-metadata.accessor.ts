@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DISTRIBUTED_CRON_METADATA, SCHEDULE_HANDLER_METADATA } from '../redis-scheduler.constants';
+import {
+  DISTRIBUTED_CRON_METADATA,
+  PREPARE_PAYLOAD_METADATA,
+  SCHEDULE_HANDLER_METADATA,
+} from '../redis-scheduler.constants';
 import type { DistributedCronMetadata } from '../interfaces/distributed-cron-options.interface';
 
 type Method = (...args: never[]) => unknown;
@@ -19,5 +23,9 @@ export class RedisSchedulerMetadataAccessor {
 
   getScheduleHandler(method: Method): string | undefined {
     return this.reflector.get<string | undefined>(SCHEDULE_HANDLER_METADATA, method);
+  }
+
+  getPreparePayload(method: Method): string | undefined {
+    return this.reflector.get<string | undefined>(PREPARE_PAYLOAD_METADATA, method);
   }
 }

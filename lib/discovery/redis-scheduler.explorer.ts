@@ -48,7 +48,8 @@ export class RedisSchedulerExplorer implements OnModuleInit {
       if (typeof method !== 'function') continue;
       const cron = this.accessor.getDistributedCron(method as Method);
       const handler = this.accessor.getScheduleHandler(method as Method);
-      if (cron === undefined && handler === undefined) continue;
+      const preparer = this.accessor.getPreparePayload(method as Method);
+      if (cron === undefined && handler === undefined && preparer === undefined) continue;
       const className = prototype.constructor.name;
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(NON_STATIC_PROVIDER(className, methodName));
@@ -96,6 +97,21 @@ export class RedisSchedulerExplorer implements OnModuleInit {
           call.call(instance, payload, ctx),
         );
       }
+      if (preparer !== undefined) this.addPreparer(preparer, source, instance, call);
     }
+  }
+
+  private addPreparer(name: string, source: string, instance: object, call: Method): void {
+    validateIdentifier(`@PreparePayload name of ${source}`, name);
+    this.registry.addPreparer(name, source, (payload, target) => {
+      const prepared = call.call(instance, payload, target);
+      if (typeof (prepared as PromiseLike<unknown> | null)?.then === 'function') {
+        throw new InvalidOptionsError(
+          `@PreparePayload ${source}`,
+          'it must return the payload to store synchronously, not a Promise',
+        );
+      }
+      return prepared;
+    });
   }
 }

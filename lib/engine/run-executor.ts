@@ -1,5 +1,6 @@
 import type { RegisteredHandler } from '../discovery/handler.registry';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
+import { NonRetryableError } from '../errors/non-retryable.error';
 import { RunTimeoutError } from '../errors/run-timeout.error';
 import { timerDelay } from '../time/timer-delay';
 import type { RunAbort } from './run-abort';
@@ -9,6 +10,10 @@ export interface RunOutcome {
   error: string;
   /** The stack of what the handler threw; logged by the RunRecorder once it knows whether a retry follows. */
   stack?: string;
+  /** The handler threw a NonRetryableError: no retry, whatever attempts are left. */
+  final?: true;
+  /** What a succeeded handler returned (undefined when it returned nothing). */
+  result?: unknown;
 }
 
 /** What one handler invocation needs. */
@@ -103,11 +108,17 @@ export class RunExecutor {
     try {
       const payload =
         spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
-      await spec.handler.invoke(payload, ctx);
-      return SUCCEEDED;
+      const result = await spec.handler.invoke(payload, ctx);
+      return result === undefined ? SUCCEEDED : { status: 'succeeded', error: '', result };
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
+      const outcome: RunOutcome = {
+        status: 'failed',
+        error: err.message.slice(0, MAX_ERROR_LENGTH),
+        stack: err.stack,
+      };
+      if (err instanceof NonRetryableError) outcome.final = true;
+      return outcome;
     }
   }
 }

@@ -97,8 +97,8 @@ export type RunEnding =
 const NO_PLAN: Plan = Object.freeze({ fireMs: 0, dueMs: 0, skipped: 0 });
 
 /**
- * A failed run with attempts left is retried for the same fire time after the retry delay; any
- * other end re-arms the schedule at its next fire time (a detached 'allow' run was re-armed at
+ * A failed run with attempts left is retried for the same fire time after the retry delay (unless
+ * its handler said no retry can help: a NonRetryableError); any other end re-arms the schedule at its next fire time (a detached 'allow' run was re-armed at
  * its claim already, so it writes no plan and chains nothing).
  */
 export function ending(
@@ -109,7 +109,7 @@ export function ending(
   random = Math.random,
 ): RunEnding {
   const { retry } = f.policy;
-  if (outcome.status === 'failed' && f.run.attempt < retry.attempts) {
+  if (outcome.status === 'failed' && !outcome.final && f.run.attempt < retry.attempts) {
     const dueMs = Math.ceil(nowMs + retryDelayMs(retry, f.run.attempt, random));
     return { outcome: 'retry', plan: { fireMs: f.run.fireMs, dueMs, skipped: 0 } };
   }

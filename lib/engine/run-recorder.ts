@@ -217,7 +217,13 @@ export class RunRecorder {
         });
       }
     } else if (completion.outcome === 'succeeded') {
-      if (this.events.wants('run.succeeded')) this.events.emit('run.succeeded', describe(c));
+      if (this.events.wants('run.succeeded')) {
+        const result = active.outcome?.result;
+        this.events.emit(
+          'run.succeeded',
+          result === undefined ? describe(c) : { ...describe(c), result },
+        );
+      }
     } else if (this.events.wants('run.failed')) {
       this.events.emit('run.failed', { ...describe(c), error: completion.error });
     }

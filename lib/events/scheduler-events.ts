@@ -13,8 +13,8 @@ export interface RunEvent {
 export interface SchedulerEventMap {
   /** A handler was invoked. */
   'run.started': RunEvent;
-  /** Redis recorded the run's success. */
-  'run.succeeded': RunEvent;
+  /** Redis recorded the run's success; `result` is what the handler returned, if anything. */
+  'run.succeeded': RunEvent & { result?: unknown };
   /** Redis recorded the run's final failure (also kept as a dead letter). */
   'run.failed': RunEvent & { error: string };
   /** The run failed and a retry of the same fire time is due at `retryAt`. */

@@ -27,6 +27,11 @@ export interface ValidationContext {
   guards: Required<TenantGuardOptions>;
   hasHandler(name: string): boolean;
   handlerNames(): string[];
+  /** The payload to store: what the handler's @PreparePayload returns (it may throw), else as given. */
+  preparePayload?(
+    payload: unknown,
+    target: { tenantId: string; id: string; handler: string },
+  ): unknown;
 }
 
 /**
@@ -58,7 +63,11 @@ export function validateScheduleInput(
   if (typeof enabled !== 'boolean')
     throw new InvalidOptionsError('enabled', 'it must be true or false');
   validatePolicy(input, 'schedule');
-  const payloadJson = serialise(input.payload);
+  const { tenantId, id, handler } = input;
+  const payload = ctx.preparePayload
+    ? ctx.preparePayload(input.payload, { tenantId, id, handler })
+    : input.payload;
+  const payloadJson = serialise(payload);
   const bytes = Buffer.byteLength(payloadJson, 'utf8');
   if (maxPayloadBytes > 0 && bytes > maxPayloadBytes)
     throw new PayloadTooLargeError(bytes, maxPayloadBytes);

@@ -40,6 +40,7 @@ export class SchedulerService {
       guards: options.tenantGuards,
       hasHandler: (name) => registry.hasDynamic(name),
       handlerNames: () => registry.dynamicNames(),
+      preparePayload: (payload, target) => registry.preparePayload(payload, target),
     };
   }
 

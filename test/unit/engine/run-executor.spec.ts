@@ -1,5 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { LockLostError, RunTimeoutError, type ScheduleContext } from '../../../lib';
+import {
+  LockLostError,
+  NonRetryableError,
+  RunTimeoutError,
+  type ScheduleContext,
+} from '../../../lib';
 import type { RegisteredHandler } from '../../../lib/discovery/handler.registry';
 import { RunAbort } from '../../../lib/engine/run-abort';
 import { RunExecutor, type RunOutcome, type RunSpec } from '../../../lib/engine/run-executor';
@@ -62,10 +67,11 @@ describe('RunExecutor: outcomes', () => {
     expect(logError).not.toHaveBeenCalled();
   });
 
-  it('a synchronous handler that returns succeeds', async () => {
+  it('a synchronous handler that returns succeeds, with what it returned as the result', async () => {
     await expect(new RunExecutor().run(spec(() => 42))).resolves.toEqual({
       status: 'succeeded',
       error: '',
+      result: 42,
     });
   });
 
@@ -113,6 +119,40 @@ describe('RunExecutor: outcomes', () => {
       }),
     );
     expect(outcome).toMatchObject({ status: 'failed', error: 'x'.repeat(500) });
+  });
+
+  it('a NonRetryableError marks the failure final; any other error does not', async () => {
+    const final = await new RunExecutor().run(
+      spec(() => {
+        throw new NonRetryableError('HTTP 400 from the target');
+      }),
+    );
+    expect(final).toMatchObject({
+      status: 'failed',
+      error: 'HTTP 400 from the target',
+      final: true,
+    });
+    const retryable = await new RunExecutor().run(
+      spec(() => {
+        throw new Error('HTTP 503 from the target');
+      }),
+    );
+    expect(retryable.final).toBeUndefined();
+  });
+
+  it('keeps what a handler returned as the result; nothing when it returned nothing', async () => {
+    const withResult = await new RunExecutor().run(
+      spec(async () => ({ status: 204, durationMs: 12 })),
+    );
+    expect(withResult).toEqual({
+      status: 'succeeded',
+      error: '',
+      result: { status: 204, durationMs: 12 },
+    });
+    expect(await new RunExecutor().run(spec(async () => undefined))).toEqual({
+      status: 'succeeded',
+      error: '',
+    });
   });
 });
 

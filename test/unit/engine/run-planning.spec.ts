@@ -100,6 +100,15 @@ describe('what follows a run', () => {
     });
   });
 
+  it('does not retry a final failure (NonRetryableError), whatever attempts are left', () => {
+    const f = facts({}, { retry: { attempts: 3, backoff: 'fixed', delayMs: 500, jitter: false } });
+    expect(ending(f, { ...failed, final: true }, false, t0 + 1_000)).toEqual({
+      outcome: 'failed',
+      plan: { fireMs: t0 + MIN, dueMs: t0 + MIN, skipped: 0 },
+      mayChain: true,
+    });
+  });
+
   it('re-arms at the next fire time otherwise, and may chain it', () => {
     expect(ending(facts(), succeeded, false, t0 + 1_000)).toEqual({
       outcome: 'succeeded',

@@ -105,6 +105,35 @@ describe('validateScheduleInput', () => {
     ).not.toThrow();
   });
 
+  it('stores what the handler’s payload preparer returns, and lets its typed error through', () => {
+    const seen: unknown[] = [];
+    const preparing: ValidationContext = {
+      ...ctx,
+      preparePayload: (payload, target) => {
+        seen.push([payload, target]);
+        if ((payload as { reportId?: unknown }).reportId === 'bad') {
+          throw new InvalidOptionsError('payload.reportId', 'it is bad');
+        }
+        return { ...(payload as object), prepared: true };
+      },
+    };
+    expect(validateScheduleInput(valid, preparing).payloadJson).toBe(
+      '{"reportId":"r1","prepared":true}',
+    );
+    expect(seen).toEqual([
+      [{ reportId: 'r1' }, { tenantId: 'acme', id: 'weekly', handler: 'report.generate' }],
+    ]);
+    expect(valid.payload).toEqual({ reportId: 'r1' });
+    expect(() =>
+      validateScheduleInput({ ...valid, payload: { reportId: 'bad' } }, preparing),
+    ).toThrow(InvalidOptionsError);
+  });
+
+  it('checks the size of the prepared payload, not of the one given', () => {
+    const growing: ValidationContext = { ...ctx, preparePayload: () => 'x'.repeat(200) };
+    expect(() => validateScheduleInput(valid, growing)).toThrow(PayloadTooLargeError);
+  });
+
   it('gives every error a stable code and its class name', () => {
     try {
       validateIdentifier('tenantId', '');
