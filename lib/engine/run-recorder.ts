@@ -26,6 +26,9 @@ export interface RecorderHooks {
   forget(active: ActiveRun): void;
 }
 
+/** Longest error message kept with a run (last error and history); a longer one is cut. */
+export const RUN_ERROR_MAX_CHARS = 1_000;
+
 const NO_PLAN: Plan = Object.freeze({ fireMs: 0, dueMs: 0, skipped: 0 });
 
 /**
@@ -45,6 +48,7 @@ export class RunRecorder {
     connection: RedisConnection,
     private readonly clock: RedisClock,
     private readonly events: SchedulerEvents,
+    podId: string,
     private readonly hooks: RecorderHooks,
   ) {
     const { scripts, keys } = connection;
@@ -55,6 +59,7 @@ export class RunRecorder {
       leaseMs: reservationLeaseMs(options.leaseMs),
       lookAheadMs: options.lookAheadMs,
       wakeChannel: keys.wakeChannel,
+      podId,
     };
     this.queue = new PartitionQueue<Recording, CompletionResult>(
       (p, items) =>
@@ -125,11 +130,12 @@ export class RunRecorder {
       revision: run.revision,
       nextFireMs: plan.fireMs,
       nextDueMs: plan.dueMs,
-      error,
+      error: cutError(error),
       skipped: plan.skipped + c.skippedBefore,
       // A parked schedule's dead letter says why, whatever its last run's outcome was.
       deadLetter: outcome === 'failed' || chain === 'park' ? this.deadLetter(c, error) : '',
       chain,
+      startedMs: active?.startedMs ?? 0,
     };
     this.queue.add(c.source.partition, { c, completion, active, tries: 0 });
   }
@@ -249,6 +255,15 @@ export class RunRecorder {
       failedAt: new Date(this.clock.now()).toISOString(),
     });
   }
+}
+
+/**
+ * An error message as Redis keeps it (last error, run history): at most RUN_ERROR_MAX_CHARS
+ * characters, a cut one ending in '…'.
+ */
+export function cutError(message: string): string {
+  if (message.length <= RUN_ERROR_MAX_CHARS) return message;
+  return `${message.slice(0, RUN_ERROR_MAX_CHARS - 1)}…`;
 }
 
 /** The lifecycle event a written completion means. */

@@ -11,7 +11,7 @@ import { armAfter } from './fire-planner';
 import {
   parseLast,
   toDeadLetter,
-  toRunRecord,
+  toRunRecords,
   toSchedule,
   toStaticSchedule,
 } from './stored-schedule.decoder';
@@ -224,11 +224,16 @@ export class ScheduleStore {
     return letters.sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime());
   }
 
-  /** The schedule's recorded runs, newest first (empty unless the runHistory option is on). */
-  async history(tenantId: string, id: string): Promise<RunRecord[]> {
-    const { client, keys } = this.connection;
-    const entries = await client.lrange(keys.history(keys.dynamicSchedule(tenantId, id)), 0, -1);
-    return entries.map(toRunRecord);
+  /**
+   * The recorded runs of a schedule (its keys), newest first, at most `limit` (empty unless the
+   * runHistory option is on).
+   */
+  async history(
+    keys: ScheduleKeys,
+    limit = this.options.runHistory || Infinity,
+  ): Promise<RunRecord[]> {
+    const { client } = this.connection;
+    return toRunRecords(await client.hgetall(this.connection.keys.history(keys)), limit);
   }
 
   async clearDeadLetters(tenantId?: string): Promise<number> {

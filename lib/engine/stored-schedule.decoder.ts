@@ -137,16 +137,36 @@ function toStatus(value: string | undefined): RunStatus | null {
   return value === 'succeeded' || value === 'failed' ? value : null;
 }
 
-/** A run history entry: '<fire ms>,<attempt>,<fence>,<outcome>,<ended ms>' (completeRuns-1.lua). */
+/**
+ * A run history entry (completeRuns-1.lua): '<sequence>,<fire ms>,<attempt>,<fence>,<outcome>,
+ * <started ms>,<ended ms>,<pod id>,<error>', the error last (it may hold ',').
+ */
 export function toRunRecord(entry: string): RunRecord {
-  const [fire, attempt, fence, status, endedAt] = entry.split(',');
+  const parts = entry.split(',');
+  const [sequence, fire, attempt, fence, status, started, ended, podId] = parts;
+  const error = parts.slice(8).join(',');
+  const startedMs = Number(started);
+  const endedMs = Number(ended);
   return {
+    sequence: Number(sequence),
     fireTime: new Date(Number(fire)),
     attempt: Number(attempt),
     fencingToken: Number(fence),
     status: status as RunRecord['status'],
-    endedAt: new Date(Number(endedAt)),
+    startedAt: startedMs > 0 ? new Date(startedMs) : null,
+    endedAt: new Date(endedMs),
+    durationMs: startedMs > 0 ? Math.max(0, endedMs - startedMs) : null,
+    podId: podId ?? '',
+    error: error === '' ? null : error,
   };
+}
+
+/** The entries of a history HASH (a ring of slots), newest first, at most `limit` of them. */
+export function toRunRecords(hash: Record<string, string>, limit = Infinity): RunRecord[] {
+  return Object.values(hash)
+    .map(toRunRecord)
+    .sort((a, b) => b.sequence - a.sequence)
+    .slice(0, limit);
 }
 
 /** A dead-letter entry: JSON with ISO dates (RunRecorder writes it). */

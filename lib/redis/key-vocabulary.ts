@@ -16,8 +16,11 @@ export const KEY_SUFFIX = {
   fenceCounter: 'fence',
   /** LIST of the partition's dead letters. */
   deadLetters: 'dead',
-  /** LIST of a schedule's recorded runs: + member. */
-  history: 'hist:',
+  /**
+   * HASH of a schedule's recorded runs, a ring of `runHistory` slots (completeRuns-1.lua): +
+   * member. ('hist:' held a LIST before; a new suffix keeps old lists from failing the script.)
+   */
+  history: 'rh:',
   /** SET of a tenant's schedule ids: + tenant id. */
   tenantSet: 'tenant:',
   /** SET of the fire times of a schedule's detached run records: + member. */

@@ -198,7 +198,7 @@ export class SchedulerService {
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.history(tenantId, id);
+    return this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */

@@ -9,7 +9,7 @@
   KEYS[1] schedule HASH
   KEYS[2] tenant's schedule SET
   KEYS[3] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
-          index ZSET dueIndex(KEYS[3], <the hash's handler field>), the history LIST
+          index ZSET dueIndex(KEYS[3], <the hash's handler field>), the history HASH
           history(KEYS[3], member), the change epoch STRING epochCounter(KEYS[3]), the run SET
           detachedRuns(KEYS[3], member) (fire ms of its run records), and for each of its fire
           times the run record HASH scheduleHash(KEYS[3], runRecordMember(member, <fire ms>)) and

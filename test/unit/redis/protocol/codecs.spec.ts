@@ -133,10 +133,17 @@ describe('script codecs', () => {
     ]);
   });
 
-  it('sends a completion as one 8-line argument, after the partition base and the limits', () => {
+  it('sends a completion as one 9-line argument, after the partition base, the limits and the pod id', () => {
     const args = encodeCompletions(
       'rsched:{p0}:',
-      { deadLetters: 10, history: 0, leaseMs: 30_000, lookAheadMs: 1_000, wakeChannel: 'w' },
+      {
+        deadLetters: 10,
+        history: 0,
+        leaseMs: 30_000,
+        lookAheadMs: 1_000,
+        wakeChannel: 'w',
+        podId: 'host:1:ab',
+      },
       [
         {
           member: keys.member,
@@ -149,6 +156,7 @@ describe('script codecs', () => {
           skipped: 2,
           deadLetter: '',
           chain: 'wake',
+          startedMs: 4_000.6,
         },
       ],
     );
@@ -159,8 +167,9 @@ describe('script codecs', () => {
       30_000,
       1_000,
       'w',
+      'host:1:ab',
       1,
-      `${keys.member}\n9\nretry\n3\n0\n5000\n2\nw`,
+      `${keys.member}\n9\nretry\n3\n0\n5000\n2\nw\n4000`,
       'boom',
       '',
     ]);
