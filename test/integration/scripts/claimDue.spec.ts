@@ -446,9 +446,9 @@ describe('regressions found in review', () => {
       ),
     ).toEqual(['ok']);
     const history = Object.values(await h.client.hgetall(h.ks.history(k)));
-    expect(history.filter((e) => e.includes(`,${fire},`) && e.includes(',succeeded,'))).toHaveLength(
-      1,
-    );
+    expect(
+      history.filter((e) => e.includes(`,${fire},`) && e.includes(',succeeded,')),
+    ).toHaveLength(1);
   });
 
   it('tenant "r" with a numeric id is a schedule, not a detached run record', async () => {

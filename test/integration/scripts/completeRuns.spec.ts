@@ -518,7 +518,11 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
       // Five runs, three slots: one HSET per run overwrites the oldest, no list to trim.
       const ring = await h.client.hgetall(h.ks.history(k));
       expect(Object.keys(ring).sort()).toEqual(['0', '1', '2']);
-      expect(Object.values(ring).map((e) => Number(e.split(',')[0])).sort()).toEqual([3, 4, 5]);
+      expect(
+        Object.values(ring)
+          .map((e) => Number(e.split(',')[0]))
+          .sort(),
+      ).toEqual([3, 4, 5]);
     });
 
     it("counts runs ('cr') and failed attempts ('cf') in the schedule hash, history on or off", async () => {
