@@ -57,6 +57,8 @@ export interface WriteResult {
   lastError: string | null;
   running: boolean;
   skippedFires: number;
+  /** Its tenant is paused: stored paused, `enabled` kept as its own state. */
+  tenantPaused: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface WriteResult {
 export class ScheduleStore {
   constructor(
     private readonly connection: RedisConnection,
-    private readonly clock: RedisClock,
+    readonly clock: RedisClock,
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
   ) {}
 
@@ -174,6 +176,7 @@ export class ScheduleStore {
       lastError: reply.lastError === '' ? null : reply.lastError,
       running: reply.running,
       skippedFires: reply.skippedFires,
+      tenantPaused: reply.tenantPaused,
     };
   }
 

@@ -19,7 +19,9 @@ import { ScheduleTiming } from '../time/schedule-timing';
  * paused, pk '<parked at ms>:<reason>' while parked, nf next fire, nd next due (when not nf), rv
  * revision, ca / ua created / updated at (ua from the first update on), gn incarnation, r run
  * state and exactly-once mark (includes/runState.lua), l last run ('<outcome>:<fire>:<ended>'),
- * lm last error, sk fire times skipped. A field at its default is absent (or '').
+ * lm last error, sk fire times skipped, cr runs recorded, cf failed attempts (completeRuns-1.lua),
+ * tp the schedule's own state ('1' | '0') while its tenant is paused (pauseTenant-1.lua). A field
+ * at its default is absent (or '').
  */
 
 /** What static and dynamic schedules share: timing, policy, and the last run. */
@@ -38,13 +40,22 @@ export function toSchedule(
   nowMs: number,
 ): Schedule | null {
   if (!isSchedule(hash) || !hash.h.startsWith('h:')) return null;
-  return {
+  const schedule: Schedule = {
     tenantId,
     id,
     handler: hash.h.slice(2),
     payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
     ...stateOf(hash, nowMs),
+    tenantPaused: false,
   };
+  // While its tenant is paused, 'tp' holds its own state ('1' | '0') and 'en' is '0'.
+  if (hash.tp !== undefined) {
+    schedule.tenantPaused = true;
+    schedule.enabled = hash.tp === '1';
+    schedule.state = schedule.parked ? 'parked' : 'paused';
+    schedule.nextFireAt = null;
+  }
+  return schedule;
 }
 
 /** A @DistributedCron schedule, or null when the hash holds none. */

@@ -23,6 +23,10 @@ export const KEY_SUFFIX = {
   history: 'rh:',
   /** SET of a tenant's schedule ids: + tenant id. */
   tenantSet: 'tenant:',
+  /** ZSET (all scores 0, read by lex) of the partition's tenants that own schedules or are paused. */
+  tenantIndex: 'tenants',
+  /** STRING set while a tenant is paused (pauseTenant-1.lua): + tenant id; holds the pause's ms. */
+  tenantPause: 'tpause:',
   /** SET of the fire times of a schedule's detached run records: + member. */
   detachedRuns: 'runs:',
 } as const;

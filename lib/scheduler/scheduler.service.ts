@@ -107,7 +107,8 @@ export class SchedulerService {
     const earliest = new Map<string, number>();
     return stored.map((s, i) => {
       if (s instanceof Error) return s;
-      if (s.enabled && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
+      const active = s.enabled && !s.tenantPaused;
+      if (active && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
         earliest.set(keys[i].due, s.nextDueMs);
         this.engine?.notifyDue(keys[i].due, s.nextDueMs);
       }
@@ -122,9 +123,10 @@ export class SchedulerService {
         payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
         jitterMs: v.jitterMs,
         enabled: s.enabled,
-        state: s.enabled ? 'active' : 'paused',
+        state: active ? 'active' : 'paused',
+        tenantPaused: s.tenantPaused,
         parked: null,
-        nextFireAt: s.enabled ? new Date(s.nextFireMs) : null,
+        nextFireAt: active ? new Date(s.nextFireMs) : null,
         createdAt: new Date(s.createdAtMs),
         updatedAt: new Date(s.updatedAtMs),
         lastFireAt: s.lastFireMs === null ? null : new Date(s.lastFireMs),

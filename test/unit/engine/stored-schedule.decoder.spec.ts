@@ -60,6 +60,21 @@ describe('stored schedule decoder', () => {
         lastError: null,
         running: false,
         skippedFires: 0,
+        tenantPaused: false,
+      });
+    });
+
+    it("shows a paused tenant's schedule paused, with its own state as `enabled` ('tp')", () => {
+      expect(toSchedule(hash({ en: '0', tp: '1' }), 'acme', 'r1', t0)).toMatchObject({
+        enabled: true,
+        state: 'paused',
+        tenantPaused: true,
+        nextFireAt: null,
+      });
+      expect(toSchedule(hash({ en: '0', tp: '0' }), 'acme', 'r1', t0)).toMatchObject({
+        enabled: false,
+        state: 'paused',
+        tenantPaused: true,
       });
     });
 
