@@ -26,9 +26,6 @@ export interface RecorderHooks {
   forget(active: ActiveRun): void;
 }
 
-/** Longest error message kept with a run (last error and history); a longer one is cut. */
-export const RUN_ERROR_MAX_CHARS = 1_000;
-
 const NO_PLAN: Plan = Object.freeze({ fireMs: 0, dueMs: 0, skipped: 0 });
 
 /**
@@ -130,7 +127,7 @@ export class RunRecorder {
       revision: run.revision,
       nextFireMs: plan.fireMs,
       nextDueMs: plan.dueMs,
-      error: cutError(error),
+      error,
       skipped: plan.skipped + c.skippedBefore,
       // A parked schedule's dead letter says why, whatever its last run's outcome was.
       deadLetter: outcome === 'failed' || chain === 'park' ? this.deadLetter(c, error) : '',
@@ -255,15 +252,6 @@ export class RunRecorder {
       failedAt: new Date(this.clock.now()).toISOString(),
     });
   }
-}
-
-/**
- * An error message as Redis keeps it (last error, run history): at most RUN_ERROR_MAX_CHARS
- * characters, a cut one ending in '…'.
- */
-export function cutError(message: string): string {
-  if (message.length <= RUN_ERROR_MAX_CHARS) return message;
-  return `${message.slice(0, RUN_ERROR_MAX_CHARS - 1)}…`;
 }
 
 /** The lifecycle event a written completion means. */

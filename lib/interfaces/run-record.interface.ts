@@ -15,6 +15,6 @@ export interface RunRecord {
   durationMs: number | null;
   /** The pod that ran it ('host:pid:random'); '' if not known. */
   podId: string;
-  /** The error of a failed attempt, cut to 1,000 characters; null for a success. */
+  /** The error of a failed attempt, its first 500 characters; null for a success. */
   error: string | null;
 }
