@@ -39,8 +39,11 @@ describe('upsertSchedules', () => {
         lastError: '',
         running: false,
         skippedFires: 0,
+        tenantPaused: false,
       },
     ]);
+    // The tenant is in its partition's tenant index (tenants() pages through it).
+    expect(await h.client.zrange(h.ks.tenantIndex(0), '0', '-1')).toEqual(['acme']);
     // Fields at their default are not stored: no policy, no 'en' while enabled.
     expect(await h.client.hgetall(k.hash)).toEqual({
       h: 'h:h1',
