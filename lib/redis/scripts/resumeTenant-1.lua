@@ -1,9 +1,9 @@
 --[[
   Resumes a paused tenant atomically: each of its schedules goes back to its own state ('tp'):
   one enabled is armed at the next fire time the caller computed from Redis time and the timing it
-  read (fire times missed while paused are skipped, as resume() does; a schedule holding a run
-  state is re-armed by that run's end instead, and the change epoch moves on), one paused by
-  itself stays paused; the tenant's pause STRING is deleted. Sleeping workers are woken ('<due
+  read, un-parked if a run parked it meanwhile (fire times missed while paused are skipped, as
+  resume() does; a schedule holding a run state is re-armed by that run's end instead, and the
+  change epoch moves on), one paused by itself stays paused; the tenant's pause STRING is deleted. Sleeping workers are woken ('<due
   index key> <due ms>' on ARGV[2]). Nothing is written when a schedule to arm is missing from the
   call or its timing is no longer the one sent (a concurrent upsert): the caller reads again and
   retries. A tenant that is not paused is left alone.
@@ -64,10 +64,10 @@ for _, t in ipairs(todo) do
     local nextFire, nextDue = plan[2], plan[3]
     if nextDue == nextFire then
       rcall('HSET', hashKey, 'nf', nextFire, 'rv', revision, 'ua', now)
-      rcall('HDEL', hashKey, 'tp', 'en', 'nd')
+      rcall('HDEL', hashKey, 'tp', 'en', 'pk', 'nd')
     else
       rcall('HSET', hashKey, 'nf', nextFire, 'nd', nextDue, 'rv', revision, 'ua', now)
-      rcall('HDEL', hashKey, 'tp', 'en')
+      rcall('HDEL', hashKey, 'tp', 'en', 'pk')
     end
     if parseRun(f[4]) then
       held = true

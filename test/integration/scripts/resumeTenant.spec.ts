@@ -93,4 +93,17 @@ describe('resumeTenant', () => {
     expect(await h.epoch()).toBe(epoch + 1);
     expect(await h.client.hget(h.keysOf('a').hash, 'nf')).toBe(String(now + 60_000));
   });
+
+  it('un-parks a schedule enabled on its own that a run parked while the tenant was paused', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('a');
+    await h.upsert({ id: 'a', fireMs: now + 60_000 });
+    await pauseTenant();
+    await h.client.hset(k.hash, 'pk', `${now}:cannot compute its fire times`);
+    await h.scripts.resumeTenant(base(), TENANT, h.ks.wakeChannel, [
+      { id: 'a', timing: TIMING, nextFireMs: now + 60_000, nextDueMs: now + 60_000 },
+    ]);
+    expect(await h.client.hmget(k.hash, 'pk', 'en', 'tp')).toEqual([null, null, null]);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now + 60_000);
+  });
 });
