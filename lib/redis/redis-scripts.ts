@@ -180,7 +180,9 @@ export class RedisScripts {
     plans: readonly tenants.TenantResumePlan[],
   ): Promise<tenants.TenantResumeReply> {
     const args = tenants.encodeTenantResume(base, tenantId, wakeChannel, plans);
-    return tenants.decodeTenantResume((await this.call('resumeTenant', args)) as number[]);
+    return tenants.decodeTenantResume(
+      (await this.call('resumeTenant', args)) as (number | string)[],
+    );
   }
 
   /** Removes every schedule of a tenant (see removeTenant-1.lua): how many. */

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Page, PageOptions, TenantSummary } from '../interfaces/page.interface';
 import { validateIdentifier } from '../redis/identifier';
 import type { Schedule } from '../interfaces/schedule.interface';
@@ -19,6 +20,8 @@ const RESUME_TRIES = 5;
  * and of a tenant's schedules. Each checks its input first (typed errors, nothing written).
  */
 export class TenantOperations {
+  private readonly logger = new Logger('RedisScheduler');
+
   constructor(
     private readonly connection: RedisConnection,
     private readonly store: ScheduleStore,
@@ -31,7 +34,11 @@ export class TenantOperations {
     validateIdentifier('tenantId', tenantId);
     const { keys, scripts } = this.connection;
     const base = keys.partitionBases[keys.partitionOf(tenantId)];
-    return (await scripts.pauseTenant(base, tenantId, keys.wakeChannel)).schedules;
+    const { schedules } = await scripts.pauseTenant(base, tenantId, keys.wakeChannel);
+    this.logger.log(
+      `Tenant "${tenantId}" paused: none of its ${schedules} schedule(s) starts a run`,
+    );
+    return schedules;
   }
 
   /** Resumes a paused tenant; how many schedules fire again (0 when it was not paused). */
@@ -59,10 +66,14 @@ export class TenantOperations {
       if (reply.status === 'not-paused') return 0;
       if (reply.status === 'resumed') {
         for (const plan of plans) this.notifyDue(plan.due, plan.nextDueMs);
+        this.logger.log(
+          `Tenant "${tenantId}" resumed: ${reply.resumed} schedule(s) fire again, ` +
+            `${reply.keptPaused} stay paused on their own`,
+        );
         return reply.resumed;
       }
       // An upsert changed (or created) a schedule between the read and the write: read again.
-      if (attempt >= RESUME_TRIES) throw new ConcurrentChangeError(tenantId, '*');
+      if (attempt >= RESUME_TRIES) throw new ConcurrentChangeError(tenantId, reply.scheduleId);
     }
   }
 
@@ -71,7 +82,9 @@ export class TenantOperations {
     validateIdentifier('tenantId', tenantId);
     const { keys, scripts } = this.connection;
     const base = keys.partitionBases[keys.partitionOf(tenantId)];
-    return scripts.removeTenant(base, tenantId, keys.wakeChannel);
+    const removed = await scripts.removeTenant(base, tenantId, keys.wakeChannel);
+    this.logger.log(`Tenant "${tenantId}" removed: ${removed} schedule(s) deleted`);
+    return removed;
   }
 
   /**

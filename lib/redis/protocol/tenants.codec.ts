@@ -19,7 +19,7 @@ export type TenantResumeReply =
   /** The tenant was not paused. */
   | { status: 'not-paused' }
   /** A schedule changed since it was read (or was created): nothing written, read and retry. */
-  | { status: 'changed' };
+  | { status: 'changed'; scheduleId: string };
 
 export function encodeTenant(base: string, tenantId: string, wakeChannel: string): ScriptArg[] {
   return [base, tenantId, wakeChannel];
@@ -41,14 +41,14 @@ export function encodeTenantResume(
   return args;
 }
 
-export function decodeTenantResume(reply: number[]): TenantResumeReply {
+export function decodeTenantResume(reply: (number | string)[]): TenantResumeReply {
   const code = Number(reply[0]);
   if (code === 1) {
     return { status: 'resumed', resumed: Number(reply[1]), keptPaused: Number(reply[2]) };
   }
   return reason('resumeTenant', code, ['not-found', 'changed']) === 'not-found'
     ? { status: 'not-paused' }
-    : { status: 'changed' };
+    : { status: 'changed', scheduleId: String(reply[1] ?? '') };
 }
 
 /** removeTenant: how many schedules were removed. */

@@ -19,7 +19,8 @@
           from, next fire ms, next due ms
 
   Returns { 1, schedules resumed, schedules left paused by themselves }, { 0 } NOT_FOUND (the
-          tenant is not paused), or { -6 CHANGED } (nothing written: read again and retry)
+          tenant is not paused), or { -6 CHANGED, id of a schedule that changed } (nothing
+          written: read again and retry)
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -45,7 +46,7 @@ for _, id in ipairs(rcall('SMEMBERS', tenantSet(base, tenant))) do
   local f = rcall('HMGET', hashKey, 'h', 'tp', 't', 'r', 'rv', 'nd')
   if f[1] and f[2] then
     local plan = planned[id]
-    if f[2] == '1' and (not plan or plan[1] ~= f[3]) then return { -6 } end
+    if f[2] == '1' and (not plan or plan[1] ~= f[3]) then return { -6, id } end
     todo[#todo + 1] = { member, hashKey, f, plan }
   end
 end

@@ -58,13 +58,14 @@ describe('resumeTenant', () => {
     });
     expect(await h.scripts.resumeTenant(base(), TENANT, h.ks.wakeChannel, [plan('a')])).toEqual({
       status: 'changed',
+      scheduleId: 'b',
     });
     expect(
       await h.scripts.resumeTenant(base(), TENANT, h.ks.wakeChannel, [
         plan('a'),
         plan('b', '*/5 * * * *|UTC|0'),
       ]),
-    ).toEqual({ status: 'changed' });
+    ).toEqual({ status: 'changed', scheduleId: 'b' });
     expect(await h.client.hmget(h.keysOf('a').hash, 'en', 'tp')).toEqual(['0', '1']);
     expect(await h.client.exists(h.ks.tenantPause(TENANT))).toBe(1);
     expect(
