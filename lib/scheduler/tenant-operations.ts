@@ -46,6 +46,8 @@ export class TenantOperations {
     validateIdentifier('tenantId', tenantId);
     const { keys, scripts, client } = this.connection;
     const base = keys.partitionBases[keys.partitionOf(tenantId)];
+    // Not paused: nothing to read (the script checks it again, atomically).
+    if ((await client.exists(keys.tenantPause(tenantId))) === 0) return 0;
     for (let attempt = 1; ; attempt++) {
       const ids = await client.smembers(keys.tenantSet(tenantId));
       const fields = await this.inPipeline(ids, (p, id) =>
