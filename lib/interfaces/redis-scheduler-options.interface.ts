@@ -71,7 +71,7 @@ export interface RedisSchedulerModuleOptions {
    * Keep the last N recorded runs of each schedule (start, end, duration, pod, attempt, fencing
    * token, outcome, error), written by the same script call that records the run; read with
    * SchedulerService.history() and describe(). Costs one Redis command inside that call per run
-   * (no round trip) and about 100 bytes of Redis memory per kept run. 0 = off. @default 20
+   * (no round trip) and about 170 bytes of Redis memory per kept run. 0 = off. @default 20
    */
   runHistory?: number;
 }
