@@ -34,6 +34,14 @@ export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-han
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';
+export type { Page, PageOptions, TenantSummary } from './interfaces/page.interface';
+export type {
+  DescribeOptions,
+  RunCounters,
+  ScheduleDescription,
+  StaticScheduleDescription,
+  UpcomingFire,
+} from './interfaces/schedule-description.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { InvalidTimingError } from './errors/invalid-timing.error';

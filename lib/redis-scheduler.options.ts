@@ -94,7 +94,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     partitions: count('partitions', options.partitions, 1, 1),
     defaultPolicy: DEFAULT_POLICY,
     deadLetterLimit: count('deadLetterLimit', options.deadLetterLimit, 1_000, 1),
-    runHistory: count('runHistory', options.runHistory, 0, 0),
+    runHistory: count('runHistory', options.runHistory, 20, 0),
     keepFinishedMs: count('keepFinishedMs', options.keepFinishedMs, 86_400_000, 1),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');

@@ -64,6 +64,8 @@ export interface ActiveRun extends LeasedRun {
   finished: boolean;
   /** The handler's outcome, once it is done. */
   outcome: RunOutcome | undefined;
+  /** When the handler was invoked (the pod's estimate of Redis time, ms), for the run history. */
+  startedMs: number;
 }
 
 /** A completeRuns write on its way, and what to do with its result. */

@@ -30,7 +30,7 @@ export class PodRegistry {
   private stopped = false;
 
   constructor(
-    private readonly podId: string,
+    readonly podId: string,
     private readonly keys: Pick<KeySpace, 'podRegistry' | 'wakeChannel'>,
     private readonly scripts: HeartbeatPort,
     private readonly intervalMs: number,

@@ -59,7 +59,7 @@ export class RunCoordinator {
     this.chainFacts = { closing: false, lookAheadMs, nowMs: 0, owned: false, room: false };
     this.slots = new RunSlots<Claimed>(options.concurrency);
     this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
-    this.recorder = new RunRecorder(options, connection, clock, events, {
+    this.recorder = new RunRecorder(options, connection, clock, events, registry.podId, {
       chainFor: (c, plan) => {
         // Asked once per completion: the facts object is reused, not allocated per run.
         const facts = this.chainFacts;
@@ -77,6 +77,7 @@ export class RunCoordinator {
       this.leases,
       {
         started: (c) => this.recorder.started(c),
+        now: () => clock.now(),
         slotFreed: () => {
           this.admission.pump();
           onRunEnd();

@@ -31,7 +31,8 @@ export interface RunSpec {
   abort: RunAbort;
 }
 
-const MAX_ERROR_LENGTH = 500;
+/** Longest error message kept of a failed run (last error, dead letter, run history). */
+export const MAX_ERROR_LENGTH = 500;
 const SUCCEEDED: RunOutcome = { status: 'succeeded', error: '' };
 
 /**

@@ -13,6 +13,8 @@ const AVERAGE_WEIGHT = 0.05;
 export interface LauncherHooks {
   /** A handler is being invoked. */
   started(c: Claimed): void;
+  /** Redis time as this pod estimates it (ms): when a handler starts. */
+  now(): number;
   /** A handler is done and its slot is free. */
   slotFreed(): void;
   /** Handlers that are done, on the next turn of the event loop, to record their ends. */
@@ -82,6 +84,7 @@ export class RunLauncher {
       givenBack: false,
       finished: false,
       outcome: undefined,
+      startedMs: this.hooks.now(),
     };
     this.active.add(active);
     this.leases.add(active);

@@ -46,6 +46,7 @@ export class RunRecorder {
     connection: RedisConnection,
     private readonly clock: RedisClock,
     private readonly events: SchedulerEvents,
+    podId: string,
     private readonly hooks: RecorderHooks,
   ) {
     this.keepFinishedMs = options.keepFinishedMs;
@@ -57,6 +58,7 @@ export class RunRecorder {
       leaseMs: reservationLeaseMs(options.leaseMs),
       lookAheadMs: options.lookAheadMs,
       wakeChannel: keys.wakeChannel,
+      podId,
     };
     this.queue = new PartitionQueue<Recording, CompletionResult>(
       (p, items) =>
@@ -138,6 +140,7 @@ export class RunRecorder {
       // A parked schedule's dead letter says why, whatever its last run's outcome was.
       deadLetter: outcome === 'failed' || chain === 'park' ? this.deadLetter(c, error) : '',
       chain,
+      startedMs: active?.startedMs ?? 0,
     };
     this.queue.add(c.source.partition, { c, completion, active, tries: 0 });
   }

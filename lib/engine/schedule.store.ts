@@ -11,7 +11,7 @@ import { withJitter } from './fire-planner';
 import {
   parseLast,
   toDeadLetter,
-  toRunRecord,
+  toRunRecords,
   toSchedule,
   toStaticSchedule,
 } from './stored-schedule.decoder';
@@ -63,6 +63,8 @@ export interface WriteResult {
   lastError: string | null;
   running: boolean;
   skippedFires: number;
+  /** Its tenant is paused: stored paused, `enabled` kept as its own state. */
+  tenantPaused: boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export interface WriteResult {
 export class ScheduleStore {
   constructor(
     private readonly connection: RedisConnection,
-    private readonly clock: RedisClock,
+    readonly clock: RedisClock,
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
   ) {}
 
@@ -204,6 +206,7 @@ export class ScheduleStore {
       lastError: reply.lastError === '' ? null : reply.lastError,
       running: reply.running,
       skippedFires: reply.skippedFires,
+      tenantPaused: reply.tenantPaused,
     };
   }
 
@@ -255,11 +258,16 @@ export class ScheduleStore {
     return letters.sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime());
   }
 
-  /** The schedule's recorded runs, newest first (empty unless the runHistory option is on). */
-  async history(tenantId: string, id: string): Promise<RunRecord[]> {
-    const { client, keys } = this.connection;
-    const entries = await client.lrange(keys.history(keys.dynamicSchedule(tenantId, id)), 0, -1);
-    return entries.map(toRunRecord);
+  /**
+   * The recorded runs of a schedule (its keys), newest first, at most `limit` (empty unless the
+   * runHistory option is on).
+   */
+  async history(
+    keys: ScheduleKeys,
+    limit = this.options.runHistory || Infinity,
+  ): Promise<RunRecord[]> {
+    const { client } = this.connection;
+    return toRunRecords(await client.hgetall(this.connection.keys.history(keys)), limit);
   }
 
   async clearDeadLetters(tenantId?: string): Promise<number> {

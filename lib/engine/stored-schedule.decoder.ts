@@ -20,10 +20,11 @@ import { decodeSeries, IntervalSeries, OneOffSeries } from '../time/fire-series'
  * paused, pk '<parked at ms>:<reason>' while parked, nf next fire, nd next due (when not nf), rv
  * revision, ca / ua created / updated at (ua from the first update on), gn incarnation, r run
  * state and exactly-once mark (includes/runState.lua), l last run ('<outcome>:<fire>:<ended>'),
- * lm last error, sk fire times skipped, fx when a one-off finished (ms; the hash then expires after
- * keepFinishedMs). An interval's or a one-off's timing holds '@every:<ms>:<anchor>' or '@at:<ms>'
- * in place of a cron (fire-series.ts), and cw then keeps `every` / `at` as written when it was
- * text. A field at its default is absent (or '').
+ * lm last error, sk fire times skipped, cr runs recorded, cf failed attempts (completeRuns-1.lua),
+ * tp the schedule's own state ('1' | '0') while its tenant is paused (pauseTenant-1.lua), fx when a
+ * one-off finished (ms; the hash then expires after keepFinishedMs). An interval's or a one-off's
+ * timing holds '@every:<ms>:<anchor>' or '@at:<ms>' in place of a cron (fire-series.ts), and cw
+ * then keeps `every` / `at` as written when it was text. A field at its default is absent (or '').
  */
 
 /** What static and dynamic schedules share: timing, policy, and the last run. */
@@ -42,13 +43,22 @@ export function toSchedule(
   nowMs: number,
 ): Schedule | null {
   if (!isSchedule(hash) || !hash.h.startsWith('h:')) return null;
-  return {
+  const schedule: Schedule = {
     tenantId,
     id,
     handler: hash.h.slice(2),
     payload: hash.p ? (JSON.parse(hash.p) as unknown) : undefined,
     ...stateOf(hash, nowMs),
+    tenantPaused: false,
   };
+  // While its tenant is paused, 'tp' holds its own state ('1' | '0') and 'en' is '0'.
+  if (hash.tp !== undefined) {
+    schedule.tenantPaused = true;
+    schedule.enabled = hash.tp === '1';
+    schedule.state = schedule.parked ? 'parked' : 'paused';
+    schedule.nextFireAt = null;
+  }
+  return schedule;
 }
 
 /** A @DistributedCron schedule, or null when the hash holds none. */
@@ -160,16 +170,36 @@ function toStatus(value: string | undefined): RunStatus | null {
   return value === 'succeeded' || value === 'failed' ? value : null;
 }
 
-/** A run history entry: '<fire ms>,<attempt>,<fence>,<outcome>,<ended ms>' (completeRuns-1.lua). */
+/**
+ * A run history entry (completeRuns-1.lua): '<sequence>,<fire ms>,<attempt>,<fence>,<outcome>,
+ * <started ms>,<ended ms>,<pod id>,<error>', the error last (it may hold ',').
+ */
 export function toRunRecord(entry: string): RunRecord {
-  const [fire, attempt, fence, status, endedAt] = entry.split(',');
+  const parts = entry.split(',');
+  const [sequence, fire, attempt, fence, status, started, ended, podId] = parts;
+  const error = parts.slice(8).join(',');
+  const startedMs = Number(started);
+  const endedMs = Number(ended);
   return {
+    sequence: Number(sequence),
     fireTime: new Date(Number(fire)),
     attempt: Number(attempt),
     fencingToken: Number(fence),
     status: status as RunRecord['status'],
-    endedAt: new Date(Number(endedAt)),
+    startedAt: startedMs > 0 ? new Date(startedMs) : null,
+    endedAt: new Date(endedMs),
+    durationMs: startedMs > 0 ? Math.max(0, endedMs - startedMs) : null,
+    podId: podId ?? '',
+    error: error === '' ? null : error,
   };
+}
+
+/** The entries of a history HASH (a ring of slots), newest first, at most `limit` of them. */
+export function toRunRecords(hash: Record<string, string>, limit = Infinity): RunRecord[] {
+  return Object.values(hash)
+    .map(toRunRecord)
+    .sort((a, b) => b.sequence - a.sequence)
+    .slice(0, limit);
 }
 
 /** A dead-letter entry: JSON with ISO dates (RunRecorder writes it). */

@@ -68,9 +68,10 @@ export interface RedisSchedulerModuleOptions {
   /** Most dead letters kept per partition (the oldest go first). @default 1_000 */
   deadLetterLimit?: number;
   /**
-   * Keep the last N recorded runs of each schedule (fire time, attempt, fencing token, outcome),
-   * written by the same script that records the run; read with SchedulerService.history().
-   * Costs two Redis commands per run. 0 = off. @default 0
+   * Keep the last N recorded runs of each schedule (start, end, duration, pod, attempt, fencing
+   * token, outcome, error), written by the same script call that records the run; read with
+   * SchedulerService.history() and describe(). Costs one Redis command inside that call per run
+   * (no round trip) and about 170 bytes of Redis memory per kept run. 0 = off. @default 20
    */
   runHistory?: number;
   /**

@@ -60,7 +60,10 @@ export interface ParkedInfo {
 }
 
 /** The state of a @DistributedCron schedule as Redis holds it (what the last pod to boot wrote). */
-export type StaticSchedule = Omit<Schedule<never>, 'tenantId' | 'id' | 'handler' | 'payload'> & {
+export type StaticSchedule = Omit<
+  Schedule<never>,
+  'tenantId' | 'id' | 'handler' | 'payload' | 'tenantPaused'
+> & {
   name: string;
 };
 
@@ -80,11 +83,15 @@ export interface Schedule<TPayload = unknown> extends SchedulePolicy {
   handler: string;
   payload: TPayload | undefined;
   jitterMs: number;
+  /** Its own state (pause()/resume(), `enabled`), which resumeTenant() restores. */
   enabled: boolean;
+  /** 'paused' while its tenant is paused too (`tenantPaused`). */
   state: ScheduleState;
+  /** Its tenant is paused (pauseTenant()): it does not fire, whatever `enabled` says. */
+  tenantPaused: boolean;
   /** Set while `state` is 'parked'. */
   parked: ParkedInfo | null;
-  /** The next nominal fire time; null while paused or parked, and once a one-off is finished. */
+  /** The next nominal fire time; null while paused (by itself or its tenant) or parked, and once a one-off is finished. */
   nextFireAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

@@ -109,6 +109,16 @@ export class KeySpace {
     );
   }
 
+  /** The tenants of a partition that own schedules (or are paused): a ZSET read by lex. */
+  tenantIndex(partition: number): string {
+    return `${this.partitionBases[partition]}${KEY_SUFFIX.tenantIndex}`;
+  }
+
+  /** Exists while the tenant is paused (pauseTenant-1.lua). */
+  tenantPause(tenantId: string): string {
+    return `${this.partitionBases[this.partitionOf(tenantId)]}${KEY_SUFFIX.tenantPause}${tenantId}`;
+  }
+
   tenantSet(tenantId: string): string {
     return `${this.partitionBases[this.partitionOf(tenantId)]}${KEY_SUFFIX.tenantSet}${tenantId}`;
   }

@@ -16,10 +16,17 @@ export const KEY_SUFFIX = {
   fenceCounter: 'fence',
   /** LIST of the partition's dead letters. */
   deadLetters: 'dead',
-  /** LIST of a schedule's recorded runs: + member. */
-  history: 'hist:',
+  /**
+   * HASH of a schedule's recorded runs, a ring of `runHistory` slots (completeRuns-1.lua): +
+   * member. ('hist:' held a LIST before; a new suffix keeps old lists from failing the script.)
+   */
+  history: 'rh:',
   /** SET of a tenant's schedule ids: + tenant id. */
   tenantSet: 'tenant:',
+  /** ZSET (all scores 0, read by lex) of the partition's tenants that own schedules or are paused. */
+  tenantIndex: 'tenants',
+  /** STRING set while a tenant is paused (pauseTenant-1.lua): + tenant id; holds the pause's ms. */
+  tenantPause: 'tpause:',
   /** SET of the fire times of a schedule's detached run records: + member. */
   detachedRuns: 'runs:',
 } as const;

@@ -7,6 +7,7 @@ import * as locks from './protocol/locks.codec';
 import * as registry from './protocol/registry.codec';
 import * as runs from './protocol/runs.codec';
 import * as schedules from './protocol/schedules.codec';
+import * as tenants from './protocol/tenants.codec';
 import type {
   ClaimCall,
   ClaimReply,
@@ -163,6 +164,31 @@ export class RedisScripts {
   ): Promise<EnableReply> {
     const reply = await this.call('setEnabled', schedules.encodeEnable(keys, call, wakeChannel));
     return schedules.decodeEnable(reply as number[], keys);
+  }
+
+  /** Pauses a tenant and each of its schedules (see pauseTenant-1.lua). */
+  async pauseTenant(base: string, tenantId: string, wakeChannel: string) {
+    const reply = await this.call('pauseTenant', tenants.encodeTenant(base, tenantId, wakeChannel));
+    return tenants.decodeTenantPause(reply as number[]);
+  }
+
+  /** Resumes a paused tenant, each schedule to its own state (see resumeTenant-1.lua). */
+  async resumeTenant(
+    base: string,
+    tenantId: string,
+    wakeChannel: string,
+    plans: readonly tenants.TenantResumePlan[],
+  ): Promise<tenants.TenantResumeReply> {
+    const args = tenants.encodeTenantResume(base, tenantId, wakeChannel, plans);
+    return tenants.decodeTenantResume(
+      (await this.call('resumeTenant', args)) as (number | string)[],
+    );
+  }
+
+  /** Removes every schedule of a tenant (see removeTenant-1.lua): how many. */
+  async removeTenant(base: string, tenantId: string, wakeChannel: string): Promise<number> {
+    const args = tenants.encodeTenant(base, tenantId, wakeChannel);
+    return tenants.decodeTenantRemoval(Number(await this.call('removeTenant', args)));
   }
 
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {

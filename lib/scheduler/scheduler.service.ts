@@ -13,7 +13,11 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from '../engine/schedule.store';
 import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
+import type { Page, PageOptions, TenantSummary } from '../interfaces/page.interface';
+import type { DescribeOptions } from '../interfaces/schedule-description.interface';
 import { LiveHandlers } from './live-handlers';
+import { ScheduleInspector } from './schedule-inspector';
+import { TenantOperations } from './tenant-operations';
 import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './schedule.validator';
 
 /**
@@ -25,6 +29,8 @@ import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './s
 export class SchedulerService {
   private readonly validation: ValidationContext;
   private readonly liveHandlers: LiveHandlers;
+  private readonly tenantOps: TenantOperations;
+  private readonly inspector: ScheduleInspector;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -34,6 +40,10 @@ export class SchedulerService {
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
     this.liveHandlers = new LiveHandlers(connection.client, connection.keys);
+    this.tenantOps = new TenantOperations(connection, store, (due, ms) =>
+      this.engine?.notifyDue(due, ms),
+    );
+    this.inspector = new ScheduleInspector(connection, store);
     this.validation = {
       defaultTimeZone: options.defaultTimeZone,
       defaultJitterMs: options.defaultJitterMs,
@@ -108,7 +118,8 @@ export class SchedulerService {
     const earliest = new Map<string, number>();
     return stored.map((s, i) => {
       if (s instanceof Error) return s;
-      if (s.enabled && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
+      const active = s.enabled && !s.tenantPaused;
+      if (active && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
         earliest.set(keys[i].due, s.nextDueMs);
         this.engine?.notifyDue(keys[i].due, s.nextDueMs);
       }
@@ -122,9 +133,10 @@ export class SchedulerService {
         payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
         jitterMs: v.jitterMs,
         enabled: s.enabled,
-        state: s.enabled ? 'active' : 'paused',
+        state: active ? 'active' : 'paused',
+        tenantPaused: s.tenantPaused,
         parked: null,
-        nextFireAt: s.enabled ? new Date(s.nextFireMs) : null,
+        nextFireAt: active ? new Date(s.nextFireMs) : null,
         createdAt: new Date(s.createdAtMs),
         updatedAt: new Date(s.updatedAtMs),
         lastFireAt: s.lastFireMs === null ? null : new Date(s.lastFireMs),
@@ -152,10 +164,47 @@ export class SchedulerService {
     return this.store.getStatic(name);
   }
 
-  /** The tenant's schedules, sorted by id. */
-  async list<TPayload = unknown>(tenantId: string): Promise<Schedule<TPayload>[]> {
+  /** The tenant's schedules sorted by id: all, or with `page` one page ({ items, cursor }). */
+  list<TPayload = unknown>(tenantId: string): Promise<Schedule<TPayload>[]>;
+  list<TPayload = unknown>(tenantId: string, page: PageOptions): Promise<Page<Schedule<TPayload>>>;
+  async list(tenantId: string, page?: PageOptions): Promise<Schedule[] | Page<Schedule>> {
     validateIdentifier('tenantId', tenantId);
-    return (await this.store.list(tenantId)) as Schedule<TPayload>[];
+    return page === undefined ? this.store.list(tenantId) : this.tenantOps.list(tenantId, page);
+  }
+
+  /** Tenants with schedules (or paused), by id, with their schedule counts: one page. */
+  tenants(page: PageOptions = {}): Promise<Page<TenantSummary>> {
+    return this.tenantOps.tenants(page);
+  }
+
+  /** Stops every schedule of the tenant at once (README: Tenant controls); its schedule count. */
+  pauseTenant(tenantId: string): Promise<number> {
+    return this.changing(() => this.tenantOps.pause(tenantId));
+  }
+
+  /** Puts each schedule of a paused tenant back to its own state; how many fire again. */
+  resumeTenant(tenantId: string): Promise<number> {
+    return this.changing(() => this.tenantOps.resume(tenantId));
+  }
+
+  /** Removes every schedule of the tenant, as remove() removes one; how many there were. */
+  removeTenant(tenantId: string): Promise<number> {
+    return this.changing(() => this.tenantOps.remove(tenantId));
+  }
+
+  /** Definition, next fire times, last runs and counters; null if there is no such schedule. */
+  describe<T = unknown>(tenantId: string, id: string, options?: DescribeOptions) {
+    return this.inspector.describe<T>(tenantId, id, options);
+  }
+
+  /** describe() for a @DistributedCron schedule; null if no pod has declared it. */
+  describeStatic(name: string, options?: DescribeOptions) {
+    return this.inspector.describeStatic(name, options);
+  }
+
+  /** A @DistributedCron schedule's recorded runs, newest first (the runHistory option). */
+  historyStatic(name: string): Promise<RunRecord[]> {
+    return this.inspector.historyStatic(name);
   }
 
   /**
@@ -194,11 +243,11 @@ export class SchedulerService {
     return this.store.deadLetters(tenantId);
   }
 
-  /** The schedule's last recorded runs, newest first; empty unless the module's runHistory option is on. */
+  /** The schedule's last recorded runs, newest first (the runHistory option: 20 by default). */
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.history(tenantId, id);
+    return this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */

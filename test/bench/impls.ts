@@ -36,6 +36,14 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
   }),
+  // The same with the module's runHistory at 20 (ours-history-pod.ts), to measure what keeping
+  // the run history costs: `--impl ours,ours-history --opt runHistory=0`.
+  'ours-history': () => ({
+    name: 'ours-history',
+    podModule: path.join(__dirname, 'ours-history-pod.ts'),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
+  }),
   // ------------------------------------------------------------------------------------------
 };
 

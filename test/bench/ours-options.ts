@@ -10,6 +10,7 @@
  *                            with --cluster the runner defaults it to 12 (spread over the shards)
  *   leaseMs=<n>, maxIdleMs=<n>, lookAheadMs=<n> (0 = no look-ahead), maxPendingRuns=<n>
  *                                                                              default: module's
+ *   runHistory=<n>           module `runHistory` (runs kept per schedule)        default: module's
  *   registerChunk=10000      schedules per SchedulerService.upsertMany call (setup)
  *   registerParallel=1       upsertMany calls in flight at once (setup)
  */
@@ -28,6 +29,7 @@ export interface OursBenchOptions {
     | 'maxIdleMs'
     | 'lookAheadMs'
     | 'maxPendingRuns'
+    | 'runHistory'
   >;
   registerChunk: number;
   registerParallel: number;
@@ -41,6 +43,7 @@ const MODULE_KEYS = [
   'maxIdleMs',
   'lookAheadMs',
   'maxPendingRuns',
+  'runHistory',
 ] as const;
 
 function pick(opts: Record<string, string>, key: string): string | undefined {
@@ -59,7 +62,7 @@ function int(opts: Record<string, string>, key: string, min: number): number | u
 export function oursOptions(opts: Record<string, string>): OursBenchOptions {
   const module: OursBenchOptions['module'] = {};
   for (const key of MODULE_KEYS) {
-    const v = int(opts, key, key === 'lookAheadMs' ? 0 : 1);
+    const v = int(opts, key, key === 'lookAheadMs' || key === 'runHistory' ? 0 : 1);
     if (v !== undefined) module[key] = v;
   }
   return {

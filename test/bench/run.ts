@@ -3,7 +3,8 @@
  * implementations measured in turn on a list of cases.
  *
  *   node -r ts-node/register/transpile-only test/bench/run.ts \
- *     --workload steady|herd|registry|sweep|all --impl bullmq|ours|both [--schedules 1000,5000] \
+ *     --workload steady|herd|registry|sweep|all --impl bullmq|ours|ours-history|both|<a,b> \
+ *     [--schedules 1000,5000] \
  *     [--pods 2] [--seconds N] [--warmup N] [--grace N] [--opt key=value ...] \
  *     [--herd-lead S] [--register-budget S] [--run-skipped] [--cpu-prof DIR] \
  *     [--pod-exec-arg=--flag ...] [--cluster [--cluster-masters 3]] [--out test/bench/results]
@@ -237,7 +238,7 @@ function parseCli(argv: string[]): Args {
     schedules: values.schedules
       ?.split(',')
       .map((s) => Math.floor(num('schedules', s.replace(/_/g, ''), 1))),
-    impls: values.impl === 'both' ? BOTH : [values.impl ?? 'bullmq'],
+    impls: values.impl === 'both' ? BOTH : (values.impl ?? 'bullmq').split(','),
     pods: Math.floor(num('pods', values.pods, 1)),
     seconds: opt('seconds', values.seconds, 1),
     warmup: opt('warmup', values.warmup, 0),

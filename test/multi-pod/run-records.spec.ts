@@ -89,7 +89,7 @@ const isRunRecord = (key: string): boolean => /:r:\d+$/.test(key);
  */
 function isPrefixLevel(key: string): boolean {
   const rest = key.slice(prefix.length);
-  return /^:(meta|\{p\d+\}:(fence|ep|dead)|\{pods\}:.+|\{p\d+\}:(s|due|hist):c:pod-static)$/.test(
+  return /^:(meta|\{p\d+\}:(fence|ep|dead)|\{pods\}:.+|\{p\d+\}:(s|due|rh):c:pod-static)$/.test(
     rest,
   );
 }

@@ -111,6 +111,8 @@ export interface Completion {
    * computed, so it is paused with `error` as the reason and not re-armed; 'none'.
    */
   chain: 'chain' | 'wake' | 'park' | 'finish' | 'none';
+  /** When the handler started (the pod's estimate of Redis ms), 0 when none ran; for the history. */
+  startedMs: number;
 }
 
 /** completeRuns' ARGV besides the runs (see completeRuns-1.lua). */
@@ -120,6 +122,8 @@ export interface CompletionLimits {
   leaseMs: number;
   lookAheadMs: number;
   wakeChannel: string;
+  /** The recording pod's id, written to the history (no ','). */
+  podId: string;
 }
 
 /** What completeRuns says of one run. */

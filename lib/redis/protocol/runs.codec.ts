@@ -132,13 +132,14 @@ export function encodeCompletions(
     limits.leaseMs,
     limits.lookAheadMs,
     limits.wakeChannel,
+    limits.podId,
     runs.length,
   ];
   for (const r of runs) {
-    // One argument of 8 lines per run (see the header): cheaper to send than eight.
+    // One argument of 9 lines per run (see the header): cheaper to send than nine.
     args.push(
       `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
-        `${r.nextDueMs}\n${r.skipped}\n${CHAIN_FLAGS[r.chain]}`,
+        `${r.nextDueMs}\n${r.skipped}\n${CHAIN_FLAGS[r.chain]}\n${Math.max(0, Math.floor(r.startedMs))}`,
       r.error,
       r.deadLetter,
     );

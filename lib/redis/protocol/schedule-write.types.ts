@@ -36,6 +36,8 @@ export interface UpsertedSchedule {
   lastError: string;
   running: boolean;
   skippedFires: number;
+  /** Its tenant is paused: it was stored paused, `enabled` kept as its own state for resumeTenant. */
+  tenantPaused: boolean;
 }
 
 /** A schedule the tenant guards refused (nothing written): the error says which guard. */

@@ -16,7 +16,7 @@ import type {
  * through toSchedulerError, with the figures of the call.
  */
 
-const UPSERT_FIELDS = 8;
+const UPSERT_FIELDS = 9;
 
 export function encodeUpserts(
   base: string,
@@ -74,6 +74,7 @@ export function decodeUpserts(
       lastError: String(reply[o + 5]),
       running: Number(reply[o + 6]) === 1,
       skippedFires: Number(reply[o + 7]),
+      tenantPaused: Number(reply[o + 8]) === 1,
     };
   }
   return { nowMs: Number(reply[0]), replies };

@@ -25,15 +25,18 @@
   - retry: the run stays recorded for the same fire time, unowned (fence 0), and becomes due again
     at ARGV next due, when claimDue re-claims it with attempt + 1. It survives any pod dying.
   Otherwise the run state field goes back to the exactly-once mark alone (includes/runState.lua).
-  A non-empty dead letter is pushed on the partition's dead-letter list, trimmed to ARGV[1]. With
-  ARGV[2] > 0, every recorded run (not skipped fire times) is pushed on its schedule's history,
-  trimmed to ARGV[2]: '<fire ms>,<attempt>,<fencing token>,<outcome>,<ended at ms>'.
+  A non-empty dead letter is pushed on the partition's dead-letter list, trimmed to ARGV[1].
+  Every recorded run (not skipped fire times) moves its schedule's counters on, in the hash writes
+  the run makes anyway: 'cr' runs recorded (the run's sequence number) and, for 'failed' and
+  'retry', 'cf' failed runs. With ARGV[2] > 0 the run is also written to its schedule's history,
+  a ring of ARGV[2] slots (one HSET, no trim: slot = (sequence - 1) mod ARGV[2]):
+  '<sequence>,<fire ms>,<attempt>,<fencing token>,<outcome>,<started ms>,<ended ms>,<pod id>,<error>'.
 
   KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the HASH
           scheduleHash(KEYS[1], member), a run record's schedule HASH scheduleHash(KEYS[1],
           <schedule member>) and its run SET detachedRuns(KEYS[1], <schedule member>), the due
           index ZSET dueIndex(KEYS[1], <the hash's handler field>), the dead-letter LIST
-          deadLetters(KEYS[1]), the history LIST history(KEYS[1], <schedule member>), the tenant's
+          deadLetters(KEYS[1]), the history HASH history(KEYS[1], <schedule member>), the tenant's
           schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>), the fencing
           counter STRING fenceCounter(KEYS[1]) and the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most dead letters kept (integer)
@@ -41,12 +44,14 @@
   ARGV[3] lease (ms) of a chained reservation, counted from its due time
   ARGV[4] look-ahead (ms): the most a chained reservation may be ahead of its due time
   ARGV[5] wake channel (pub/sub channel name, not a key)
-  ARGV[6] number of runs n; then n × 3 fields: the run, error message ('' if none), dead letter
-          (JSON, '' if none). The run is one string of 8 lines (one argument costs the caller
-          less than eight): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
+  ARGV[6] pod id of the caller (text without ','), written to the history
+  ARGV[7] number of runs n; then n × 3 fields: the run, error message ('' if none), dead letter
+          (JSON, '' if none). The run is one string of 9 lines (one argument costs the caller
+          less than nine): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
           'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
           is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
-          the other pods for it, 'p' park the schedule, 'f' finish it, '' neither)
+          the other pods for it, 'p' park the schedule, 'f' finish it, '' neither), started at ms
+          (pod's estimate of Redis time; 0 when no handler ran)
 
   Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
@@ -63,8 +68,8 @@ local base = KEYS[1]
 local deadLimit = tonumber(ARGV[1])
 local historyLimit = tonumber(ARGV[2])
 local chainLeaseMs = tonumber(ARGV[3])
-local channel = ARGV[5]
-local n = tonumber(ARGV[6])
+local channel, podId = ARGV[5], ARGV[6]
+local n = tonumber(ARGV[7])
 local now = nowMs()
 local nowText = tostring(now)
 local chainHorizon = now + tonumber(ARGV[4])
@@ -72,10 +77,10 @@ local deadKey = deadLetters(base)
 local out = { now, tonumber(rcall('GET', epochCounter(base)) or '0') }
 local arm, wake = {}, {}
 for r = 0, n - 1 do
-  local a = 7 + r * 3
+  local a = 8 + r * 3
   local code, chained = 1, 0
-  local member, token, outcome, revision, nextFire, nextDue, skipped, chain =
-    string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)$')
+  local member, token, outcome, revision, nextFire, nextDue, skipped, chain, started =
+    string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)\n(%d+)$')
   local message, deadLetter = ARGV[a + 1], ARGV[a + 2]
   local hashKey = scheduleHash(base, member)
   local parent, recordFire = runRecordParent(member)
@@ -89,7 +94,7 @@ for r = 0, n - 1 do
       f = nil
     end
   else
-    f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'lm')
+    f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'lm', 'cr', 'cf')
   end
   local fire, attempt, fence, lease, prevHw, fireText, keep
   if f then fire, attempt, fence, lease, prevHw, fireText = parseRun(f[1]) end
@@ -100,21 +105,33 @@ for r = 0, n - 1 do
   else
     local dueKey = dueIndex(base, f[3])
     skipped = tonumber(skipped)
+    -- the run's sequence number and failure count ('cr', 'cf'), written with the hash below
+    local seq, failures, failed = 0, 0, outcome == 'failed' or outcome == 'retry'
+    if outcome ~= 'skipped' and not parent then
+      seq, failures = tonumber(f[8] or '0') + 1, tonumber(f[9] or '0')
+      if failed then failures = failures + 1 end
+    end
     if outcome == 'retry' then
       nextDue = math.floor(tonumber(nextDue))
-      rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message)
+      rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message,
+        'cr', seq, 'cf', failures)
       rcall('ZADD', dueKey, nextDue, member)
     elseif parent then
+      local parentKey = scheduleHash(base, parent)
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
       rcall('SREM', detachedRuns(base, parent), recordFire)
-      rcall('HSET', scheduleHash(base, parent), 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+      seq = rcall('HINCRBY', parentKey, 'cr', 1)
+      if failed then rcall('HINCRBY', parentKey, 'cf', 1) end
+      rcall('HSET', parentKey, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
     elseif chain == 'f' and (f[2] == revision or not f[5] or f[5] == fireText) then
       keep = tonumber(nextDue)
       local sets = { 'r', markOfRun(fire, attempt, prevHw, fireText), 'fx', nowText }
       if outcome ~= 'skipped' then
         sets[#sets + 1], sets[#sets + 2] = 'l', outcome .. ':' .. fireText .. ':' .. nowText
         sets[#sets + 1], sets[#sets + 2] = 'lm', message
+        sets[#sets + 1], sets[#sets + 2] = 'cr', seq
+        if failed then sets[#sets + 1], sets[#sets + 2] = 'cf', failures end
       end
       rcall('HSET', hashKey, unpack(sets))
       rcall('ZREM', dueKey, member)
@@ -145,6 +162,8 @@ for r = 0, n - 1 do
       if outcome ~= 'skipped' then
         sets[#sets + 1], sets[#sets + 2] = 'l', outcome .. ':' .. fireText .. ':' .. nowText
         if message ~= '' or (f[7] and f[7] ~= '') then sets[#sets + 1], sets[#sets + 2] = 'lm', message end
+        sets[#sets + 1], sets[#sets + 2] = 'cr', seq
+        if failed then sets[#sets + 1], sets[#sets + 2] = 'cf', failures end
       end
       rcall('HSET', hashKey, unpack(sets))
       if f[4] == '0' or park then
@@ -164,9 +183,9 @@ for r = 0, n - 1 do
     end
     if skipped > 0 then rcall('HINCRBY', parent and scheduleHash(base, parent) or hashKey, 'sk', skipped) end
     if historyLimit > 0 and outcome ~= 'skipped' then
-      local historyKey = history(base, parent or member)
-      rcall('LPUSH', historyKey, fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. nowText)
-      rcall('LTRIM', historyKey, 0, historyLimit - 1)
+      rcall('HSET', history(base, parent or member), (seq - 1) % historyLimit, seq .. ',' .. fireText
+        .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. started .. ',' .. nowText
+        .. ',' .. podId .. ',' .. message)
     end
     if keep then rcall('PEXPIRE', history(base, member), keep) end
     if deadLetter ~= '' then

@@ -6,7 +6,9 @@
   read (fire times missed while paused are skipped) and wakes sleeping workers (message on ARGV[4]:
   '<due index key> <due ms>'). Either moves the revision on, and the partition's change epoch too
   (published on ARGV[4] as '<epoch key> <epoch>', so pods confirm their waiting runs again)
-  when the schedule holds a run state.
+  when the schedule holds a run state. While its tenant is paused (field 'tp' set, see
+  pauseTenant-1.lua) only the schedule's own state in 'tp' changes ('1' resumed, '0' paused;
+  resuming also un-parks it): resumeTenant restores it.
 
   KEYS[1] schedule HASH
   KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
@@ -30,12 +32,17 @@ local rcall = redis.call
 --- @include "includes/runState.lua"
 
 local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
-local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't')
+local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't', 'tp')
 if not f[1] then return { 0 } end
 local dueKey = dueIndex(base, f[1])
 local holding = parseRun(f[3]) ~= nil
 local now = nowMs()
 local revision = tonumber(f[4] or '0') + 1
+if f[8] then
+  rcall('HSET', hashKey, 'tp', ARGV[1], 'rv', revision, 'ua', now)
+  if ARGV[1] == '1' then rcall('HDEL', hashKey, 'pk') end
+  return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) }
+end
 if ARGV[1] == '0' then
   if f[2] ~= '0' then
     rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)

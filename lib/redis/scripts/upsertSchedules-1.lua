@@ -13,16 +13,19 @@
   takes the schedule's held run and its detached run records (overlap 'allow') to its due index,
   so the pods that run it re-claim them if their leases run out. For each due index the batch
   armed earlier than anything it held, publishes '<due index key> <due ms>' on ARGV[3], so
-  sleeping workers wake.
+  sleeping workers wake. While a schedule's tenant is paused (its pause STRING exists, see
+  pauseTenant-1.lua) the schedule is stored paused, its own state in 'tp' for resumeTenant. Every
+  tenant written is in the partition's tenant index.
 
   KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the schedule HASH
           scheduleHash(KEYS[1], member), its run SET detachedRuns(KEYS[1], member) and run record
           HASHes scheduleHash(KEYS[1], runRecordMember(member, <fire ms>)), the due index ZSETs
           dueIndex(KEYS[1], <handler key>) (new and previous, and a run record's handler field),
           the tenant's schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>),
-          the history LIST history(KEYS[1], member) (deleted with a finished one-off),
-          the counter STRING fenceCounter(KEYS[1]) (numbers a new schedule's incarnation `gn`) and
-          the change epoch STRING epochCounter(KEYS[1])
+          the history HASH history(KEYS[1], member) (deleted with a finished one-off),
+          the counter STRING fenceCounter(KEYS[1]) (numbers a new schedule's incarnation `gn`),
+          the change epoch STRING epochCounter(KEYS[1]), the tenant's pause STRING
+          tenantPause(KEYS[1], <tenant>) and the tenant index ZSET tenantIndex(KEYS[1])
   ARGV[1] most schedules per tenant (integer, 0 = no limit; static 'c:' members have no tenant)
   ARGV[2] most payload bytes (integer, 0 = no limit)
   ARGV[3] wake channel (pub/sub channel name, not a key)
@@ -34,10 +37,11 @@
           time by the caller, and '<cron as written>|<the timing's cron>' when they differ (the
           written one held `H`; '' else), stored as the field 'cw'
 
-  Returns { now ms, then n × 8 fields: 1 created | 0 updated, next fire ms, next due ms, created at
+  Returns { now ms, then n × 9 fields: 1 created | 0 updated, next fire ms, next due ms, created at
             ms, last run ('<outcome>:<fire ms>:<ended ms>' or ''), last error or '', running (1 | 0),
-            fire times skipped so far } where a refused schedule's 8 fields are { -1
-            TENANT_QUOTA_EXCEEDED, schedules owned, ... } or { -2 PAYLOAD_TOO_LARGE, bytes, ... }
+            fire times skipped so far, tenant paused (1 | 0) } where a refused schedule's 9 fields
+            are { -1 TENANT_QUOTA_EXCEEDED, schedules owned, ... } or { -2 PAYLOAD_TOO_LARGE,
+            bytes, ... }
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -53,6 +57,8 @@ local now = nowMs()
 local out = { now }
 local arm = {}
 local changedRunning = false
+-- tenant id -> whether it is paused, read once per tenant of the batch
+local pausedTenants = {}
 
 -- Field writes of one schedule: a value goes into `sets`, an empty one deletes a stored field.
 local function put(sets, dels, field, value, old)
@@ -82,7 +88,17 @@ end
 local function refuse(code, detail)
   local o = #out
   out[o + 1], out[o + 2], out[o + 3], out[o + 4] = code, detail, '', ''
-  out[o + 5], out[o + 6], out[o + 7], out[o + 8] = '', '', 0, 0
+  out[o + 5], out[o + 6], out[o + 7], out[o + 8], out[o + 9] = '', '', 0, 0, 0
+end
+
+local function tenantPaused(tenant)
+  local paused = pausedTenants[tenant]
+  if paused == nil then
+    paused = rcall('EXISTS', tenantPause(base, tenant)) == 1
+    pausedTenants[tenant] = paused
+    rcall('ZADD', tenantIndex(base), 0, tenant)
+  end
+  return paused
 end
 
 for i = 0, n - 1 do
@@ -92,11 +108,11 @@ for i = 0, n - 1 do
   local hashKey = scheduleHash(base, member)
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and tenantSet(base, tenant)
-  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'fx')
+  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'tp', 'fx')
   -- a finished one-off is created anew (deleted below, unless refused): as if it were absent
-  local finished = f[16]
+  local finished = f[17]
   if finished then
-    for k = 1, 16 do f[k] = false end
+    for k = 1, 17 do f[k] = false end
   end
   local exists = f[1] ~= false
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
@@ -106,11 +122,14 @@ for i = 0, n - 1 do
     refuse(-2, #payload)
   else
     if finished then rcall('DEL', hashKey, history(base, member)) end
+    -- a paused tenant's schedule is stored paused, its own state kept in 'tp'
+    local own = ''
+    if tenantKey and tenantPaused(tenant) then own, enabled = enabled, '0' end
     local wasEnabled = f[5] ~= '0'
     local timingChanged = not exists or f[1] ~= handlerKey or f[2] ~= timing
       or (enabled == '1' and not wasEnabled)
     local changed = timingChanged or (f[3] or '') ~= payload or (f[4] or '') ~= policy
-      or (enabled == '1') ~= wasEnabled or (f[14] or '') ~= written
+      or (enabled == '1') ~= wasEnabled or (f[14] or '') ~= written or (f[16] or '') ~= own
     local nextFire, nextDue = f[6], f[7] or ''
     if timingChanged then nextFire, nextDue = ARGV[a + 7], ARGV[a + 8] end
     if nextDue == nextFire then nextDue = '' end
@@ -128,6 +147,7 @@ for i = 0, n - 1 do
     put(sets, dels, 'en', enabled == '0' and '0' or '', f[5])
     -- an upsert un-parks a schedule completeRuns parked (chain 'p')
     put(sets, dels, 'pk', '', f[15])
+    put(sets, dels, 'tp', own, f[16])
     put(sets, dels, 'nd', nextDue, f[7])
     if not exists then
       sets[#sets + 1], sets[#sets + 2] = 'ca', now
@@ -173,6 +193,7 @@ for i = 0, n - 1 do
     local o = #out
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = exists and 0 or 1, nextFire, dueOf(nextFire, nextDue), createdAt
     out[o + 5], out[o + 6], out[o + 7], out[o + 8] = f[11] or '', f[12] or '', running, tonumber(f[13] or '0')
+    out[o + 9] = own ~= '' and 1 or 0
   end
 end
 

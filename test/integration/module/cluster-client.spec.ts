@@ -154,6 +154,35 @@ describe('RedisSchedulerModule with an existing ioredis Cluster', () => {
     expect(await cluster.ping()).toBe('PONG');
   });
 
+  it('pages tenants and schedules, pauses, resumes and removes a tenant, and describes, without CROSSSLOT', async () => {
+    const { app } = await clusterApp('api', { keyPrefix: freshPrefix(), worker: false });
+    const { scheduler } = app;
+    const tenants = Array.from({ length: 12 }, (_, i) => `tenant${String(i).padStart(2, '0')}`);
+    for (const tenantId of tenants) {
+      for (const id of ['a', 'b']) {
+        await scheduler.upsert({ tenantId, id, cron: '0 9 * * 1', handler: 'record' });
+      }
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await scheduler.tenants({ cursor, limit: 5 });
+      seen.push(...page.items.map((t) => `${t.tenantId}:${t.schedules}`));
+      cursor = page.cursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(tenants.map((t) => `${t}:2`));
+    expect((await scheduler.list('tenant03', { limit: 1 })).items.map((s) => s.id)).toEqual(['a']);
+
+    expect(await scheduler.pauseTenant('tenant03')).toBe(2);
+    expect(await scheduler.get('tenant03', 'a')).toMatchObject({ tenantPaused: true });
+    expect(await scheduler.resumeTenant('tenant03')).toBe(2);
+    expect(await scheduler.get('tenant03', 'a')).toMatchObject({ state: 'active' });
+    const described = await scheduler.describe('tenant03', 'a', { next: 2 });
+    expect(described!.nextFires).toHaveLength(2);
+    expect(await scheduler.removeTenant('tenant03')).toBe(2);
+    expect((await scheduler.tenants({ limit: 1_000 })).items).toHaveLength(11);
+  });
+
   it('closes the connections it opened on close, never the given Cluster', async () => {
     const probes = redis.nodes.map((_, i) => redis.node(i));
     const cluster = redis.cluster();

@@ -480,7 +480,7 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
       expect(fields.l.split(':').slice(0, 2)).toEqual(['succeeded', String(run.fireMs)]);
       expect(await h.score(h.dueKey(), k.member)).toBeNull();
       expect(await h.client.sismember(k.tenantSet, 'once')).toBe(0);
-      const historyKey = `${k.base}hist:${k.member}`;
+      const historyKey = `${k.base}rh:${k.member}`;
       for (const key of [k.hash, historyKey]) {
         const ttl = await h.client.pttl(key);
         expect(ttl).toBeGreaterThan(4_000);
@@ -515,6 +515,104 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
       expect(codes).toEqual(['lease-lost']);
       expect(await h.client.hget(k.hash, 'fx')).toBeNull();
       expect(await h.client.sismember(k.tenantSet, 'lost')).toBe(1);
+    });
+  });
+
+  describe('history and counters', () => {
+    /** Claims s1 (re-armed each time 1 s earlier than the last, so it is due) and records `outcome`. */
+    async function runOnce(
+      outcome: 'succeeded' | 'failed' | 'retry' | 'skipped',
+      history: number,
+      extra: { error?: string; startedMs?: number; podId?: string } = {},
+    ) {
+      const k = h.keysOf('s1');
+      const [run] = (await h.claim()).runs;
+      const now = await h.redisNow();
+      const next = run.fireMs + 1; // due at once: the next call claims it again
+      const codes = await h.complete(
+        k.base,
+        [
+          h.completion(k.member, run.fencingToken, {
+            outcome,
+            revision: run.revision,
+            nextFireMs: next,
+            nextDueMs: outcome === 'retry' ? now - 1 : next,
+            error: extra.error ?? '',
+            startedMs: extra.startedMs ?? 0,
+          }),
+        ],
+        { history, podId: extra.podId },
+      );
+      expect(codes).toEqual(['ok']);
+      return run;
+    }
+
+    it('writes each recorded run to a ring of `history` slots with start, end, pod and error', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('s1');
+      await h.upsert({ id: 's1', fireMs: now - 10_000 });
+      const first = await runOnce('failed', 3, {
+        error: 'bad, worse',
+        startedMs: now - 50,
+        podId: 'host:7:ab',
+      });
+      const ring1 = await h.client.hgetall(h.ks.history(k));
+      expect(Object.keys(ring1)).toEqual(['0']);
+      const [seq, fire, attempt, fence, outcome, started, ended, pod, ...error] =
+        ring1['0'].split(',');
+      expect([seq, Number(fire), attempt, Number(fence), outcome, Number(started), pod]).toEqual([
+        '1',
+        first.fireMs,
+        '1',
+        first.fencingToken,
+        'failed',
+        now - 50,
+        'host:7:ab',
+      ]);
+      expect(Number(ended)).toBeGreaterThanOrEqual(now);
+      expect(error.join(',')).toBe('bad, worse');
+      for (let i = 0; i < 4; i++) await runOnce('succeeded', 3);
+      // Five runs, three slots: one HSET per run overwrites the oldest, no list to trim.
+      const ring = await h.client.hgetall(h.ks.history(k));
+      expect(Object.keys(ring).sort()).toEqual(['0', '1', '2']);
+      expect(
+        Object.values(ring)
+          .map((e) => Number(e.split(',')[0]))
+          .sort(),
+      ).toEqual([3, 4, 5]);
+    });
+
+    it("counts runs ('cr') and failed attempts ('cf') in the schedule hash, history on or off", async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('s1');
+      await h.upsert({ id: 's1', fireMs: now - 10_000 });
+      await runOnce('succeeded', 0);
+      await runOnce('retry', 0, { error: 'again' });
+      await runOnce('failed', 0, { error: 'gone' });
+      await runOnce('skipped', 0);
+      expect(await h.client.hmget(k.hash, 'cr', 'cf')).toEqual(['3', '2']);
+      // With history off nothing else is written.
+      expect(await h.client.exists(h.ks.history(k))).toBe(0);
+    });
+
+    it('records a detached run on its schedule: counters and history', async () => {
+      const { k, recordMember, run } = await h.detachedRun();
+      expect(
+        await h.complete(
+          k.base,
+          [h.completion(recordMember, run.fencingToken, { outcome: 'failed', error: 'x' })],
+          { history: 5 },
+        ),
+      ).toEqual(['ok']);
+      expect(await h.client.hmget(k.hash, 'cr', 'cf')).toEqual(['1', '1']);
+      const ring = await h.client.hgetall(h.ks.history(k));
+      expect(ring['0'].split(',').slice(0, 5)).toEqual([
+        '1',
+        String(run.fireMs),
+        '1',
+        String(run.fencingToken),
+        'failed',
+      ]);
     });
   });
 });

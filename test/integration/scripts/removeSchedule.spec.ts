@@ -112,7 +112,13 @@ describe('removeSchedule', () => {
 
     const other = h.keysOf('other');
     expect(await h.prefixKeys()).toEqual(
-      [h.ks.fenceCounter(0), other.hash, h.dueKey(), h.ks.tenantSet(TENANT)].sort(),
+      [
+        h.ks.fenceCounter(0),
+        other.hash,
+        h.dueKey(),
+        h.ks.tenantSet(TENANT),
+        h.ks.tenantIndex(0),
+      ].sort(),
     );
     expect(await dueMembers()).toEqual([other.member]);
   });
@@ -323,5 +329,25 @@ describe('removeSchedule pushes a moved change epoch', () => {
     } finally {
       subscriber.disconnect();
     }
+  });
+
+  describe('tenant index', () => {
+    it('takes the tenant out of the index with its last schedule, unless the tenant is paused', async () => {
+      const now = await h.redisNow();
+      const index = () => h.client.zrange(h.ks.tenantIndex(0), '0', '-1');
+      await h.upsert({ id: 'a', fireMs: now + 60_000 });
+      await h.upsert({ id: 'b', fireMs: now + 60_000 });
+      expect(await index()).toEqual([TENANT]);
+      await h.scripts.removeSchedule(h.keysOf('a'), 'a', h.ks.wakeChannel);
+      expect(await index()).toEqual([TENANT]);
+      await h.scripts.removeSchedule(h.keysOf('b'), 'b', h.ks.wakeChannel);
+      expect(await index()).toEqual([]);
+
+      await h.upsert({ id: 'c', fireMs: now + 60_000 });
+      await h.scripts.pauseTenant(h.ks.partitionBases[0], TENANT, h.ks.wakeChannel);
+      await h.scripts.removeSchedule(h.keysOf('c'), 'c', h.ks.wakeChannel);
+      // A paused tenant stays listed (and paused) with no schedule left.
+      expect(await index()).toEqual([TENANT]);
+    });
   });
 });

@@ -68,6 +68,8 @@ export interface CompleteLimits {
   leaseMs?: number;
   /** @default 5_000 */
   lookAheadMs?: number;
+  /** @default 'pod-1' */
+  podId?: string;
 }
 
 /** The run state field 'r' of a hash (includes/runState.lua), parsed. */
@@ -236,6 +238,7 @@ export class ScriptHarness {
       skipped: 0,
       deadLetter: '',
       chain: 'none',
+      startedMs: 0,
       ...over,
     };
   }
@@ -254,6 +257,7 @@ export class ScriptHarness {
         leaseMs: limits.leaseMs ?? 10_000,
         lookAheadMs: limits.lookAheadMs ?? 5_000,
         wakeChannel: this.ks.wakeChannel,
+        podId: limits.podId ?? 'pod-1',
       },
       runs,
     );

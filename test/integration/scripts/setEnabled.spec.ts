@@ -110,4 +110,26 @@ describe('setEnabled', () => {
     ).toEqual({ status: 'not-found' });
     expect(await h.prefixKeys()).toEqual([]);
   });
+
+  it("while the tenant is paused, changes only the schedule's own state ('tp')", async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    await h.scripts.pauseTenant(h.ks.partitionBases[0], 'acme', h.ks.wakeChannel);
+    expect(await h.pause('s1')).toMatchObject({ status: 'done' });
+    expect(await h.client.hmget(k.hash, 'en', 'tp')).toEqual(['0', '0']);
+    const resumed = await h.scripts.setEnabled(
+      k,
+      { enabled: true, nextFireMs: now + 1_000, nextDueMs: now + 1_000, timing: 'stale|UTC|0' },
+      h.ks.wakeChannel,
+    );
+    expect(resumed).toMatchObject({ status: 'done' });
+    // Still paused by its tenant: not armed, its own state is 'enabled' for resumeTenant.
+    expect(await h.client.hmget(k.hash, 'en', 'tp', 'nf')).toEqual([
+      '0',
+      '1',
+      String(now + 60_000),
+    ]);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+  });
 });

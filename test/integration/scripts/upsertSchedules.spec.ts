@@ -39,8 +39,11 @@ describe('upsertSchedules', () => {
         lastError: '',
         running: false,
         skippedFires: 0,
+        tenantPaused: false,
       },
     ]);
+    // The tenant is in its partition's tenant index (tenants() pages through it).
+    expect(await h.client.zrange(h.ks.tenantIndex(0), '0', '-1')).toEqual(['acme']);
     // Fields at their default are not stored: no policy, no 'en' while enabled.
     expect(await h.client.hgetall(k.hash)).toEqual({
       h: 'h:h1',
@@ -296,7 +299,7 @@ describe('upsertSchedules', () => {
   it('creates a finished one-off anew: old hash and history deleted, counted toward the quota again', async () => {
     const now = await h.redisNow();
     const k = h.keysOf('once');
-    const historyKey = `${k.base}hist:${k.member}`;
+    const historyKey = `${k.base}rh:${k.member}`;
     await h.upsert({ id: 'once', cron: `@at:${now}`, fireMs: now });
     await h.client.hset(
       k.hash,
@@ -309,7 +312,7 @@ describe('upsertSchedules', () => {
     );
     await h.client.srem(k.tenantSet, 'once');
     await h.client.pexpire(k.hash, 60_000);
-    await h.client.lpush(historyKey, 'old');
+    await h.client.hset(historyKey, '0', 'old');
     await h.client.pexpire(historyKey, 60_000);
     const gn = await h.client.hget(k.hash, 'gn');
 

@@ -6,6 +6,7 @@ import {
   stateOf,
   toDeadLetter,
   toRunRecord,
+  toRunRecords,
   toSchedule,
   toStaticSchedule,
 } from '../../../lib/engine/stored-schedule.decoder';
@@ -59,6 +60,21 @@ describe('stored schedule decoder', () => {
         lastError: null,
         running: false,
         skippedFires: 0,
+        tenantPaused: false,
+      });
+    });
+
+    it("shows a paused tenant's schedule paused, with its own state as `enabled` ('tp')", () => {
+      expect(toSchedule(hash({ en: '0', tp: '1' }), 'acme', 'r1', t0)).toMatchObject({
+        enabled: true,
+        state: 'paused',
+        tenantPaused: true,
+        nextFireAt: null,
+      });
+      expect(toSchedule(hash({ en: '0', tp: '0' }), 'acme', 'r1', t0)).toMatchObject({
+        enabled: false,
+        state: 'paused',
+        tenantPaused: true,
       });
     });
 
@@ -241,14 +257,33 @@ describe('stored schedule decoder', () => {
   });
 
   describe('list entries', () => {
-    it("decodes a history entry '<fire>,<attempt>,<fence>,<outcome>,<ended>'", () => {
-      expect(toRunRecord(`${t0},2,17,retry,${t0 + 1_234}`)).toEqual({
+    it('decodes a history entry: sequence, fire, attempt, fence, outcome, start, end, pod, error', () => {
+      expect(
+        toRunRecord(`7,${t0},2,17,retry,${t0 + 1_000},${t0 + 1_234},host:12:ab,bad, very bad`),
+      ).toEqual({
+        sequence: 7,
         fireTime: new Date(t0),
         attempt: 2,
         fencingToken: 17,
         status: 'retry',
+        startedAt: new Date(t0 + 1_000),
         endedAt: new Date(t0 + 1_234),
+        durationMs: 234,
+        podId: 'host:12:ab',
+        error: 'bad, very bad',
       });
+      expect(toRunRecord(`1,${t0},1,3,succeeded,0,${t0 + 5},p,`)).toMatchObject({
+        startedAt: null,
+        durationMs: null,
+        error: null,
+      });
+    });
+
+    it('orders the slots of a history ring newest first and keeps at most the limit', () => {
+      const entry = (seq: number) => `${seq},${t0 + seq},1,${seq},succeeded,1,2,p,`;
+      const ring = { '0': entry(4), '1': entry(5), '2': entry(3) };
+      expect(toRunRecords(ring).map((r) => r.sequence)).toEqual([5, 4, 3]);
+      expect(toRunRecords(ring, 2).map((r) => r.sequence)).toEqual([5, 4]);
     });
 
     it('decodes a dead letter, its ISO dates as Dates', () => {

@@ -105,6 +105,8 @@ describe('key vocabulary', () => {
     expect(keys.tenantSet).toBe(derive('tenantSet', 'acme'));
     expect(ks.tenantSet('acme')).toBe(derive('tenantSet', 'acme'));
     expect(ks.detachedRuns(keys)).toBe(derive('detachedRuns', member));
+    expect(ks.tenantIndex(partition)).toBe(derive('tenantIndex'));
+    expect(ks.tenantPause('acme')).toBe(derive('tenantPause', 'acme'));
     expect(runRecordMember(member, 1_700_000_000_000)).toBe(
       `${member}${lua.get('runRecordMember')}1700000000000`,
     );

@@ -8,8 +8,10 @@ local function dueIndex(base, handlerKey) return base .. 'due:' .. handlerKey en
 local function epochCounter(base) return base .. 'ep' end
 local function fenceCounter(base) return base .. 'fence' end
 local function deadLetters(base) return base .. 'dead' end
-local function history(base, member) return base .. 'hist:' .. member end
+local function history(base, member) return base .. 'rh:' .. member end
 local function tenantSet(base, tenantId) return base .. 'tenant:' .. tenantId end
+local function tenantIndex(base) return base .. 'tenants' end
+local function tenantPause(base, tenantId) return base .. 'tpause:' .. tenantId end
 local function detachedRuns(base, member) return base .. 'runs:' .. member end
 -- '<schedule member>:r:<fire ms>' (overlap 'allow'); includes/runRecords.lua parses it back.
 local function runRecordMember(member, fire) return member .. ':r:' .. fire end

@@ -31,6 +31,7 @@ import {
   decodeUpserts,
 } from '../../../../lib/redis/protocol/schedules.codec';
 import type { UpsertCall } from '../../../../lib/redis/protocol/schedule-write.types';
+import { decodeTenantResume } from '../../../../lib/redis/protocol/tenants.codec';
 
 /*
  * The codecs decode every reply a script's header lists, and nothing else: a code a header names
@@ -64,12 +65,15 @@ const decodeCode: Record<string, ((code: number) => unknown) | null> = {
   extendLeases: (code) => decodeRenewals([code]),
   extendLock: (code) => decodeExtend(code),
   heartbeat: null,
+  pauseTenant: null,
+  removeTenant: null,
+  resumeTenant: (code) => decodeTenantResume([code]),
   releaseLock: (code) => decodeRelease(code),
   releaseRuns: (code) => decodeReleases([code]),
   removeSchedule: (code) => decodeRemoval(code),
   retargetRuns: (code) => decodeRetargets([code]),
   setEnabled: (code) => decodeEnable([code], keys),
-  upsertSchedules: (code) => decodeUpserts([1, code, 5, '', '', '', '', 0, 0], [call], guards),
+  upsertSchedules: (code) => decodeUpserts([1, code, 5, '', '', '', '', 0, 0, 0], [call], guards),
 };
 
 const scripts = [...loadScripts().values()];
@@ -133,10 +137,17 @@ describe('script codecs', () => {
     ]);
   });
 
-  it('sends a completion as one 8-line argument, after the partition base and the limits', () => {
+  it('sends a completion as one 9-line argument, after the partition base, the limits and the pod id', () => {
     const args = encodeCompletions(
       'rsched:{p0}:',
-      { deadLetters: 10, history: 0, leaseMs: 30_000, lookAheadMs: 1_000, wakeChannel: 'w' },
+      {
+        deadLetters: 10,
+        history: 0,
+        leaseMs: 30_000,
+        lookAheadMs: 1_000,
+        wakeChannel: 'w',
+        podId: 'host:1:ab',
+      },
       [
         {
           member: keys.member,
@@ -149,6 +160,7 @@ describe('script codecs', () => {
           skipped: 2,
           deadLetter: '',
           chain: 'wake',
+          startedMs: 4_000.6,
         },
       ],
     );
@@ -159,40 +171,44 @@ describe('script codecs', () => {
       30_000,
       1_000,
       'w',
+      'host:1:ab',
       1,
-      `${keys.member}\n9\nretry\n3\n0\n5000\n2\nw`,
+      `${keys.member}\n9\nretry\n3\n0\n5000\n2\nw\n4000`,
       'boom',
       '',
     ]);
   });
 
   it('turns an upsert refusal into the guard error, with the tenant and the limit of the call', () => {
-    const quota = decodeUpserts([1, -1, 3, '', '', '', '', 0, 0], [call], guards).replies[0];
+    const quota = decodeUpserts([1, -1, 3, '', '', '', '', 0, 0, 0], [call], guards).replies[0];
     expect(quota).toMatchObject({ status: 'refused' });
     const quotaError = (quota as { error: unknown }).error;
     expect(quotaError).toBeInstanceOf(TenantQuotaExceededError);
     expect(quotaError).toMatchObject({ tenantId: 'acme', limit: 3 });
 
-    const size = decodeUpserts([1, -2, 12, '', '', '', '', 0, 0], [call], guards).replies[0];
+    const size = decodeUpserts([1, -2, 12, '', '', '', '', 0, 0, 0], [call], guards).replies[0];
     const sizeError = (size as { error: unknown }).error;
     expect(sizeError).toBeInstanceOf(PayloadTooLargeError);
     expect(sizeError).toMatchObject({ bytes: 12, maxBytes: 10 });
 
-    expect(decodeUpserts([1, 1, 60, 61, 50, 'succeeded:1:2', '', 1, 4], [call], guards)).toEqual({
-      nowMs: 1,
-      replies: [
-        {
-          status: 'created',
-          nextFireMs: 60,
-          nextDueMs: 61,
-          createdAtMs: 50,
-          last: 'succeeded:1:2',
-          lastError: '',
-          running: true,
-          skippedFires: 4,
-        },
-      ],
-    });
+    expect(decodeUpserts([1, 1, 60, 61, 50, 'succeeded:1:2', '', 1, 4, 1], [call], guards)).toEqual(
+      {
+        nowMs: 1,
+        replies: [
+          {
+            status: 'created',
+            nextFireMs: 60,
+            nextDueMs: 61,
+            createdAtMs: 50,
+            last: 'succeeded:1:2',
+            lastError: '',
+            running: true,
+            skippedFires: 4,
+            tenantPaused: true,
+          },
+        ],
+      },
+    );
   });
 
   it('decodes setEnabled, removeSchedule and the lock scripts without a number reaching the caller', () => {
