@@ -31,6 +31,7 @@ export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-han
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';
+export type { TriggerResult, TriggerRefusal } from './interfaces/trigger-result.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';

@@ -7,6 +7,8 @@ import * as locks from './protocol/locks.codec';
 import * as registry from './protocol/registry.codec';
 import * as runs from './protocol/runs.codec';
 import * as schedules from './protocol/schedules.codec';
+import * as triggers from './protocol/triggers.codec';
+import type { OverlapPolicy } from '../interfaces/schedule-policy.interface';
 import type {
   ClaimCall,
   ClaimReply,
@@ -163,6 +165,16 @@ export class RedisScripts {
   ): Promise<EnableReply> {
     const reply = await this.call('setEnabled', schedules.encodeEnable(keys, call, wakeChannel));
     return schedules.decodeEnable(reply as number[], keys);
+  }
+
+  /** One extra run of a schedule, due now, beside its series (see triggerRun-1.lua). */
+  async triggerRun(
+    keys: ScheduleKeys,
+    defaultOverlap: OverlapPolicy,
+    wakeChannel: string,
+  ): Promise<triggers.TriggerReply> {
+    const args = triggers.encodeTrigger(keys, defaultOverlap, wakeChannel);
+    return triggers.decodeTrigger((await this.call('triggerRun', args)) as unknown[]);
   }
 
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {

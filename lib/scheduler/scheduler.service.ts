@@ -14,6 +14,8 @@ import { ScheduleStore } from '../engine/schedule.store';
 import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
 import { LiveHandlers } from './live-handlers';
+import { ScheduleTriggers } from './schedule-triggers';
+import type { TriggerResult } from '../interfaces/trigger-result.interface';
 import { validateScheduleInput, ValidationContext } from './schedule.validator';
 
 /**
@@ -25,6 +27,7 @@ import { validateScheduleInput, ValidationContext } from './schedule.validator';
 export class SchedulerService {
   private readonly validation: ValidationContext;
   private readonly liveHandlers: LiveHandlers;
+  private readonly triggers: ScheduleTriggers;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -34,6 +37,7 @@ export class SchedulerService {
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
     this.liveHandlers = new LiveHandlers(connection.client, connection.keys);
+    this.triggers = new ScheduleTriggers(options, store, connection, engine);
     this.validation = {
       defaultTimeZone: options.defaultTimeZone,
       defaultJitterMs: options.defaultJitterMs,
@@ -182,6 +186,39 @@ export class SchedulerService {
     id: string,
   ): Promise<Schedule<TPayload> | null> {
     return this.setEnabled<TPayload>(tenantId, id, true);
+  }
+
+  /**
+   * Starts one extra run of the schedule as soon as a pod is free, exactly once across pods,
+   * without moving its series (next fire time and exactly-once mark unchanged); the handler sees
+   * `ctx.trigger` true. Refused (`triggered: false`) while paused or parked, or while a run of it
+   * is in progress unless its overlap policy is 'allow'. Null if there is no such schedule.
+   */
+  async trigger(tenantId: string, id: string): Promise<TriggerResult | null> {
+    validateIdentifier('tenantId', tenantId);
+    validateIdentifier('id', id);
+    return this.triggers.trigger(this.connection.keys.dynamicSchedule(tenantId, id));
+  }
+
+  /** trigger() for a @DistributedCron schedule; null if no pod has declared it. */
+  async triggerStatic(name: string): Promise<TriggerResult | null> {
+    validateIdentifier('name', name);
+    return this.triggers.trigger(this.connection.keys.staticSchedule(name));
+  }
+
+  /**
+   * Stops a @DistributedCron schedule until resumeStatic(), on every pod; it stays paused when pods
+   * restart and declare it again. Null if no pod has declared it.
+   */
+  async pauseStatic(name: string): Promise<StaticSchedule | null> {
+    validateIdentifier('name', name);
+    return this.changing(() => this.triggers.setStaticEnabled(name, false));
+  }
+
+  /** Fires a paused static again from its next fire time after now (missed ones are skipped). */
+  async resumeStatic(name: string): Promise<StaticSchedule | null> {
+    validateIdentifier('name', name);
+    return this.changing(() => this.triggers.setStaticEnabled(name, true));
   }
 
   /**

@@ -118,6 +118,7 @@ export function encodeEnable(
     wakeChannel,
     keys.member,
     call.timing,
+    call.runtime ? '1' : '',
   ];
 }
 

@@ -7,7 +7,8 @@
   (attempt 0), under a guard lease that records no run, to be re-armed only. A held run whose
   lease expired, or a retry that came due, is claimed again for the same fire time with attempt
   + 1 (a re-claim); so is a detached run record (member '<schedule member>:r:<fire ms>', overlap
-  'allow'). Each claim gets a fencing token (also its owner token) and a lease; the member's score
+  'allow'), or a triggered run's record ('<schedule member>:r:n<number>', triggerRun-1.lua: its
+  first claim is attempt 1). Each claim gets a fencing token (also its owner token) and a lease; the member's score
   becomes the lease expiry, so a lost lease is found again by this same query. Leases still held
   and retries not yet due inside the look-ahead are left alone. With ARGV[4] pods sharing the
   handler, a reservation is made only of a schedule assigned to this pod, whose incarnation `gn`
@@ -123,7 +124,8 @@ for i = 1, #entries, 2 do
   else
     fence = fence + 1
     local lease = leaseFromNow
-    if attempt == '1' and tonumber(due) > now then lease = tostring(tonumber(due) + reserveMs) end
+    -- (a triggered run's record is a first attempt without a due time: triggerRun-1.lua)
+    if attempt == '1' and due and tonumber(due) > now then lease = tostring(tonumber(due) + reserveMs) end
     rcall('HSET', hashKey, 'r', fire .. ':' .. attempt .. ':' .. fence .. ':' .. lease .. ':' .. mark)
     leases[#leases + 1] = lease
     leases[#leases + 1] = member

@@ -6,7 +6,9 @@
   read (fire times missed while paused are skipped) and wakes sleeping workers (message on ARGV[4]:
   '<due index key> <due ms>'). Either moves the revision on, and the partition's change epoch too
   (published on ARGV[4] as '<epoch key> <epoch>', so pods confirm their waiting runs again)
-  when the schedule holds a run state.
+  when the schedule holds a run state. A pause with ARGV[7] = '1' also marks the schedule 'ps'
+  (paused at runtime: upsertSchedules keeps it paused when a pod declares it again at boot); a
+  resume clears that mark.
 
   KEYS[1] schedule HASH
   KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
@@ -18,6 +20,7 @@
   ARGV[4] wake channel (pub/sub channel name, not a key)
   ARGV[5] member (the schedule's name in due indexes)
   ARGV[6] timing the next fire time was computed from, used on resume
+  ARGV[7] '1' to mark a pause as made at runtime ('ps'), '' else (optional)
 
   Returns { 1, next fire ms, next due ms }, { 0 } NOT_FOUND, or { -6 CHANGED } when resuming and
           the timing is no longer ARGV[6] (computed from a stale read: read and try again)
@@ -37,6 +40,7 @@ local holding = parseRun(f[3]) ~= nil
 local now = nowMs()
 local revision = tonumber(f[4] or '0') + 1
 if ARGV[1] == '0' then
+  if ARGV[7] == '1' then rcall('HSET', hashKey, 'ps', '1') end
   if f[2] ~= '0' then
     rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)
     if holding then bumpEpoch(base, ARGV[4]) else rcall('ZREM', dueKey, member) end
@@ -48,7 +52,7 @@ if f[7] ~= ARGV[6] then return { -6 } end
 local nextDue = ARGV[3]
 if nextDue == ARGV[2] then nextDue = '' end
 rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
-rcall('HDEL', hashKey, 'en', 'pk')
+rcall('HDEL', hashKey, 'en', 'pk', 'ps')
 if holding then
   bumpEpoch(base, ARGV[4])
 else

@@ -23,6 +23,7 @@ describe('loadScripts', () => {
         'removeSchedule',
         'retargetRuns',
         'setEnabled',
+        'triggerRun',
         'upsertSchedules',
       ].sort(),
     );
