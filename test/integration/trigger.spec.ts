@@ -79,7 +79,9 @@ describe('trigger', () => {
     );
     // The run record is gone, and nothing of it is left in the due index.
     expect(await client.smembers(`${prefix}:{p0}:runs:t:acme:report`)).toEqual([]);
-    expect(await client.zrange(`${prefix}:{p0}:due:h:record`, '0', '-1')).toEqual(['t:acme:report']);
+    expect(await client.zrange(`${prefix}:{p0}:due:h:record`, '0', '-1')).toEqual([
+      't:acme:report',
+    ]);
   });
 
   it('leaves the fire times of the series running as before, with ctx.trigger false', async () => {
