@@ -23,6 +23,9 @@ export type PodEvent =
       dueTime: number;
       attempt: number;
       fencingToken: number;
+      /** ctx.trigger and ctx.idempotencyKey. */
+      trigger: boolean;
+      idempotencyKey: string;
       realMs: number;
       aborted: boolean;
     }
@@ -46,6 +49,8 @@ async function report(type: 'start' | 'end', ctx: ScheduleContext): Promise<void
     dueTime: ctx.dueTime.getTime(),
     attempt: ctx.attempt,
     fencingToken: ctx.fencingToken,
+    trigger: ctx.trigger,
+    idempotencyKey: ctx.idempotencyKey,
     realMs: realNow(),
     aborted: ctx.signal.aborted,
   });
