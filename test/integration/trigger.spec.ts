@@ -150,6 +150,36 @@ describe('trigger', () => {
     });
   });
 
+  it('holds the series back while a triggered run runs under overlap skip, and re-arms it as soon as the trigger ends', async () => {
+    const prefix = freshPrefix();
+    const app = await pod(prefix, 'a');
+    await app.scheduler.upsert(yearly({ cron: '* * * * * *' }));
+    await waitFor(() => runs.length >= 2, { message: 'the series fires every second' });
+    behaviour.triggerDelayMs = 3_000;
+    // Refused while a (short) run of the series is in progress: try again until accepted.
+    await waitFor(async () => (await app.scheduler.trigger('acme', 'report'))?.triggered, {
+      message: 'a trigger to be accepted',
+    });
+    const triggered = await waitFor(() => runs.find((r) => r.ctx.trigger));
+    await waitFor(() => triggered.endedAt !== undefined, { message: 'the triggered run ends' });
+    const ended = triggered.endedAt!;
+    const next = await waitFor(() => runs.find((r) => !r.ctx.trigger && r.startedAt > ended), {
+      message: 'the series fires again after the trigger',
+    });
+    // No run of the series started while the triggered run ran (started before it began and
+    // still running at its start excluded: overlap 'skip' refused the trigger then).
+    const during = runs.filter(
+      (r) => !r.ctx.trigger && r.startedAt >= triggered.startedAt && r.startedAt < ended,
+    );
+    expect(during).toEqual([]);
+    // Re-armed when the trigger ended, not when a lease ran out (leaseMs 30 s by default).
+    expect(next.startedAt - ended).toBeLessThan(2_500);
+    // The held-back fire time ran late once (misfire runOnce), then the series is on time again.
+    await waitFor(() => runs.filter((r) => !r.ctx.trigger && r.startedAt > ended).length >= 3);
+    const after = runs.filter((r) => !r.ctx.trigger && r.startedAt > ended).map((r) => r.fireTime);
+    expect(new Set(after).size).toBe(after.length);
+  });
+
   it('runs two triggers in a row side by side under overlap allow, each once', async () => {
     const prefix = freshPrefix();
     const app = await pod(prefix, 'a');

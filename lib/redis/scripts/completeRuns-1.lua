@@ -8,7 +8,10 @@
     stored next fire time is no longer the run's: that stands); `skipped` fire times are added to
     its count. A detached run record ('<schedule member>:r:<fire ms>', overlap 'allow') is deleted
     instead (and its fire time leaves the schedule's run set), its schedule being armed already,
-    and the outcome is recorded on the schedule.
+    and the outcome is recorded on the schedule. A triggered run's record ('<schedule member>:r:n<number>')
+    ends the same way; if it is the schedule's latest trigger (field 'tg'), that field goes and a
+    schedule holding no run is armed again at its stored due time (its fire times waited for it:
+    claimDue).
     With chain 'c', a next fire time due within ARGV[4] ms (or due already) of a schedule left as
     it was claimed is claimed for the same pod at once, as claimDue would (attempt 1, a new
     fencing token, the lease from its due time, or from now), saving the claim; confirmRuns
@@ -55,6 +58,17 @@ local rcall = redis.call
 --- @include "includes/runRecords.lua"
 
 local base = KEYS[1]
+
+-- A triggered run ended: the schedule's series no longer waits for it (claimDue held its fire
+-- times back while the schedule's field 'tg' named it); a schedule holding no run is armed again
+-- at its stored due time, so that a fire time held back is claimed at once.
+local function releaseSeries(parentKey, parent, id, dueKey)
+  local p = rcall('HMGET', parentKey, 'tg', 'r', 'nf', 'nd', 'en')
+  if p[1] ~= id then return end
+  rcall('HDEL', parentKey, 'tg')
+  if p[5] ~= '0' and p[3] and not parseRun(p[2]) then rcall('ZADD', dueKey, dueOf(p[3], p[4]), parent) end
+end
+
 local deadLimit = tonumber(ARGV[1])
 local historyLimit = tonumber(ARGV[2])
 local chainLeaseMs = tonumber(ARGV[3])
@@ -103,7 +117,9 @@ for r = 0, n - 1 do
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
       rcall('SREM', detachedRuns(base, parent), recordFire)
-      rcall('HSET', scheduleHash(base, parent), 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+      local parentKey = scheduleHash(base, parent)
+      rcall('HSET', parentKey, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+      if string.sub(recordFire, 1, 1) == 'n' then releaseSeries(parentKey, parent, recordFire, dueKey) end
     else
       local unchanged = f[2] == revision
       if not unchanged and f[5] and f[5] ~= fireText then nextFire, nextDue = f[5], f[6] or '' end

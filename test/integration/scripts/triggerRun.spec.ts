@@ -88,12 +88,15 @@ describe('triggerRun', () => {
     expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'running' });
     expect(await trigger('s1', 'bufferOne')).toEqual({ status: 'refused', reason: 'running' });
     expect(await h.prefixKeys()).toEqual(before);
-    // The schedule's own policy decides over the module's.
+    // The schedule's own policy decides over the module's (a trigger under 'allow' is not
+    // waited for: it names no latest trigger).
     await h.upsert({ id: 's1', fireMs: now - 1_000, policy: '{"overlap":"allow"}' });
-    expect((await trigger('s1')).status).toBe('triggered');
+    const allowed = await trigger('s1');
+    expect(allowed.status).toBe('triggered');
+    expect(await h.client.hget(k.hash, 'tg')).toBeNull();
     await h.upsert({ id: 's1', fireMs: now - 1_000, policy: '' });
     expect(await trigger('s1', 'skip')).toEqual({ status: 'refused', reason: 'running' });
-    // The series' run ends: the earlier trigger, not yet ended, still refuses a new one.
+    // The series' run ends: a trigger is accepted; while it has not ended, another is refused.
     await h.complete(k.base, [
       h.completion(run.member, run.fencingToken, {
         nextFireMs: now + 60_000,
@@ -101,11 +104,55 @@ describe('triggerRun', () => {
         revision: '3',
       }),
     ]);
+    const first = await trigger('s1');
+    expect(first.status).toBe('triggered');
     expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'running' });
     // Once it ended, a trigger is accepted again.
-    const [triggered] = (await h.claim()).runs;
-    await h.complete(k.base, [h.completion(triggered.member, triggered.fencingToken)]);
+    const claimed = (await h.claim()).runs;
+    expect(claimed.map((r) => r.claim)).toEqual(['trigger', 'trigger']);
+    for (const r of claimed) {
+      expect(await h.complete(k.base, [h.completion(r.member, r.fencingToken)])).toEqual(['ok']);
+    }
+    expect(await h.client.hget(k.hash, 'tg')).toBeNull();
     expect((await trigger('s1')).status).toBe('triggered');
+  });
+
+  it('holds the series back while its latest trigger has not ended, and re-arms it when it ends', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    const reply = await trigger('s1');
+    if (reply.status !== 'triggered') throw new Error(JSON.stringify(reply));
+    const [run] = (await h.claim({ leaseMs: 10_000 })).runs;
+    expect(run.claim).toBe('trigger');
+    // The series' fire time comes due (an upsert moving it into the past) while it runs.
+    await h.upsert({ id: 's1', cron: '*/5 * * * *', fireMs: now - 500 });
+    const claim = await h.claim({ leaseMs: 10_000 });
+    expect(claim.runs).toEqual([]);
+    // Held back until the trigger's lease runs out (not examined again before).
+    expect(await h.score(h.dueKey(), k.member)).toBe(run.leaseUntilMs);
+    expect(claim.heldScoreMs).toBe(run.leaseUntilMs);
+    // Nor reserved ahead: a look-ahead claim leaves it alone too.
+    expect((await h.claim({ lookAheadMs: 60_000 })).runs).toEqual([]);
+    // The trigger ends: the series is armed again at its due time and claimed at once.
+    expect(await h.complete(k.base, [h.completion(run.member, run.fencingToken)])).toEqual(['ok']);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now - 500);
+    expect(await h.client.hget(k.hash, 'tg')).toBeNull();
+    const [series] = (await h.claim()).runs;
+    expect(series).toMatchObject({ member: k.member, fireMs: now - 500, attempt: 1, claim: 'run' });
+  });
+
+  it('hands back a reservation of the series made before the trigger (revision and epoch move on)', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 30_000 });
+    const [reserved] = (await h.claim({ lookAheadMs: 60_000 })).runs;
+    expect(reserved).toMatchObject({ member: k.member, attempt: 1 });
+    expect(reserved.dueMs).toBeGreaterThan(now);
+    const epoch = await h.epoch();
+    expect((await trigger('s1')).status).toBe('triggered');
+    expect(await h.epoch()).toBe(epoch + 1);
+    expect(await h.client.hget(k.hash, 'rv')).toBe(String(Number(reserved.revision) + 1));
   });
 
   it('under overlap allow, accepts every trigger, each its own record', async () => {
