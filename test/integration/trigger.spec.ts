@@ -52,7 +52,7 @@ describe('trigger', () => {
   it('starts one extra run, exactly once across three pods, with ctx.trigger, without moving the series', async () => {
     const prefix = freshPrefix();
     const [a] = await Promise.all(['a', 'b', 'c'].map((n) => pod(prefix, n)));
-    const before = await a.scheduler.upsert(yearly());
+    const before = await a.scheduler.upsert(yearly({ jitterMs: 60_000 }));
     const stateBefore = await client.hmget(hashOf(prefix, 't:acme:report'), 'nf', 'nd', 'r', 'rv');
 
     const result = await a.scheduler.trigger('acme', 'report');
@@ -66,6 +66,8 @@ describe('trigger', () => {
     expect(run.ctx.trigger).toBe(true);
     expect(run.attempt).toBe(1);
     expect(run.fireTime).toBe(result.fireTime.getTime());
+    // Due when triggered: a jittered schedule (60 s) adds no jitter offset to a trigger.
+    expect(run.ctx.dueTime.getTime()).toBe(run.fireTime);
     expect(run.ctx.idempotencyKey).toBe(result.idempotencyKey);
     expect(result.idempotencyKey).toMatch(/^t:acme:report@\d+:n\d+$/);
     // The series: same next fire time, same exactly-once mark, same revision.
