@@ -90,6 +90,7 @@ class ForwardingLogger extends ConsoleLogger {
       redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       keyPrefix: process.env.KEY_PREFIX,
       leaseMs: Number(process.env.LEASE_MS ?? 30_000),
+      ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
       shutdownTimeoutMs: 1_000,
       tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
     }),

@@ -15,8 +15,11 @@ let setup: FleetSetup;
 beforeEach(async () => {
   setup = await startFleet();
   ({ api, fleet } = setup);
+  // Two slots per pod: no pod can take every trigger, so the pods contend for them.
   await Promise.all(
-    ['a', 'b', 'c'].map((name) => fleet.start(name, { LEASE_MS: String(LEASE_MS) })),
+    ['a', 'b', 'c'].map((name) =>
+      fleet.start(name, { LEASE_MS: String(LEASE_MS), CONCURRENCY: '2' }),
+    ),
   );
 });
 afterEach(() => setup.stop());
@@ -36,7 +39,7 @@ describe('triggers across three pod processes', () => {
   it('start each accepted trigger exactly once', async () => {
     const SCHEDULES = 8;
     const PER_SCHEDULE = 5;
-    for (let i = 0; i < SCHEDULES; i++) await yearly(`t${i}`, { payload: { steps: 4 } });
+    for (let i = 0; i < SCHEDULES; i++) await yearly(`t${i}`, { payload: { steps: 6 } });
     // Triggers sent concurrently, several per schedule (overlap 'allow': each is accepted).
     const results = await Promise.all(
       Array.from({ length: SCHEDULES * PER_SCHEDULE }, (_, n) =>
