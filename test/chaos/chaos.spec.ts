@@ -45,11 +45,15 @@ const schedule = (i: number): ScheduleInput => ({
   retry: { attempts: 3, backoff: 'fixed', delayMs: 200, jitter: false },
 });
 
-/** A schedule only triggers run: it fires on January 1st. */
+/**
+ * A schedule only triggers run: it fires on January 1st. Every other one has overlap 'skip', so
+ * a trigger is refused while its previous one has not ended.
+ */
 const triggered = (i: number): ScheduleInput => ({
   ...schedule(i),
   id: `tr${i}`,
   cron: '0 0 1 1 *',
+  overlap: i % 2 === 0 ? 'allow' : 'skip',
 });
 
 /**
