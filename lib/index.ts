@@ -42,6 +42,7 @@ export type {
   StaticScheduleDescription,
   UpcomingFire,
 } from './interfaces/schedule-description.interface';
+export type { TriggerResult, TriggerRefusal } from './interfaces/trigger-result.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { InvalidTimingError } from './errors/invalid-timing.error';

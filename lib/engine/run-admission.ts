@@ -212,7 +212,9 @@ export class RunAdmission {
     }
     if (event !== 'detach' && event !== 'launch') return this.apply(c, event, late);
     // Fire times are computed before the run takes a slot: an error here parks the schedule.
-    const dueMs = run.dueMs >= 0 ? run.dueMs : Plans.dueOf(Runs.planningFacts(c));
+    // A triggered run is due at its fire time (the trigger's): no jitter offset.
+    const dueMs =
+      run.dueMs >= 0 ? run.dueMs : c.info.trigger ? run.fireMs : Plans.dueOf(Runs.planningFacts(c));
     const next = detach ? Plans.planDetached(Runs.planningFacts(c)) : NO_PLAN;
     this.move(c, event);
     this.starter.take();

@@ -26,6 +26,8 @@ export interface RunSpec {
   dueMs: number;
   attempt: number;
   fencingToken: number;
+  /** The record id of a triggered run ('n<number>'), undefined for a run of the series. */
+  trigger: string | undefined;
   /** 0 = no timeout. */
   timeoutMs: number;
   abort: RunAbort;
@@ -47,8 +49,10 @@ class RunContext implements ScheduleContext {
   readonly dueTime: Date;
   readonly attempt: number;
   readonly fencingToken: number;
+  readonly trigger: boolean;
   readonly #abort: RunAbort;
   readonly #fireMs: number;
+  readonly #triggerId: string | undefined;
 
   constructor(spec: RunSpec) {
     this.scheduleId = spec.scheduleId;
@@ -57,19 +61,26 @@ class RunContext implements ScheduleContext {
     this.dueTime = new Date(spec.dueMs);
     this.attempt = spec.attempt;
     this.fencingToken = spec.fencingToken;
+    this.trigger = spec.trigger !== undefined;
     this.#abort = spec.abort;
     this.#fireMs = spec.fireMs;
+    this.#triggerId = spec.trigger;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
   }
 
-  /** Identifiers cannot contain ':' (validateIdentifier), so the two forms cannot collide. */
+  /**
+   * Identifiers cannot contain ':' (validateIdentifier), so the two forms cannot collide; a
+   * triggered run's key ends in ':<trigger id>', so it never meets a fire time of the series.
+   */
   get idempotencyKey(): string {
-    return this.tenantId === undefined
-      ? `c:${this.scheduleId}@${this.#fireMs}`
-      : `t:${this.tenantId}:${this.scheduleId}@${this.#fireMs}`;
+    const key =
+      this.tenantId === undefined
+        ? `c:${this.scheduleId}@${this.#fireMs}`
+        : `t:${this.tenantId}:${this.scheduleId}@${this.#fireMs}`;
+    return this.#triggerId === undefined ? key : `${key}:${this.#triggerId}`;
   }
 }
 

@@ -100,6 +100,7 @@ export class RunLauncher {
         dueMs,
         attempt: run.attempt,
         fencingToken: run.fencingToken,
+        trigger: c.info.trigger,
         timeoutMs: c.policy.timeoutMs,
         abort: active.abort,
       })

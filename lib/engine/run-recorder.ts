@@ -81,7 +81,8 @@ export class RunRecorder {
     const c = active.claimed;
     const outcome = active.outcome ?? { status: 'failed', error: 'no outcome' };
     try {
-      const detached = active.member !== c.run.member;
+      // A detached or triggered run ends its own record: the schedule's series is not its to move.
+      const detached = active.member !== c.run.member || c.info.trigger !== undefined;
       const e = ending(planningFacts(c), outcome, detached, this.clock.now());
       const chain = e.outcome !== 'retry' && e.mayChain ? this.hooks.chainFor(c, e.plan) : 'none';
       if (outcome.status === 'failed') this.logFailure(c, outcome, e.outcome === 'retry', e.plan);

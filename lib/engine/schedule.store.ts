@@ -217,7 +217,14 @@ export class ScheduleStore {
 
   /** Pauses (enabled false) or resumes; false when there is no such schedule. */
   async setEnabled(tenantId: string, id: string, enabled: boolean): Promise<boolean> {
-    const keys = this.connection.keys.dynamicSchedule(tenantId, id);
+    return this.setEnabledAt(this.connection.keys.dynamicSchedule(tenantId, id), enabled, false);
+  }
+
+  /**
+   * Pauses or resumes the schedule at `keys`; `runtime` marks a pause that a pod declaring the
+   * schedule again at boot keeps (pauseStatic). False when there is no such schedule.
+   */
+  async setEnabledAt(keys: ScheduleKeys, enabled: boolean, runtime: boolean): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       let first = { fireMs: 0, dueMs: 0 };
       let timing = '';
@@ -231,7 +238,7 @@ export class ScheduleStore {
       }
       const reply = await this.connection.scripts.setEnabled(
         keys,
-        { enabled, nextFireMs: first.fireMs, nextDueMs: first.dueMs, timing },
+        { enabled, nextFireMs: first.fireMs, nextDueMs: first.dueMs, timing, runtime },
         this.connection.keys.wakeChannel,
       );
       if (reply.status === 'changed') {

@@ -12,7 +12,7 @@ export abstract class ScheduleContext {
   abstract scheduleId: string;
   /** Set for dynamic schedules only. */
   abstract tenantId?: string;
-  /** The nominal cron time this run is for. */
+  /** The nominal cron time this run is for; for a triggered run, when it was triggered (Redis time). */
   abstract fireTime: Date;
   /** When the run became due: fireTime plus the schedule's deterministic jitter offset. */
   abstract dueTime: Date;
@@ -23,10 +23,16 @@ export abstract class ScheduleContext {
   /** Aborts when the run's lease is lost or the application shuts down. */
   abstract signal: AbortSignal;
   /**
+   * True for an extra run started by `trigger()` or `triggerStatic()` (on every attempt of it),
+   * false for a fire time of the schedule's series.
+   */
+  abstract trigger: boolean;
+  /**
    * The idempotency key of this run: one string for the schedule (tenant included) and fire
    * time, the same on every attempt and every pod. `t:<tenantId>:<id>@<fire ms>` for a dynamic
    * schedule, `c:<name>@<fire ms>` for a static one; identifiers cannot contain ':', so two
-   * tenants' schedules with the same id never share a key.
+   * tenants' schedules with the same id never share a key. A triggered run's key ends in
+   * `:n<number>` (`t:acme:report@1767225600123:n42`), unique to that trigger.
    */
   abstract readonly idempotencyKey: string;
 }

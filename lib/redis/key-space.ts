@@ -1,5 +1,5 @@
 import { fnv1a } from '../time/jitter';
-import { KEY_SUFFIX, PREFIX_KEY, RUN_RECORD_INFIX } from './key-vocabulary';
+import { KEY_SUFFIX, PREFIX_KEY, RUN_RECORD_INFIX, TRIGGER_ID_PREFIX } from './key-vocabulary';
 
 /** The keys one script call touches; all share one hash tag (the partition's). */
 export interface ScheduleKeys {
@@ -189,15 +189,28 @@ export interface MemberInfo {
   tenantId: string | undefined;
   /** The static name, or the dynamic id. */
   id: string;
+  /** The record id of a triggered run ('n<number>'), undefined for any other member. */
+  trigger: string | undefined;
 }
 
-/** Parses 'c:<name>', 't:<tenant>:<id>', or either followed by ':r:<fire ms>' (a detached run). */
+/**
+ * Parses 'c:<name>', 't:<tenant>:<id>', or either followed by ':r:<fire ms>' (a detached run) or
+ * ':r:n<number>' (a triggered run).
+ */
 export function parseMember(member: string): MemberInfo {
   const parts = member.split(':');
-  if (parts[0] === 'c') {
-    return { kind: 'c', schedule: `c:${parts[1]}`, tenantId: undefined, id: parts[1] };
-  }
-  return { kind: 't', schedule: `t:${parts[1]}:${parts[2]}`, tenantId: parts[1], id: parts[2] };
+  const c = parts[0] === 'c';
+  const record = parts[c ? 3 : 4];
+  const trigger = record?.startsWith(TRIGGER_ID_PREFIX) ? record : undefined;
+  if (c)
+    return { kind: 'c', schedule: `c:${parts[1]}`, tenantId: undefined, id: parts[1], trigger };
+  return {
+    kind: 't',
+    schedule: `t:${parts[1]}:${parts[2]}`,
+    tenantId: parts[1],
+    id: parts[2],
+    trigger,
+  };
 }
 
 /** The member of a detached run record (overlap 'allow'): parseMember reads its schedule back. */

@@ -31,8 +31,14 @@ export const KEY_SUFFIX = {
   detachedRuns: 'runs:',
 } as const;
 
-/** Between a schedule's member and a fire time (ms) in the member of a detached run record. */
+/**
+ * Between a schedule's member and the id of a run record: a detached run's fire time (ms), or a
+ * triggered run's TRIGGER_ID_PREFIX + number (triggerRun-1.lua).
+ */
 export const RUN_RECORD_INFIX = ':r:';
+
+/** Starts the record id of a triggered run ('<schedule member>:r:n<number>'). */
+export const TRIGGER_ID_PREFIX = 'n';
 
 /** Names under the prefix, outside any partition (no script derives them). */
 export const PREFIX_KEY = {

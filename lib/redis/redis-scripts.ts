@@ -8,6 +8,8 @@ import * as registry from './protocol/registry.codec';
 import * as runs from './protocol/runs.codec';
 import * as schedules from './protocol/schedules.codec';
 import * as tenants from './protocol/tenants.codec';
+import * as triggers from './protocol/triggers.codec';
+import type { OverlapPolicy } from '../interfaces/schedule-policy.interface';
 import type {
   ClaimCall,
   ClaimReply,
@@ -189,6 +191,16 @@ export class RedisScripts {
   async removeTenant(base: string, tenantId: string, wakeChannel: string): Promise<number> {
     const args = tenants.encodeTenant(base, tenantId, wakeChannel);
     return tenants.decodeTenantRemoval(Number(await this.call('removeTenant', args)));
+  }
+
+  /** One extra run of a schedule, due now, beside its series (see triggerRun-1.lua). */
+  async triggerRun(
+    keys: ScheduleKeys,
+    defaultOverlap: OverlapPolicy,
+    wakeChannel: string,
+  ): Promise<triggers.TriggerReply> {
+    const args = triggers.encodeTrigger(keys, defaultOverlap, wakeChannel);
+    return triggers.decodeTrigger((await this.call('triggerRun', args)) as unknown[]);
   }
 
   async clearDeadLetters(list: string, tenantId: string): Promise<number> {

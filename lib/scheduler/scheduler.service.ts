@@ -9,16 +9,15 @@ import { HandlerRegistry } from '../discovery/handler.registry';
 import { SchedulerEngine } from '../engine/scheduler.engine';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { BulkUpsertError } from '../errors/bulk-upsert.error';
-import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { ScheduleStore } from '../engine/schedule.store';
-import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
 import type { Page, PageOptions, TenantSummary } from '../interfaces/page.interface';
 import type { DescribeOptions } from '../interfaces/schedule-description.interface';
-import { LiveHandlers } from './live-handlers';
+import { ScheduleWrites } from './schedule-writes';
 import { ScheduleInspector } from './schedule-inspector';
 import { TenantOperations } from './tenant-operations';
-import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './schedule.validator';
+import { ScheduleTriggers } from './schedule-triggers';
+import type { TriggerResult } from '../interfaces/trigger-result.interface';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -27,10 +26,10 @@ import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './s
  */
 @Injectable()
 export class SchedulerService {
-  private readonly validation: ValidationContext;
-  private readonly liveHandlers: LiveHandlers;
+  private readonly writes: ScheduleWrites;
   private readonly tenantOps: TenantOperations;
   private readonly inspector: ScheduleInspector;
+  private readonly triggers: ScheduleTriggers;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -39,19 +38,24 @@ export class SchedulerService {
     registry: HandlerRegistry,
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
-    this.liveHandlers = new LiveHandlers(connection.client, connection.keys);
     this.tenantOps = new TenantOperations(connection, store, (due, ms) =>
       this.engine?.notifyDue(due, ms),
     );
     this.inspector = new ScheduleInspector(connection, store);
-    this.validation = {
-      defaultTimeZone: options.defaultTimeZone,
-      defaultJitterMs: options.defaultJitterMs,
-      guards: options.tenantGuards,
-      hasHandler: (name) => registry.hasDynamic(name),
-      handlerNames: () => registry.dynamicNames(),
-      preparePayload: (payload, target) => registry.preparePayload(payload, target),
-    };
+    this.triggers = new ScheduleTriggers(options, store, connection, engine);
+    this.writes = new ScheduleWrites(
+      {
+        defaultTimeZone: options.defaultTimeZone,
+        defaultJitterMs: options.defaultJitterMs,
+        guards: options.tenantGuards,
+        hasHandler: (name) => registry.hasDynamic(name),
+        handlerNames: () => registry.dynamicNames(),
+        preparePayload: (payload, target) => registry.preparePayload(payload, target),
+      },
+      store,
+      connection,
+      engine,
+    );
   }
 
   /**
@@ -62,7 +66,7 @@ export class SchedulerService {
   async upsert<TPayload = unknown, THandler extends string = string>(
     input: ScheduleInput<TPayload, THandler>,
   ): Promise<Schedule<HandlerPayload<THandler, TPayload>>> {
-    const [result] = await this.upsertEach<HandlerPayload<THandler, TPayload>>([input]);
+    const [result] = await this.writes.upsertEach<HandlerPayload<THandler, TPayload>>([input]);
     if (result instanceof Error) throw result;
     return result;
   }
@@ -80,73 +84,13 @@ export class SchedulerService {
     Schedule<HandlerPayload<THandlers[number], TPayload>>[]
   > {
     type Payload = HandlerPayload<THandlers[number], TPayload>;
-    const results = await this.upsertEach<Payload>(inputs);
+    const results = await this.writes.upsertEach<Payload>(inputs);
     const failures = results.flatMap((r, index) =>
       r instanceof Error ? [{ index, error: r }] : [],
     );
     const schedules = results.filter((r): r is Schedule<Payload> => !(r instanceof Error));
     if (failures.length > 0) throw new BulkUpsertError(failures, schedules);
     return schedules;
-  }
-
-  private async upsertEach<TPayload>(
-    inputs: readonly ScheduleInput[],
-  ): Promise<(Schedule<TPayload> | Error)[]> {
-    if (!Array.isArray(inputs))
-      throw new InvalidOptionsError('schedules', 'pass an array of schedules');
-    const validation = await this.withLiveHandlers(inputs);
-    const valid = inputs.map((input) => validateScheduleInput(input, validation));
-    const keys = inputs.map((input) =>
-      this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
-    );
-    const stored = await this.changing(() =>
-      this.store.writeMany(
-        valid.map((v, i) => ({
-          kind: 'dynamic' as const,
-          keys: keys[i],
-          tenantId: v.input.tenantId,
-          id: v.input.id,
-          series: v.timing.series,
-          written: v.timing.written,
-          jitterMs: v.jitterMs,
-          payloadJson: v.payloadJson,
-          enabled: v.enabled,
-          policyJson: v.policyJson,
-        })),
-      ),
-    );
-    const earliest = new Map<string, number>();
-    return stored.map((s, i) => {
-      if (s instanceof Error) return s;
-      const active = s.enabled && !s.tenantPaused;
-      if (active && s.nextDueMs < (earliest.get(keys[i].due) ?? Infinity)) {
-        earliest.set(keys[i].due, s.nextDueMs);
-        this.engine?.notifyDue(keys[i].due, s.nextDueMs);
-      }
-      const v = valid[i];
-      return {
-        tenantId: v.input.tenantId,
-        id: v.input.id,
-        ...shownTiming(v),
-        timeZone: v.timeZone,
-        handler: v.input.handler,
-        payload: v.payloadJson === '' ? undefined : (JSON.parse(v.payloadJson) as TPayload),
-        jitterMs: v.jitterMs,
-        enabled: s.enabled,
-        state: active ? 'active' : 'paused',
-        tenantPaused: s.tenantPaused,
-        parked: null,
-        nextFireAt: active ? new Date(s.nextFireMs) : null,
-        createdAt: new Date(s.createdAtMs),
-        updatedAt: new Date(s.updatedAtMs),
-        lastFireAt: s.lastFireMs === null ? null : new Date(s.lastFireMs),
-        lastStatus: s.lastStatus,
-        lastError: s.lastError,
-        running: s.running,
-        skippedFires: s.skippedFires,
-        ...decodePolicy(v.policyJson),
-      };
-    });
   }
 
   async get<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
@@ -234,6 +178,39 @@ export class SchedulerService {
   }
 
   /**
+   * Starts one extra run of the schedule as soon as a pod is free, exactly once across pods,
+   * without moving its series (next fire time and exactly-once mark unchanged); the handler sees
+   * `ctx.trigger` true. Refused (`triggered: false`) while paused or parked, or while a run of it
+   * is in progress unless its overlap policy is 'allow'. Null if there is no such schedule.
+   */
+  async trigger(tenantId: string, id: string): Promise<TriggerResult | null> {
+    validateIdentifier('tenantId', tenantId);
+    validateIdentifier('id', id);
+    return this.triggers.trigger(this.connection.keys.dynamicSchedule(tenantId, id));
+  }
+
+  /** trigger() for a @DistributedCron schedule; null if no pod has declared it. */
+  async triggerStatic(name: string): Promise<TriggerResult | null> {
+    validateIdentifier('name', name);
+    return this.triggers.trigger(this.connection.keys.staticSchedule(name));
+  }
+
+  /**
+   * Stops a @DistributedCron schedule until resumeStatic(), on every pod; it stays paused when pods
+   * restart and declare it again. Null if no pod has declared it.
+   */
+  async pauseStatic(name: string): Promise<StaticSchedule | null> {
+    validateIdentifier('name', name);
+    return this.changing(() => this.triggers.setStaticEnabled(name, false));
+  }
+
+  /** Fires a paused static again from its next fire time after now (missed ones are skipped). */
+  async resumeStatic(name: string): Promise<StaticSchedule | null> {
+    validateIdentifier('name', name);
+    return this.changing(() => this.triggers.setStaticEnabled(name, true));
+  }
+
+  /**
    * Runs that failed for good (last attempt failed, or every attempt lost its lease), newest
    * first; only `tenantId`'s when given (static schedules' have no tenant). The list keeps the
    * latest `deadLetterLimit` per partition.
@@ -254,19 +231,6 @@ export class SchedulerService {
   async clearDeadLetters(tenantId?: string): Promise<number> {
     if (tenantId !== undefined) validateIdentifier('tenantId', tenantId);
     return this.store.clearDeadLetters(tenantId);
-  }
-
-  /** The validation context, also accepting the handlers this process lacks but a live pod runs. */
-  private async withLiveHandlers(
-    inputs: readonly ScheduleInput<unknown>[],
-  ): Promise<ValidationContext> {
-    const { hasHandler } = this.validation;
-    const missing = inputs
-      .map((input) => (input && typeof input === 'object' ? input.handler : undefined))
-      .filter((name) => typeof name === 'string' && !hasHandler(name));
-    if (missing.length === 0) return this.validation;
-    const live = await this.liveHandlers.which(missing);
-    return { ...this.validation, hasHandler: (name) => hasHandler(name) || live.has(name) };
   }
 
   /**
@@ -296,15 +260,4 @@ export class SchedulerService {
     }
     return schedule;
   }
-}
-
-/** `cron` (as written and resolved), `every` or `at` as the upsert gave them. */
-function shownTiming(
-  v: ValidatedSchedule,
-): Pick<Schedule, 'cron' | 'resolvedCron' | 'every' | 'at'> {
-  const { input, timing } = v;
-  if (input.every !== undefined) return { cron: '', resolvedCron: '', every: input.every };
-  if (input.at !== undefined) return { cron: '', resolvedCron: '', at: input.at };
-  const resolvedCron = 'expression' in timing.series ? timing.series.expression : '';
-  return { cron: input.cron ?? '', resolvedCron };
 }

@@ -11,12 +11,17 @@ import type { ChaosEvent } from './chaos-pod';
  * one-off tasks spread over the chaos, while the test SIGKILLs pods, freezes them past and within
  * their lease, and restarts Redis. Afterwards, Redis's own run history (written by the script that
  * records each run) must show, for every fire time of the window (and every one-off), exactly one
- * successful completion, by the latest run started for it.
+ * successful completion, by the latest run started for it. Meanwhile the API app triggers extra
+ * runs of other schedules (whose series never fires during the test): each trigger it saw accepted
+ * must show exactly one successful completion too.
  */
 const SCHEDULES = 200;
 const INTERVALS = 40;
 const EVERY_MS = 1_300;
 const ONE_OFFS = 60;
+const TRIGGERED = 20;
+/** How often the API app triggers one of the TRIGGERED schedules, round robin. */
+const TRIGGER_EVERY_MS = 250;
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 45_000);
 const CALM_MS = 10_000;
 
@@ -58,6 +63,47 @@ const oneOff = (j: number, at: number): ScheduleInput => ({
   at: new Date(at),
 });
 
+/**
+ * A schedule only triggers run: it fires on January 1st. Every other one has overlap 'skip', so
+ * a trigger is refused while its previous one has not ended.
+ */
+const triggered = (i: number): ScheduleInput => ({
+  ...schedule(i),
+  id: `tr${i}`,
+  cron: '0 0 1 1 *',
+  overlap: i % 2 === 0 ? 'allow' : 'skip',
+});
+
+/**
+ * Triggers the TRIGGERED schedules round robin until `stop()`: the accepted triggers (schedule id,
+ * fire ms), and how many calls failed (Redis restarting: not known to be accepted).
+ */
+function triggerLoop(api: TestApp) {
+  const accepted: { tenantId: string; id: string; fireMs: number }[] = [];
+  let failed = 0;
+  let running = true;
+  const done = (async () => {
+    for (let n = 0; running; n++) {
+      const { tenantId, id } = triggered(n % TRIGGERED);
+      try {
+        const result = await api.scheduler.trigger(tenantId, id);
+        if (result?.triggered) accepted.push({ tenantId, id, fireMs: result.fireTime.getTime() });
+      } catch {
+        failed++;
+      }
+      await sleep(TRIGGER_EVERY_MS); // the pace of the triggers, not a synchronisation
+    }
+  })();
+  return {
+    accepted,
+    failed: () => failed,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
 function pick<T>(items: T[]): T {
   return items[Math.floor(Math.random() * items.length)];
 }
@@ -65,6 +111,7 @@ function pick<T>(items: T[]): T {
 describe('chaos', () => {
   it('keeps exactly one successful completion per fire time through kills, freezes and Redis restarts', async () => {
     await api.scheduler.upsertMany(Array.from({ length: SCHEDULES }, (_, i) => schedule(i)));
+    await api.scheduler.upsertMany(Array.from({ length: TRIGGERED }, (_, i) => triggered(i)));
     let podCount = 0;
     const live = new Set<Pod>();
     const startPod = async (): Promise<void> => {
@@ -90,6 +137,7 @@ describe('chaos', () => {
       anchors.set(`i${i}`, Number(/^@every:\d+:(\d+)\|/.exec(timing)?.[1]));
     }
     const actions: string[] = [];
+    const triggers = triggerLoop(api);
     const chaosEnd = Date.now() + CHAOS_MS;
     while (Date.now() < chaosEnd) {
       await sleep(3_000 + Math.random() * 2_000); // the chaos: a fault every 3 to 5 s
@@ -110,6 +158,7 @@ describe('chaos', () => {
     }
     // The calm: leases of killed and frozen pods run out and their fire times are re-run; the
     // audit window ends 4 s before its end.
+    await triggers.stop();
     await sleep(CALM_MS);
     const [endSeconds] = await server.client().time();
     const windowEnd = (Number(endSeconds) - 4) * 1000;
@@ -180,6 +229,32 @@ describe('chaos', () => {
         }
       }
     }
+    // Triggered runs: one success per accepted trigger; none of any trigger twice.
+    let triggerDuplicates = 0;
+    let triggerLost = 0;
+    let triggerRuns = 0;
+    for (let i = 0; i < TRIGGERED; i++) {
+      const { tenantId, id } = triggered(i);
+      const successes = (await api.scheduler.history(tenantId, id)).filter(
+        (h) => h.status === 'succeeded',
+      );
+      triggerRuns += successes.length;
+      const perFire = new Map<number, number>();
+      for (const h of successes) {
+        perFire.set(h.fireTime.getTime(), (perFire.get(h.fireTime.getTime()) ?? 0) + 1);
+      }
+      for (const c of perFire.values()) if (c > 1) triggerDuplicates += c - 1;
+      for (const a of triggers.accepted) {
+        if (a.id === id && !perFire.has(a.fireMs)) triggerLost++;
+      }
+    }
+    process.stdout.write(
+      `chaos triggers: ${triggers.accepted.length} accepted, ${triggers.failed()} calls failed during faults, ` +
+        `${triggerRuns} triggered runs succeeded, ${triggerDuplicates} duplicates, ${triggerLost} lost\n`,
+    );
+    expect(triggers.accepted.length).toBeGreaterThan(0);
+    expect(triggerDuplicates).toBe(0);
+    expect(triggerLost).toBe(0);
     process.stdout.write(
       `chaos: ${fires} fires (${intervalFires} of intervals, ${ONE_OFFS} one-offs), ${completions} completions, ${duplicates} duplicates, ${lost} lost, ${recovered} recovered ` +
         `(attempt > 1), ${rejected} late completions rejected, ${staleCounted} stale runs counted, ${unfenced} retries without a larger fencing token; ` +

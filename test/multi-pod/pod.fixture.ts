@@ -23,6 +23,9 @@ export type PodEvent =
       dueTime: number;
       attempt: number;
       fencingToken: number;
+      /** ctx.trigger and ctx.idempotencyKey. */
+      trigger: boolean;
+      idempotencyKey: string;
       realMs: number;
       aborted: boolean;
     }
@@ -46,6 +49,8 @@ async function report(type: 'start' | 'end', ctx: ScheduleContext): Promise<void
     dueTime: ctx.dueTime.getTime(),
     attempt: ctx.attempt,
     fencingToken: ctx.fencingToken,
+    trigger: ctx.trigger,
+    idempotencyKey: ctx.idempotencyKey,
     realMs: realNow(),
     aborted: ctx.signal.aborted,
   });
@@ -85,6 +90,7 @@ class ForwardingLogger extends ConsoleLogger {
       redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       keyPrefix: process.env.KEY_PREFIX,
       leaseMs: Number(process.env.LEASE_MS ?? 30_000),
+      ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
       shutdownTimeoutMs: 1_000,
       tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
     }),

@@ -22,8 +22,12 @@ export interface ClaimedRun {
   /** The claim's fencing token, which is also its owner token. */
   fencingToken: number;
   leaseUntilMs: number;
-  /** run: first attempt; recover: a retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm (attempt 0). */
-  claim: 'run' | 'recover' | 'stale';
+  /**
+   * run: first attempt of a fire time of the series; trigger: first attempt of a triggered run
+   * (its own record: no misfire policy, no detaching, handed back by ending its lease); recover: a
+   * retry or a lost lease re-run (attempt > 1); stale: already claimed, only re-arm (attempt 0).
+   */
+  claim: 'run' | 'trigger' | 'recover' | 'stale';
   /** The schedule's revision at the claim (moves on with every change). */
   revision: string;
   /** '<cron>|<time zone>|<jitter ms>' as stored. */

@@ -1,4 +1,5 @@
 import { reason, verdict, type ScriptArg, type Verdict } from './codec';
+import { RUN_RECORD_INFIX, TRIGGER_ID_PREFIX } from '../key-vocabulary';
 import type {
   ClaimCall,
   ClaimedRun,
@@ -18,6 +19,7 @@ import type {
  */
 
 const CLAIM_FIELDS = 10;
+const TRIGGER_INFIX = RUN_RECORD_INFIX + TRIGGER_ID_PREFIX;
 const LEASE_REFUSALS: readonly LeaseRefusal[] = ['lease-lost', 'lease-expired'];
 const CONFIRM_REFUSALS: readonly ConfirmRefusal[] = ['lease-lost', 'lease-expired', 'changed'];
 const CHAIN_FLAGS: Record<Completion['chain'], string> = {
@@ -64,15 +66,16 @@ export function decodeClaim(
     const o = 7 + i * CLAIM_FIELDS;
     const dueMs = Number(reply[o + 2]);
     const attempt = Number(reply[o + 3]);
+    const member = String(reply[o]);
     runs[i] = {
-      member: String(reply[o]),
+      member,
       fireMs: Number(reply[o + 1]),
       dueMs,
       attempt,
       fencingToken: Number(reply[o + 4]),
       // As claimDue-4.lua sets it: from the due time of a reservation, from now otherwise.
       leaseUntilMs: attempt === 1 && dueMs > nowMs ? dueMs + reservationLeaseMs : nowMs + leaseMs,
-      claim: attempt === 0 ? 'stale' : attempt === 1 ? 'run' : 'recover',
+      claim: attempt === 0 ? 'stale' : attempt === 1 ? firstClaim(member) : 'recover',
       revision: String(reply[o + 5]),
       timing: String(reply[o + 6]),
       payload: String(reply[o + 7]),
@@ -161,6 +164,11 @@ export function decodeCompletions(reply: number[], count: number): CompletionRes
     };
   }
   return results;
+}
+
+/** A first attempt of a triggered run's record ('<schedule>:r:n<number>'), or of the series. */
+function firstClaim(member: string): 'run' | 'trigger' {
+  return member.includes(TRIGGER_INFIX) ? 'trigger' : 'run';
 }
 
 function nullable(value: ScriptArg): number | null {

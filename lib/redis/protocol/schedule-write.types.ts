@@ -55,6 +55,8 @@ export interface EnableCall {
   nextDueMs: number;
   /** The stored timing the next fire time was computed from ('' for a pause). */
   timing: string;
+  /** A pause made at runtime (pauseStatic): kept when a pod declares the schedule again. */
+  runtime?: boolean;
 }
 
 export type EnableReply =

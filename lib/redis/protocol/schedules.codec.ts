@@ -119,6 +119,7 @@ export function encodeEnable(
     wakeChannel,
     keys.member,
     call.timing,
+    call.runtime ? '1' : '',
   ];
 }
 

@@ -7,8 +7,12 @@
   (attempt 0), under a guard lease that records no run, to be re-armed only. A held run whose
   lease expired, or a retry that came due, is claimed again for the same fire time with attempt
   + 1 (a re-claim); so is a detached run record (member '<schedule member>:r:<fire ms>', overlap
-  'allow'). Each claim gets a fencing token (also its owner token) and a lease; the member's score
-  becomes the lease expiry, so a lost lease is found again by this same query. Leases still held
+  'allow'), or a triggered run's record ('<schedule member>:r:n<number>', triggerRun-1.lua: its
+  first claim is attempt 1). Each claim gets a fencing token (also its owner token) and a lease;
+  the member's score becomes the lease expiry, so a lost lease is found again by this same query.
+  A first attempt of a schedule whose latest trigger (field 'tg', set by triggerRun-1.lua unless
+  overlap is 'allow') has not ended waits for it: not reserved, and re-scored at the trigger's
+  lease or retry time when due; the field goes once that run record is gone. Leases still held
   and retries not yet due inside the look-ahead are left alone. With ARGV[4] pods sharing the
   handler, a reservation is made only of a schedule assigned to this pod, whose incarnation `gn`
   is ARGV[5] modulo ARGV[4] (what is due now is claimed whoever it is assigned to).
@@ -18,7 +22,8 @@
   KEYS[2] fencing counter of the partition (STRING, integer)
   KEYS[3] schedule hash base (string, hash-tagged like KEYS[1]); the HASH of a member is
           KEYS[3] .. member, and a run record's schedule is KEYS[3] .. <schedule member> (a record
-          whose schedule is gone, or was created again, is dropped)
+          whose schedule is gone, or was created again, is dropped); a schedule's latest trigger
+          record is KEYS[3] .. runRecordMember(member, <field 'tg'>) (includes/keys.lua)
   KEYS[4] change epoch of the partition (STRING, integer; see confirmRuns)
   ARGV[1] most runs to claim (integer)
   ARGV[2] lease (ms) of a claim that starts now, counted from now
@@ -45,10 +50,20 @@
 ]]
 local rcall = redis.call
 --- @include "includes/nowMs.lua"
+--- @include "includes/keys.lua"
 --- @include "includes/runState.lua"
 --- @include "includes/runRecords.lua"
 
 local dueKey, fenceKey, base, epochKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+-- When a fire time held back by a trigger's run record (HASH `recordKey`) is due again: its lease
+-- expiry or retry time (at least now + 1), or nil when the record is gone.
+local function triggerWait(recordKey, now)
+  local r = rcall('HGET', recordKey, 'r')
+  if not r then return nil end
+  local _, _, _, lease = parseRun(r)
+  return math.max(lease or 0, now + 1)
+end
 local limit, leaseMs, lookAhead = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local pods, rank, offset = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxAhead, ahead = tonumber(ARGV[7]), 0
@@ -67,7 +82,7 @@ for i = 1, #entries, 2 do
   local member = entries[i]
   local hashKey = base .. member
   local parent = runRecordParent(member)
-  local def, fire, due, attempt, mark
+  local def, fire, due, attempt, mark, rescored
   local gone = false
   if parent then
     def = rcall('HMGET', base .. parent, 'gn', 'rv', 't', 'p', 'po')
@@ -80,7 +95,7 @@ for i = 1, #entries, 2 do
     end
     def = { def[2], def[3], def[4], def[5], def[1] }
   else
-    local f = rcall('HMGET', hashKey, 'r', 'nf', 'nd', 'en', 'rv', 't', 'p', 'po', 'gn')
+    local f = rcall('HMGET', hashKey, 'r', 'nf', 'nd', 'en', 'rv', 't', 'p', 'po', 'gn', 'tg')
     def = { f[5], f[6], f[7], f[8], f[9] }
     local rfire, rattempt, _, rlease, rprev, rfireText = parseRun(f[1])
     if rfire and rlease > now then
@@ -96,6 +111,19 @@ for i = 1, #entries, 2 do
       due = dueOf(f[2], f[3])
       mark = rfire and rprev or (f[1] or '')
       attempt = (mark ~= '' and tonumber(mark) >= tonumber(fire)) and '0' or '1'
+      if attempt == '1' and f[10] then
+        -- its latest trigger (overlap other than 'allow', triggerRun-1.lua) has not ended: the fire
+        -- time waits for it, due again when its lease or retry is (completeRuns re-arms it sooner)
+        local waitFor = triggerWait(base .. runRecordMember(member, f[10]), now)
+        if not waitFor then
+          rcall('HDEL', hashKey, 'tg')
+        elseif tonumber(due) <= now then
+          attempt, rescored = nil, waitFor
+          rcall('ZADD', dueKey, waitFor, member)
+        else
+          attempt = nil
+        end
+      end
       if attempt == '1' and tonumber(due) > now then
         if (pods > 1 and tonumber(f[9] or '0') % pods ~= rank) or ahead >= maxAhead then
           attempt = nil -- another pod's to reserve, or no room: anyone's once it is due
@@ -116,14 +144,16 @@ for i = 1, #entries, 2 do
     rcall('ZREM', dueKey, member)
     if parent then rcall('DEL', hashKey) end
   elseif not attempt then
-    -- left alone: claimable at its score (a lease running out, a retry, another pod's reservation)
-    local score = tonumber(entries[i + 1])
+    -- left alone: claimable at its score (a lease running out, a retry, another pod's reservation;
+    -- moved on, waiting for a trigger, it no longer holds its place in the window)
+    local score = rescored or tonumber(entries[i + 1])
     if not leftAlone or score < leftAlone then leftAlone = score end
-    passed = passed + 1
+    if not rescored then passed = passed + 1 end
   else
     fence = fence + 1
     local lease = leaseFromNow
-    if attempt == '1' and tonumber(due) > now then lease = tostring(tonumber(due) + reserveMs) end
+    -- (a triggered run's record is a first attempt without a due time: triggerRun-1.lua)
+    if attempt == '1' and due and tonumber(due) > now then lease = tostring(tonumber(due) + reserveMs) end
     rcall('HSET', hashKey, 'r', fire .. ':' .. attempt .. ':' .. fence .. ':' .. lease .. ':' .. mark)
     leases[#leases + 1] = lease
     leases[#leases + 1] = member

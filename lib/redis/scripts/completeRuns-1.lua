@@ -8,7 +8,10 @@
     stored next fire time is no longer the run's: that stands); `skipped` fire times are added to
     its count. A detached run record ('<schedule member>:r:<fire ms>', overlap 'allow') is deleted
     instead (and its fire time leaves the schedule's run set), its schedule being armed already,
-    and the outcome is recorded on the schedule.
+    and the outcome is recorded on the schedule. A triggered run's record ('<schedule member>:r:n<number>')
+    ends the same way; if it is the schedule's latest trigger (field 'tg'), that field goes and a
+    schedule holding no run is armed again at its stored due time (its fire times waited for it:
+    claimDue).
     With chain 'c', a next fire time due within ARGV[4] ms (or due already) of a schedule left as
     it was claimed is claimed for the same pod at once, as claimDue would (attempt 1, a new
     fencing token, the lease from its due time, or from now), saving the claim; confirmRuns
@@ -65,6 +68,17 @@ local rcall = redis.call
 --- @include "includes/runRecords.lua"
 
 local base = KEYS[1]
+
+-- A triggered run ended: the schedule's series no longer waits for it (claimDue held its fire
+-- times back while the schedule's field 'tg' named it); a schedule holding no run is armed again
+-- at its stored due time, so that a fire time held back is claimed at once.
+local function releaseSeries(parentKey, parent, id, dueKey)
+  local p = rcall('HMGET', parentKey, 'tg', 'r', 'nf', 'nd', 'en')
+  if p[1] ~= id then return end
+  rcall('HDEL', parentKey, 'tg')
+  if p[5] ~= '0' and p[3] and not parseRun(p[2]) then rcall('ZADD', dueKey, dueOf(p[3], p[4]), parent) end
+end
+
 local deadLimit = tonumber(ARGV[1])
 local historyLimit = tonumber(ARGV[2])
 local chainLeaseMs = tonumber(ARGV[3])
@@ -111,7 +125,15 @@ for r = 0, n - 1 do
       seq, failures = tonumber(f[8] or '0') + 1, tonumber(f[9] or '0')
       if failed then failures = failures + 1 end
     end
-    if outcome == 'retry' then
+    if outcome == 'retry' and parent then
+      -- a run record's attempt is counted in its schedule's hash, like its end below
+      nextDue = math.floor(tonumber(nextDue))
+      local parentKey = scheduleHash(base, parent)
+      seq = rcall('HINCRBY', parentKey, 'cr', 1)
+      rcall('HINCRBY', parentKey, 'cf', 1)
+      rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message)
+      rcall('ZADD', dueKey, nextDue, member)
+    elseif outcome == 'retry' then
       nextDue = math.floor(tonumber(nextDue))
       rcall('HSET', hashKey, 'r', formatRun(fireText, attempt, 0, nextDue, prevHw), 'lm', message,
         'cr', seq, 'cf', failures)
@@ -121,9 +143,10 @@ for r = 0, n - 1 do
       rcall('DEL', hashKey)
       rcall('ZREM', dueKey, member)
       rcall('SREM', detachedRuns(base, parent), recordFire)
-      seq = rcall('HINCRBY', parentKey, 'cr', 1)
+      if outcome ~= 'skipped' then seq = rcall('HINCRBY', parentKey, 'cr', 1) end
       if failed then rcall('HINCRBY', parentKey, 'cf', 1) end
       rcall('HSET', parentKey, 'l', outcome .. ':' .. fireText .. ':' .. nowText, 'lm', message)
+      if string.sub(recordFire, 1, 1) == 'n' then releaseSeries(parentKey, parent, recordFire, dueKey) end
     elseif chain == 'f' and (f[2] == revision or not f[5] or f[5] == fireText) then
       keep = tonumber(nextDue)
       local sets = { 'r', markOfRun(fire, attempt, prevHw, fireText), 'fx', nowText }

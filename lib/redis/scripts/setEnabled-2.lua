@@ -8,7 +8,9 @@
   (published on ARGV[4] as '<epoch key> <epoch>', so pods confirm their waiting runs again)
   when the schedule holds a run state. While its tenant is paused (field 'tp' set, see
   pauseTenant-1.lua) only the schedule's own state in 'tp' changes ('1' resumed, '0' paused;
-  resuming also un-parks it): resumeTenant restores it.
+  resuming also un-parks it): resumeTenant restores it. A pause with ARGV[7] = '1' also marks the
+  schedule 'ps' (paused at runtime: upsertSchedules keeps it paused when a pod declares it again
+  at boot); a resume clears that mark.
 
   KEYS[1] schedule HASH
   KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
@@ -20,6 +22,7 @@
   ARGV[4] wake channel (pub/sub channel name, not a key)
   ARGV[5] member (the schedule's name in due indexes)
   ARGV[6] timing the next fire time was computed from, used on resume
+  ARGV[7] '1' to mark a pause as made at runtime ('ps'), '' else (optional)
 
   Returns { 1, next fire ms, next due ms }, { 0 } NOT_FOUND, or { -6 CHANGED } when resuming and
           the timing is no longer ARGV[6] (computed from a stale read: read and try again)
@@ -44,6 +47,7 @@ if f[8] then
   return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) }
 end
 if ARGV[1] == '0' then
+  if ARGV[7] == '1' then rcall('HSET', hashKey, 'ps', '1') end
   if f[2] ~= '0' then
     rcall('HSET', hashKey, 'en', '0', 'rv', revision, 'ua', now)
     if holding then bumpEpoch(base, ARGV[4]) else rcall('ZREM', dueKey, member) end
@@ -55,7 +59,7 @@ if f[7] ~= ARGV[6] then return { -6 } end
 local nextDue = ARGV[3]
 if nextDue == ARGV[2] then nextDue = '' end
 rcall('HSET', hashKey, 'nf', ARGV[2], 'nd', nextDue, 'rv', revision, 'ua', now)
-rcall('HDEL', hashKey, 'en', 'pk')
+rcall('HDEL', hashKey, 'en', 'pk', 'ps')
 if holding then
   bumpEpoch(base, ARGV[4])
 else

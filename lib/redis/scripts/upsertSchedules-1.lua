@@ -35,7 +35,8 @@
           none), policy (JSON of the schedule's own failure-semantics fields, '' for none), enabled
           ('1' | '0'), next fire ms and next due ms (fire + jitter offset), computed from Redis
           time by the caller, and '<cron as written>|<the timing's cron>' when they differ (the
-          written one held `H`; '' else), stored as the field 'cw'
+          written one held `H`; '' else), stored as the field 'cw'; a schedule whose hash holds
+          'ps' (paused at runtime, see setEnabled-2.lua) is written with enabled '0'
 
   Returns { now ms, then n × 9 fields: 1 created | 0 updated, next fire ms, next due ms, created at
             ms, last run ('<outcome>:<fire ms>:<ended ms>' or ''), last error or '', running (1 | 0),
@@ -108,13 +109,15 @@ for i = 0, n - 1 do
   local hashKey = scheduleHash(base, member)
   local tenant = string.match(member, '^t:([^:]+):')
   local tenantKey = tenant and tenantSet(base, tenant)
-  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'tp', 'fx')
+  local f = rcall('HMGET', hashKey, 'h', 't', 'p', 'po', 'en', 'nf', 'nd', 'rv', 'ca', 'r', 'l', 'lm', 'sk', 'cw', 'pk', 'tp', 'fx', 'ps')
   -- a finished one-off is created anew (deleted below, unless refused): as if it were absent
   local finished = f[17]
   if finished then
-    for k = 1, 17 do f[k] = false end
+    for k = 1, 18 do f[k] = false end
   end
   local exists = f[1] ~= false
+  -- paused at runtime (pauseStatic, setEnabled-2.lua): stays paused whatever is declared
+  if f[18] then enabled = '0' end
   local owned = (not exists and tenantKey and maxPerTenant > 0) and rcall('SCARD', tenantKey) or 0
   if not exists and tenantKey and maxPerTenant > 0 and owned >= maxPerTenant then
     refuse(-1, owned)

@@ -132,4 +132,33 @@ describe('setEnabled', () => {
     ]);
     expect(await h.score(h.dueKey(), k.member)).toBeNull();
   });
+
+  it('a runtime pause is kept when the schedule is upserted again as enabled, until a resume clears it', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    const timing = '* * * * *|UTC|0';
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    await h.scripts.setEnabled(
+      k,
+      { enabled: false, nextFireMs: 0, nextDueMs: 0, timing: '', runtime: true },
+      h.ks.wakeChannel,
+    );
+    expect(await h.client.hmget(k.hash, 'en', 'ps')).toEqual(['0', '1']);
+    // A pod declares it again at boot (enabled): it stays paused and out of its due index.
+    await h.upsert({ id: 's1', fireMs: now + 5_000 });
+    expect(await h.client.hmget(k.hash, 'en', 'ps')).toEqual(['0', '1']);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+    // A plain pause never marks it.
+    await h.scripts.setEnabled(
+      k,
+      { enabled: true, nextFireMs: now + 7_000, nextDueMs: now + 7_000, timing },
+      h.ks.wakeChannel,
+    );
+    expect(await h.client.hmget(k.hash, 'en', 'ps')).toEqual([null, null]);
+    expect(await h.score(h.dueKey(), k.member)).toBe(now + 7_000);
+    await h.pause('s1');
+    expect(await h.client.hget(k.hash, 'ps')).toBeNull();
+    await h.upsert({ id: 's1', fireMs: now + 5_000 });
+    expect(await h.client.hget(k.hash, 'en')).toBeNull();
+  });
 });

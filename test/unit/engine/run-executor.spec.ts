@@ -24,6 +24,7 @@ function spec(
     dueMs: FIRE_MS + 1_500,
     attempt: 2,
     fencingToken: 41,
+    trigger: undefined,
     timeoutMs: 0,
     abort: new RunAbort(),
     ...over,

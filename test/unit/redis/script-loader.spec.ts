@@ -26,6 +26,7 @@ describe('loadScripts', () => {
         'resumeTenant',
         'retargetRuns',
         'setEnabled',
+        'triggerRun',
         'upsertSchedules',
       ].sort(),
     );

@@ -32,6 +32,7 @@ import {
 } from '../../../../lib/redis/protocol/schedules.codec';
 import type { UpsertCall } from '../../../../lib/redis/protocol/schedule-write.types';
 import { decodeTenantResume } from '../../../../lib/redis/protocol/tenants.codec';
+import { decodeTrigger, encodeTrigger } from '../../../../lib/redis/protocol/triggers.codec';
 
 /*
  * The codecs decode every reply a script's header lists, and nothing else: a code a header names
@@ -73,6 +74,7 @@ const decodeCode: Record<string, ((code: number) => unknown) | null> = {
   removeSchedule: (code) => decodeRemoval(code),
   retargetRuns: (code) => decodeRetargets([code]),
   setEnabled: (code) => decodeEnable([code], keys),
+  triggerRun: (code) => decodeTrigger([code]),
   upsertSchedules: (code) => decodeUpserts([1, code, 5, '', '', '', '', 0, 0, 0], [call], guards),
 };
 
@@ -116,6 +118,20 @@ describe('script codecs', () => {
     ]);
     expect(() => decodeDetachments([-6])).toThrow(UnexpectedScriptReplyError);
     expect(() => decodeRenewals([-7])).toThrow(UnexpectedScriptReplyError);
+  });
+
+  it('encodes triggerRun with the schedule and decodes each of its answers', () => {
+    expect(encodeTrigger(keys, 'skip', 'w')).toEqual([keys.base, 't:acme:r1', 'skip', 'w']);
+    expect(decodeTrigger([1, 1_700_000_000_123, 'n42'])).toEqual({
+      status: 'triggered',
+      fireMs: 1_700_000_000_123,
+      id: 'n42',
+    });
+    for (const reason of ['running', 'paused', 'parked']) {
+      expect(decodeTrigger([2, reason])).toEqual({ status: 'refused', reason });
+    }
+    expect(decodeTrigger([0])).toEqual({ status: 'not-found' });
+    expect(() => decodeTrigger([2, 'other'])).toThrow(UnexpectedScriptReplyError);
   });
 
   it('decodes confirmRuns by status, with one verdict per run when it checked them', () => {
