@@ -1,4 +1,5 @@
 import type { RegisteredHandler } from '../discovery/handler.registry';
+import type { RunInstrumentation } from '../events/run-instrumentation';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { RunTimeoutError } from '../errors/run-timeout.error';
 import { timerDelay } from '../time/timer-delay';
@@ -73,6 +74,9 @@ class RunContext implements ScheduleContext {
  * that ignores its signal cannot hold a timed-out or lost run open.
  */
 export class RunExecutor {
+  /** `instrumentation`: hooks wrapped around each handler invocation (tracing, metrics). */
+  constructor(private readonly instrumentation?: Pick<RunInstrumentation, 'wrap'>) {}
+
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
     const ctx = new RunContext(spec);
@@ -103,7 +107,15 @@ export class RunExecutor {
     try {
       const payload =
         spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
-      await spec.handler.invoke(payload, ctx);
+      const wrap = this.instrumentation?.wrap;
+      if (wrap === undefined) {
+        await spec.handler.invoke(payload, ctx);
+      } else {
+        const { handler } = spec;
+        await wrap({ handler: handler.name, kind: handler.kind, context: ctx }, async () =>
+          handler.invoke(payload, ctx),
+        );
+      }
       return SUCCEEDED;
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));

@@ -28,7 +28,8 @@ const LAYERS: Layer[] = [
     units: ['index.ts', 'redis-scheduler.module.ts', 'redis-scheduler.options.ts'],
   },
   // The injectable services of the public API: schedule CRUD and its validation, locks.
-  { name: 'services', units: ['scheduler/', 'lock/'] },
+  // (monitor/: the read-only view of the engine that health checks and metrics use.)
+  { name: 'services', units: ['scheduler/', 'lock/', 'monitor/'] },
   // Claims, runs, leases, the pod registry, schedule storage and the boot-time static sync.
   { name: 'engine', units: ['engine/'] },
   // Finds decorated methods and fills the handler registry the engine reads.
