@@ -58,6 +58,11 @@ export class SchedulerMonitor {
     };
   }
 
+  /** Redis time now (ms), estimated without a round trip: for latenesses measured against due times. */
+  redisTime(): number {
+    return this.clock.now();
+  }
+
   /** PING, answered within `timeoutMs` or failed. */
   async pingRedis(timeoutMs = 1_000): Promise<RedisProbe> {
     const sentAt = performance.now();

@@ -22,6 +22,9 @@ interface Layer {
 }
 
 const LAYERS: Layer[] = [
+  // Optional integrations (terminus, prometheus, opentelemetry, event-emitter), each behind its own
+  // subpath export and optional peer dependency: they use the public API (index.ts) only.
+  { name: 'integrations', units: ['integrations/'] },
   {
     name: 'module / public API',
     open: true,
@@ -64,6 +67,9 @@ const ENTRY_FILES: Record<string, string[]> = {
   'discovery/': ['discovery/handler.registry.ts'],
 };
 
+/** The module / public API layer, which registers every provider (exempt from ENTRY_FILES). */
+const MODULE_LAYER = LAYERS.findIndex((layer) => layer.name === 'module / public API');
+
 const LIB = join(__dirname, '../../../lib');
 
 function unitOf(file: string): string {
@@ -86,7 +92,7 @@ function violation(edge: ImportEdge): string | undefined {
     return `${fromUnit} and ${toUnit} are both ${name(from)}: neither imports the other`;
   }
   const entries = ENTRY_FILES[toUnit];
-  if (entries && from !== 0 && !entries.includes(edge.to)) {
+  if (entries && from !== MODULE_LAYER && !entries.includes(edge.to)) {
     return `${toUnit} is reached only through ${entries.join(', ')}`;
   }
   return undefined;
@@ -162,6 +168,32 @@ describe('import layers of lib/', () => {
         `${offending.length} import(s) against the layers of lib/:\n${offending.join('\n')}`,
       );
     }
+  });
+});
+
+describe('the optional integrations in lib/integrations/', () => {
+  const graph = buildImportGraph(LIB);
+  const integrationOf = (file: string): string | undefined =>
+    file.startsWith('integrations/') ? file.split('/')[1] : undefined;
+
+  it('exist, one folder per subpath export, each with an index.ts', () => {
+    const folders = [...new Set(graph.files.map(integrationOf).filter(Boolean))].sort();
+    expect(folders).toEqual(['event-emitter', 'opentelemetry', 'prometheus', 'terminus']);
+    for (const folder of folders) expect(graph.files).toContain(`integrations/${folder}/index.ts`);
+  });
+
+  it('import the core only through its public API (index.ts), and not each other', () => {
+    const offending = graph.edges.filter((e) => {
+      const from = integrationOf(e.from);
+      if (from === undefined) return false;
+      return integrationOf(e.to) !== from && e.to !== 'index.ts';
+    });
+    expect(offending.map(describeEdge)).toEqual([]);
+    // And the core imports none of them.
+    const intoIntegrations = graph.edges.filter(
+      (e) => integrationOf(e.to) !== undefined && integrationOf(e.from) === undefined,
+    );
+    expect(intoIntegrations.map(describeEdge)).toEqual([]);
   });
 });
 
