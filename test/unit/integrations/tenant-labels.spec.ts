@@ -28,7 +28,10 @@ describe('TenantLabels', () => {
 
   it('gives the many small tenants one label, other, while the busy ones keep theirs', () => {
     const labels = new TenantLabels(2);
-    for (let i = 0; i < 50; i++) [labels.label('big1'), labels.label('big2')];
+    for (let i = 0; i < 50; i++) {
+      labels.label('big1');
+      labels.label('big2');
+    }
     const values = new Set<string>();
     for (let i = 0; i < 5_000; i++) values.add(labels.label(`small${i}`));
     expect([...values]).toEqual([OTHER_TENANTS]);
