@@ -14,7 +14,7 @@ export type {
   SchedulerEventName,
 } from './events/scheduler-events';
 export { RunInstrumentation } from './events/run-instrumentation';
-export type { InstrumentedRun, RunHook } from './events/run-instrumentation';
+export type { InstrumentedRun, RunHook, RunObserver } from './events/run-instrumentation';
 export { SchedulerMonitor } from './monitor/scheduler-monitor';
 export type { BacklogSample, RedisProbe, SchedulerSnapshot } from './monitor/scheduler-monitor';
 export type {

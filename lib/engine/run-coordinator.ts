@@ -45,7 +45,7 @@ export class RunCoordinator {
     /** Called when a slot frees up. */
     onRunEnd: () => void,
     /** Hooks around each handler invocation (tracing, metrics). */
-    instrumentation?: Pick<RunInstrumentation, 'wrap'>,
+    instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>,
   ) {
     const { scripts, keys } = connection;
     const { concurrency, lookAheadMs, maxPendingRuns } = options;

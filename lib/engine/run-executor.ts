@@ -1,5 +1,6 @@
 import type { RegisteredHandler } from '../discovery/handler.registry';
-import type { RunInstrumentation } from '../events/run-instrumentation';
+import { performance } from 'node:perf_hooks';
+import type { InstrumentedRun, RunInstrumentation } from '../events/run-instrumentation';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { RunTimeoutError } from '../errors/run-timeout.error';
 import { timerDelay } from '../time/timer-delay';
@@ -75,7 +76,7 @@ class RunContext implements ScheduleContext {
  */
 export class RunExecutor {
   /** `instrumentation`: hooks wrapped around each handler invocation (tracing, metrics). */
-  constructor(private readonly instrumentation?: Pick<RunInstrumentation, 'wrap'>) {}
+  constructor(private readonly instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>) {}
 
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
@@ -104,22 +105,33 @@ export class RunExecutor {
   }
 
   private async invoke(spec: RunSpec, ctx: ScheduleContext): Promise<RunOutcome> {
+    const instrumentation = this.instrumentation;
+    const run =
+      instrumentation?.wrap === undefined && instrumentation?.observers === undefined
+        ? undefined
+        : describeRun(spec, ctx);
+    const observers = run && instrumentation?.observers;
     try {
       const payload =
         spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
-      const wrap = this.instrumentation?.wrap;
-      if (wrap === undefined) {
+      if (observers) for (const o of observers) o.started(run);
+      const wrap = instrumentation?.wrap;
+      if (run === undefined || wrap === undefined) {
         await spec.handler.invoke(payload, ctx);
       } else {
-        const { handler } = spec;
-        await wrap({ handler: handler.name, kind: handler.kind, context: ctx }, async () =>
-          handler.invoke(payload, ctx),
-        );
+        await wrap(run, async () => spec.handler.invoke(payload, ctx));
       }
+      if (observers) for (const o of observers) o.ended(run, undefined);
       return SUCCEEDED;
     } catch (error) {
+      if (observers) for (const o of observers) o.ended(run, error);
       const err = error instanceof Error ? error : new Error(String(error));
       return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
     }
   }
+}
+
+function describeRun(spec: RunSpec, context: ScheduleContext): InstrumentedRun {
+  const { name, kind } = spec.handler;
+  return { handler: name, kind, context, startedAt: performance.now() };
 }

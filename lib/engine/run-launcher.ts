@@ -42,7 +42,7 @@ export class RunLauncher {
     private readonly leases: LeaseKeeper,
     private readonly hooks: LauncherHooks,
     initialAverageMs: number,
-    instrumentation?: Pick<RunInstrumentation, 'wrap'>,
+    instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>,
   ) {
     this.executor = new RunExecutor(instrumentation);
     this.average = Math.max(1, initialAverageMs);

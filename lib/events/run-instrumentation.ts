@@ -8,6 +8,18 @@ export interface InstrumentedRun {
   kind: 'static' | 'dynamic';
   /** The context the handler gets (scheduleId, tenantId, fireTime, dueTime, attempt, fencingToken). */
   context: ScheduleContext;
+  /** `performance.now()` just before the hooks and the handler were called. */
+  startedAt: number;
+}
+
+/**
+ * Told of each handler invocation without wrapping it (cheaper than a RunHook: no promise, no
+ * closure): `started` just before the handler is called, `ended` once it settled, with what it
+ * threw (undefined on success). Neither may throw.
+ */
+export interface RunObserver {
+  started(run: InstrumentedRun): void;
+  ended(run: InstrumentedRun, error: unknown): void;
 }
 
 /**
@@ -18,15 +30,26 @@ export interface InstrumentedRun {
 export type RunHook = (run: InstrumentedRun, invoke: () => Promise<unknown>) => Promise<unknown>;
 
 /**
- * The hooks around every handler invocation of this app's scheduler (the tracing and metrics
- * integrations register theirs). With none registered, `wrap` is undefined and the run executor
- * calls the handler directly: no closure, no promise, no cost per run.
+ * The hooks and observers around every handler invocation of this app's scheduler (the tracing
+ * integration registers a hook, the metrics one an observer). With none registered, `wrap` and
+ * `observers` are undefined and the run executor calls the handler directly: no cost per run.
  */
 @Injectable()
 export class RunInstrumentation {
   /** The registered hooks composed, the first registered outermost; undefined without hooks. */
   wrap: RunHook | undefined;
+  /** The registered observers; undefined without any. */
+  observers: readonly RunObserver[] | undefined;
   private readonly hooks: RunHook[] = [];
+
+  /** Registers an observer for every run from now on; returns the function that removes it. */
+  observe(observer: RunObserver): () => void {
+    this.observers = [...(this.observers ?? []), observer];
+    return () => {
+      const rest = (this.observers ?? []).filter((o) => o !== observer);
+      this.observers = rest.length > 0 ? rest : undefined;
+    };
+  }
 
   /** Registers a hook for every run from now on; returns the function that removes it. */
   use(hook: RunHook): () => void {

@@ -36,8 +36,18 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
   }),
+  // ours with the metrics and tracing integrations on (./ours-obs-pod.ts), for `--observability`.
+  'ours-obs': () => ({
+    name: 'ours-obs',
+    podModule: path.join(__dirname, 'ours-obs-pod.ts'),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
+  }),
   // ------------------------------------------------------------------------------------------
 };
+
+/** `--observability` runs these in this order and prints the pod CPU per run of the second over the first. */
+export const OBSERVABILITY = ['ours', 'ours-obs'];
 
 /** `--impl both` runs these in this order and prints ours/bullmq ratios. */
 export const BOTH = ['bullmq', 'ours'];

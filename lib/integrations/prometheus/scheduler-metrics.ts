@@ -12,6 +12,7 @@ import {
   SCHEDULER_METRICS_OPTIONS,
   type SchedulerMetricsOptions,
 } from './scheduler-metrics.options';
+import { CounterBuffer, HistogramBuffer } from './metric-buffers';
 import { TenantLabels } from './tenant-labels';
 
 const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -31,9 +32,9 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly names: string[] = [];
   private readonly stops: (() => void)[] = [];
   private readonly tenants: TenantLabels | undefined;
-  private readonly runs: Counter<string>;
-  private readonly lateness: Histogram<string>;
-  private readonly duration: Histogram<string>;
+  private readonly runs: CounterBuffer;
+  private readonly lateness: HistogramBuffer;
+  private readonly duration: HistogramBuffer;
   private readonly leaseLost: Counter<string>;
   private readonly redisErrors: Counter<string>;
 
@@ -57,37 +58,50 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
       this.names.push(prefix + name);
       return make(prefix + name);
     };
+    // Runs are counted and timed in buffers, flushed into prom-client at each scrape.
+    const flushing = (buffer: () => { flush(): void }) => ({
+      collect: () => buffer().flush(),
+    });
     this.runs = named(
       'runs_total',
       (name) =>
-        new Counter({
-          name,
-          help: 'Runs of this pod by outcome (skipped: fire times passed over)',
-          labelNames: [...runLabels, 'outcome'],
-          registers,
-        }),
+        new CounterBuffer(
+          new Counter({
+            name,
+            help: 'Runs of this pod by outcome (skipped: fire times passed over)',
+            labelNames: [...runLabels, 'outcome'],
+            registers,
+            ...flushing(() => this.runs),
+          }),
+        ),
     );
     this.lateness = named(
       'run_lateness_seconds',
       (name) =>
-        new Histogram({
-          name,
-          help: 'Time from a run’s due time (fire time + jitter) to its handler’s start',
-          labelNames: runLabels,
-          buckets: options.latenessBuckets ?? LATENESS_BUCKETS,
-          registers,
-        }),
+        new HistogramBuffer(
+          new Histogram({
+            name,
+            help: 'Time from a run’s due time (fire time + jitter) to its handler’s start',
+            labelNames: runLabels,
+            buckets: options.latenessBuckets ?? LATENESS_BUCKETS,
+            registers,
+            ...flushing(() => this.lateness),
+          }),
+        ),
     );
     this.duration = named(
       'run_duration_seconds',
       (name) =>
-        new Histogram({
-          name,
-          help: 'How long handlers ran',
-          labelNames: runLabels,
-          ...(options.durationBuckets ? { buckets: options.durationBuckets } : {}),
-          registers,
-        }),
+        new HistogramBuffer(
+          new Histogram({
+            name,
+            help: 'How long handlers ran',
+            labelNames: runLabels,
+            ...(options.durationBuckets ? { buckets: options.durationBuckets } : {}),
+            registers,
+            ...flushing(() => this.duration),
+          }),
+        ),
     );
     const mon = this.monitor;
     named(
@@ -156,7 +170,10 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
       ev.on('fires.skipped', (e) => this.count(e.handler, e.tenantId, 'skipped', e.count)),
       ev.on('lease.lost', () => this.leaseLost.inc()),
       ev.on('redis.error', (e) => this.redisErrors.inc({ operation: e.operation })),
-      this.instrumentation.use((run, invoke) => this.timed(run, invoke)),
+      this.instrumentation.observe({
+        started: (run) => this.started(run),
+        ended: (run) => this.ended(run),
+      }),
     );
     // Series that exist from the start, so that rate() and absent() work before the first event.
     this.leaseLost.inc(0);
@@ -167,29 +184,32 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
     for (const name of this.names) this.registry.removeSingleMetric(name);
   }
 
-  private labels(handler: string, tenantId: string | undefined): Record<string, string> {
-    return this.tenants ? { handler, tenant: this.tenants.label(tenantId) } : { handler };
+  /** The series key of a run's handler and tenant label ('\0' cannot be in either). */
+  private key(handler: string, tenantId: string | undefined): string {
+    return this.tenants ? `${handler}\0${this.tenants.label(tenantId)}` : handler;
+  }
+
+  private labels(key: string): Record<string, string> {
+    const [handler, tenant] = key.split('\0');
+    return this.tenants ? { handler, tenant } : { handler };
   }
 
   private count(handler: string, tenantId: string | undefined, outcome: string, n = 1): void {
-    this.runs.inc({ ...this.labels(handler, tenantId), outcome }, n);
+    const key = this.key(handler, tenantId);
+    this.runs.add(`${key}\0${outcome}`, () => ({ ...this.labels(key), outcome }), n);
   }
 
-  private timed(run: InstrumentedRun, invoke: () => Promise<unknown>): Promise<unknown> {
-    const labels = this.labels(run.handler, run.context.tenantId);
+  /** A handler starts: its lateness, from its due time, in Redis time. */
+  private started(run: InstrumentedRun): void {
+    const key = this.key(run.handler, run.context.tenantId);
     const lateMs = this.monitor.redisTime() - run.context.dueTime.getTime();
-    this.lateness.observe(labels, Math.max(0, lateMs) / 1000);
-    const startedAt = performance.now();
-    const done = (): void => this.duration.observe(labels, (performance.now() - startedAt) / 1000);
-    return invoke().then(
-      (result) => {
-        done();
-        return result;
-      },
-      (error: unknown) => {
-        done();
-        throw error;
-      },
-    );
+    this.lateness.observe(key, () => this.labels(key), Math.max(0, lateMs) / 1000);
+  }
+
+  /** A handler settled: how long it ran. */
+  private ended(run: InstrumentedRun): void {
+    const key = this.key(run.handler, run.context.tenantId);
+    const seconds = (performance.now() - run.startedAt) / 1000;
+    this.duration.observe(key, () => this.labels(key), seconds);
   }
 }

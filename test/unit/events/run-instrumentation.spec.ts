@@ -88,6 +88,36 @@ describe('RunInstrumentation', () => {
   });
 });
 
+describe('RunInstrumentation observers', () => {
+  it('are told of the start and the end of each run, with what the handler threw', async () => {
+    const instrumentation = new RunInstrumentation();
+    const seen: string[] = [];
+    const remove = instrumentation.observe({
+      started: (run) => seen.push(`started ${run.handler} ${typeof run.startedAt}`),
+      ended: (run, error) => seen.push(`ended ${run.context.fencingToken} ${String(error)}`),
+    });
+    const executor = new RunExecutor(instrumentation);
+    await executor.run(spec(() => void seen.push('handler')));
+    const failed = new Error('boom');
+    await executor.run(
+      spec(() => {
+        throw failed;
+      }),
+    );
+    remove();
+    expect(instrumentation.observers).toBeUndefined();
+    await executor.run(spec(() => void seen.push('unobserved')));
+    expect(seen).toEqual([
+      'started nightly number',
+      'handler',
+      'ended 7 undefined',
+      'started nightly number',
+      'ended 7 Error: boom',
+      'unobserved',
+    ]);
+  });
+});
+
 describe('SchedulerEvents.onAny', () => {
   it('receives every event with its name, makes wants() true, and stops when removed', () => {
     const events = new SchedulerEvents();
