@@ -5,8 +5,9 @@ export const OTHER_TENANTS = 'other';
 
 /**
  * Bounds the `tenant` label to the `topN` tenants with the most runs seen by this pod, the rest
- * as 'other'. A tenant enters the top N when it has more runs than the least of them, which then
- * counts as 'other' from then on (its past series stay). Counts of tenants outside the top N are
+ * as 'other'. A tenant enters the top N when it has more than twice the runs of the least of them,
+ * which counts as 'other' from then on (its past series stay); the factor keeps tenants of equal
+ * load from taking turns, which would make new series every time. Counts of tenants outside the top N are
  * forgotten when they pass 100 × topN, so memory stays bounded too.
  */
 export class TenantLabels {
@@ -30,7 +31,7 @@ export class TenantLabels {
       const c = this.counts.get(t) ?? 0;
       if (c < leastCount) [least, leastCount] = [t, c];
     }
-    if (least !== undefined && count > leastCount) {
+    if (least !== undefined && count > 2 * leastCount) {
       this.top.delete(least);
       this.top.add(tenantId);
       return tenantId;

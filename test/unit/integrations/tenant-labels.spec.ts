@@ -16,14 +16,22 @@ describe('TenantLabels', () => {
     expect(labels.label('a')).toBe('a');
   });
 
-  it('lets a tenant with more runs than the least of the top N take its place', () => {
+  it('lets a tenant with more than twice the runs of the least of the top N take its place', () => {
     const labels = new TenantLabels(2);
-    for (let i = 0; i < 3; i++) labels.label('a');
+    for (let i = 0; i < 5; i++) labels.label('a');
     labels.label('b');
     expect(labels.label('c')).toBe(OTHER_TENANTS); // c: 1 run, b: 1
-    expect(labels.label('c')).toBe('c'); // c: 2 runs > b: 1
+    expect(labels.label('c')).toBe(OTHER_TENANTS); // c: 2, not more than twice b's 1
+    expect(labels.label('c')).toBe('c'); // c: 3 > 2 × 1
     expect(labels.label('b')).toBe(OTHER_TENANTS);
     expect(labels.label('a')).toBe('a');
+  });
+
+  it('does not let tenants of equal load take turns', () => {
+    const labels = new TenantLabels(1);
+    const values = new Set<string>();
+    for (let i = 0; i < 3_000; i++) values.add(labels.label(['x', 'y', 'z'][i % 3]));
+    expect([...values].sort()).toEqual([OTHER_TENANTS, 'x']);
   });
 
   it('gives the many small tenants one label, other, while the busy ones keep theirs', () => {
