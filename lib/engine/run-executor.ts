@@ -111,23 +111,25 @@ export class RunExecutor {
         ? undefined
         : describeRun(spec, ctx);
     const observers = run && instrumentation?.observers;
+    if (observers) for (const o of observers) o.started(run);
+    let failure: { error: unknown } | undefined;
     try {
       const payload =
         spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
-      if (observers) for (const o of observers) o.started(run);
       const wrap = instrumentation?.wrap;
       if (run === undefined || wrap === undefined) {
         await spec.handler.invoke(payload, ctx);
       } else {
         await wrap(run, async () => spec.handler.invoke(payload, ctx));
       }
-      if (observers) for (const o of observers) o.ended(run, undefined);
-      return SUCCEEDED;
     } catch (error) {
-      if (observers) for (const o of observers) o.ended(run, error);
-      const err = error instanceof Error ? error : new Error(String(error));
-      return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
+      failure = { error };
     }
+    if (observers) for (const o of observers) o.ended(run, failure?.error);
+    if (!failure) return SUCCEEDED;
+    const { error } = failure;
+    const err = error instanceof Error ? error : new Error(String(error));
+    return { status: 'failed', error: err.message.slice(0, MAX_ERROR_LENGTH), stack: err.stack };
   }
 }
 
