@@ -44,9 +44,10 @@ class ListenModule {
  */
 const PARTS = ['metrics', 'scrape', 'tracing', 'sdk', 'context'];
 
-if (require.main === module) {
+/** Runs a pod with `parts` on (or those of `--opt obs=...` when `fromOptions`). */
+export function runObservabilityPod(parts: string[], fromOptions: boolean): void {
   runPod((ctx) => {
-    const on = new Set((ctx.options['obs'] ?? PARTS.join(',')).split(','));
+    const on = new Set(fromOptions && ctx.options['obs'] ? ctx.options['obs'].split(',') : parts);
     if (on.has('context')) {
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     }
@@ -62,3 +63,5 @@ if (require.main === module) {
     return createPod(ctx, imports);
   });
 }
+
+if (require.main === module) runObservabilityPod(PARTS, true);

@@ -1,5 +1,8 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import {
+  type Attributes,
+  context,
+  isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -28,7 +31,8 @@ export const RUN_SPAN_ATTRIBUTES = {
  * handler runs (so the handler's own spans nest under it), with the run's schedule id, tenant,
  * fire time, attempt, fencing token and the handler's outcome ('succeeded' or 'failed'; whether a
  * failure is retried is on the `scheduler.run.retrying` event), and the error recorded on failure.
- * Uses the global tracer provider: without an OpenTelemetry SDK its spans are no-ops.
+ * Uses the global tracer provider: without an OpenTelemetry SDK its spans are no-ops and the
+ * handler is called without entering a context. Attributes are set on recorded spans only.
  */
 @Injectable()
 export class SchedulerTracing implements OnModuleInit, OnModuleDestroy {
@@ -48,28 +52,39 @@ export class SchedulerTracing implements OnModuleInit, OnModuleDestroy {
 
   private traced(run: InstrumentedRun, invoke: () => Promise<unknown>): Promise<unknown> {
     const tracer = this.tracer ?? trace.getTracer(SCHEDULER_TRACER_NAME);
-    const ctx = run.context;
-    const attributes = {
-      [RUN_SPAN_ATTRIBUTES.handler]: run.handler,
-      [RUN_SPAN_ATTRIBUTES.scheduleId]: ctx.scheduleId,
-      [RUN_SPAN_ATTRIBUTES.fireTime]: ctx.fireTime.toISOString(),
-      [RUN_SPAN_ATTRIBUTES.attempt]: ctx.attempt,
-      [RUN_SPAN_ATTRIBUTES.fencingToken]: ctx.fencingToken,
-      ...(ctx.tenantId === undefined ? {} : { [RUN_SPAN_ATTRIBUTES.tenantId]: ctx.tenantId }),
-    };
-    return tracer.startActiveSpan(
+    const span = tracer.startSpan(
       `schedule.run ${run.handler}`,
-      { kind: SpanKind.INTERNAL, attributes },
+      { kind: SpanKind.INTERNAL },
       ROOT_CONTEXT,
-      (span) => invoke().then(succeeded(span), failed(span)),
     );
+    // No SDK (the API's no-op tracer): nothing to record and no trace to join, so no context to
+    // enter either. A span an SDK sampled out still becomes the active parent, as usual.
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return invoke();
+    if (span.isRecording()) span.setAttributes(attributesOf(run));
+    return context
+      .with(trace.setSpan(ROOT_CONTEXT, span), invoke)
+      .then(succeeded(span), failed(span));
   }
+}
+
+/** The run's span attributes. */
+function attributesOf(run: InstrumentedRun): Attributes {
+  const ctx = run.context;
+  const attributes: Attributes = {
+    [RUN_SPAN_ATTRIBUTES.handler]: run.handler,
+    [RUN_SPAN_ATTRIBUTES.scheduleId]: ctx.scheduleId,
+    [RUN_SPAN_ATTRIBUTES.fireTime]: ctx.fireTime.toISOString(),
+    [RUN_SPAN_ATTRIBUTES.attempt]: ctx.attempt,
+    [RUN_SPAN_ATTRIBUTES.fencingToken]: ctx.fencingToken,
+  };
+  if (ctx.tenantId !== undefined) attributes[RUN_SPAN_ATTRIBUTES.tenantId] = ctx.tenantId;
+  return attributes;
 }
 
 const succeeded =
   (span: Span) =>
   (result: unknown): unknown => {
-    span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
+    if (span.isRecording()) span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
     span.end();
     return result;
   };
