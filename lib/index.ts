@@ -10,7 +10,16 @@ export { RedisLockService } from './lock/redis-lock.service';
 export type { WithLockOptions } from './lock/redis-lock.service';
 export { Lock } from './lock/lock';
 export { SchedulerEvents } from './events/scheduler-events';
-export type { RunEvent, SchedulerEventMap, SchedulerEventName } from './events/scheduler-events';
+export type {
+  AnyListener,
+  RunEvent,
+  SchedulerEventMap,
+  SchedulerEventName,
+} from './events/scheduler-events';
+export { RunInstrumentation } from './events/run-instrumentation';
+export type { InstrumentedRun, RunHook, RunObserver } from './events/run-instrumentation';
+export { SchedulerMonitor } from './monitor/scheduler-monitor';
+export type { BacklogSample, RedisProbe, SchedulerSnapshot } from './monitor/scheduler-monitor';
 export type {
   MisfirePolicy,
   OverlapPolicy,

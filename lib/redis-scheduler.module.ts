@@ -5,6 +5,8 @@ import { RedisSchedulerMetadataAccessor } from './discovery/redis-scheduler-meta
 import { RedisSchedulerExplorer } from './discovery/redis-scheduler.explorer';
 import { SchedulerEngine } from './engine/scheduler.engine';
 import { SchedulerEvents } from './events/scheduler-events';
+import { RunInstrumentation } from './events/run-instrumentation';
+import { SchedulerMonitor } from './monitor/scheduler-monitor';
 import { StaticScheduleSync } from './engine/static-schedule.sync';
 import { RedisSchedulerModuleOptions } from './interfaces/redis-scheduler-options.interface';
 import { RedisLockService } from './lock/redis-lock.service';
@@ -49,7 +51,16 @@ import { RedisClock } from './time/redis-clock';
     SchedulerService,
     RedisLockService,
     SchedulerEvents,
+    RunInstrumentation,
+    SchedulerMonitor,
   ],
-  exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
+  exports: [
+    SchedulerService,
+    RedisLockService,
+    SchedulerEvents,
+    RunInstrumentation,
+    SchedulerMonitor,
+    REDIS_SCHEDULER_CLIENT,
+  ],
 })
 export class RedisSchedulerModule extends ConfigurableModuleClass {}

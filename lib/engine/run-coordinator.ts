@@ -1,5 +1,6 @@
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type { SchedulerEvents } from '../events/scheduler-events';
+import type { RunInstrumentation } from '../events/run-instrumentation';
 import type { RedisConnection } from '../redis/redis-client.provider';
 import type { ClaimedRun } from '../redis/protocol/run.types';
 import type { RedisClock } from '../time/redis-clock';
@@ -43,6 +44,8 @@ export class RunCoordinator {
     onRearm: (source: RunSource, dueMs: number) => void,
     /** Called when a slot frees up. */
     onRunEnd: () => void,
+    /** Hooks around each handler invocation (tracing, metrics). */
+    instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>,
   ) {
     const { scripts, keys } = connection;
     const { concurrency, lookAheadMs, maxPendingRuns } = options;
@@ -58,7 +61,7 @@ export class RunCoordinator {
     };
     this.chainFacts = { closing: false, lookAheadMs, nowMs: 0, owned: false, room: false };
     this.slots = new RunSlots<Claimed>(options.concurrency);
-    this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys);
+    this.leases = new LeaseKeeper(options.leaseMs, clock, scripts, keys, events);
     this.recorder = new RunRecorder(options, connection, clock, events, registry.podId, {
       chainFor: (c, plan) => {
         // Asked once per completion: the facts object is reused, not allocated per run.
@@ -89,6 +92,7 @@ export class RunCoordinator {
         },
       },
       options.lookAheadMs,
+      instrumentation,
     );
     this.admission = new RunAdmission(
       options,
@@ -106,6 +110,11 @@ export class RunCoordinator {
   /** Handlers running on this pod now. */
   get running(): number {
     return this.launcher.running;
+  }
+
+  /** Runs claimed ahead of their due time and not started yet. */
+  get reserved(): number {
+    return this.admission.reserved;
   }
 
   /** How many more runs to claim (run-capacity.ts). */

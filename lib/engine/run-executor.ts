@@ -1,4 +1,6 @@
 import type { RegisteredHandler } from '../discovery/handler.registry';
+import { performance } from 'node:perf_hooks';
+import type { InstrumentedRun, RunInstrumentation } from '../events/run-instrumentation';
 import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { NonRetryableError } from '../errors/non-retryable.error';
 import { RunTimeoutError } from '../errors/run-timeout.error';
@@ -90,6 +92,9 @@ class RunContext implements ScheduleContext {
  * that ignores its signal cannot hold a timed-out or lost run open.
  */
 export class RunExecutor {
+  /** `instrumentation`: hooks wrapped around each handler invocation (tracing, metrics). */
+  constructor(private readonly instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>) {}
+
   run(spec: RunSpec): Promise<RunOutcome> {
     const { abort } = spec;
     const ctx = new RunContext(spec);
@@ -117,20 +122,42 @@ export class RunExecutor {
   }
 
   private async invoke(spec: RunSpec, ctx: ScheduleContext): Promise<RunOutcome> {
+    const instrumentation = this.instrumentation;
+    const run =
+      instrumentation?.wrap === undefined && instrumentation?.observers === undefined
+        ? undefined
+        : describeRun(spec, ctx);
+    const observers = run && instrumentation?.observers;
+    if (observers) for (const o of observers) o.started(run);
+    let failure: { error: unknown } | undefined;
+    let result: unknown;
     try {
       const payload =
         spec.payloadJson === '' ? undefined : (JSON.parse(spec.payloadJson) as unknown);
-      const result = await spec.handler.invoke(payload, ctx);
-      return result === undefined ? SUCCEEDED : { status: 'succeeded', error: '', result };
+      const wrap = instrumentation?.wrap;
+      result =
+        run === undefined || wrap === undefined
+          ? await spec.handler.invoke(payload, ctx)
+          : await wrap(run, async () => spec.handler.invoke(payload, ctx));
     } catch (error) {
-      const err = error instanceof Error ? error : new Error(String(error));
-      const outcome: RunOutcome = {
-        status: 'failed',
-        error: err.message.slice(0, MAX_ERROR_LENGTH),
-        stack: err.stack,
-      };
-      if (err instanceof NonRetryableError) outcome.final = true;
-      return outcome;
+      failure = { error };
     }
+    if (observers) for (const o of observers) o.ended(run, failure?.error);
+    if (!failure)
+      return result === undefined ? SUCCEEDED : { status: 'succeeded', error: '', result };
+    const { error } = failure;
+    const err = error instanceof Error ? error : new Error(String(error));
+    const outcome: RunOutcome = {
+      status: 'failed',
+      error: err.message.slice(0, MAX_ERROR_LENGTH),
+      stack: err.stack,
+    };
+    if (err instanceof NonRetryableError) outcome.final = true;
+    return outcome;
   }
+}
+
+function describeRun(spec: RunSpec, context: ScheduleContext): InstrumentedRun {
+  const { name, kind } = spec.handler;
+  return { handler: name, kind, context, startedAt: performance.now() };
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { RunInstrumentation } from '../events/run-instrumentation';
 import { performance } from 'node:perf_hooks';
 import { timerDelay } from '../time/timer-delay';
 import { withTimeLimit } from '../time/time-limit';
@@ -29,7 +30,7 @@ export interface LauncherHooks {
  */
 export class RunLauncher {
   private readonly logger = new Logger('RedisScheduler');
-  private readonly executor = new RunExecutor();
+  private readonly executor: RunExecutor;
   /** Started and not yet recorded. */
   private readonly active = new Set<ActiveRun>();
   /** Runs whose handler is done, to record on the next turn of the event loop. */
@@ -43,7 +44,9 @@ export class RunLauncher {
     private readonly leases: LeaseKeeper,
     private readonly hooks: LauncherHooks,
     initialAverageMs: number,
+    instrumentation?: Pick<RunInstrumentation, 'wrap' | 'observers'>,
   ) {
+    this.executor = new RunExecutor(instrumentation);
     this.average = Math.max(1, initialAverageMs);
   }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LockLostError } from '../errors/lock-lost.error';
 import type { KeySpace } from '../redis/key-space';
+import type { SchedulerEvents } from '../events/scheduler-events';
 import type { LeaseRefusal } from '../redis/protocol/run.types';
 import type { RedisScripts } from '../redis/redis-scripts';
 import type { RedisClock } from '../time/redis-clock';
@@ -64,6 +65,8 @@ export class LeaseKeeper {
     private readonly clock: Pick<RedisClock, 'now'>,
     private readonly scripts: LeasePort,
     private readonly keys: Pick<KeySpace, 'partitionBases' | 'wakeChannel'>,
+    /** Told of lost leases ('lease.lost') and failed renewals ('redis.error'). */
+    private readonly events?: Pick<SchedulerEvents, 'wants' | 'emit'>,
   ) {
     this.tickMs = Math.max(1, timerDelay(Math.floor(leaseMs / 8), 1_000));
     this.abortMarginMs = this.tickMs + ESTIMATE_SLACK_MS;
@@ -144,6 +147,9 @@ export class LeaseKeeper {
       await Promise.all(groupByPartition(renew).map(([p, group]) => this.renew(p, group)));
     } catch (error) {
       this.logger.debug(`Lease renewal failed: ${(error as Error).message}`);
+      if (this.events?.wants('redis.error')) {
+        this.events.emit('redis.error', { operation: 'renew', error: (error as Error).message });
+      }
     } finally {
       this.renewing = false;
     }
@@ -165,6 +171,10 @@ export class LeaseKeeper {
     const why = refusal === 'lease-lost' ? 'taken over or removed' : 'lease expired';
     this.logger.warn(`Run of "${run.scheduleId}" lost its lease (${why}); aborting its signal`);
     run.abort.abort(new LockLostError(run.member, why));
+    if (this.events?.wants('lease.lost')) {
+      const { scheduleId, fencingToken } = run;
+      this.events.emit('lease.lost', { scheduleId, fencingToken, reason: why });
+    }
   }
 }
 

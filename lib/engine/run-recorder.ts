@@ -182,6 +182,9 @@ export class RunRecorder {
 
   /** completeRuns failed (Redis unreachable): written again while the lease lasts, else given up. */
   private failed(items: Recording[], error: Error): void {
+    if (this.events.wants('redis.error')) {
+      this.events.emit('redis.error', { operation: 'complete', error: error.message });
+    }
     const now = this.clock.now();
     for (const r of items) {
       const leaseUntil = r.active?.leaseUntilMs ?? r.c.run.leaseUntilMs;
@@ -207,6 +210,7 @@ export class RunRecorder {
       this.events.emit('fires.skipped', {
         scheduleId: c.info.id,
         tenantId: c.info.tenantId,
+        handler: c.source.handler.name,
         count: completion.skipped,
         resumeAt: new Date(completion.nextFireMs),
       });
@@ -281,6 +285,7 @@ export function describe(c: Claimed) {
   const { run } = c;
   return {
     scheduleId: c.info.id,
+    handler: c.source.handler.name,
     tenantId: c.info.tenantId,
     fireTime: new Date(run.fireMs),
     attempt: run.attempt,

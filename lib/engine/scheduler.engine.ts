@@ -11,11 +11,13 @@ import { performance } from 'node:perf_hooks';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import { HandlerRegistry } from '../discovery/handler.registry';
+import { RunInstrumentation } from '../events/run-instrumentation';
 import { SchedulerEvents } from '../events/scheduler-events';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { RedisClock } from '../time/redis-clock';
 import { timerDelay } from '../time/timer-delay';
 import { type DueTarget, dueTargets } from './due-target';
+import type { EngineFigures } from './engine-figures';
 import { PodRegistry } from './pod-registry';
 import { reservationLeaseMs } from './run-lease';
 import { RunCoordinator } from './run-coordinator';
@@ -51,6 +53,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
   private timerAt = Infinity;
   private nextFullPollAt = 0;
   private failures = 0;
+  private lastTickAtMs = 0;
   private readonly wake: WakeSubscription;
   /** The tick under way, awaited by shutdown so that no claim lands after it. */
   private current: Promise<void> | undefined;
@@ -61,7 +64,8 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     private readonly handlers: HandlerRegistry,
     private readonly clock: RedisClock,
     private readonly staticSync: StaticScheduleSync,
-    events: SchedulerEvents,
+    private readonly events: SchedulerEvents,
+    instrumentation: RunInstrumentation,
   ) {
     this.registry = new PodRegistry(this.podId, connection.keys, connection.scripts, HEARTBEAT_MS);
     this.runs = new RunCoordinator(
@@ -74,6 +78,7 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
       () => {
         if (this.starved) this.arm(0);
       },
+      instrumentation,
     );
     this.wake = new WakeSubscription(connection, {
       epochBumped: () => this.runs.noteWrite(),
@@ -149,6 +154,16 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     this.runs.noteWrite();
   }
 
+  /** What the engine is doing now (SchedulerMonitor). */
+  figures(): EngineFigures {
+    return {
+      claiming: this.running,
+      lastTickAtMs: this.lastTickAtMs,
+      runsInFlight: this.runs.running,
+      reservedRuns: this.runs.reserved,
+    };
+  }
+
   /** A writer in this process stored a due time: look at it in time without waiting for pub/sub. */
   notifyDue(dueKey: string, dueMs: number): void {
     const target = this.byDueKey.get(dueKey);
@@ -188,12 +203,16 @@ export class SchedulerEngine implements OnApplicationBootstrap, BeforeApplicatio
     let delay = this.options.maxIdleMs;
     try {
       delay = await this.claim();
+      this.lastTickAtMs = Date.now();
       if (this.failures > 0) {
         this.logger.log(`Claiming again after ${this.failures} failed attempt(s)`);
         this.failures = 0;
       }
     } catch (error) {
       this.failures++;
+      if (this.events.wants('redis.error')) {
+        this.events.emit('redis.error', { operation: 'claim', error: (error as Error).message });
+      }
       if (this.failures === 1) {
         this.logger.warn(
           `Cannot claim due runs: ${(error as Error).message}; retrying with backoff`,

@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events';
 /** What every run event says about the run. */
 export interface RunEvent {
   scheduleId: string;
+  /** The handler's name: a static schedule's name, or the `@ScheduleHandler` name of a dynamic one. */
+  handler: string;
   tenantId?: string;
   fireTime: Date;
   attempt: number;
@@ -27,10 +29,26 @@ export interface SchedulerEventMap {
    */
   'schedule.parked': RunEvent & { error: string };
   /** Fire times were passed over unrun (misfire or overlap policy). */
-  'fires.skipped': { scheduleId: string; tenantId?: string; count: number; resumeAt: Date };
+  'fires.skipped': {
+    scheduleId: string;
+    tenantId?: string;
+    handler: string;
+    count: number;
+    resumeAt: Date;
+  };
+  /** A running run lost its lease (taken over, removed, or expired): its signal is aborted. */
+  'lease.lost': { scheduleId: string; fencingToken: number; reason: string };
+  /** A Redis call of the engine failed (`operation`: 'claim', 'complete' or 'renew'). */
+  'redis.error': { operation: 'claim' | 'complete' | 'renew'; error: string };
 }
 
 export type SchedulerEventName = keyof SchedulerEventMap;
+
+/** A listener of every event (SchedulerEvents.onAny). */
+export type AnyListener = <E extends SchedulerEventName>(
+  event: E,
+  payload: SchedulerEventMap[E],
+) => void;
 
 /**
  * Typed, in-process events of this pod's runs, for metrics, tracing and tests. Listeners run
@@ -39,6 +57,7 @@ export type SchedulerEventName = keyof SchedulerEventMap;
 @Injectable()
 export class SchedulerEvents {
   private readonly emitter = new EventEmitter();
+  private readonly anyListeners = new Set<AnyListener>();
 
   on<E extends SchedulerEventName>(
     event: E,
@@ -55,12 +74,29 @@ export class SchedulerEvents {
     return () => this.emitter.off(event, safe);
   }
 
+  /**
+   * Listens to every event, including events added in later versions (the event-emitter bridge
+   * forwards them all). Returns the function that stops listening.
+   */
+  onAny(listener: AnyListener): () => void {
+    const safe: AnyListener = (event, payload) => {
+      try {
+        listener(event, payload);
+      } catch {
+        // a listener's failure must never affect a run
+      }
+    };
+    this.anyListeners.add(safe);
+    return () => this.anyListeners.delete(safe);
+  }
+
   /** Whether anything listens to `event`, so that a run builds no payload nobody reads. */
   wants(event: SchedulerEventName): boolean {
-    return this.emitter.listenerCount(event) > 0;
+    return this.anyListeners.size > 0 || this.emitter.listenerCount(event) > 0;
   }
 
   emit<E extends SchedulerEventName>(event: E, payload: SchedulerEventMap[E]): void {
-    if (this.wants(event)) this.emitter.emit(event, payload);
+    if (this.emitter.listenerCount(event) > 0) this.emitter.emit(event, payload);
+    for (const listener of this.anyListeners) listener(event, payload);
   }
 }

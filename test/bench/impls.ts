@@ -44,8 +44,28 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
   }),
+  // ours with the metrics and tracing integrations on (./ours-obs-pod.ts), for `--observability`.
+  'ours-obs': () => ({
+    name: 'ours-obs',
+    podModule: path.join(__dirname, 'ours-obs-pod.ts'),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
+  }),
+  // ours in an app that traces (SDK + context manager) but without the integrations (./ours-sdk-pod.ts).
+  'ours-sdk': () => ({
+    name: 'ours-sdk',
+    podModule: path.join(__dirname, 'ours-sdk-pod.ts'),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
+  }),
   // ------------------------------------------------------------------------------------------
 };
+
+/**
+ * `--observability` runs these in this order (per round) and prints the pod CPU per run of
+ * ours-obs over ours (the target) and over ours-sdk (the integrations' own share).
+ */
+export const OBSERVABILITY = ['ours', 'ours-sdk', 'ours-obs'];
 
 /** `--impl both` runs these in this order and prints ours/bullmq ratios. */
 export const BOTH = ['bullmq', 'ours'];

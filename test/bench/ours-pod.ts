@@ -12,7 +12,7 @@
  * anomaly shows up next to the table instead of vanishing.
  */
 import 'reflect-metadata';
-import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, LoggerService, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ScheduleContext } from '../../lib';
 import { builtLibrary } from './ours-options';
@@ -61,7 +61,11 @@ class QuietLogger implements LoggerService {
 @Module({})
 class BenchPodModule {}
 
-export async function createPod(ctx: PodContext): Promise<PodHandle> {
+/** `imports`: more modules for the pod (ours-obs-pod.ts adds the metrics and tracing modules). */
+export async function createPod(
+  ctx: PodContext,
+  imports: Array<DynamicModule | Type<unknown>> = [],
+): Promise<PodHandle> {
   const o = oursOptions(ctx.options);
   // Cluster mode: an ioredis Cluster on ctx.clusterNodes, which the module does not close.
   const connection = oursRedis(ctx);
@@ -69,7 +73,10 @@ export async function createPod(ctx: PodContext): Promise<PodHandle> {
     const app = await NestFactory.createApplicationContext(
       {
         module: BenchPodModule,
-        imports: [RedisSchedulerModule.forRoot(oursModuleOptions(connection.redis, o, true))],
+        imports: [
+          RedisSchedulerModule.forRoot(oursModuleOptions(connection.redis, o, true)),
+          ...imports,
+        ],
         providers: [{ provide: POD_CONTEXT, useValue: ctx }, BenchHandlers],
       },
       { logger: new QuietLogger(ctx), abortOnError: false },
@@ -89,4 +96,4 @@ export async function createPod(ctx: PodContext): Promise<PodHandle> {
   }
 }
 
-if (require.main === module) runPod(createPod);
+if (require.main === module) runPod((ctx) => createPod(ctx));

@@ -46,7 +46,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SetupContext } from './impl-setup';
-import { BOTH, getImplementation } from './impls';
+import { BOTH, getImplementation, OBSERVABILITY } from './impls';
 import { computeFigures, Figures, round } from './metrics';
 import { forkPod, nowMs, PodProcess, ReadyMessage, ResultMessage } from './pod-protocol';
 import { formatSummary, ProfileSummary, summariseProfile } from './profile';
@@ -96,6 +96,8 @@ interface Args {
   /** Run on a private Redis Cluster of `clusterMasters` masters instead of one server. */
   cluster: boolean;
   clusterMasters: number;
+  /** `--observability`: ours without and with the metrics and tracing integrations (issue 11). */
+  observability: boolean;
 }
 
 interface Case {
@@ -158,6 +160,38 @@ const HERD_SETTLE_MS = 3_000;
  * would take: upsertJobScheduler at 1M registered ~4,800 schedulers/s; the 100k herd started
  * ~1,200 runs/s (37,146 in the 30 s counted).
  */
+/** `--observability`: the steady rate of issue 11 item 5, and its target (pod CPU per run). */
+const OBSERVABILITY_RATE = 5_000;
+const OBSERVABILITY_MAX_RATIO = 1.15;
+
+/**
+ * `--observability`: pod CPU per run of ours with metrics and tracing over ours without, each the
+ * mean over its rows (the rounds alternate the two, so that a change of load hits both).
+ */
+function observabilityCost(
+  rows: Row[],
+): { ratio: number; ratioOverSdk: number; line: string } | undefined {
+  const mean = (impl: string): number => {
+    const values = rows.filter((r) => r.impl === impl && measured(r) && r.figures);
+    const cpu = values.map((r) => r.figures?.podCpuMsPer1kRuns ?? NaN);
+    return cpu.reduce((a, b) => a + b, 0) / cpu.length;
+  };
+  const [off, sdk, on] = OBSERVABILITY.map(mean);
+  if (![off, sdk, on].every(Number.isFinite) || off === 0 || sdk === 0) return undefined;
+  const ratio = on / off;
+  const verdict = ratio <= OBSERVABILITY_MAX_RATIO ? 'PASS' : 'MISS';
+  return {
+    ratio: round(ratio, 3),
+    ratioOverSdk: round(on / sdk, 3),
+    line:
+      `${verdict} observability cost (issue 11): pod CPU per run with metrics + tracing (SDK, no ` +
+      `exporter) ${round(on, 1)} ms/1k vs ${round(off, 1)} ms/1k without = ${ratio.toFixed(3)}x ` +
+      `(target ≤ ${OBSERVABILITY_MAX_RATIO}x)\n` +
+      `     of which the integrations themselves: ${(on / sdk).toFixed(3)}x over the same app ` +
+      `with the OpenTelemetry SDK and context manager but no integration (${round(sdk, 1)} ms/1k)`,
+  };
+}
+
 const BULLMQ_REGISTER_PER_SEC = 4_800;
 const BULLMQ_HERD_RUNS_PER_SEC = 1_200;
 
@@ -206,6 +240,8 @@ function parseCli(argv: string[]): Args {
       reference: { type: 'string' },
       cluster: { type: 'boolean', default: false },
       'cluster-masters': { type: 'string' },
+      observability: { type: 'boolean', default: false },
+      'obs-rounds': { type: 'string', default: '2' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -235,10 +271,19 @@ function parseCli(argv: string[]): Args {
   }
   return {
     workload,
-    schedules: values.schedules
-      ?.split(',')
-      .map((s) => Math.floor(num('schedules', s.replace(/_/g, ''), 1))),
-    impls: values.impl === 'both' ? BOTH : (values.impl ?? 'bullmq').split(','),
+    schedules:
+      values.schedules
+        ?.split(',')
+        .map((s) => Math.floor(num('schedules', s.replace(/_/g, ''), 1))) ??
+      (values.observability ? [OBSERVABILITY_RATE] : undefined),
+    impls: values.observability
+      ? Array.from({ length: Math.floor(num('obs-rounds', values['obs-rounds'], 1)) }).flatMap(
+          () => OBSERVABILITY,
+        )
+      : values.impl === 'both'
+        ? BOTH
+        : (values.impl ?? 'bullmq').split(','),
+    observability: values.observability === true,
     pods: Math.floor(num('pods', values.pods, 1)),
     seconds: opt('seconds', values.seconds, 1),
     warmup: opt('warmup', values.warmup, 0),
@@ -824,6 +869,10 @@ async function main(): Promise<void> {
       (redis.topology.mode === 'cluster' ? ` (cluster of ${redis.topology.masters} masters)` : '') +
       `, ${env.nproc} × ${env.cpuModel}, load ${env.loadavg.join(' ')}`;
     process.stdout.write(`\n${title}\n${table(rows)}\n`);
+    const observability = args.observability ? observabilityCost(rows) : undefined;
+    if (args.observability) {
+      process.stdout.write(`\n${observability?.line ?? 'observability cost: no measured rows'}\n`);
+    }
     for (const r of rows) {
       for (const n of r.notes) process.stdout.write(`\nnote: ${r.case} ${r.impl}: ${n}`);
       if (r.podErrors.length)
@@ -886,6 +935,7 @@ async function main(): Promise<void> {
       ),
       targets,
       sweeps,
+      ...(observability ? { observability } : {}),
     };
     fs.mkdirSync(args.out, { recursive: true });
     const file = path.join(args.out, `${report.createdAt.replace(/[:.]/g, '-')}.json`);

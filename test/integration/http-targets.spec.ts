@@ -11,7 +11,7 @@ import {
   HttpTargetsModule,
   HttpTargetsOptions,
   InvalidHttpTargetError,
-} from '../../lib/http-targets';
+} from '../../lib/integrations/http';
 import { freePort } from '../support/free-port';
 import { freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';

@@ -32,7 +32,7 @@ afterAll(() => {
 /** Prints the loaded module files matching the optional integrations, as JSON. */
 const LOADED =
   "JSON.stringify(Object.keys(require('node:module')._cache)" +
-  '.filter((f) => /[\\\\/](http-targets|undici)[\\\\/]/.test(f)).length)';
+  '.filter((f) => /[\\\\/](integrations[\\\\/]http|undici)[\\\\/]/.test(f)).length)';
 
 describe('nestjs-redis-scheduler/http', () => {
   it('is not loaded by the core, nor is undici', async () => {

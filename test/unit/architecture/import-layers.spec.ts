@@ -22,16 +22,17 @@ interface Layer {
 }
 
 const LAYERS: Layer[] = [
-  // Optional integrations behind their own subpath export (nestjs-redis-scheduler/http): they
-  // use the core only through its public API, lib/index.ts (see INTEGRATIONS).
-  { name: 'integrations', units: ['http-targets/'] },
+  // Optional integrations (http, terminus, prometheus, opentelemetry, event-emitter), each behind
+  // its own subpath export and optional peer dependency: they use the public API (index.ts) only.
+  { name: 'integrations', units: ['integrations/'] },
   {
     name: 'module / public API',
     open: true,
     units: ['index.ts', 'redis-scheduler.module.ts', 'redis-scheduler.options.ts'],
   },
   // The injectable services of the public API: schedule CRUD and its validation, locks.
-  { name: 'services', units: ['scheduler/', 'lock/'] },
+  // (monitor/: the read-only view of the engine that health checks and metrics use.)
+  { name: 'services', units: ['scheduler/', 'lock/', 'monitor/'] },
   // Claims, runs, leases, the pod registry, schedule storage and the boot-time static sync.
   { name: 'engine', units: ['engine/'] },
   // Finds decorated methods and fills the handler registry the engine reads.
@@ -171,6 +172,32 @@ describe('import layers of lib/', () => {
         `${offending.length} import(s) against the layers of lib/:\n${offending.join('\n')}`,
       );
     }
+  });
+});
+
+describe('the optional integrations in lib/integrations/', () => {
+  const graph = buildImportGraph(LIB);
+  const integrationOf = (file: string): string | undefined =>
+    file.startsWith('integrations/') ? file.split('/')[1] : undefined;
+
+  it('exist, one folder per subpath export, each with an index.ts', () => {
+    const folders = [...new Set(graph.files.map(integrationOf).filter(Boolean))].sort();
+    expect(folders).toEqual(['event-emitter', 'http', 'opentelemetry', 'prometheus', 'terminus']);
+    for (const folder of folders) expect(graph.files).toContain(`integrations/${folder}/index.ts`);
+  });
+
+  it('import the core only through its public API (index.ts), and not each other', () => {
+    const offending = graph.edges.filter((e) => {
+      const from = integrationOf(e.from);
+      if (from === undefined) return false;
+      return integrationOf(e.to) !== from && e.to !== 'index.ts';
+    });
+    expect(offending.map(describeEdge)).toEqual([]);
+    // And the core imports none of them.
+    const intoIntegrations = graph.edges.filter(
+      (e) => integrationOf(e.to) !== undefined && integrationOf(e.from) === undefined,
+    );
+    expect(intoIntegrations.map(describeEdge)).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { classifyAddress } from '../../../lib/http-targets/address-classifier';
+import { classifyAddress } from '../../../lib/integrations/http/address-classifier';
 
 describe('classifyAddress', () => {
   it.each([

@@ -1,6 +1,6 @@
-import { CircuitBreaker } from '../../../lib/http-targets/circuit-breaker';
-import { HttpTargetBreakers } from '../../../lib/http-targets/http-target-breakers';
-import { resolveHttpTargetsOptions } from '../../../lib/http-targets/http-targets.options';
+import { CircuitBreaker } from '../../../lib/integrations/http/circuit-breaker';
+import { HttpTargetBreakers } from '../../../lib/integrations/http/http-target-breakers';
+import { resolveHttpTargetsOptions } from '../../../lib/integrations/http/http-targets.options';
 
 let now = 0;
 const breaker = () => new CircuitBreaker({ failureThreshold: 3, coolDownMs: 1_000 }, () => now);

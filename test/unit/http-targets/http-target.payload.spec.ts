@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { HttpTargetNotAllowedError, InvalidHttpTargetError } from '../../../lib/http-targets';
+import { HttpTargetNotAllowedError, InvalidHttpTargetError } from '../../../lib/integrations/http';
 import {
   openHeaders,
   parseHttpPayload,
   prepareHttpPayload,
-} from '../../../lib/http-targets/http-target.payload';
+} from '../../../lib/integrations/http/http-target.payload';
 import {
   HttpTargetsOptions,
   resolveHttpTargetsOptions,
-} from '../../../lib/http-targets/http-targets.options';
+} from '../../../lib/integrations/http/http-targets.options';
 import { InvalidOptionsError } from '../../../lib';
 
 const SECRET = 'Bearer s3cret-value-42';

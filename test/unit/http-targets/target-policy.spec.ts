@@ -1,5 +1,5 @@
-import { HttpTargetNotAllowedError } from '../../../lib/http-targets';
-import type { AddressKind } from '../../../lib/http-targets/address-classifier';
+import { HttpTargetNotAllowedError } from '../../../lib/integrations/http';
+import type { AddressKind } from '../../../lib/integrations/http/address-classifier';
 import {
   AllowRule,
   checkTarget,
@@ -8,7 +8,7 @@ import {
   parseAllowRule,
   RefusedAddressError,
   Resolver,
-} from '../../../lib/http-targets/target-policy';
+} from '../../../lib/integrations/http/target-policy';
 
 const rules = (...entries: string[]): AllowRule[] =>
   entries.map((e) => {

@@ -1,4 +1,4 @@
-import { NonRetryableError, SchedulerError } from '../index';
+import { NonRetryableError, SchedulerError } from '../../index';
 
 /**
  * The errors of HTTP targets. None of their messages holds a header value or a URL's query

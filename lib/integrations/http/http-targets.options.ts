@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '../index';
+import { InvalidOptionsError } from '../../index';
 import type { AddressKind } from './address-classifier';
 import type { CircuitBreakerOptions } from './circuit-breaker';
 import { HeaderCipher, type HttpTargetKey } from './header-cipher';

@@ -9,7 +9,7 @@ import {
   RunTimeoutError,
   ScheduleContext,
   ScheduleHandler,
-} from '../index';
+} from '../../index';
 import {
   HttpTargetCircuitOpenError,
   HttpTargetFailedError,

@@ -1,4 +1,4 @@
-import type { PayloadTarget } from '../index';
+import type { PayloadTarget } from '../../index';
 import { HeaderCipher } from './header-cipher';
 import { InvalidHttpTargetError } from './http-target.errors';
 import {
@@ -26,7 +26,7 @@ export interface HttpTargetPayload {
   timeoutMs?: number;
 }
 
-declare module '../index' {
+declare module '../../index' {
   interface ScheduleHandlers {
     http: HttpTargetPayload;
   }
