@@ -73,6 +73,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
             registers,
             ...flushing(() => this.runs),
           }),
+          (key, outcome) => ({ ...this.labels(key), outcome }),
         ),
     );
     this.lateness = named(
@@ -87,6 +88,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
             registers,
             ...flushing(() => this.lateness),
           }),
+          (key) => this.labels(key),
         ),
     );
     this.duration = named(
@@ -101,6 +103,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
             registers,
             ...flushing(() => this.duration),
           }),
+          (key) => this.labels(key),
         ),
     );
     const mon = this.monitor;
@@ -195,21 +198,20 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   private count(handler: string, tenantId: string | undefined, outcome: string, n = 1): void {
-    const key = this.key(handler, tenantId);
-    this.runs.add(`${key}\0${outcome}`, () => ({ ...this.labels(key), outcome }), n);
+    this.runs.add(this.key(handler, tenantId), outcome, n);
   }
 
   /** A handler starts: its lateness, from its due time, in Redis time. */
   private started(run: InstrumentedRun): void {
     const key = this.key(run.handler, run.context.tenantId);
     const lateMs = this.monitor.redisTime() - run.context.dueTime.getTime();
-    this.lateness.observe(key, () => this.labels(key), Math.max(0, lateMs) / 1000);
+    this.lateness.observe(key, Math.max(0, lateMs) / 1000);
   }
 
   /** A handler settled: how long it ran. */
   private ended(run: InstrumentedRun): void {
     const key = this.key(run.handler, run.context.tenantId);
     const seconds = (performance.now() - run.startedAt) / 1000;
-    this.duration.observe(key, () => this.labels(key), seconds);
+    this.duration.observe(key, seconds);
   }
 }
