@@ -142,7 +142,7 @@ export class RunExecutor {
     } catch (error) {
       failure = { error };
     }
-    if (observers) for (const o of observers) o.ended(run, failure?.error);
+    if (observers) for (const o of observers) o.ended(run, failure?.error, failure !== undefined);
     if (!failure)
       return result === undefined ? SUCCEEDED : { status: 'succeeded', error: '', result };
     const { error } = failure;
@@ -159,5 +159,5 @@ export class RunExecutor {
 
 function describeRun(spec: RunSpec, context: ScheduleContext): InstrumentedRun {
   const { name, kind } = spec.handler;
-  return { handler: name, kind, context, startedAt: performance.now() };
+  return { handler: name, kind, context, startedAt: performance.now(), scope: undefined };
 }

@@ -10,16 +10,23 @@ export interface InstrumentedRun {
   context: ScheduleContext;
   /** `performance.now()` just before the hooks and the handler were called. */
   startedAt: number;
+  /**
+   * Undefined until an observer's `started` sets it, for itself and the hooks of the same run (the
+   * tracing integration keeps the run's span here, so that its hook and its `ended` need no
+   * closure per run).
+   */
+  scope: unknown;
 }
 
 /**
  * Told of each handler invocation without wrapping it (cheaper than a RunHook: no promise, no
- * closure): `started` just before the handler is called, `ended` once it settled, with what it
- * threw (undefined on success). Neither may throw.
+ * closure): `started` just before the hooks and the handler are called, `ended` once the handler
+ * settled, with what it threw and `failed` true when it threw (error undefined and failed false
+ * on success). Neither may throw.
  */
 export interface RunObserver {
   started(run: InstrumentedRun): void;
-  ended(run: InstrumentedRun, error: unknown): void;
+  ended(run: InstrumentedRun, error: unknown, failed: boolean): void;
 }
 
 /**

@@ -26,6 +26,9 @@ export const RUN_SPAN_ATTRIBUTES = {
   outcome: 'scheduler.outcome',
 } as const;
 
+/** Options of every run span: a root span (the run's own trace), INTERNAL. */
+const SPAN_OPTIONS = { kind: SpanKind.INTERNAL } as const;
+
 /**
  * Makes each run a span `schedule.run <handler or static name>`, a root span active while the
  * handler runs (so the handler's own spans nest under it), with the run's schedule id, tenant,
@@ -33,65 +36,52 @@ export const RUN_SPAN_ATTRIBUTES = {
  * failure is retried is on the `scheduler.run.retrying` event), and the error recorded on failure.
  * Uses the global tracer provider: without an OpenTelemetry SDK its spans are no-ops and the
  * handler is called without entering a context. Attributes are set on recorded spans only.
+ *
+ * Per run: an observer starts the span (kept in `run.scope`) and ends it, a hook enters its
+ * context around the handler; no closure or promise of its own, span names and fire time strings
+ * cached (the runs of one fire time share it).
  */
 @Injectable()
 export class SchedulerTracing implements OnModuleInit, OnModuleDestroy {
-  private remove: (() => void) | undefined;
+  private readonly stops: (() => void)[] = [];
   private tracer: Tracer | undefined;
+  private readonly names = new Map<string, string>();
+  private lastFireMs = NaN;
+  private lastFireIso = '';
 
   constructor(private readonly instrumentation: RunInstrumentation) {}
 
   onModuleInit(): void {
     this.tracer = trace.getTracer(SCHEDULER_TRACER_NAME);
-    this.remove = this.instrumentation.use((run, invoke) => this.traced(run, invoke));
+    this.stops.push(this.instrumentation.observe(this), this.instrumentation.use(enterSpan));
   }
 
   onModuleDestroy(): void {
-    this.remove?.();
+    for (const stop of this.stops.splice(0)) stop();
   }
 
-  private traced(run: InstrumentedRun, invoke: () => Promise<unknown>): Promise<unknown> {
-    const tracer = this.tracer ?? trace.getTracer(SCHEDULER_TRACER_NAME);
-    const span = tracer.startSpan(
-      `schedule.run ${run.handler}`,
-      { kind: SpanKind.INTERNAL },
-      ROOT_CONTEXT,
-    );
+  /** RunObserver: the run's span, started before the hook enters it. */
+  started(run: InstrumentedRun): void {
+    const tracer = this.tracer ?? (this.tracer = trace.getTracer(SCHEDULER_TRACER_NAME));
+    const span = tracer.startSpan(this.spanName(run.handler), SPAN_OPTIONS, ROOT_CONTEXT);
     // No SDK (the API's no-op tracer): nothing to record and no trace to join, so no context to
     // enter either. A span an SDK sampled out still becomes the active parent, as usual.
-    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return invoke();
-    if (span.isRecording()) span.setAttributes(attributesOf(run));
-    return context
-      .with(trace.setSpan(ROOT_CONTEXT, span), invoke)
-      .then(succeeded(span), failed(span));
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return;
+    // Set after the start rather than as startSpan's attributes: the SDK copies and checks those
+    // twice before setting them, as setAttributes does once.
+    if (span.isRecording()) span.setAttributes(this.attributesOf(run));
+    run.scope = span;
   }
-}
 
-/** The run's span attributes. */
-function attributesOf(run: InstrumentedRun): Attributes {
-  const ctx = run.context;
-  const attributes: Attributes = {
-    [RUN_SPAN_ATTRIBUTES.handler]: run.handler,
-    [RUN_SPAN_ATTRIBUTES.scheduleId]: ctx.scheduleId,
-    [RUN_SPAN_ATTRIBUTES.fireTime]: ctx.fireTime.toISOString(),
-    [RUN_SPAN_ATTRIBUTES.attempt]: ctx.attempt,
-    [RUN_SPAN_ATTRIBUTES.fencingToken]: ctx.fencingToken,
-  };
-  if (ctx.tenantId !== undefined) attributes[RUN_SPAN_ATTRIBUTES.tenantId] = ctx.tenantId;
-  return attributes;
-}
-
-const succeeded =
-  (span: Span) =>
-  (result: unknown): unknown => {
-    if (span.isRecording()) span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
-    span.end();
-    return result;
-  };
-
-const failed =
-  (span: Span) =>
-  (error: unknown): never => {
+  /** RunObserver: the handler settled. */
+  ended(run: InstrumentedRun, error: unknown, failed: boolean): void {
+    const span = run.scope as Span | undefined;
+    if (span === undefined) return;
+    if (!failed) {
+      if (span.isRecording()) span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
+      span.end();
+      return;
+    }
     span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'failed');
     span.recordException(error instanceof Error ? error : String(error));
     span.setStatus({
@@ -99,5 +89,37 @@ const failed =
       message: error instanceof Error ? error.message : String(error),
     });
     span.end();
-    throw error;
-  };
+  }
+
+  private spanName(handler: string): string {
+    let name = this.names.get(handler);
+    if (name === undefined) this.names.set(handler, (name = `schedule.run ${handler}`));
+    return name;
+  }
+
+  /** The run's span attributes. */
+  private attributesOf(run: InstrumentedRun): Attributes {
+    const ctx = run.context;
+    const fireMs = ctx.fireTime.getTime();
+    if (fireMs !== this.lastFireMs) {
+      this.lastFireIso = ctx.fireTime.toISOString();
+      this.lastFireMs = fireMs;
+    }
+    const attributes: Attributes = {
+      [RUN_SPAN_ATTRIBUTES.handler]: run.handler,
+      [RUN_SPAN_ATTRIBUTES.scheduleId]: ctx.scheduleId,
+      [RUN_SPAN_ATTRIBUTES.fireTime]: this.lastFireIso,
+      [RUN_SPAN_ATTRIBUTES.attempt]: ctx.attempt,
+      [RUN_SPAN_ATTRIBUTES.fencingToken]: ctx.fencingToken,
+    };
+    if (ctx.tenantId !== undefined) attributes[RUN_SPAN_ATTRIBUTES.tenantId] = ctx.tenantId;
+    return attributes;
+  }
+}
+
+/** RunHook: the handler runs with the run's span active (when there is one to enter). */
+function enterSpan(run: InstrumentedRun, invoke: () => Promise<unknown>): Promise<unknown> {
+  const span = run.scope as Span | undefined;
+  if (span === undefined) return invoke();
+  return context.with(trace.setSpan(ROOT_CONTEXT, span), invoke);
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, register as globalRegister, type Registry } from 'prom-client';
+import { Counter, Gauge, register as globalRegister, type Registry } from 'prom-client';
 import {
   type InstrumentedRun,
   RunInstrumentation,
@@ -12,7 +12,7 @@ import {
   SCHEDULER_METRICS_OPTIONS,
   type SchedulerMetricsOptions,
 } from './scheduler-metrics.options';
-import { CounterBuffer, HistogramBuffer } from './metric-buffers';
+import { BucketHistogram, CounterBuffer, DEFAULT_BUCKETS } from './metric-buffers';
 import { TenantLabels } from './tenant-labels';
 
 const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -33,8 +33,8 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly stops: (() => void)[] = [];
   private readonly tenants: TenantLabels | undefined;
   private readonly runs: CounterBuffer;
-  private readonly lateness: HistogramBuffer;
-  private readonly duration: HistogramBuffer;
+  private readonly lateness: BucketHistogram;
+  private readonly duration: BucketHistogram;
   private readonly leaseLost: Counter<string>;
   private readonly redisErrors: Counter<string>;
 
@@ -73,34 +73,37 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
             registers,
             ...flushing(() => this.runs),
           }),
+          (key, outcome) => ({ ...this.labels(key), outcome }),
         ),
     );
+    // Lateness and duration are counted into their buckets by BucketHistogram, not per value by
+    // prom-client's observe.
     this.lateness = named(
       'run_lateness_seconds',
       (name) =>
-        new HistogramBuffer(
-          new Histogram({
+        new BucketHistogram(
+          {
             name,
             help: 'Time from a run’s due time (fire time + jitter) to its handler’s start',
             labelNames: runLabels,
             buckets: options.latenessBuckets ?? LATENESS_BUCKETS,
             registers,
-            ...flushing(() => this.lateness),
-          }),
+          },
+          (key) => this.labels(key),
         ),
     );
     this.duration = named(
       'run_duration_seconds',
       (name) =>
-        new HistogramBuffer(
-          new Histogram({
+        new BucketHistogram(
+          {
             name,
             help: 'How long handlers ran',
             labelNames: runLabels,
-            ...(options.durationBuckets ? { buckets: options.durationBuckets } : {}),
+            buckets: options.durationBuckets ?? DEFAULT_BUCKETS,
             registers,
-            ...flushing(() => this.duration),
-          }),
+          },
+          (key) => this.labels(key),
         ),
     );
     const mon = this.monitor;
@@ -195,21 +198,20 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   private count(handler: string, tenantId: string | undefined, outcome: string, n = 1): void {
-    const key = this.key(handler, tenantId);
-    this.runs.add(`${key}\0${outcome}`, () => ({ ...this.labels(key), outcome }), n);
+    this.runs.add(this.key(handler, tenantId), outcome, n);
   }
 
   /** A handler starts: its lateness, from its due time, in Redis time. */
   private started(run: InstrumentedRun): void {
     const key = this.key(run.handler, run.context.tenantId);
     const lateMs = this.monitor.redisTime() - run.context.dueTime.getTime();
-    this.lateness.observe(key, () => this.labels(key), Math.max(0, lateMs) / 1000);
+    this.lateness.add(key, Math.max(0, lateMs) / 1000);
   }
 
   /** A handler settled: how long it ran. */
   private ended(run: InstrumentedRun): void {
     const key = this.key(run.handler, run.context.tenantId);
     const seconds = (performance.now() - run.startedAt) / 1000;
-    this.duration.observe(key, () => this.labels(key), seconds);
+    this.duration.add(key, seconds);
   }
 }

@@ -148,3 +148,54 @@ describe('SchedulerEvents.onAny', () => {
     expect(seen).toEqual(['x']);
   });
 });
+
+describe('RunInstrumentation observers with a hook: run.scope and failed', () => {
+  it("share run.scope: set in started, seen by the hook and by ended, each run's own", async () => {
+    const instrumentation = new RunInstrumentation();
+    const seen: string[] = [];
+    let next = 0;
+    instrumentation.observe({
+      started: (run) => {
+        expect(run.scope).toBeUndefined();
+        run.scope = `span-${++next}`;
+      },
+      ended: (run, _error, failed) => seen.push(`ended ${String(run.scope)} ${failed}`),
+    });
+    instrumentation.use((run, invoke) => {
+      seen.push(`hook ${String(run.scope)}`);
+      return invoke();
+    });
+    const executor = new RunExecutor(instrumentation);
+    await executor.run(spec(() => void seen.push('handler')));
+    await executor.run(spec(() => void seen.push('handler')));
+    expect(seen).toEqual([
+      'hook span-1',
+      'handler',
+      'ended span-1 false',
+      'hook span-2',
+      'handler',
+      'ended span-2 false',
+    ]);
+  });
+
+  it('tell ended that the handler failed even when what it threw is undefined', async () => {
+    const instrumentation = new RunInstrumentation();
+    const ended: Array<[unknown, boolean]> = [];
+    instrumentation.observe({
+      started: () => undefined,
+      ended: (_run, error, failed) => ended.push([error, failed]),
+    });
+    const executor = new RunExecutor(instrumentation);
+    const outcome = await executor.run(
+      spec(() => {
+        throw undefined;
+      }),
+    );
+    await executor.run(spec(() => 'done'));
+    expect(outcome.status).toBe('failed');
+    expect(ended).toEqual([
+      [undefined, true],
+      [undefined, false],
+    ]);
+  });
+});
