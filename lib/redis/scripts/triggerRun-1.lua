@@ -6,8 +6,8 @@
   ends a detached run; its retries and lost leases are re-claimed like any run. The schedule's own
   fields (next fire time, run state and exactly-once mark) are not touched. Refused, writing
   nothing, when the schedule is paused, parked or a finished one-off task, or when its overlap policy is not 'allow' and a
-  run of it is in progress: its own run holding a lease at or after its fire time, or its latest
-  trigger not yet ended. Unless the overlap policy is 'allow', the schedule's field 'tg' names the
+  run of it is in progress: its own run holding a lease at or after its fire time, waiting for a
+  retry or for its re-claim, or its latest trigger not yet ended. Unless the overlap policy is 'allow', the schedule's field 'tg' names the
   trigger, so that its series waits for it (claimDue holds its fire times back until the record
   is gone; a fire time reserved ahead is handed back at its confirmation: the revision and the
   partition's change epoch move on, published on ARGV[3] as '<epoch key> <epoch>'). Pods are woken
@@ -43,8 +43,10 @@ if f[3] == '0' then return { 2, 'paused' } end
 local now = nowMs()
 local overlap = f[5] and string.match(f[5], '"overlap":"(%a+)"') or ARGV[2]
 if overlap ~= 'allow' then
-  local fire, attempt, fence, lease = parseRun(f[6])
-  if fire and attempt > 0 and fence > 0 and lease > now and fire <= now then return { 2, 'running' } end
+  -- a fire time of the series in progress: holding its lease, waiting for its retry (fence 0)
+  -- or for its re-claim (lease lost), each claimed again whatever a trigger does
+  local fire, attempt = parseRun(f[6])
+  if fire and attempt > 0 and fire <= now then return { 2, 'running' } end
   if f[7] and rcall('EXISTS', scheduleHash(base, runRecordMember(member, f[7]))) == 1 then
     return { 2, 'running' }
   end

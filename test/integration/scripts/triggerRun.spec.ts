@@ -198,35 +198,33 @@ describe('triggerRun', () => {
     // Only the partition's counter stays: no record, run set or due entry of it.
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
-  it('refuses a finished one-off task, which no triggered run re-arms', async () => {
+  it('refuses a finished one-off task, writing nothing', async () => {
     const now = await h.redisNow();
     const k = h.keysOf('s1');
     await h.upsert({ id: 's1', cron: `@at:${now - 10}`, fireMs: now - 10 });
-    // A trigger accepted while its own run waits for a retry (no lease held: not 'running').
     const [run] = (await h.claim()).runs;
-    await h.complete(k.base, [
-      h.completion(run.member, run.fencingToken, { outcome: 'retry', nextDueMs: now - 5 }),
-    ]);
-    const triggered = await trigger('s1');
-    if (triggered.status !== 'triggered') throw new Error(JSON.stringify(triggered));
-    const runs = (await h.claim()).runs;
-    expect(runs.map((r) => r.claim).sort()).toEqual(['recover', 'trigger']);
-    const own = runs.find((r) => r.member === k.member)!;
-    const extra = runs.find((r) => r.member !== k.member)!;
-    // The one-off's run ends it ('fx'); then the triggered run ends: the one-off stays finished.
     expect(
       await h.complete(k.base, [
-        h.completion(own.member, own.fencingToken, { chain: 'finish', nextDueMs: 60_000 }),
+        h.completion(run.member, run.fencingToken, { chain: 'finish', nextDueMs: 60_000 }),
       ]),
     ).toEqual(['ok']);
-    expect(await h.complete(k.base, [h.completion(extra.member, extra.fencingToken)])).toEqual([
-      'ok',
-    ]);
-    expect(await h.score(h.dueKey(), k.member)).toBeNull();
-    expect((await h.claim()).runs).toEqual([]);
-    // Finished: a trigger is refused, writing nothing.
     const before = await h.prefixKeys();
     expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'finished' });
+    expect(await h.prefixKeys()).toEqual(before);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+  });
+
+  it('under overlap skip, refuses while a fire time of the series waits for its retry', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await h.claim()).runs;
+    await h.complete(k.base, [
+      h.completion(run.member, run.fencingToken, { outcome: 'retry', nextDueMs: now + 60_000 }),
+    ]);
+    // The retry is re-claimed whatever a trigger does: accepted, both would run at once.
+    const before = await h.prefixKeys();
+    expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'running' });
     expect(await h.prefixKeys()).toEqual(before);
   });
 });
