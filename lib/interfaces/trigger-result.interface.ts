@@ -20,6 +20,7 @@ export type TriggerResult =
 /**
  * Why a trigger was refused. 'running': the schedule's overlap policy is not 'allow' and a run of
  * it is in progress (a fire time of its series, or an earlier trigger not yet ended). 'paused': it
- * is paused (resume it first). 'parked': the engine parked it (see ScheduleState).
+ * is paused (resume it first). 'parked': the engine parked it (see ScheduleState). 'finished': a
+ * one-off task (`at`) that ran already, kept for inspection only (upsert it again to run it again).
  */
-export type TriggerRefusal = 'running' | 'paused' | 'parked';
+export type TriggerRefusal = 'running' | 'paused' | 'parked' | 'finished';

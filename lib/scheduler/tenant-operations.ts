@@ -3,7 +3,7 @@ import type { Page, PageOptions, TenantSummary } from '../interfaces/page.interf
 import { validateIdentifier } from '../redis/identifier';
 import type { Schedule } from '../interfaces/schedule.interface';
 import { ConcurrentChangeError } from '../errors/concurrent-change.error';
-import { armAfter } from '../engine/fire-planner';
+import { withJitter } from '../engine/fire-planner';
 import type { ScheduleStore } from '../engine/schedule.store';
 import { toSchedule } from '../engine/stored-schedule.decoder';
 import type { RedisConnection } from '../redis/redis-client.provider';
@@ -60,7 +60,8 @@ export class TenantOperations {
         if (own !== '1' || timing === null || handlerKey === null) return;
         const t = ScheduleTiming.decode(timing);
         const member = keys.dynamicSchedule(tenantId, id).member;
-        const first = armAfter(t.series, member, t.jitterMs, now);
+        // as resume() arms it: a one-off whose time passed meanwhile runs at once
+        const first = withJitter(t.series, member, t.jitterMs, t.series.firstFrom(now));
         const due = keys.dueIndex(keys.partitionOf(tenantId), handlerKey);
         plans.push({ id, timing, nextFireMs: first.fireMs, nextDueMs: first.dueMs, due });
       });

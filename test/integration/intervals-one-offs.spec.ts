@@ -262,6 +262,19 @@ describe('pause and resume', () => {
     await waitFor(() => firesOf('tick').length >= 2);
     for (const fire of firesOf('tick')) expect((fire - anchor) % 600).toBe(0);
   });
+  it('runs a one-off whose time passed while its tenant was paused at once after resumeTenant', async () => {
+    const prefix = freshPrefix();
+    const app = await pod(prefix);
+    const at = new Date((await redisNow()) + 300);
+    await app.scheduler.upsert(job({ id: 'later', at }));
+    await app.scheduler.pauseTenant('acme');
+    // A negative observation window: the one-off's time passes while its tenant is paused.
+    await sleep(800);
+    expect(firesOf('later')).toEqual([]);
+    expect(await app.scheduler.resumeTenant('acme')).toBe(1);
+    const run = await waitFor(() => runs.find((r) => r.scheduleId === 'later'));
+    expect(run.fireTime).toBe(at.getTime());
+  });
 });
 
 describe('@DistributedInterval', () => {

@@ -8,7 +8,7 @@ import { reason, type ScriptArg } from './codec';
  */
 
 /** Why a trigger was refused (nothing written). */
-export type TriggerRefusal = 'running' | 'paused' | 'parked';
+export type TriggerRefusal = 'running' | 'paused' | 'parked' | 'finished';
 
 export type TriggerReply =
   /** `fireMs`: Redis time of the trigger; `id`: its run record's id ('n<number>'). */
@@ -16,7 +16,12 @@ export type TriggerReply =
   | { status: 'refused'; reason: TriggerRefusal }
   | { status: 'not-found' };
 
-const REFUSALS: readonly string[] = ['running', 'paused', 'parked'] satisfies TriggerRefusal[];
+const REFUSALS: readonly string[] = [
+  'running',
+  'paused',
+  'parked',
+  'finished',
+] satisfies TriggerRefusal[];
 
 export function encodeTrigger(
   keys: ScheduleKeys,

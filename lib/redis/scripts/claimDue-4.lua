@@ -22,7 +22,10 @@
   KEYS[2] fencing counter of the partition (STRING, integer)
   KEYS[3] schedule hash base (string, hash-tagged like KEYS[1]); the HASH of a member is
           KEYS[3] .. member, and a run record's schedule is KEYS[3] .. <schedule member> (a record
-          whose schedule is gone, or was created again, is dropped); a schedule's latest trigger
+          whose schedule is gone, or was created again, is dropped, and so is one claimable while
+          its schedule's tenant is paused (field 'tp', pauseTenant-1.lua), its id leaving the
+          schedule's run SET detachedRuns(<KEYS[3] without its scheduleHash suffix>, <schedule
+          member>)); a schedule's latest trigger
           record is KEYS[3] .. runRecordMember(member, <field 'tg'>) (includes/keys.lua)
   KEYS[4] change epoch of the partition (STRING, integer; see confirmRuns)
   ARGV[1] most runs to claim (integer)
@@ -85,10 +88,18 @@ for i = 1, #entries, 2 do
   local def, fire, due, attempt, mark, rescored
   local gone = false
   if parent then
-    def = rcall('HMGET', base .. parent, 'gn', 'rv', 't', 'p', 'po')
+    def = rcall('HMGET', base .. parent, 'gn', 'rv', 't', 'p', 'po', 'tp', 'tg')
     local rec = rcall('HMGET', hashKey, 'r', 'gn')
     local rfire, rattempt, _, rlease, rprev, rfireText = parseRun(rec[1])
     if not def[1] or def[1] ~= rec[2] or not rfire then
+      gone = true
+    elseif rlease <= now and def[6] then
+      -- its tenant is paused since (pauseTenant, field 'tp'): no run of the tenant starts, as for
+      -- the schedule's own run; the record (a trigger not yet started, a retry, a lost lease) ends
+      -- here (a pause() of the schedule alone lets an accepted trigger run: README)
+      local _, id = runRecordParent(member)
+      rcall('SREM', detachedRuns(string.sub(base, 1, #base - #scheduleHash('', '')), parent), id)
+      if def[7] == id then rcall('HDEL', base .. parent, 'tg') end
       gone = true
     elseif rlease <= now then
       fire, attempt, mark = rfireText, tostring(rattempt + 1), rprev

@@ -10,7 +10,7 @@
     instead (and its fire time leaves the schedule's run set), its schedule being armed already,
     and the outcome is recorded on the schedule. A triggered run's record ('<schedule member>:r:n<number>')
     ends the same way; if it is the schedule's latest trigger (field 'tg'), that field goes and a
-    schedule holding no run is armed again at its stored due time (its fire times waited for it:
+    schedule holding no run (and not a finished one-off, 'fx') is armed again at its stored due time (its fire times waited for it:
     claimDue).
     With chain 'c', a next fire time due within ARGV[4] ms (or due already) of a schedule left as
     it was claimed is claimed for the same pod at once, as claimDue would (attempt 1, a new
@@ -73,10 +73,10 @@ local base = KEYS[1]
 -- times back while the schedule's field 'tg' named it); a schedule holding no run is armed again
 -- at its stored due time, so that a fire time held back is claimed at once.
 local function releaseSeries(parentKey, parent, id, dueKey)
-  local p = rcall('HMGET', parentKey, 'tg', 'r', 'nf', 'nd', 'en')
+  local p = rcall('HMGET', parentKey, 'tg', 'r', 'nf', 'nd', 'en', 'fx')
   if p[1] ~= id then return end
   rcall('HDEL', parentKey, 'tg')
-  if p[5] ~= '0' and p[3] and not parseRun(p[2]) then rcall('ZADD', dueKey, dueOf(p[3], p[4]), parent) end
+  if p[5] ~= '0' and not p[6] and p[3] and not parseRun(p[2]) then rcall('ZADD', dueKey, dueOf(p[3], p[4]), parent) end
 end
 
 local deadLimit = tonumber(ARGV[1])

@@ -10,7 +10,8 @@
   pauseTenant-1.lua) only the schedule's own state in 'tp' changes ('1' resumed, '0' paused;
   resuming also un-parks it): resumeTenant restores it. A pause with ARGV[7] = '1' also marks the
   schedule 'ps' (paused at runtime: upsertSchedules keeps it paused when a pod declares it again
-  at boot); a resume clears that mark.
+  at boot); a resume clears that mark. A finished one-off task ('fx', see completeRuns-1.lua) is
+  left as it is (re-armed, it would be claimed as a stale run and finished anew, its expiry moved).
 
   KEYS[1] schedule HASH
   KEYS[2] partition base (string, hash-tagged like KEYS[1]); derives (includes/keys.lua) the due
@@ -35,8 +36,10 @@ local rcall = redis.call
 --- @include "includes/runState.lua"
 
 local hashKey, base, member = KEYS[1], KEYS[2], ARGV[5]
-local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't', 'tp')
+local f = rcall('HMGET', hashKey, 'h', 'en', 'r', 'rv', 'nf', 'nd', 't', 'tp', 'fx')
 if not f[1] then return { 0 } end
+-- a finished one-off (completeRuns, 'fx') has nothing to pause or resume: left as it is
+if f[9] then return { 1, tonumber(f[5]), tonumber(dueOf(f[5], f[6])) } end
 local dueKey = dueIndex(base, f[1])
 local holding = parseRun(f[3]) ~= nil
 local now = nowMs()

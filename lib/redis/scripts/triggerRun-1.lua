@@ -5,9 +5,9 @@
   claimDue claims it once (attempt 1, a fencing token, a lease) and completeRuns ends it as it
   ends a detached run; its retries and lost leases are re-claimed like any run. The schedule's own
   fields (next fire time, run state and exactly-once mark) are not touched. Refused, writing
-  nothing, when the schedule is paused or parked, or when its overlap policy is not 'allow' and a
-  run of it is in progress: its own run holding a lease at or after its fire time, or its latest
-  trigger not yet ended. Unless the overlap policy is 'allow', the schedule's field 'tg' names the
+  nothing, when the schedule is paused, parked or a finished one-off task, or when its overlap policy is not 'allow' and a
+  run of it is in progress: its own run holding a lease at or after its fire time, waiting for a
+  retry or for its re-claim, or its latest trigger not yet ended. Unless the overlap policy is 'allow', the schedule's field 'tg' names the
   trigger, so that its series waits for it (claimDue holds its fire times back until the record
   is gone; a fire time reserved ahead is handed back at its confirmation: the revision and the
   partition's change epoch move on, published on ARGV[3] as '<epoch key> <epoch>'). Pods are woken
@@ -24,7 +24,7 @@
   ARGV[3] wake channel (pub/sub channel name, not a key)
 
   Returns { 1, fire ms (Redis TIME), record id 'n<number>' } triggered, { 0 NOT_FOUND }, or
-          { 2, 'running' | 'paused' | 'parked' } refused
+          { 2, 'running' | 'paused' | 'parked' | 'finished' (a one-off task that ran, 'fx') } refused
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -35,15 +35,18 @@ local rcall = redis.call
 
 local base, member = KEYS[1], ARGV[1]
 local hashKey = scheduleHash(base, member)
-local f = rcall('HMGET', hashKey, 'h', 'gn', 'en', 'pk', 'po', 'r', 'tg')
+local f = rcall('HMGET', hashKey, 'h', 'gn', 'en', 'pk', 'po', 'r', 'tg', 'fx')
 if not f[1] then return { 0 } end
+if f[8] then return { 2, 'finished' } end
 if f[4] and f[4] ~= '' then return { 2, 'parked' } end
 if f[3] == '0' then return { 2, 'paused' } end
 local now = nowMs()
 local overlap = f[5] and string.match(f[5], '"overlap":"(%a+)"') or ARGV[2]
 if overlap ~= 'allow' then
-  local fire, attempt, fence, lease = parseRun(f[6])
-  if fire and attempt > 0 and fence > 0 and lease > now and fire <= now then return { 2, 'running' } end
+  -- a fire time of the series in progress: holding its lease, waiting for its retry (fence 0)
+  -- or for its re-claim (lease lost), each claimed again whatever a trigger does
+  local fire, attempt = parseRun(f[6])
+  if fire and attempt > 0 and fire <= now then return { 2, 'running' } end
   if f[7] and rcall('EXISTS', scheduleHash(base, runRecordMember(member, f[7]))) == 1 then
     return { 2, 'running' }
   end

@@ -62,4 +62,20 @@ describe('pauseTenant', () => {
     expect(await h.score(h.dueKey(), h.keysOf('new').member)).toBeNull();
     expect((await h.claim()).runs).toEqual([]);
   });
+  it('stops a triggered run that has not started: its record ends at the next claim', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now + 60_000 });
+    const triggered = await h.scripts.triggerRun(k, 'skip', h.ks.wakeChannel);
+    if (triggered.status !== 'triggered') throw new Error(JSON.stringify(triggered));
+    const record = `${k.member}:r:${triggered.id}`;
+
+    await pauseTenant();
+    // Kill switch: nothing of the tenant starts, not even a trigger accepted before the pause.
+    expect((await h.claim()).runs).toEqual([]);
+    expect(await h.client.exists(`${k.base}s:${record}`)).toBe(0);
+    expect(await h.score(h.dueKey(), record)).toBeNull();
+    expect(await h.client.smembers(h.ks.detachedRuns(k))).toEqual([]);
+    expect(await h.client.hget(k.hash, 'tg')).toBeNull();
+  });
 });

@@ -161,4 +161,28 @@ describe('setEnabled', () => {
     await h.upsert({ id: 's1', fireMs: now + 5_000 });
     expect(await h.client.hget(k.hash, 'en')).toBeNull();
   });
+  it('leaves a finished one-off task as it is: neither a pause nor a resume writes anything', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    const at = now - 10;
+    await h.upsert({ id: 's1', cron: `@at:${at}`, fireMs: at });
+    const [run] = (await h.claim()).runs;
+    await h.complete(k.base, [
+      h.completion(run.member, run.fencingToken, { chain: 'finish', nextDueMs: 60_000 }),
+    ]);
+    const before = await h.client.hgetall(k.hash);
+    const timing = `@at:${at}|UTC|0`;
+    for (const enabled of [false, true]) {
+      expect(
+        await h.scripts.setEnabled(
+          k,
+          { enabled, nextFireMs: at, nextDueMs: at, timing },
+          h.ks.wakeChannel,
+        ),
+      ).toEqual({ status: 'done', nextFireMs: at, nextDueMs: at });
+    }
+    // Not armed again (it would be claimed as a stale run and finished anew, its expiry pushed on).
+    expect(await h.client.hgetall(k.hash)).toEqual(before);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+  });
 });

@@ -198,6 +198,35 @@ describe('triggerRun', () => {
     // Only the partition's counter stays: no record, run set or due entry of it.
     expect(await h.prefixKeys()).toEqual([h.ks.fenceCounter(0)]);
   });
+  it('refuses a finished one-off task, writing nothing', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', cron: `@at:${now - 10}`, fireMs: now - 10 });
+    const [run] = (await h.claim()).runs;
+    expect(
+      await h.complete(k.base, [
+        h.completion(run.member, run.fencingToken, { chain: 'finish', nextDueMs: 60_000 }),
+      ]),
+    ).toEqual(['ok']);
+    const before = await h.prefixKeys();
+    expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'finished' });
+    expect(await h.prefixKeys()).toEqual(before);
+    expect(await h.score(h.dueKey(), k.member)).toBeNull();
+  });
+
+  it('under overlap skip, refuses while a fire time of the series waits for its retry', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('s1');
+    await h.upsert({ id: 's1', fireMs: now - 1_000 });
+    const [run] = (await h.claim()).runs;
+    await h.complete(k.base, [
+      h.completion(run.member, run.fencingToken, { outcome: 'retry', nextDueMs: now + 60_000 }),
+    ]);
+    // The retry is re-claimed whatever a trigger does: accepted, both would run at once.
+    const before = await h.prefixKeys();
+    expect(await trigger('s1')).toEqual({ status: 'refused', reason: 'running' });
+    expect(await h.prefixKeys()).toEqual(before);
+  });
 });
 
 function waitUntil(check: () => boolean | Promise<boolean>): Promise<unknown> {

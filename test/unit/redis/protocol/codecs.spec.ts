@@ -127,7 +127,7 @@ describe('script codecs', () => {
       fireMs: 1_700_000_000_123,
       id: 'n42',
     });
-    for (const reason of ['running', 'paused', 'parked']) {
+    for (const reason of ['running', 'paused', 'parked', 'finished']) {
       expect(decodeTrigger([2, reason])).toEqual({ status: 'refused', reason });
     }
     expect(decodeTrigger([0])).toEqual({ status: 'not-found' });
