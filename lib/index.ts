@@ -31,6 +31,15 @@ export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-han
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
 export type { RunRecord } from './interfaces/run-record.interface';
+export type {
+  ScheduleStore,
+  ScheduleDefinition,
+  StoredScheduleRecord,
+  ScheduleChange,
+  ScheduleChangeResult,
+  ScheduleWriteOptions,
+  ScheduleWatermark,
+} from './interfaces/schedule-store.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';
@@ -50,3 +59,5 @@ export { ConcurrentChangeError } from './errors/concurrent-change.error';
 export { UnexpectedScriptReplyError } from './errors/unexpected-script-reply.error';
 export { RedisUnavailableError } from './errors/redis-unavailable.error';
 export { StaticScheduleConflictError } from './errors/static-schedule-conflict.error';
+export { ScheduleStoreUnavailableError } from './errors/schedule-store-unavailable.error';
+export { ScheduleNotAppliedError } from './errors/schedule-not-applied.error';
