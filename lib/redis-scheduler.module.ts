@@ -14,6 +14,7 @@ import { resolveOptions } from './redis-scheduler.options';
 import { RedisConnection } from './redis/redis-client.provider';
 import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
+import { ScheduleReconciler } from './reconcile/schedule-reconciler';
 import { RedisClock } from './time/redis-clock';
 
 /**
@@ -49,6 +50,7 @@ import { RedisClock } from './time/redis-clock';
     SchedulerService,
     RedisLockService,
     SchedulerEvents,
+    ScheduleReconciler,
   ],
   exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
 })

@@ -19,6 +19,7 @@ import type {
   RedisSchedulerModuleOptions,
   ResolvedSchedulerOptions,
 } from './interfaces/redis-scheduler-options.interface';
+import type { ScheduleStore } from './interfaces/schedule-store.interface';
 import { assertTimeZone } from './time/cron';
 import { assertTimerMs } from './time/timer-delay';
 import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './policy/schedule-policy';
@@ -95,6 +96,8 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     defaultPolicy: DEFAULT_POLICY,
     deadLetterLimit: count('deadLetterLimit', options.deadLetterLimit, 1_000, 1),
     runHistory: count('runHistory', options.runHistory, 0, 0),
+    store: validStore(options.store),
+    reconcileIntervalMs: timerMs('reconcileIntervalMs', options.reconcileIntervalMs, 10_000, 100),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);
@@ -131,4 +134,22 @@ function timerMs(name: string, value: number | undefined, fallback: number, min:
   if (value === undefined) return fallback;
   assertTimerMs(`option \`${name}\``, value, min);
   return value;
+}
+
+const STORE_METHODS = ['init', 'close', 'write', 'get', 'changedSince', 'page', 'lockTenants'];
+
+function validStore(store: unknown): ScheduleStore | undefined {
+  if (store === undefined) return undefined;
+  const missing =
+    store && typeof store === 'object'
+      ? STORE_METHODS.filter((m) => typeof (store as Record<string, unknown>)[m] !== 'function')
+      : STORE_METHODS;
+  if (missing.length > 0) {
+    throw new InvalidOptionsError(
+      'option `store`',
+      `it must implement ScheduleStore (missing: ${missing.join(', ')}); e.g. ` +
+        "new PostgresScheduleStore({ connectionString }) from 'nestjs-redis-scheduler/postgres'",
+    );
+  }
+  return store as ScheduleStore;
 }

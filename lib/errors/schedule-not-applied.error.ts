@@ -3,19 +3,23 @@ import { SchedulerError } from './scheduler.error';
 /**
  * The change is saved in the durable schedule store, but Redis could not be written afterwards.
  * Nothing is lost: the reconciler applies it to Redis within `reconcileIntervalMs` once Redis
- * answers. Do not retry the change for its own sake (retrying is harmless: it is idempotent).
+ * answers. Retrying the call is harmless (it is idempotent) but not needed.
  */
 export class ScheduleNotAppliedError extends SchedulerError {
   constructor(
-    readonly tenantId: string,
-    readonly ids: readonly string[],
+    /** The schedules the call changed. */
+    readonly schedules: readonly { tenantId: string; id: string }[],
     readonly reason: string,
   ) {
-    const what = ids.length === 1 ? `schedule "${ids[0]}"` : `${ids.length} schedules`;
+    const first = schedules[0];
+    const what =
+      schedules.length === 1
+        ? `schedule "${first.id}" of tenant "${first.tenantId}"`
+        : `${schedules.length} schedules`;
     super(
       'SCHEDULE_NOT_APPLIED',
-      `The change to ${what} of tenant "${tenantId}" is saved in the schedule store but Redis could ` +
-        `not be written (${reason}); the reconciler will apply it to Redis once Redis answers.`,
+      `The change to ${what} is saved in the schedule store but Redis could not be written ` +
+        `(${reason}); the reconciler applies it to Redis once Redis answers, no need to retry.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { ResolvedPolicy, SchedulePolicy } from './schedule-policy.interface';
+import type { ScheduleStore } from './schedule-store.interface';
 
 export interface TenantGuardOptions {
   /** Most schedules one tenant may own; enforced atomically in Redis. 0 = no limit. @default 100 */
@@ -73,6 +74,14 @@ export interface RedisSchedulerModuleOptions {
    * Costs two Redis commands per run. 0 = off. @default 0
    */
   runHistory?: number;
+  /**
+   * A durable store (the source of truth) for dynamic schedules, e.g. `new PostgresScheduleStore(...)`
+   * from `nestjs-redis-scheduler/postgres`: every change is committed there first, then applied to
+   * Redis, and a reconciler makes Redis match it. See README, "DB-backed schedules". @default none
+   */
+  store?: ScheduleStore;
+  /** With a `store`: how often the reconciler makes Redis match it. @default 10_000 */
+  reconcileIntervalMs?: number;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -96,4 +105,6 @@ export interface ResolvedSchedulerOptions {
   defaultPolicy: ResolvedPolicy;
   deadLetterLimit: number;
   runHistory: number;
+  store: ScheduleStore | undefined;
+  reconcileIntervalMs: number;
 }

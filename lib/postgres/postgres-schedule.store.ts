@@ -11,7 +11,7 @@ import type {
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { LOCK_NAMESPACE, migrate } from './migrate';
 import { migrationSql } from './migrations';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '../scheduler/canonical-json';
 
 export interface PostgresScheduleStoreOptions {
   /** `postgres://user:password@host:5432/db`; the store opens (and closes) its own pool. */

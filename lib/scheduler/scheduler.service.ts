@@ -15,6 +15,9 @@ import { decodePolicy } from '../policy/schedule-policy';
 import { validateIdentifier } from '../redis/identifier';
 import { LiveHandlers } from './live-handlers';
 import { validateScheduleInput, ValidationContext } from './schedule.validator';
+import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
+import { StoreFirst } from './store-first';
+import { StoredApply, type AppliedCounts } from './stored-apply';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -25,6 +28,9 @@ import { validateScheduleInput, ValidationContext } from './schedule.validator';
 export class SchedulerService {
   private readonly validation: ValidationContext;
   private readonly liveHandlers: LiveHandlers;
+  /** With the module's `store` option: the store-first write path (issue 12). */
+  private readonly durable: StoreFirst | undefined;
+  private readonly storedApply: StoredApply;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -41,6 +47,28 @@ export class SchedulerService {
       hasHandler: (name) => registry.hasDynamic(name),
       handlerNames: () => registry.dynamicNames(),
     };
+    const { store: durable, tenantGuards } = options;
+    this.durable = durable && new StoreFirst(durable, tenantGuards.maxSchedulesPerTenant);
+    this.storedApply = new StoredApply(store, connection.keys, this.validation, (due, ms) =>
+      this.engine?.notifyDue(due, ms),
+    );
+  }
+
+  /**
+   * @internal The reconciler's (and resume's) way in: makes Redis hold these store rows, without
+   * writing the store; `liveIds` (per tenant) also removes what Redis holds beyond them.
+   */
+  async applyStored(
+    records: readonly StoredScheduleRecord[],
+    liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<AppliedCounts> {
+    return this.changing(async () => {
+      const counts = await this.storedApply.apply(records);
+      for (const [tenantId, ids] of liveIds ?? []) {
+        counts.removed += await this.storedApply.removeOrphans(tenantId, ids);
+      }
+      return counts;
+    });
   }
 
   /**
@@ -88,21 +116,27 @@ export class SchedulerService {
     const keys = inputs.map((input) =>
       this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
     );
+    const defs = valid.map((v, i) => ({
+      kind: 'dynamic' as const,
+      keys: keys[i],
+      tenantId: v.input.tenantId,
+      id: v.input.id,
+      cron: v.cron,
+      writtenCron: v.input.cron,
+      jitterMs: v.jitterMs,
+      payloadJson: v.payloadJson,
+      enabled: v.enabled,
+      policyJson: v.policyJson,
+    }));
     const stored = await this.changing(() =>
-      this.store.writeMany(
-        valid.map((v, i) => ({
-          kind: 'dynamic' as const,
-          keys: keys[i],
-          tenantId: v.input.tenantId,
-          id: v.input.id,
-          cron: v.cron,
-          writtenCron: v.input.cron,
-          jitterMs: v.jitterMs,
-          payloadJson: v.payloadJson,
-          enabled: v.enabled,
-          policyJson: v.policyJson,
-        })),
-      ),
+      this.durable
+        ? this.durable.upsert(valid, (is) =>
+            this.store.writeMany(
+              is.map((i) => defs[i]),
+              { quota: false },
+            ),
+          )
+        : this.store.writeMany(defs),
     );
     const earliest = new Map<string, number>();
     return stored.map((s, i) => {
@@ -165,7 +199,10 @@ export class SchedulerService {
   async remove(tenantId: string, id: string): Promise<boolean> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.changing(() => this.store.remove(tenantId, id));
+    const remove = () => this.store.remove(tenantId, id);
+    return this.changing(() =>
+      this.durable ? this.durable.remove(tenantId, id, remove) : remove(),
+    );
   }
 
   /** Stops firing until resume(); null if there is no such schedule. */
@@ -239,7 +276,14 @@ export class SchedulerService {
   ): Promise<Schedule<TPayload> | null> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    if (!(await this.changing(() => this.store.setEnabled(tenantId, id, enabled)))) return null;
+    const set = () => this.store.setEnabled(tenantId, id, enabled);
+    // With a store: Redis may lack the schedule (data loss): then the stored row is applied whole.
+    const setOrRestore = async (record: StoredScheduleRecord) =>
+      (await set()) || (await this.storedApply.apply([record])).created > 0;
+    const changed = await this.changing(() =>
+      this.durable ? this.durable.setEnabled(tenantId, id, enabled, setOrRestore) : set(),
+    );
+    if (!changed) return null;
     const schedule = (await this.store.get(tenantId, id)) as Schedule<TPayload> | null;
     if (schedule?.enabled && schedule.nextFireAt) {
       const keys = this.connection.keys.dynamicSchedule(tenantId, id, schedule.handler);

@@ -30,6 +30,8 @@ const LAYERS: Layer[] = [
     open: true,
     units: ['index.ts', 'redis-scheduler.module.ts', 'redis-scheduler.options.ts'],
   },
+  // With a durable store (issue 12): keeps Redis matching the store, through the services.
+  { name: 'store reconciliation', units: ['reconcile/'] },
   // The injectable services of the public API: schedule CRUD and its validation, locks.
   { name: 'services', units: ['scheduler/', 'lock/'] },
   // Claims, runs, leases, the pod registry, schedule storage and the boot-time static sync.
