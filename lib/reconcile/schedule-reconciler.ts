@@ -27,6 +27,7 @@ const FULL_PASS_EVERY = 30;
  * committed late with an earlier `updated_at` is still seen. */
 const WATERMARK_LAG_MS = 5_000;
 const LOCK_KEY = 'rsched-internal:reconcile';
+const EPOCH_FLOOR_ORIGIN_MS = Date.UTC(2020, 0, 1);
 
 /**
  * With the module's `store` option (issue 12): applies the store's migrations at boot, then makes
@@ -93,6 +94,7 @@ export class ScheduleReconciler
         if (!(full || lost || this.watermark === null || this.passes % FULL_PASS_EVERY === 0)) {
           return this.incrementalPass(store);
         }
+        if (lost) await this.afterDataLoss();
         const report = await this.fullPass(store);
         await client.set(keys.storeMark, String(Date.now()));
         return report;
@@ -131,6 +133,30 @@ export class ScheduleReconciler
         report.failed.map((f) => `; ${f.tenantId}/${f.id}: ${f.reason}`).join(''),
     );
     this.events.emit('schedules.reconciled', report);
+  }
+
+  /**
+   * The mark is missing: a first start on this Redis, or Redis lost its data, when the change
+   * epochs and fencing counters restarted from zero. Moving them far on first means a run a pod reserved before the
+   * loss is not confirmed on the epoch fast path once its schedule is written again (it is checked,
+   * found without its run state, and not started), and fencing tokens keep growing.
+   */
+  private async afterDataLoss(): Promise<void> {
+    const { client, keys } = this.connection;
+    // Past every value the counters had before the loss, so they keep growing (reservations are
+    // confirmed against the least epoch of a batch): 100 per ms since 2020, more than the counters
+    // move between two losses, and under 1e14 (exact in the scripts' number formatting) until 2050.
+    const jump = (Date.now() - EPOCH_FLOOR_ORIGIN_MS) * 100;
+    await Promise.all(
+      keys.partitionBases.flatMap((_, p) => [
+        client.incrby(keys.epochCounter(p), jump),
+        client.incrby(keys.fenceCounter(p), jump),
+      ]),
+    );
+    this.logger.warn(
+      'The schedule store mark is missing in Redis (first start on this Redis, or Redis lost its ' +
+        'data): comparing every schedule with the store',
+    );
   }
 
   private async incrementalPass(store: DurableStore): Promise<ReconcileReport> {
