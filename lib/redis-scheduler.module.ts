@@ -15,6 +15,7 @@ import { RedisConnection } from './redis/redis-client.provider';
 import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
 import { ScheduleReconciler } from './reconcile/schedule-reconciler';
+import { RunHistoryWriter } from './reconcile/run-history.writer';
 import { RedisClock } from './time/redis-clock';
 
 /**
@@ -51,6 +52,7 @@ import { RedisClock } from './time/redis-clock';
     RedisLockService,
     SchedulerEvents,
     ScheduleReconciler,
+    RunHistoryWriter,
   ],
   exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
 })

@@ -98,6 +98,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     runHistory: count('runHistory', options.runHistory, 0, 0),
     store: validStore(options.store),
     reconcileIntervalMs: timerMs('reconcileIntervalMs', options.reconcileIntervalMs, 10_000, 100),
+    historyRetentionDays: count('historyRetentionDays', options.historyRetentionDays, 30, 1),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);

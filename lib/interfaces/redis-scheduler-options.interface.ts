@@ -82,6 +82,8 @@ export interface RedisSchedulerModuleOptions {
   store?: ScheduleStore;
   /** With a `store`: how often the reconciler makes Redis match it. @default 10_000 */
   reconcileIntervalMs?: number;
+  /** With a `store` keeping execution history: days a run is kept (pruned hourly). @default 30 */
+  historyRetentionDays?: number;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -107,4 +109,5 @@ export interface ResolvedSchedulerOptions {
   runHistory: number;
   store: ScheduleStore | undefined;
   reconcileIntervalMs: number;
+  historyRetentionDays: number;
 }

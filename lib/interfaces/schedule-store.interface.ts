@@ -50,6 +50,25 @@ export interface ScheduleWatermark {
   id: string;
 }
 
+/** One run as the store's execution history keeps it. */
+export interface StoredRun {
+  /** '' for a @DistributedCron schedule. */
+  tenantId: string;
+  scheduleId: string;
+  fireTime: Date;
+  attempt: number;
+  fencingToken: number;
+  /** 'retry': the attempt failed and a retry of the same fire time was scheduled. */
+  status: 'succeeded' | 'failed' | 'retry';
+  /** null when the pod did not see the start (it restarted meanwhile). */
+  startedAt: Date | null;
+  endedAt: Date;
+  durationMs: number | null;
+  error: string | null;
+  /** The pod (host:pid) that ran it. */
+  pod: string;
+}
+
 /**
  * The durable source of truth for dynamic schedules (issue 12). With `store` in the module's
  * options, every schedule change is committed here first and then applied to Redis; a reconciler
@@ -93,4 +112,13 @@ export interface ScheduleStore {
    * read a row and apply it to Redis without a concurrent write slipping in between).
    */
   lockTenants<T>(tenantIds: readonly string[], fn: () => Promise<T>): Promise<T>;
+  /**
+   * Optional: execution history. Appends runs (idempotent: a run already stored is ignored) and
+   * raises each schedule's last completed fire time. Called in batches off the run path.
+   */
+  recordRuns?(runs: readonly StoredRun[]): Promise<void>;
+  /** Optional: the schedule's stored runs, newest fire time first, at most `limit`. */
+  runHistory?(tenantId: string, scheduleId: string, limit: number): Promise<StoredRun[]>;
+  /** Optional: deletes at most `limit` runs that ended before `endedBefore`; returns how many. */
+  pruneRuns?(endedBefore: Date, limit: number): Promise<number>;
 }

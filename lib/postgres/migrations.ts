@@ -30,6 +30,30 @@ CREATE INDEX schedules_updated_at ON {schema}.schedules (updated_at, tenant_id, 
 CREATE INDEX schedules_live_by_tenant ON {schema}.schedules (tenant_id) WHERE definition IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'runs',
+    sql: `
+-- Execution history, written in batches off the run path; pruned after historyRetentionDays.
+CREATE TABLE {schema}.runs (
+  tenant_id     text        NOT NULL, -- '' for a @DistributedCron schedule
+  schedule_id   text        NOT NULL,
+  fire_time     timestamptz NOT NULL,
+  attempt       integer     NOT NULL,
+  fencing_token bigint      NOT NULL,
+  status        text        NOT NULL, -- 'succeeded' | 'failed' | 'retry'
+  started_at    timestamptz,
+  ended_at      timestamptz NOT NULL,
+  duration_ms   integer,
+  error         text,
+  pod           text        NOT NULL,
+  PRIMARY KEY (tenant_id, schedule_id, fire_time, attempt, fencing_token)
+);
+CREATE INDEX runs_ended_at ON {schema}.runs (ended_at);
+-- The last fire time whose run completed (succeeded or failed for good), as the history reported it.
+ALTER TABLE {schema}.schedules ADD COLUMN last_completed_fire_at timestamptz;
+`,
+  },
 ];
 
 /** The SQL of every migration for `schema` (already quoted), for users who set `migrate: false`. */

@@ -6,8 +6,10 @@ import type {
   ScheduleStore,
   ScheduleWatermark,
   ScheduleWriteOptions,
+  StoredRun,
   StoredScheduleRecord,
 } from '../interfaces/schedule-store.interface';
+import { pruneRuns, recordRuns, runHistory } from './postgres-runs';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { LOCK_NAMESPACE, migrate } from './migrate';
 import { migrationSql } from './migrations';
@@ -246,6 +248,18 @@ export class PostgresScheduleStore implements ScheduleStore {
       [after?.tenantId ?? null, after?.id ?? null, limit],
     );
     return rows.map(toRecord);
+  }
+
+  recordRuns(runs: readonly StoredRun[]): Promise<void> {
+    return recordRuns(this.pool, this.quoted, runs);
+  }
+
+  runHistory(tenantId: string, scheduleId: string, limit: number): Promise<StoredRun[]> {
+    return runHistory(this.pool, this.quoted, tenantId, scheduleId, limit);
+  }
+
+  pruneRuns(endedBefore: Date, limit: number): Promise<number> {
+    return pruneRuns(this.pool, this.quoted, endedBefore, limit);
   }
 
   lockTenants<T>(tenantIds: readonly string[], fn: () => Promise<T>): Promise<T> {

@@ -18,6 +18,7 @@ import { LockNotAcquiredError } from '../errors/lock-not-acquired.error';
 import { RedisLockService } from '../lock/redis-lock.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { RedisConnection } from '../redis/redis-client.provider';
+import { RunHistoryWriter } from './run-history.writer';
 
 /** Rows read per store query. */
 const PAGE = 500;
@@ -55,6 +56,7 @@ export class ScheduleReconciler
     private readonly locks: RedisLockService,
     private readonly events: SchedulerEvents,
     private readonly connection: RedisConnection,
+    private readonly history: RunHistoryWriter,
   ) {
     this.store = options.store;
   }
@@ -72,6 +74,7 @@ export class ScheduleReconciler
     this.stopped = true;
     clearTimeout(this.timer);
     await this.current?.catch(() => undefined);
+    await this.history.drain();
     await this.store?.close();
   }
 

@@ -31,6 +31,7 @@ export class SchedulerService {
   /** With the module's `store` option: the store-first write path (issue 12). */
   private readonly durable: StoreFirst | undefined;
   private readonly storedApply: StoredApply;
+  private readonly historyLimit: number;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -49,6 +50,7 @@ export class SchedulerService {
     };
     const { store: durable, tenantGuards } = options;
     this.durable = durable && new StoreFirst(durable, tenantGuards.maxSchedulesPerTenant);
+    this.historyLimit = options.runHistory || 100;
     this.storedApply = new StoredApply(store, connection.keys, this.validation, (due, ms) =>
       this.engine?.notifyDue(due, ms),
     );
@@ -62,13 +64,7 @@ export class SchedulerService {
     records: readonly StoredScheduleRecord[],
     liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
   ): Promise<AppliedCounts> {
-    return this.changing(async () => {
-      const counts = await this.storedApply.apply(records);
-      for (const [tenantId, ids] of liveIds ?? []) {
-        counts.removed += await this.storedApply.removeOrphans(tenantId, ids);
-      }
-      return counts;
-    });
+    return this.changing(() => this.storedApply.apply(records, liveIds));
   }
 
   /**
@@ -231,11 +227,15 @@ export class SchedulerService {
     return this.store.deadLetters(tenantId);
   }
 
-  /** The schedule's last recorded runs, newest first; empty unless the module's runHistory option is on. */
+  /**
+   * The schedule's last recorded runs, newest first; empty unless the module's runHistory option
+   * is on. With a `store` keeping history, read from it (the last runHistory runs, 100 if 0).
+   */
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.history(tenantId, id);
+    const stored = await this.durable?.history(tenantId, id, this.historyLimit);
+    return stored ?? this.store.history(tenantId, id);
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */

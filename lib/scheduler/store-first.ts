@@ -6,6 +6,7 @@ import type {
   StoredScheduleRecord,
 } from '../interfaces/schedule-store.interface';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
+import type { RunRecord } from '../interfaces/run-record.interface';
 import { ScheduleNotAppliedError } from '../errors/schedule-not-applied.error';
 import { ScheduleStoreUnavailableError } from '../errors/schedule-store-unavailable.error';
 import { SchedulerError } from '../errors/scheduler.error';
@@ -74,6 +75,19 @@ export class StoreFirst {
     return this.write([{ kind: 'setEnabled', tenantId, id, enabled }], async ([result]) =>
       result.record?.definition ? redis(result.record) : false,
     );
+  }
+
+  /** The schedule's runs from the store's execution history; null if the store keeps none. */
+  async history(tenantId: string, id: string, limit: number): Promise<RunRecord[] | null> {
+    if (!this.store.runHistory) return null;
+    const runs = await this.store.runHistory(tenantId, id, limit);
+    return runs.map((r) => ({
+      fireTime: r.fireTime,
+      attempt: r.attempt,
+      fencingToken: r.fencingToken,
+      status: r.status,
+      endedAt: r.endedAt,
+    }));
   }
 
   private async write<T>(

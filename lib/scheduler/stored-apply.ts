@@ -60,7 +60,11 @@ export class StoredApply {
 
   private readonly context: ValidationContext;
 
-  async apply(records: readonly StoredScheduleRecord[]): Promise<AppliedCounts> {
+  /** `liveIds` (per tenant): also removes from Redis the schedules a tenant has beyond them. */
+  async apply(
+    records: readonly StoredScheduleRecord[],
+    liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<AppliedCounts> {
     const counts: AppliedCounts = { created: 0, updated: 0, removed: 0, unchanged: 0, failed: [] };
     const current = await Promise.all(records.map((r) => this.redis.get(r.tenantId, r.id)));
     const upserts: { def: StoredDefinition; created: boolean }[] = [];
@@ -100,6 +104,9 @@ export class StoredApply {
     for (const record of removals) {
       if (await this.redis.remove(record.tenantId, record.id)) counts.removed++;
       else counts.unchanged++;
+    }
+    for (const [tenantId, ids] of liveIds ?? []) {
+      counts.removed += await this.removeOrphans(tenantId, ids);
     }
     return counts;
   }
