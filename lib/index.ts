@@ -5,6 +5,7 @@ export { ScheduleHandler } from './decorators/schedule-handler.decorator';
 export { SchedulerService } from './scheduler/scheduler.service';
 export { RedisLockService } from './lock/redis-lock.service';
 export type { WithLockOptions } from './lock/redis-lock.service';
+export type { SyncOptions, SyncResult } from './scheduler/schedule-sync';
 export { Lock } from './lock/lock';
 export { SchedulerEvents } from './events/scheduler-events';
 export type { RunEvent, SchedulerEventMap, SchedulerEventName } from './events/scheduler-events';

@@ -18,6 +18,7 @@ import { validateScheduleInput, ValidationContext } from './schedule.validator';
 import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
 import { StoreFirst } from './store-first';
 import { StoredApply, type AppliedCounts } from './stored-apply';
+import { syncSchedules, type SyncOptions, type SyncResult } from './schedule-sync';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -56,10 +57,7 @@ export class SchedulerService {
     );
   }
 
-  /**
-   * @internal The reconciler's (and resume's) way in: makes Redis hold these store rows, without
-   * writing the store; `liveIds` (per tenant) also removes what Redis holds beyond them.
-   */
+  /** @internal The reconciler's way in: Redis made to hold these store rows (see StoredApply). */
   async applyStored(
     records: readonly StoredScheduleRecord[],
     liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
@@ -165,6 +163,14 @@ export class SchedulerService {
         ...decodePolicy(v.policyJson),
       };
     });
+  }
+
+  /**
+   * Makes the tenants' schedules what `records` say (your own table as the source): created,
+   * updated, unchanged and, with `removeMissing`, removed counts. Idempotent, safe from every pod.
+   */
+  sync(records: readonly ScheduleInput[], options?: SyncOptions): Promise<SyncResult> {
+    return syncSchedules(this, records, options);
   }
 
   async get<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
