@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { Test } from '@nestjs/testing';
 import {
   BulkUpsertError,
   REDIS_SCHEDULER_CLIENT,
+  RedisSchedulerModule,
+  SchedulerService,
   ScheduleNotAppliedError,
   ScheduleStoreUnavailableError,
   SchedulerEvents,
@@ -221,5 +224,44 @@ describe('schedule writes with a PostgreSQL store', () => {
       ['a', '0 9 * * 1'],
     ]);
     expect(await reconciler.reconcile(true)).toMatchObject({ updated: 0, removed: 0, created: 0 });
+  });
+
+  it('remove() keeps its promise while full reconciliation passes run at the same time', async () => {
+    app = await boot();
+    const reconciler = app.module.get(ScheduleReconciler);
+    for (let round = 0; round < 20; round++) {
+      const id = `r${round}`;
+      await app.scheduler.upsert(input({ id }));
+      // The pass reads the row while it is live; remove() commits and resolves during the pass.
+      const pass = reconciler.reconcile(true);
+      expect(await app.scheduler.remove('acme', id)).toBe(true);
+      // It never writes the removed schedule back, not even for a moment.
+      expect(await pass).toMatchObject({ created: 0, updated: 0 });
+      expect(await app.scheduler.get('acme', id)).toBeNull();
+    }
+  });
+
+  it('takes the store through forRootAsync too', async () => {
+    const module = await Test.createTestingModule({
+      imports: [
+        RedisSchedulerModule.forRootAsync({
+          useFactory: () => ({
+            redis: redisServer.url,
+            keyPrefix: prefix,
+            tenantGuards: { minIntervalMs: 0 },
+            store: new PostgresScheduleStore({ connectionString: pg.url, schema }),
+          }),
+        }),
+      ],
+      providers: [recordingHandlers('async')],
+    }).compile();
+    module.useLogger(false);
+    await module.init();
+    try {
+      await module.get(SchedulerService).upsert(input({ id: 'async' }));
+      expect((await rows()).map((r) => [r.id, r.version])).toEqual([['async', '1']]);
+    } finally {
+      await module.close();
+    }
   });
 });
