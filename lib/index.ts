@@ -41,6 +41,7 @@ export type {
   ScheduleWriteOptions,
   ScheduleWatermark,
 } from './interfaces/schedule-store.interface';
+export type { ScheduleSource } from './interfaces/schedule-source.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { UnknownTimeZoneError } from './errors/unknown-time-zone.error';

@@ -16,6 +16,7 @@ import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
 import { ScheduleReconciler } from './reconcile/schedule-reconciler';
 import { RunHistoryWriter } from './reconcile/run-history.writer';
+import { SourceSync } from './reconcile/source-sync';
 import { RedisClock } from './time/redis-clock';
 
 /**
@@ -53,6 +54,7 @@ import { RedisClock } from './time/redis-clock';
     SchedulerEvents,
     ScheduleReconciler,
     RunHistoryWriter,
+    SourceSync,
   ],
   exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
 })

@@ -20,6 +20,7 @@ import type {
   ResolvedSchedulerOptions,
 } from './interfaces/redis-scheduler-options.interface';
 import type { ScheduleStore } from './interfaces/schedule-store.interface';
+import type { ScheduleSource } from './interfaces/schedule-source.interface';
 import { assertTimeZone } from './time/cron';
 import { assertTimerMs } from './time/timer-delay';
 import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './policy/schedule-policy';
@@ -99,6 +100,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     store: validStore(options.store),
     reconcileIntervalMs: timerMs('reconcileIntervalMs', options.reconcileIntervalMs, 10_000, 100),
     historyRetentionDays: count('historyRetentionDays', options.historyRetentionDays, 30, 1),
+    source: validSource(options.source),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);
@@ -153,4 +155,15 @@ function validStore(store: unknown): ScheduleStore | undefined {
     );
   }
   return store as ScheduleStore;
+}
+
+function validSource(source: unknown): ScheduleSource | undefined {
+  if (source === undefined) return undefined;
+  if (!source || typeof (source as ScheduleSource).load !== 'function') {
+    throw new InvalidOptionsError(
+      'option `source`',
+      'it must be an object with a load() method returning (async) iterable schedules',
+    );
+  }
+  return source as ScheduleSource;
 }

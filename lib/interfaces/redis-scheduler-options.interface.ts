@@ -1,6 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { ResolvedPolicy, SchedulePolicy } from './schedule-policy.interface';
 import type { ScheduleStore } from './schedule-store.interface';
+import type { ScheduleSource } from './schedule-source.interface';
 
 export interface TenantGuardOptions {
   /** Most schedules one tenant may own; enforced atomically in Redis. 0 = no limit. @default 100 */
@@ -84,6 +85,11 @@ export interface RedisSchedulerModuleOptions {
   reconcileIntervalMs?: number;
   /** With a `store` keeping execution history: days a run is kept (pruned hourly). @default 30 */
   historyRetentionDays?: number;
+  /**
+   * Your own table as the source of dynamic schedules: `load()` is read at boot and every
+   * `reconcileIntervalMs` (one pod at a time) and Redis made to match it, as sync() does. @default none
+   */
+  source?: ScheduleSource;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -110,4 +116,5 @@ export interface ResolvedSchedulerOptions {
   store: ScheduleStore | undefined;
   reconcileIntervalMs: number;
   historyRetentionDays: number;
+  source: ScheduleSource | undefined;
 }

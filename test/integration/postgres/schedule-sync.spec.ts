@@ -10,6 +10,7 @@ import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
 import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
 import { recordingHandlers } from '../../fixtures/recorder';
+import { waitFor } from '../../support/wait-for';
 
 let pg: PostgresServerHandle;
 let redisServer: RedisServerHandle;
@@ -100,5 +101,49 @@ describe.each([
       app.scheduler.sync([], { tenantId: 'acme', removeMissing: 'yes' as never }),
     ).rejects.toThrow(InvalidOptionsError);
     expect(await app.scheduler.list('acme')).toEqual([]);
+  });
+});
+
+describe('the source option', () => {
+  let app: TestApp | undefined;
+  afterEach(() => app?.close());
+
+  it('syncs at boot and every reconcileIntervalMs, and removes nothing when load() fails', async () => {
+    let rows: ScheduleInput[] = [row('a'), row('b')];
+    let failing = false;
+    const source = {
+      async *load(): AsyncIterable<ScheduleInput> {
+        if (failing) throw new Error('the source table is unreachable');
+        for (const r of rows) yield r;
+      },
+    };
+    app = await createApp(
+      {
+        redis: redisServer.url,
+        keyPrefix: freshPrefix(),
+        tenantGuards: { minIntervalMs: 0 },
+        source,
+        reconcileIntervalMs: 200,
+      },
+      [recordingHandlers('a')],
+    );
+    // Boot waited for the first pass.
+    expect((await app.scheduler.list('acme')).map((s) => s.id)).toEqual(['a', 'b']);
+    rows = [row('b', { cron: '0 10 * * 1' }), row('c')];
+    const ids = async () => (await app!.scheduler.list('acme')).map((s) => `${s.id} ${s.cron}`);
+    await waitFor(async () => (await ids()).join() === 'b 0 10 * * 1,c 0 9 * * 1', {
+      message: 'the next pass applied the changed source',
+    });
+    failing = true;
+    rows = [];
+    // A negative observation window: two intervals in which a failing load removes nothing.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await ids()).toEqual(['b 0 10 * * 1', 'c 0 9 * * 1']);
+  });
+
+  it('refuses a source without load()', async () => {
+    await expect(
+      createApp({ redis: redisServer.url, source: {} as never }, [recordingHandlers('a')]),
+    ).rejects.toThrow(InvalidOptionsError);
   });
 });
