@@ -131,4 +131,75 @@ describe('pods with a PostgreSQL store', () => {
     );
     expect(duplicates(starts)).toEqual([]);
   });
+
+  it('run on through a PostgreSQL outage: writes fail at once, the history is written once it is back', async () => {
+    const prefix = freshPrefix();
+    fleet = new PodFleet(redis.url, prefix, FIXTURE);
+    const env = { PG_URL: pg.url, PG_SCHEMA: 'outage', RECONCILE_MS: '1000' };
+    const [a] = await Promise.all(['a', 'b', 'c'].map((name) => fleet!.start(name, env)));
+    const SCHEDULES = 10;
+    const upsert = async (inputs: UpsertCommand['inputs'], answers: number): Promise<string[]> => {
+      a.child.send({ type: 'upsert', inputs } satisfies UpsertCommand);
+      const got = await waitFor(
+        () => {
+          const all = (fleet!.events as unknown as UpsertedEvent[]).filter(
+            (e) => e.type === 'upserted',
+          );
+          return all.length === answers ? all : undefined;
+        },
+        { message: 'the pod answered' },
+      );
+      return got[answers - 1].results;
+    };
+    const schedule = (i: number) => ({
+      tenantId: `t${i % 2}`,
+      id: `s${i}`,
+      cron: '* * * * * *',
+      handler: 'record',
+    });
+    expect(
+      await upsert(
+        Array.from({ length: SCHEDULES }, (_, i) => schedule(i)),
+        1,
+      ),
+    ).toEqual(Array(SCHEDULES).fill('ok'));
+    const firingSince = (sinceMs: number): boolean =>
+      new Set(fleet!.starts((e) => e.realMs > sinceMs).map((e) => e.scheduleId)).size === SCHEDULES;
+    await waitFor(() => firingSince(Date.now() - 1_500), { message: 'every schedule fires' });
+
+    await pg.down();
+    const downAt = Date.now();
+    let during: RunEvent[] = [];
+    try {
+      const started = Date.now();
+      expect(await upsert([schedule(99)], 2)).toEqual(['ScheduleStoreUnavailableError']);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await waitFor(() => firingSince(downAt + 1_000), {
+        message: 'every schedule fires while PostgreSQL is down',
+      });
+      during = fleet.ends((e) => e.realMs > downAt);
+      expect(during.length).toBeGreaterThanOrEqual(SCHEDULES);
+    } finally {
+      await pg.up();
+    }
+    expect(
+      await redis.client().exists(new KeySpace(prefix, 1).dynamicSchedule('t1', 's99').hash),
+    ).toBe(0);
+    const fires = during.map((e) => `${e.scheduleId}@${e.fireTime}`);
+    await waitFor(
+      async () => {
+        const { rows } = await sql.query<{ k: string }>(
+          `SELECT schedule_id || '@' || (extract(epoch FROM fire_time) * 1000)::bigint AS k FROM outage.runs`,
+        );
+        const stored = new Set(rows.map((r) => r.k));
+        return fires.every((f) => stored.has(f));
+      },
+      { message: 'the runs of the outage in PostgreSQL' },
+    );
+    await fleet.stopAll();
+    process.stdout.write(
+      `postgres store outage: ${during.length} runs while PostgreSQL was down, all in its history after\n`,
+    );
+    expect(duplicates(fleet.starts())).toEqual([]);
+  });
 });
