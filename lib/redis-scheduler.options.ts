@@ -100,6 +100,7 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     store: validStore(options.store),
     reconcileIntervalMs: timerMs('reconcileIntervalMs', options.reconcileIntervalMs, 10_000, 100),
     historyRetentionDays: count('historyRetentionDays', options.historyRetentionDays, 30, 1),
+    historyBufferSize: count('historyBufferSize', options.historyBufferSize, 10_000, 1),
     source: validSource(options.source),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');

@@ -85,6 +85,8 @@ export interface RedisSchedulerModuleOptions {
   reconcileIntervalMs?: number;
   /** With a `store` keeping execution history: days a run is kept (pruned hourly). @default 30 */
   historyRetentionDays?: number;
+  /** With a `store` keeping execution history: most runs waiting for it (while it is down). @default 10_000 */
+  historyBufferSize?: number;
   /**
    * Your own table as the source of dynamic schedules: `load()` is read at boot and every
    * `reconcileIntervalMs` (one pod at a time) and Redis made to match it, as sync() does. @default none
@@ -116,5 +118,6 @@ export interface ResolvedSchedulerOptions {
   store: ScheduleStore | undefined;
   reconcileIntervalMs: number;
   historyRetentionDays: number;
+  historyBufferSize: number;
   source: ScheduleSource | undefined;
 }

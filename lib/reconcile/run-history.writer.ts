@@ -8,8 +8,6 @@ import type {
 } from '../interfaces/schedule-store.interface';
 import { SchedulerEvents, type RunEvent } from '../events/scheduler-events';
 
-/** Most runs waiting for the store; beyond it new runs are dropped, counted and logged. */
-export const HISTORY_BUFFER = 10_000;
 /** Runs written by one statement. */
 const BATCH = 1_000;
 const FLUSH_EVERY_MS = 1_000;
@@ -22,7 +20,7 @@ const MAX_STARTS = 100_000;
 /**
  * With a `store` that keeps execution history (issue 12): every run this pod records (succeeded,
  * failed, retry) is written to the store in batches, off the run path: the run events fill a
- * bounded buffer that a timer flushes every second. While the store is down the buffer waits and
+ * bounded buffer (historyBufferSize) that a timer flushes every second. While the store is down the buffer waits and
  * is flushed when it is back; what overflows is counted and logged, never a crash. Runs that ended
  * more than `historyRetentionDays` ago are pruned in batches, hourly.
  */
@@ -94,7 +92,7 @@ export class RunHistoryWriter implements OnModuleInit {
     const endedAt = Date.now();
     const started = this.starts.get(key);
     this.starts.delete(key);
-    if (this.buffer.length >= HISTORY_BUFFER) {
+    if (this.buffer.length >= this.options.historyBufferSize) {
       this.dropped++;
       this.droppedTotal++;
       return;
@@ -134,14 +132,15 @@ export class RunHistoryWriter implements OnModuleInit {
       if (!this.failing) {
         this.logger.warn(
           `Run history: the schedule store refused a batch (${(error as Error).message}); ` +
-            `keeping up to ${HISTORY_BUFFER} runs and retrying every ${FLUSH_EVERY_MS} ms`,
+            `keeping up to ${this.options.historyBufferSize} runs and retrying every ${FLUSH_EVERY_MS} ms`,
         );
       }
       this.failing = true;
     }
     if (this.dropped > 0) {
       this.logger.warn(
-        `Run history: ${this.dropped} run(s) dropped, the buffer of ${HISTORY_BUFFER} was full ` +
+        `Run history: ${this.dropped} run(s) dropped, the buffer of ` +
+          `${this.options.historyBufferSize} (historyBufferSize) was full ` +
           `(${this.droppedTotal} since start); the runs themselves were not affected`,
       );
       this.dropped = 0;

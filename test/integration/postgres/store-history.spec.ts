@@ -130,3 +130,66 @@ describe('execution history in PostgreSQL', () => {
     }
   });
 });
+
+describe('the history buffer', () => {
+  it('counts and logs the runs that overflow it while PostgreSQL is down; runs go on', async () => {
+    resetRecorder();
+    const schema = `o_${randomUUID().slice(0, 8)}`;
+    const app = await createApp(
+      {
+        redis: redisServer.url,
+        keyPrefix: freshPrefix(),
+        tenantGuards: { minIntervalMs: 0 },
+        store: new PostgresScheduleStore({
+          connectionString: pg.url,
+          schema,
+          connectionTimeoutMs: 1_000,
+        }),
+        historyBufferSize: 3,
+      },
+      [recordingHandlers('a')],
+    );
+    const warnings: string[] = [];
+    app.module.useLogger({
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+    });
+    try {
+      await app.scheduler.upsertMany(
+        ['x', 'y', 'z'].map((id) => ({
+          tenantId: 'acme',
+          id,
+          cron: '* * * * * *',
+          handler: 'record',
+        })),
+      );
+      const writer = app.module.get(RunHistoryWriter);
+      await pg.down();
+      try {
+        const before = runs.length;
+        await waitFor(() => writer.droppedTotal >= 3 && runs.length >= before + 6, {
+          message: 'runs go on and the full buffer drops the newest',
+        });
+        expect(writer.pending).toBe(3);
+        await waitFor(() => warnings.some((w) => /run\(s\) dropped, the buffer of 3/.test(w)), {
+          message: 'the overflow logged',
+        });
+      } finally {
+        await pg.up();
+      }
+      const buffered = await waitFor(
+        async () => {
+          const { rows } = await sql.query<{ n: string }>(
+            `SELECT count(*) AS n FROM "${schema}".runs WHERE ended_at > now() - interval '1 minute'`,
+          );
+          return Number(rows[0].n) >= 3 && rows;
+        },
+        { message: 'the buffered runs written once PostgreSQL is back' },
+      );
+      expect(buffered).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
