@@ -14,6 +14,9 @@ import { resolveOptions } from './redis-scheduler.options';
 import { RedisConnection } from './redis/redis-client.provider';
 import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
+import { ScheduleReconciler } from './reconcile/schedule-reconciler';
+import { RunHistoryWriter } from './reconcile/run-history.writer';
+import { SourceSync } from './reconcile/source-sync';
 import { RedisClock } from './time/redis-clock';
 
 /**
@@ -49,6 +52,9 @@ import { RedisClock } from './time/redis-clock';
     SchedulerService,
     RedisLockService,
     SchedulerEvents,
+    ScheduleReconciler,
+    RunHistoryWriter,
+    SourceSync,
   ],
   exports: [SchedulerService, RedisLockService, SchedulerEvents, REDIS_SCHEDULER_CLIENT],
 })

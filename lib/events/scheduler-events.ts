@@ -28,6 +28,27 @@ export interface SchedulerEventMap {
   'schedule.parked': RunEvent & { error: string };
   /** Fire times were passed over unrun (misfire or overlap policy). */
   'fires.skipped': { scheduleId: string; tenantId?: string; count: number; resumeAt: Date };
+  /**
+   * With a `store`: a reconciliation pass made Redis match it (emitted by the pod that ran it,
+   * only when it repaired something or failed on a row). `full`: every row was compared.
+   */
+  'schedules.reconciled': ReconcileReport;
+}
+
+/** What one reconciliation pass did. */
+export interface ReconcileReport {
+  full: boolean;
+  /** Store rows read. */
+  scanned: number;
+  /** Missing from Redis, written. */
+  created: number;
+  /** Different in Redis (an older version), written again. */
+  updated: number;
+  /** Removed in the store (or unknown to it), removed from Redis. */
+  removed: number;
+  /** Rows that could not be applied, with why. */
+  failed: { tenantId: string; id: string; reason: string }[];
+  durationMs: number;
 }
 
 export type SchedulerEventName = keyof SchedulerEventMap;

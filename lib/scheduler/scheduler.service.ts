@@ -18,6 +18,10 @@ import { ScheduleInspector } from './schedule-inspector';
 import { TenantOperations } from './tenant-operations';
 import { ScheduleTriggers } from './schedule-triggers';
 import type { TriggerResult } from '../interfaces/trigger-result.interface';
+import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
+import { StoreFirst } from './store-first';
+import type { AppliedCounts } from './stored-apply';
+import { syncSchedules, type SyncOptions, type SyncResult } from './schedule-sync';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -30,6 +34,9 @@ export class SchedulerService {
   private readonly tenantOps: TenantOperations;
   private readonly inspector: ScheduleInspector;
   private readonly triggers: ScheduleTriggers;
+  /** With the module's `store` option: the store-first write path (issue 12). */
+  private readonly durable: StoreFirst | undefined;
+  private readonly historyLimit: number;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -38,6 +45,9 @@ export class SchedulerService {
     registry: HandlerRegistry,
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
+    const { store: durable, tenantGuards } = options;
+    this.durable = durable && new StoreFirst(durable, tenantGuards.maxSchedulesPerTenant);
+    this.historyLimit = options.runHistory || 100;
     this.tenantOps = new TenantOperations(connection, store, (due, ms) =>
       this.engine?.notifyDue(due, ms),
     );
@@ -55,7 +65,16 @@ export class SchedulerService {
       store,
       connection,
       engine,
+      this.durable,
     );
+  }
+
+  /** @internal The reconciler's way in: Redis made to hold these store rows (see StoredApply). */
+  applyStored(
+    records: readonly StoredScheduleRecord[],
+    liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<AppliedCounts> {
+    return this.changing(() => this.writes.applyStored(records, liveIds));
   }
 
   /**
@@ -91,6 +110,14 @@ export class SchedulerService {
     const schedules = results.filter((r): r is Schedule<Payload> => !(r instanceof Error));
     if (failures.length > 0) throw new BulkUpsertError(failures, schedules);
     return schedules;
+  }
+
+  /**
+   * Makes the tenants' schedules what `records` say (your own table as the source): created,
+   * updated, unchanged and, with `removeMissing`, removed counts. Idempotent, safe from every pod.
+   */
+  sync(records: readonly ScheduleInput[], options?: SyncOptions): Promise<SyncResult> {
+    return syncSchedules(this, records, options);
   }
 
   async get<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
@@ -158,7 +185,7 @@ export class SchedulerService {
   async remove(tenantId: string, id: string): Promise<boolean> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.changing(() => this.store.remove(tenantId, id));
+    return this.changing(() => this.writes.remove(tenantId, id));
   }
 
   /** Stops firing until resume(); null if there is no such schedule. */
@@ -220,11 +247,15 @@ export class SchedulerService {
     return this.store.deadLetters(tenantId);
   }
 
-  /** The schedule's last recorded runs, newest first (the runHistory option: 20 by default). */
+  /**
+   * The schedule's last recorded runs, newest first (the runHistory option: 20 by default). With
+   * a `store` keeping history, read from it (the last runHistory runs, 100 if 0).
+   */
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
+    const stored = await this.durable?.history(tenantId, id, this.historyLimit);
+    return stored ?? this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */
@@ -252,7 +283,7 @@ export class SchedulerService {
   ): Promise<Schedule<TPayload> | null> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    if (!(await this.changing(() => this.store.setEnabled(tenantId, id, enabled)))) return null;
+    if (!(await this.changing(() => this.writes.setEnabled(tenantId, id, enabled)))) return null;
     const schedule = (await this.store.get(tenantId, id)) as Schedule<TPayload> | null;
     if (schedule?.enabled && schedule.nextFireAt) {
       const keys = this.connection.keys.dynamicSchedule(tenantId, id, schedule.handler);

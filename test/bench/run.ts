@@ -60,6 +60,7 @@ import {
   sweepStepHeld,
 } from './targets';
 import { BenchRedis, startBenchRedis } from './bench-redis';
+import { startPostgresServer } from '../support/postgres-server';
 import {
   CommandStats,
   flushAll,
@@ -762,9 +763,14 @@ async function main(): Promise<void> {
   const pressureBefore = cpuPressure();
   for (const name of args.impls) getImplementation(name); // fail fast on an unknown impl
   const redis = await startBenchRedis({ cluster: args.cluster, masters: args.clusterMasters });
+  // --opt store=postgres: ours with the PostgreSQL store (issue 12), on a private PostgreSQL.
+  const wantsStore = (args.options['ours.store'] ?? args.options['store']) === 'postgres';
+  const pg = wantsStore ? await startPostgresServer() : undefined;
+  if (pg) args.options['ours.storeUrl'] = pg.url;
   const stopAll = async (): Promise<void> => {
     for (const p of livePods) p.kill();
     await redis.stop();
+    await pg?.stop();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));

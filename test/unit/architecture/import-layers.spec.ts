@@ -22,14 +22,17 @@ interface Layer {
 }
 
 const LAYERS: Layer[] = [
-  // Optional integrations behind their own subpath export (nestjs-redis-scheduler/http): they
-  // use the core only through its public API, lib/index.ts (see INTEGRATIONS).
-  { name: 'integrations', units: ['http-targets/'] },
+  // Optional integrations behind their own subpath export (nestjs-redis-scheduler/http and
+  // nestjs-redis-scheduler/postgres): they use the core only through its public API, lib/index.ts
+  // (see INTEGRATIONS); nothing in the core imports them.
+  { name: 'integrations', units: ['http-targets/', 'postgres/'] },
   {
     name: 'module / public API',
     open: true,
     units: ['index.ts', 'redis-scheduler.module.ts', 'redis-scheduler.options.ts'],
   },
+  // With a durable store (issue 12): keeps Redis matching the store, through the services.
+  { name: 'store reconciliation', units: ['reconcile/'] },
   // The injectable services of the public API: schedule CRUD and its validation, locks.
   { name: 'services', units: ['scheduler/', 'lock/'] },
   // Claims, runs, leases, the pod registry, schedule storage and the boot-time static sync.
