@@ -53,6 +53,7 @@ export type {
   ScheduleWriteOptions,
   ScheduleWatermark,
   StoredRun,
+  TenantAction,
 } from './interfaces/schedule-store.interface';
 export type { ScheduleSource } from './interfaces/schedule-source.interface';
 export { SchedulerError } from './errors/scheduler.error';

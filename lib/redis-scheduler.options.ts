@@ -141,7 +141,17 @@ function timerMs(name: string, value: number | undefined, fallback: number, min:
   return value;
 }
 
-const STORE_METHODS = ['init', 'close', 'write', 'get', 'changedSince', 'page', 'lockTenants'];
+const STORE_METHODS = [
+  'init',
+  'close',
+  'write',
+  'get',
+  'changedSince',
+  'page',
+  'lockTenants',
+  'writeTenant',
+  'pausedTenants',
+];
 
 function validStore(store: unknown): ScheduleStore | undefined {
   if (store === undefined) return undefined;

@@ -20,7 +20,17 @@ export interface StoredScheduleRecord {
   version: number;
   /** Set by the store, on its own clock, at every change; the reconciler's watermark. */
   updatedAt: Date;
+  /**
+   * A one-off (`at`) whose run completed (recordRuns): it no longer counts toward the tenant quota
+   * and the reconciler does not write it to Redis again. An upsert that changes it clears this.
+   */
+  finished?: boolean;
+  /** The latest fire time whose run completed, as recordRuns reported it; null if none yet. */
+  lastCompletedFireAt?: Date | null;
 }
+
+/** What SchedulerService.pauseTenant / resumeTenant / removeTenant commit to the store. */
+export type TenantAction = 'pause' | 'resume' | 'remove';
 
 /** A change to one schedule, as SchedulerService hands it to ScheduleStore.write(). */
 export type ScheduleChange =
@@ -112,6 +122,19 @@ export interface ScheduleStore {
    * read a row and apply it to Redis without a concurrent write slipping in between).
    */
   lockTenants<T>(tenantIds: readonly string[], fn: () => Promise<T>): Promise<T>;
+  /**
+   * A tenant operation, in one transaction under the tenant's write serialisation (as write()):
+   * 'pause' marks the tenant paused, 'resume' clears the mark, 'remove' makes every live row of the
+   * tenant a tombstone and clears the mark; then `afterCommit` with the live schedules the tenant
+   * had. The schedules' own definitions (their `enabled`) are left as they are.
+   */
+  writeTenant<T>(
+    tenantId: string,
+    action: TenantAction,
+    afterCommit: (result: { schedules: number }) => Promise<T>,
+  ): Promise<T>;
+  /** The tenants marked paused by writeTenant(), sorted. */
+  pausedTenants(): Promise<string[]>;
   /**
    * Optional: execution history. Appends runs (idempotent: a run already stored is ignored) and
    * raises each schedule's last completed fire time. Called in batches off the run path.

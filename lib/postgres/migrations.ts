@@ -54,6 +54,19 @@ CREATE INDEX runs_ended_at ON {schema}.runs (ended_at);
 ALTER TABLE {schema}.schedules ADD COLUMN last_completed_fire_at timestamptz;
 `,
   },
+  {
+    version: 3,
+    name: 'tenants and finished one-offs',
+    sql: `
+-- Tenants paused with pauseTenant() (their schedules keep their own enabled flag).
+CREATE TABLE {schema}.paused_tenants (
+  tenant_id text        PRIMARY KEY,
+  paused_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- A one-off (at) whose run completed: out of the quota, never written to Redis again.
+ALTER TABLE {schema}.schedules ADD COLUMN finished_at timestamptz;
+`,
+  },
 ];
 
 /** The SQL of every migration for `schema` (already quoted), for users who set `migrate: false`. */

@@ -45,7 +45,11 @@ export async function recordRuns(pool: Pool, q: string, runs: readonly StoredRun
        INSERT INTO ${q}.runs SELECT * FROM batch ON CONFLICT DO NOTHING
      )
      UPDATE ${q}.schedules sc
-        SET last_completed_fire_at = GREATEST(sc.last_completed_fire_at, c.fire_time)
+        SET last_completed_fire_at = GREATEST(sc.last_completed_fire_at, c.fire_time),
+            -- A one-off whose fire time completed is done (not one re-upserted at a later time).
+            finished_at = CASE
+              WHEN sc.definition ? 'at' AND (sc.definition->>'at')::timestamptz <= c.fire_time
+              THEN coalesce(sc.finished_at, clock_timestamp()) ELSE sc.finished_at END
        FROM (SELECT t, s, max(fire_time) AS fire_time FROM batch
               WHERE st <> 'retry' GROUP BY t, s) c
       WHERE sc.tenant_id = c.t AND sc.id = c.s`,

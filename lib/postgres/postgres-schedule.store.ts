@@ -2,18 +2,19 @@ import { Pool, type PoolClient } from 'pg';
 import type {
   ScheduleChange,
   ScheduleChangeResult,
-  ScheduleDefinition,
   ScheduleStore,
   ScheduleWatermark,
   ScheduleWriteOptions,
   StoredRun,
   StoredScheduleRecord,
+  TenantAction,
 } from '../index';
 import { InvalidOptionsError } from '../index';
 import { pruneRuns, recordRuns, runHistory } from './postgres-runs';
+import { pausedTenants, writeTenant } from './postgres-tenants';
+import { applyChanges, COLUMNS, toRecord, type Row } from './postgres-writes';
 import { LOCK_NAMESPACE, migrate } from './migrate';
 import { migrationSql } from './migrations';
-import { canonicalJson } from './canonical-json';
 
 export interface PostgresScheduleStoreOptions {
   /** `postgres://user:password@host:5432/db`; the store opens (and closes) its own pool. */
@@ -29,26 +30,6 @@ export interface PostgresScheduleStoreOptions {
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
-
-interface Row {
-  tenant_id: string;
-  id: string;
-  definition: ScheduleDefinition | null;
-  version: string;
-  updated_at: Date;
-}
-
-const COLUMNS = 'tenant_id, id, definition, version, updated_at';
-
-function toRecord(row: Row): StoredScheduleRecord {
-  return {
-    tenantId: row.tenant_id,
-    id: row.id,
-    definition: row.definition,
-    version: Number(row.version),
-    updatedAt: row.updated_at,
-  };
-}
 
 /**
  * ScheduleStore on PostgreSQL through node-postgres (`pg` 8). Tables live in `schema` (default
@@ -118,95 +99,13 @@ export class PostgresScheduleStore implements ScheduleStore {
       let results: ScheduleChangeResult[];
       try {
         await client.query('BEGIN');
-        results = await this.applyChanges(client, changes, tenants, options);
+        results = await applyChanges(client, this.quoted, changes, tenants, options);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
       return afterCommit(results);
-    });
-  }
-
-  private async applyChanges(
-    client: PoolClient,
-    changes: readonly ScheduleChange[],
-    tenants: string[],
-    options: ScheduleWriteOptions,
-  ): Promise<ScheduleChangeResult[]> {
-    const q = this.quoted;
-    const key = (tenantId: string, id: string): string => `${tenantId}\u0000${id}`;
-    const existing = await client.query<Row>(
-      `SELECT ${COLUMNS} FROM ${q}.schedules
-       WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`,
-      [changes.map((c) => c.tenantId), changes.map((c) => c.id)],
-    );
-    const state = new Map(existing.rows.map((row) => [key(row.tenant_id, row.id), toRecord(row)]));
-    const counts = new Map<string, number>(tenants.map((t) => [t, 0]));
-    const counted = await client.query<{ tenant_id: string; n: string }>(
-      `SELECT tenant_id, count(*) AS n FROM ${q}.schedules
-       WHERE tenant_id = ANY($1::text[]) AND definition IS NOT NULL GROUP BY tenant_id`,
-      [tenants],
-    );
-    for (const row of counted.rows) counts.set(row.tenant_id, Number(row.n));
-    const dirty = new Map<
-      string,
-      { tenantId: string; id: string; def: ScheduleDefinition | null }
-    >();
-    const statuses: ScheduleChangeResult['status'][] = changes.map((change) => {
-      const k = key(change.tenantId, change.id);
-      const current = state.get(k);
-      const live = current?.definition ?? null;
-      let next: ScheduleDefinition | null;
-      let status: ScheduleChangeResult['status'];
-      if (change.kind === 'upsert') {
-        if (live && canonicalJson(live) === canonicalJson(change.definition)) return 'unchanged';
-        const count = counts.get(change.tenantId) ?? 0;
-        const max = options.maxSchedulesPerTenant;
-        if (!live && max > 0 && count >= max) return 'refused';
-        if (!live) counts.set(change.tenantId, count + 1);
-        [next, status] = [change.definition, live ? 'updated' : 'created'];
-      } else if (!live) {
-        return 'missing';
-      } else if (change.kind === 'remove') {
-        counts.set(change.tenantId, (counts.get(change.tenantId) ?? 1) - 1);
-        [next, status] = [null, 'removed'];
-      } else {
-        if (live.enabled === change.enabled) return 'unchanged';
-        [next, status] = [{ ...live, enabled: change.enabled }, 'updated'];
-      }
-      state.set(k, {
-        tenantId: change.tenantId,
-        id: change.id,
-        definition: next,
-        version: (current?.version ?? 0) + 1,
-        updatedAt: current?.updatedAt ?? new Date(0),
-      });
-      dirty.set(k, { tenantId: change.tenantId, id: change.id, def: next });
-      return status;
-    });
-    if (dirty.size > 0) {
-      const rows = [...dirty.values()];
-      const written = await client.query<Row>(
-        `INSERT INTO ${q}.schedules AS s (tenant_id, id, definition, version, updated_at)
-         SELECT t, i, d, v, clock_timestamp()
-           FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::bigint[]) AS u(t, i, d, v)
-         ON CONFLICT (tenant_id, id) DO UPDATE
-           SET definition = excluded.definition, version = excluded.version,
-               updated_at = excluded.updated_at
-         RETURNING ${COLUMNS}`,
-        [
-          rows.map((r) => r.tenantId),
-          rows.map((r) => r.id),
-          rows.map((r) => (r.def === null ? null : JSON.stringify(r.def))),
-          rows.map((r) => state.get(key(r.tenantId, r.id))!.version),
-        ],
-      );
-      for (const row of written.rows) state.set(key(row.tenant_id, row.id), toRecord(row));
-    }
-    return statuses.map((status, i) => {
-      const record = state.get(key(changes[i].tenantId, changes[i].id));
-      return status === 'refused' || status === 'missing' ? { status } : { status, record };
     });
   }
 
@@ -264,6 +163,20 @@ export class PostgresScheduleStore implements ScheduleStore {
 
   lockTenants<T>(tenantIds: readonly string[], fn: () => Promise<T>): Promise<T> {
     return this.locked([...new Set(tenantIds)], () => fn());
+  }
+
+  writeTenant<T>(
+    tenantId: string,
+    action: TenantAction,
+    afterCommit: (result: { schedules: number }) => Promise<T>,
+  ): Promise<T> {
+    return this.locked([tenantId], async (client) =>
+      afterCommit(await writeTenant(client, this.quoted, tenantId, action)),
+    );
+  }
+
+  pausedTenants(): Promise<string[]> {
+    return pausedTenants(this.pool, this.quoted);
   }
 
   /**

@@ -19,6 +19,8 @@ import { RedisLockService } from '../lock/redis-lock.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { RedisConnection } from '../redis/redis-client.provider';
 import { RunHistoryWriter } from './run-history.writer';
+import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
+import { TenantOperations } from '../scheduler/tenant-operations';
 
 /** Rows read per store query. */
 const PAGE = 500;
@@ -49,6 +51,7 @@ export class ScheduleReconciler
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<unknown> | undefined;
   private stopped = false;
+  private readonly tenantOps: TenantOperations;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -57,8 +60,10 @@ export class ScheduleReconciler
     private readonly events: SchedulerEvents,
     private readonly connection: RedisConnection,
     private readonly history: RunHistoryWriter,
+    redis: RedisSchedules,
   ) {
     this.store = options.store;
+    this.tenantOps = new TenantOperations(connection, redis, () => undefined);
   }
 
   async onModuleInit(): Promise<void> {
@@ -94,11 +99,14 @@ export class ScheduleReconciler
         // The mark is set after a full pass: gone means Redis lost its data (FLUSHALL, a restart
         // without persistence, a failover that lost writes), so every row is compared again.
         const lost = (await client.exists(keys.storeMark)) === 0;
+        // Paused tenants first: a schedule written again below must not start meanwhile.
+        const paused = new Set(await store.pausedTenants());
+        await this.pauseTenants(store, paused);
         if (!(full || lost || this.watermark === null || this.passes % FULL_PASS_EVERY === 0)) {
           return this.incrementalPass(store);
         }
         if (lost) await this.afterDataLoss();
-        const report = await this.fullPass(store);
+        const report = await this.fullPass(store, paused);
         await client.set(keys.storeMark, String(Date.now()));
         return report;
       });
@@ -182,7 +190,30 @@ export class ScheduleReconciler
     return finish(report);
   }
 
-  private async fullPass(store: DurableStore): Promise<ReconcileReport> {
+  /** Pauses in Redis the tenants the store holds paused (Redis lost the mark, or never got it). */
+  private async pauseTenants(store: DurableStore, paused: ReadonlySet<string>): Promise<void> {
+    const { client, keys } = this.connection;
+    for (const tenantId of paused) {
+      if ((await client.exists(keys.tenantPause(tenantId))) === 1) continue;
+      await store.lockTenants([tenantId], async () => {
+        if ((await store.pausedTenants()).includes(tenantId)) await this.tenantOps.pause(tenantId);
+      });
+    }
+  }
+
+  /** Resumes in Redis a tenant the store holds not paused (its resume failed after the commit). */
+  private async resumeTenant(store: DurableStore, tenantId: string): Promise<void> {
+    if ((await this.connection.client.exists(this.connection.keys.tenantPause(tenantId))) === 0)
+      return;
+    await store.lockTenants([tenantId], async () => {
+      if (!(await store.pausedTenants()).includes(tenantId)) await this.tenantOps.resume(tenantId);
+    });
+  }
+
+  private async fullPass(
+    store: DurableStore,
+    paused: ReadonlySet<string>,
+  ): Promise<ReconcileReport> {
     const report = emptyReport(true);
     const tenants = new Set<string>();
     let after: { tenantId: string; id: string } | null = null;
@@ -197,7 +228,10 @@ export class ScheduleReconciler
       if (page.length < PAGE) break;
       after = page[page.length - 1];
     }
-    for (const t of tenants) report.removed += await this.removeOrphans(store, t);
+    for (const t of tenants) {
+      report.removed += await this.removeOrphans(store, t);
+      if (!paused.has(t)) await this.resumeTenant(store, t);
+    }
     return finish(report);
   }
 

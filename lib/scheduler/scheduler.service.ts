@@ -18,7 +18,7 @@ import { ScheduleInspector } from './schedule-inspector';
 import { TenantOperations } from './tenant-operations';
 import { ScheduleTriggers } from './schedule-triggers';
 import type { TriggerResult } from '../interfaces/trigger-result.interface';
-import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
+import type { StoredScheduleRecord, TenantAction } from '../interfaces/schedule-store.interface';
 import { StoreFirst } from './store-first';
 import type { AppliedCounts } from './stored-apply';
 import { syncSchedules, type SyncOptions, type SyncResult } from './schedule-sync';
@@ -51,7 +51,8 @@ export class SchedulerService {
     this.tenantOps = new TenantOperations(connection, store, (due, ms) =>
       this.engine?.notifyDue(due, ms),
     );
-    this.inspector = new ScheduleInspector(connection, store);
+    const first = this.durable;
+    this.inspector = new ScheduleInspector(connection, store, first && first.history.bind(first));
     this.triggers = new ScheduleTriggers(options, store, connection, engine);
     this.writes = new ScheduleWrites(
       {
@@ -150,17 +151,23 @@ export class SchedulerService {
 
   /** Stops every schedule of the tenant at once (README: Tenant controls); its schedule count. */
   pauseTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.pause(tenantId));
+    return this.tenantWrite(tenantId, 'pause', () => this.tenantOps.pause(tenantId));
   }
 
   /** Puts each schedule of a paused tenant back to its own state; how many fire again. */
   resumeTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.resume(tenantId));
+    return this.tenantWrite(tenantId, 'resume', () => this.tenantOps.resume(tenantId));
   }
 
   /** Removes every schedule of the tenant, as remove() removes one; how many there were. */
   removeTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.remove(tenantId));
+    return this.tenantWrite(tenantId, 'remove', () => this.tenantOps.remove(tenantId));
+  }
+
+  /** A tenant operation, committed to the store first when there is one. */
+  private async tenantWrite(tenantId: string, action: TenantAction, redis: () => Promise<number>) {
+    validateIdentifier('tenantId', tenantId);
+    return this.changing(() => this.durable?.tenant(tenantId, action, redis) ?? redis());
   }
 
   /** Definition, next fire times, last runs and counters; null if there is no such schedule. */
@@ -175,7 +182,7 @@ export class SchedulerService {
 
   /** A @DistributedCron schedule's recorded runs, newest first (the runHistory option). */
   historyStatic(name: string): Promise<RunRecord[]> {
-    return this.inspector.historyStatic(name);
+    return this.inspector.historyStatic(name, this.historyLimit);
   }
 
   /**
@@ -247,10 +254,7 @@ export class SchedulerService {
     return this.store.deadLetters(tenantId);
   }
 
-  /**
-   * The schedule's last recorded runs, newest first (the runHistory option: 20 by default). With
-   * a `store` keeping history, read from it (the last runHistory runs, 100 if 0).
-   */
+  /** The schedule's last recorded runs, newest first (runHistory; from the `store` if it keeps them). */
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);

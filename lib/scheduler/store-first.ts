@@ -4,6 +4,7 @@ import type {
   ScheduleDefinition,
   ScheduleStore as DurableStore,
   StoredScheduleRecord,
+  TenantAction,
 } from '../interfaces/schedule-store.interface';
 import type { ScheduleInput } from '../interfaces/schedule.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
@@ -65,6 +66,22 @@ export class StoreFirst {
     });
   }
 
+  /**
+   * Commits pauseTenant / resumeTenant / removeTenant, then `redis()` applies it; its count (for
+   * pause and remove at least the live schedules the store had: Redis may have lost them).
+   */
+  tenant(tenantId: string, action: TenantAction, redis: () => Promise<number>): Promise<number> {
+    const schedules = [{ tenantId, id: '*' }];
+    return this.committed<{ schedules: number }, number>(
+      schedules,
+      (after) => this.store.writeTenant(tenantId, action, after),
+      async (stored) => {
+        const inRedis = await redis();
+        return action === 'resume' ? inRedis : Math.max(inRedis, stored.schedules);
+      },
+    );
+  }
+
   /** Commits the pause/resume, then `redis(record)` applies it; false if the store lacks it. */
   setEnabled(
     tenantId: string,
@@ -96,24 +113,33 @@ export class StoreFirst {
     }));
   }
 
-  private async write<T>(
+  private write<T>(
     changes: ScheduleChange[],
     apply: (results: ScheduleChangeResult[]) => Promise<T>,
   ): Promise<T> {
+    const options = { maxSchedulesPerTenant: this.maxSchedulesPerTenant };
+    return this.committed(changes, (after) => this.store.write(changes, options, after), apply);
+  }
+
+  /**
+   * `commit(afterCommit)` through the store; a failure before the commit is
+   * ScheduleStoreUnavailableError, one of `apply` (Redis) after it ScheduleNotAppliedError.
+   */
+  private async committed<R, T>(
+    schedules: readonly { tenantId: string; id: string }[],
+    commit: (afterCommit: (result: R) => Promise<T>) => Promise<T>,
+    apply: (result: R) => Promise<T>,
+  ): Promise<T> {
     let committed = false;
     try {
-      return await this.store.write(
-        changes,
-        { maxSchedulesPerTenant: this.maxSchedulesPerTenant },
-        async (results) => {
-          committed = true;
-          try {
-            return await apply(results);
-          } catch (error) {
-            throw notApplied(changes, error);
-          }
-        },
-      );
+      return await commit(async (result) => {
+        committed = true;
+        try {
+          return await apply(result);
+        } catch (error) {
+          throw notApplied(schedules, error);
+        }
+      });
     } catch (error) {
       if (committed || error instanceof SchedulerError) throw error;
       throw new ScheduleStoreUnavailableError(reasonOf(error));
@@ -151,7 +177,10 @@ export function toInput(record: StoredScheduleRecord & { definition: ScheduleDef
   return { ...record.definition, tenantId: record.tenantId, id: record.id } as ScheduleInput;
 }
 
-function notApplied(changes: readonly ScheduleChange[], error: unknown): ScheduleNotAppliedError {
+function notApplied(
+  changes: readonly { tenantId: string; id: string }[],
+  error: unknown,
+): ScheduleNotAppliedError {
   const schedules = changes.map((c) => ({ tenantId: c.tenantId, id: c.id }));
   return new ScheduleNotAppliedError(schedules, reasonOf(error));
 }

@@ -79,6 +79,11 @@ export class StoredApply {
         else counts.unchanged++;
         return;
       }
+      // A one-off that ran: Redis keeps it (finished) for keepFinishedMs or has dropped it.
+      if (record.finished) {
+        counts.unchanged++;
+        return;
+      }
       if (inRedis && canonicalJson(definitionOf(inRedis)) === canonicalJson(definition)) {
         counts.unchanged++;
         return;

@@ -220,5 +220,46 @@ export function describeScheduleStoreConformance(
       expect(ids).toEqual(['a', 'b', 'c']);
       expect((await store.page(null, 1)).length).toBe(1);
     });
+
+    it('pauses, resumes and removes a tenant in one transaction, counting its live schedules', async () => {
+      const t = newTenant();
+      await write([upsert(t, 'a'), upsert(t, 'b'), upsert(t, 'c')]);
+      await write([{ kind: 'remove', tenantId: t, id: 'c' }]);
+      const counted = (action: 'pause' | 'resume' | 'remove') =>
+        store.writeTenant(t, action, (result) => Promise.resolve(result.schedules));
+      expect(await counted('pause')).toBe(2);
+      expect(await store.pausedTenants()).toContain(t);
+      expect(await counted('resume')).toBe(2);
+      expect(await store.pausedTenants()).not.toContain(t);
+      await counted('pause');
+      expect(await counted('remove')).toBe(2);
+      expect(await store.pausedTenants()).not.toContain(t);
+      const rows = (await store.page({ tenantId: t, id: '' }, 10)).filter((r) => r.tenantId === t);
+      expect(rows.map((r) => [r.id, r.definition, r.version])).toEqual([
+        ['a', null, 2],
+        ['b', null, 2],
+        ['c', null, 2],
+      ]);
+      // The tombstones are changes the reconciler sees, and the quota is free again.
+      expect((await store.changedSince(null, 10_000)).filter((r) => r.tenantId === t)).toHaveLength(
+        3,
+      );
+      expect((await write([upsert(t, 'd')], 1))[0].status).toBe('created');
+    });
+
+    it("holds a tenant's writers while writeTenant's afterCommit runs", async () => {
+      const t = newTenant();
+      const order: string[] = [];
+      const paused = store.writeTenant(t, 'pause', async () => {
+        await sleep(300);
+        order.push('pause applied');
+        return 0;
+      });
+      await sleep(50);
+      await write([upsert(t, 'a')], 0, other);
+      order.push('upsert committed');
+      await paused;
+      expect(order).toEqual(['pause applied', 'upsert committed']);
+    });
   });
 }

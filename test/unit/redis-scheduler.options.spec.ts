@@ -70,6 +70,8 @@ describe('resolveOptions: store and reconcileIntervalMs (issue 12)', () => {
     changedSince: async () => [],
     page: async () => [],
     lockTenants: async () => undefined,
+    writeTenant: async () => undefined,
+    pausedTenants: async () => [],
   };
 
   it('has no store and a 10 s reconcile interval by default', () => {

@@ -42,7 +42,12 @@ describe('PostgresScheduleStore migrations', () => {
     );
     await Promise.all(stores.map((s) => s.init()));
     await Promise.all(stores.map((s) => s.close()));
-    expect(await tables('many_at_once')).toEqual(['runs', 'schedules', 'schema_migrations']);
+    expect(await tables('many_at_once')).toEqual([
+      'paused_tenants',
+      'runs',
+      'schedules',
+      'schema_migrations',
+    ]);
     expect(await applied('many_at_once')).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
