@@ -49,6 +49,8 @@ export interface StoredDefinition {
   enabled: boolean;
   /** The schedule's own policy fields (JSON), '' for none. */
   policyJson: string;
+  /** A schedule Redis lost, written back: armed after its last completed fire time (misfire). */
+  armAfterMs?: number;
 }
 
 export interface WriteResult {
@@ -90,8 +92,7 @@ export class ScheduleStore {
    * Writes many schedules with one TIME sample, in batches per partition (one script call of
    * UPSERT_BATCH schedules each, several calls per pipeline, a few pipelines in flight). Each
    * upsert stays atomic on its own; an entry is the result or the error (a guard refusal as a
-   * SchedulerError) of that schedule. `quota: false` leaves the tenant quota to the durable
-   * store (the module's `store` option), which enforced it when it committed the change.
+   * SchedulerError) of that schedule. `quota: false`: the durable store enforced the quota.
    */
   async writeMany(
     defs: readonly StoredDefinition[],
@@ -177,7 +178,9 @@ export class ScheduleStore {
   }
 
   private upsertCall(def: StoredDefinition, series: FireSeries, now: number): UpsertCall {
-    const first = withJitter(series, def.keys.member, def.jitterMs, series.firstFrom(now));
+    const after = def.armAfterMs === undefined ? Infinity : series.nextAfter(def.armAfterMs);
+    const from = after < now ? after : series.firstFrom(now);
+    const first = withJitter(series, def.keys.member, def.jitterMs, from);
     return {
       member: def.keys.member,
       id: def.id,

@@ -10,7 +10,7 @@ import { SchedulerEvents, type RunEvent } from '../events/scheduler-events';
 
 /** Runs written by one statement. */
 const BATCH = 1_000;
-const FLUSH_EVERY_MS = 1_000;
+export const FLUSH_EVERY_MS = 1_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 5_000;
 const DAY_MS = 86_400_000;

@@ -18,7 +18,7 @@ import { LockNotAcquiredError } from '../errors/lock-not-acquired.error';
 import { RedisLockService } from '../lock/redis-lock.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { RedisConnection } from '../redis/redis-client.provider';
-import { RunHistoryWriter } from './run-history.writer';
+import { FLUSH_EVERY_MS, RunHistoryWriter } from './run-history.writer';
 import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
 import { TenantOperations } from '../scheduler/tenant-operations';
 
@@ -105,7 +105,7 @@ export class ScheduleReconciler
         if (!(full || lost || this.watermark === null || this.passes % FULL_PASS_EVERY === 0)) {
           return this.incrementalPass(store);
         }
-        if (lost) await this.afterDataLoss();
+        if (lost) await this.afterDataLoss(store);
         const report = await this.fullPass(store, paused);
         await client.set(keys.storeMark, String(Date.now()));
         return report;
@@ -152,7 +152,7 @@ export class ScheduleReconciler
    * loss is not confirmed on the epoch fast path once its schedule is written again (it is checked,
    * found without its run state, and not started), and fencing tokens keep growing.
    */
-  private async afterDataLoss(): Promise<void> {
+  private async afterDataLoss(store: DurableStore): Promise<void> {
     const { client, keys } = this.connection;
     // Past every value the counters had before the loss, so they keep growing (reservations are
     // confirmed against the least epoch of a batch): 100 per ms since 2020, more than the counters
@@ -168,6 +168,9 @@ export class ScheduleReconciler
       'The schedule store mark is missing in Redis (first start on this Redis, or Redis lost its ' +
         'data): comparing every schedule with the store',
     );
+    // Every pod's runs completed before the loss reach the store's history (flushed every second)
+    // before a schedule is armed after its last completed fire time: none of them runs again.
+    if (store.recordRuns) await new Promise((r) => setTimeout(r, 2 * FLUSH_EVERY_MS + 500));
   }
 
   private async incrementalPass(store: DurableStore): Promise<ReconcileReport> {

@@ -89,7 +89,11 @@ export class StoredApply {
         return;
       }
       try {
-        upserts.push({ def: this.toStored({ ...record, definition }), created: !inRedis });
+        const def = this.toStored({ ...record, definition });
+        // Lost by Redis: armed after its last completed fire time (the misfire policy decides).
+        const last = record.lastCompletedFireAt;
+        if (!inRedis && last) def.armAfterMs = last.getTime();
+        upserts.push({ def, created: !inRedis });
       } catch (error) {
         counts.failed.push({ tenantId: record.tenantId, id: record.id, reason: String(error) });
       }
@@ -129,7 +133,9 @@ export class StoredApply {
     return removed;
   }
 
-  private toStored(record: StoredScheduleRecord & { definition: ScheduleDefinition }) {
+  private toStored(
+    record: StoredScheduleRecord & { definition: ScheduleDefinition },
+  ): StoredDefinition {
     const v = validateScheduleInput(toInput(record), this.context);
     const keys = this.connection.keys.dynamicSchedule(record.tenantId, record.id, v.input.handler);
     return {
