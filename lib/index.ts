@@ -52,6 +52,7 @@ export type {
   ScheduleChangeResult,
   ScheduleWriteOptions,
   ScheduleWatermark,
+  RunColumns,
   StoredRun,
   TenantAction,
 } from './interfaces/schedule-store.interface';

@@ -53,6 +53,15 @@ export interface ReconcileReport {
 
 export type SchedulerEventName = keyof SchedulerEventMap;
 
+/** @internal See SchedulerEvents.runSink; times are the pod's Redis-time estimate (ms). */
+export type RunSink = (
+  info: { tenantId?: string; id: string },
+  run: { fireMs: number; attempt: number; fencingToken: number },
+  completion: { outcome: 'succeeded' | 'failed' | 'skipped' | 'retry'; error: string },
+  startedMs: number,
+  endedMs: number,
+) => void;
+
 /**
  * Typed, in-process events of this pod's runs, for metrics, tracing and tests. Listeners run
  * synchronously and must not throw (a throwing listener is caught and ignored).
@@ -60,6 +69,11 @@ export type SchedulerEventName = keyof SchedulerEventMap;
 @Injectable()
 export class SchedulerEvents {
   private readonly emitter = new EventEmitter();
+  /**
+   * @internal The store's run history (issue 12): called once per recorded run end, with its
+   * fields as arguments (no payload object), by the pod that ran it. At most one sink.
+   */
+  runSink: RunSink | undefined;
 
   on<E extends SchedulerEventName>(
     event: E,

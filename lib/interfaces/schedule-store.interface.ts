@@ -80,6 +80,23 @@ export interface StoredRun {
 }
 
 /**
+ * Runs as columns (index i of every array is one run), all ended on one pod: what
+ * recordRunColumns() takes. Times in epoch ms; `startedMs` 0 when the start is not known.
+ */
+export interface RunColumns {
+  pod: string;
+  tenantIds: string[];
+  scheduleIds: string[];
+  fireMs: number[];
+  attempts: number[];
+  fencingTokens: number[];
+  statuses: StoredRun['status'][];
+  startedMs: number[];
+  endedMs: number[];
+  errors: (string | null)[];
+}
+
+/**
  * The durable source of truth for dynamic schedules (issue 12). With `store` in the module's
  * options, every schedule change is committed here first and then applied to Redis; a reconciler
  * makes Redis match the store. `PostgresScheduleStore` (`nestjs-redis-scheduler/postgres`)
@@ -140,6 +157,8 @@ export interface ScheduleStore {
    * raises each schedule's last completed fire time. Called in batches off the run path.
    */
   recordRuns?(runs: readonly StoredRun[]): Promise<void>;
+  /** Optional, with recordRuns: the same from columns (no object per run); used when present. */
+  recordRunColumns?(runs: RunColumns): Promise<void>;
   /** Optional: the schedule's stored runs, newest fire time first, at most `limit`. */
   runHistory?(tenantId: string, scheduleId: string, limit: number): Promise<StoredRun[]>;
   /** Optional: deletes at most `limit` runs that ended before `endedBefore`; returns how many. */

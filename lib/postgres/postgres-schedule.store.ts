@@ -1,6 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
 import type {
   ScheduleChange,
+  RunColumns,
   ScheduleChangeResult,
   ScheduleStore,
   ScheduleWatermark,
@@ -10,7 +11,7 @@ import type {
   TenantAction,
 } from '../index';
 import { InvalidOptionsError } from '../index';
-import { pruneRuns, recordRuns, runHistory } from './postgres-runs';
+import { pruneRuns, recordRunColumns, recordRuns, runHistory } from './postgres-runs';
 import { pausedTenants, writeTenant } from './postgres-tenants';
 import { applyChanges, COLUMNS, toRecord, type Row } from './postgres-writes';
 import { LOCK_NAMESPACE, migrate } from './migrate';
@@ -151,6 +152,10 @@ export class PostgresScheduleStore implements ScheduleStore {
 
   recordRuns(runs: readonly StoredRun[]): Promise<void> {
     return recordRuns(this.pool, this.quoted, runs);
+  }
+
+  recordRunColumns(runs: RunColumns): Promise<void> {
+    return recordRunColumns(this.pool, this.quoted, runs);
   }
 
   runHistory(tenantId: string, scheduleId: string, limit: number): Promise<StoredRun[]> {

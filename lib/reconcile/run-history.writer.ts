@@ -4,9 +4,10 @@ import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
 import type {
   ScheduleStore as DurableStore,
+  RunColumns,
   StoredRun,
 } from '../interfaces/schedule-store.interface';
-import { SchedulerEvents, type RunEvent } from '../events/scheduler-events';
+import { SchedulerEvents, type RunSink } from '../events/scheduler-events';
 
 /** Runs written by one statement. */
 const BATCH = 1_000;
@@ -14,13 +15,12 @@ export const FLUSH_EVERY_MS = 1_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 5_000;
 const DAY_MS = 86_400_000;
-/** Starts remembered for their durations (a run whose end never comes is forgotten past it). */
-const MAX_STARTS = 100_000;
 
 /**
  * With a `store` that keeps execution history (issue 12): every run this pod records (succeeded,
- * failed, retry) is written to the store in batches, off the run path: the run events fill a
- * bounded buffer (historyBufferSize) that a timer flushes every second. While the store is down the buffer waits and
+ * failed, retry) is written to the store in batches, off the run path: the recorder hands each
+ * run's fields to a sink that appends them to columns (no object per run), a bounded buffer
+ * (historyBufferSize) that a timer flushes every second. While the store is down the buffer waits and
  * is flushed when it is back; what overflows is counted and logged, never a crash. Runs that ended
  * more than `historyRetentionDays` ago are pruned in batches, hourly.
  */
@@ -29,8 +29,7 @@ export class RunHistoryWriter implements OnModuleInit {
   private readonly logger = new Logger('RedisScheduler');
   private readonly store: DurableStore | undefined;
   private readonly pod = `${hostname()}:${process.pid}`;
-  private readonly starts = new Map<string, number>();
-  private buffer: StoredRun[] = [];
+  private buffer: RunColumns = emptyColumns('');
   /** Runs dropped since the last log line. */
   private dropped = 0;
   /** Runs dropped since boot. */
@@ -46,25 +45,20 @@ export class RunHistoryWriter implements OnModuleInit {
     private readonly events: SchedulerEvents,
   ) {
     this.store = options.store?.recordRuns ? options.store : undefined;
+    this.buffer = emptyColumns(this.pod);
   }
 
   /** Runs waiting to be written. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.fireMs.length;
   }
 
   onModuleInit(): void {
     if (!this.store) return;
-    const key = (e: RunEvent) => `${e.tenantId ?? ''}|${e.scheduleId}|${+e.fireTime}|${e.attempt}`;
-    this.unsubscribe.push(
-      this.events.on('run.started', (e) => {
-        if (this.starts.size >= MAX_STARTS) this.starts.clear();
-        this.starts.set(key(e), Date.now());
-      }),
-      this.events.on('run.succeeded', (e) => this.add(e, key(e), 'succeeded', null)),
-      this.events.on('run.failed', (e) => this.add(e, key(e), 'failed', e.error)),
-      this.events.on('run.retrying', (e) => this.add(e, key(e), 'retry', e.error)),
-    );
+    this.events.runSink = this.add;
+    this.unsubscribe.push(() => {
+      if (this.events.runSink === this.add) this.events.runSink = undefined;
+    });
     this.arm();
   }
 
@@ -74,43 +68,42 @@ export class RunHistoryWriter implements OnModuleInit {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flushing;
-    if (this.store && this.buffer.length > 0) await this.flush().catch(() => undefined);
+    if (this.store && this.pending > 0) await this.flush().catch(() => undefined);
   }
 
   /** Writes what the buffer holds now (the timer does it every second). */
   async flush(): Promise<void> {
     const store = this.store;
     if (!store?.recordRuns) return;
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, BATCH);
-      await store.recordRuns(batch);
-      this.buffer.splice(0, batch.length);
+    while (this.pending > 0) {
+      const batch = sliceColumns(this.buffer, 0, BATCH);
+      const n = batch.fireMs.length;
+      if (store.recordRunColumns) await store.recordRunColumns(batch);
+      else await store.recordRuns(toRuns(batch));
+      this.buffer = sliceColumns(this.buffer, n, Infinity);
     }
   }
 
-  private add(e: RunEvent, key: string, status: StoredRun['status'], error: string | null): void {
-    const endedAt = Date.now();
-    const started = this.starts.get(key);
-    this.starts.delete(key);
-    if (this.buffer.length >= this.options.historyBufferSize) {
+  /** The recorder's sink: one run's fields appended to the columns. */
+  private readonly add: RunSink = (info, run, completion, startedMs, endedMs) => {
+    const b = this.buffer;
+    if (b.fireMs.length >= this.options.historyBufferSize) {
       this.dropped++;
       this.droppedTotal++;
       return;
     }
-    this.buffer.push({
-      tenantId: e.tenantId ?? '',
-      scheduleId: e.scheduleId,
-      fireTime: e.fireTime,
-      attempt: e.attempt,
-      fencingToken: e.fencingToken,
-      status,
-      startedAt: started === undefined ? null : new Date(started),
-      endedAt: new Date(endedAt),
-      durationMs: started === undefined ? null : endedAt - started,
-      error,
-      pod: this.pod,
-    });
-  }
+    const { outcome } = completion;
+    b.tenantIds.push(info.tenantId ?? '');
+    b.scheduleIds.push(info.id);
+    b.fireMs.push(run.fireMs);
+    b.attempts.push(run.attempt);
+    b.fencingTokens.push(run.fencingToken);
+    // 'skipped' is reported as a failure, as run.failed does.
+    b.statuses.push(outcome === 'skipped' ? 'failed' : outcome);
+    b.startedMs.push(startedMs);
+    b.endedMs.push(endedMs);
+    b.errors.push(outcome === 'succeeded' ? null : completion.error);
+  };
 
   private arm(): void {
     this.timer = setTimeout(() => {
@@ -157,4 +150,54 @@ export class RunHistoryWriter implements OnModuleInit {
       // the next batch
     }
   }
+}
+
+function emptyColumns(pod: string): RunColumns {
+  return {
+    pod,
+    tenantIds: [],
+    scheduleIds: [],
+    fireMs: [],
+    attempts: [],
+    fencingTokens: [],
+    statuses: [],
+    startedMs: [],
+    endedMs: [],
+    errors: [],
+  };
+}
+
+function sliceColumns(c: RunColumns, from: number, to: number): RunColumns {
+  return {
+    pod: c.pod,
+    tenantIds: c.tenantIds.slice(from, to),
+    scheduleIds: c.scheduleIds.slice(from, to),
+    fireMs: c.fireMs.slice(from, to),
+    attempts: c.attempts.slice(from, to),
+    fencingTokens: c.fencingTokens.slice(from, to),
+    statuses: c.statuses.slice(from, to),
+    startedMs: c.startedMs.slice(from, to),
+    endedMs: c.endedMs.slice(from, to),
+    errors: c.errors.slice(from, to),
+  };
+}
+
+/** The runs as objects, for a store without recordRunColumns. */
+function toRuns(c: RunColumns): StoredRun[] {
+  return c.fireMs.map((fireMs, i) => {
+    const started = c.startedMs[i];
+    return {
+      tenantId: c.tenantIds[i],
+      scheduleId: c.scheduleIds[i],
+      fireTime: new Date(fireMs),
+      attempt: c.attempts[i],
+      fencingToken: c.fencingTokens[i],
+      status: c.statuses[i],
+      startedAt: started > 0 ? new Date(started) : null,
+      endedAt: new Date(c.endedMs[i]),
+      durationMs: started > 0 ? c.endedMs[i] - started : null,
+      error: c.errors[i],
+      pod: c.pod,
+    };
+  });
 }

@@ -21,6 +21,7 @@ import { RedisConnection } from '../redis/redis-client.provider';
 import { FLUSH_EVERY_MS, RunHistoryWriter } from './run-history.writer';
 import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
 import { TenantOperations } from '../scheduler/tenant-operations';
+import { TenantPauses } from './tenant-pauses';
 
 /** Rows read per store query. */
 const PAGE = 500;
@@ -51,7 +52,7 @@ export class ScheduleReconciler
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<unknown> | undefined;
   private stopped = false;
-  private readonly tenantOps: TenantOperations;
+  private readonly pauses: TenantPauses;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -63,7 +64,7 @@ export class ScheduleReconciler
     redis: RedisSchedules,
   ) {
     this.store = options.store;
-    this.tenantOps = new TenantOperations(connection, redis, () => undefined);
+    this.pauses = new TenantPauses(connection, new TenantOperations(connection, redis, () => {}));
   }
 
   async onModuleInit(): Promise<void> {
@@ -101,7 +102,7 @@ export class ScheduleReconciler
         const lost = (await client.exists(keys.storeMark)) === 0;
         // Paused tenants first: a schedule written again below must not start meanwhile.
         const paused = new Set(await store.pausedTenants());
-        await this.pauseTenants(store, paused);
+        await this.pauses.pause(store, paused);
         if (!(full || lost || this.watermark === null || this.passes % FULL_PASS_EVERY === 0)) {
           return this.incrementalPass(store);
         }
@@ -176,11 +177,13 @@ export class ScheduleReconciler
   private async incrementalPass(store: DurableStore): Promise<ReconcileReport> {
     const report = emptyReport(false);
     const from = this.watermark!;
-    let cursor: ScheduleWatermark | null = {
-      updatedAt: new Date(from.updatedAt.getTime() - WATERMARK_LAG_MS),
-      tenantId: '',
-      id: '',
-    };
+    const at = from.updatedAt.getTime();
+    // Well after the watermark's change (2 lags, for clock skew), no late commit before it is
+    // expected: start at it, not a lag back (else every pass rereads and reapplies that window).
+    let cursor: ScheduleWatermark | null =
+      Date.now() > at + 2 * WATERMARK_LAG_MS
+        ? from
+        : { updatedAt: new Date(at - WATERMARK_LAG_MS), tenantId: '', id: '' };
     for (;;) {
       const after: ScheduleWatermark | null = cursor;
       const batch = await store.changedSince(after, PAGE);
@@ -193,32 +196,12 @@ export class ScheduleReconciler
     return finish(report);
   }
 
-  /** Pauses in Redis the tenants the store holds paused (Redis lost the mark, or never got it). */
-  private async pauseTenants(store: DurableStore, paused: ReadonlySet<string>): Promise<void> {
-    const { client, keys } = this.connection;
-    for (const tenantId of paused) {
-      if ((await client.exists(keys.tenantPause(tenantId))) === 1) continue;
-      await store.lockTenants([tenantId], async () => {
-        if ((await store.pausedTenants()).includes(tenantId)) await this.tenantOps.pause(tenantId);
-      });
-    }
-  }
-
-  /** Resumes in Redis a tenant the store holds not paused (its resume failed after the commit). */
-  private async resumeTenant(store: DurableStore, tenantId: string): Promise<void> {
-    if ((await this.connection.client.exists(this.connection.keys.tenantPause(tenantId))) === 0)
-      return;
-    await store.lockTenants([tenantId], async () => {
-      if (!(await store.pausedTenants()).includes(tenantId)) await this.tenantOps.resume(tenantId);
-    });
-  }
-
   private async fullPass(
     store: DurableStore,
     paused: ReadonlySet<string>,
   ): Promise<ReconcileReport> {
     const report = emptyReport(true);
-    const tenants = new Set<string>();
+    const tenants = new Map<string, Set<string>>(); // the live ids the pass saw
     let after: { tenantId: string; id: string } | null = null;
     for (;;) {
       const from = after;
@@ -226,14 +209,19 @@ export class ScheduleReconciler
       await this.applyLocked(store, page, () => store.page(from, PAGE), report);
       for (const row of page) {
         this.advance(row);
-        tenants.add(row.tenantId);
+        const live = tenants.get(row.tenantId) ?? new Set<string>();
+        if (row.definition) live.add(row.id);
+        tenants.set(row.tenantId, live);
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1];
     }
-    for (const t of tenants) {
-      report.removed += await this.removeOrphans(store, t);
-      if (!paused.has(t)) await this.resumeTenant(store, t);
+    const { client, keys } = this.connection;
+    for (const [t, seen] of tenants) {
+      // Reread under the tenant's hold only when Redis has an id the pass did not see live.
+      const ids = await client.smembers(keys.tenantSet(t));
+      if (ids.some((id) => !seen.has(id))) report.removed += await this.removeOrphans(store, t);
+      if (!paused.has(t)) await this.pauses.resume(store, t);
     }
     return finish(report);
   }
