@@ -8,6 +8,7 @@ export type { PayloadTarget } from './discovery/handler.registry';
 export { SchedulerService } from './scheduler/scheduler.service';
 export { RedisLockService } from './lock/redis-lock.service';
 export type { WithLockOptions } from './lock/redis-lock.service';
+export type { SyncOptions, SyncResult } from './scheduler/schedule-sync';
 export { Lock } from './lock/lock';
 export { SchedulerEvents } from './events/scheduler-events';
 export type {
@@ -52,6 +53,19 @@ export type {
   UpcomingFire,
 } from './interfaces/schedule-description.interface';
 export type { TriggerResult, TriggerRefusal } from './interfaces/trigger-result.interface';
+export type {
+  ScheduleStore,
+  ScheduleDefinition,
+  StoredScheduleRecord,
+  ScheduleChange,
+  ScheduleChangeResult,
+  ScheduleWriteOptions,
+  ScheduleWatermark,
+  RunColumns,
+  StoredRun,
+  TenantAction,
+} from './interfaces/schedule-store.interface';
+export type { ScheduleSource } from './interfaces/schedule-source.interface';
 export { SchedulerError } from './errors/scheduler.error';
 export { InvalidCronError } from './errors/invalid-cron.error';
 export { InvalidTimingError } from './errors/invalid-timing.error';
@@ -73,3 +87,5 @@ export { ConcurrentChangeError } from './errors/concurrent-change.error';
 export { UnexpectedScriptReplyError } from './errors/unexpected-script-reply.error';
 export { RedisUnavailableError } from './errors/redis-unavailable.error';
 export { StaticScheduleConflictError } from './errors/static-schedule-conflict.error';
+export { ScheduleStoreUnavailableError } from './errors/schedule-store-unavailable.error';
+export { ScheduleNotAppliedError } from './errors/schedule-not-applied.error';

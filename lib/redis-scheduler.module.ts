@@ -16,6 +16,9 @@ import { resolveOptions } from './redis-scheduler.options';
 import { RedisConnection } from './redis/redis-client.provider';
 import { ScheduleStore } from './engine/schedule.store';
 import { SchedulerService } from './scheduler/scheduler.service';
+import { ScheduleReconciler } from './reconcile/schedule-reconciler';
+import { RunHistoryWriter } from './reconcile/run-history.writer';
+import { SourceSync } from './reconcile/source-sync';
 import { RedisClock } from './time/redis-clock';
 
 /**
@@ -53,6 +56,9 @@ import { RedisClock } from './time/redis-clock';
     SchedulerEvents,
     RunInstrumentation,
     SchedulerMonitor,
+    ScheduleReconciler,
+    RunHistoryWriter,
+    SourceSync,
   ],
   exports: [
     SchedulerService,

@@ -19,6 +19,8 @@ import type {
   RedisSchedulerModuleOptions,
   ResolvedSchedulerOptions,
 } from './interfaces/redis-scheduler-options.interface';
+import type { ScheduleStore } from './interfaces/schedule-store.interface';
+import type { ScheduleSource } from './interfaces/schedule-source.interface';
 import { assertTimeZone } from './time/cron';
 import { assertTimerMs } from './time/timer-delay';
 import { DEFAULT_POLICY, resolvePolicy, validatePolicy } from './policy/schedule-policy';
@@ -96,6 +98,11 @@ export function resolveOptions(options: RedisSchedulerModuleOptions): ResolvedSc
     deadLetterLimit: count('deadLetterLimit', options.deadLetterLimit, 1_000, 1),
     runHistory: count('runHistory', options.runHistory, 20, 0),
     keepFinishedMs: count('keepFinishedMs', options.keepFinishedMs, 86_400_000, 1),
+    store: validStore(options.store),
+    reconcileIntervalMs: timerMs('reconcileIntervalMs', options.reconcileIntervalMs, 10_000, 100),
+    historyRetentionDays: count('historyRetentionDays', options.historyRetentionDays, 30, 1),
+    historyBufferSize: count('historyBufferSize', options.historyBufferSize, 10_000, 1),
+    source: validSource(options.source),
   };
   validatePolicy(options.defaultPolicy, 'option `defaultPolicy`');
   resolved.defaultPolicy = resolvePolicy(options.defaultPolicy, DEFAULT_POLICY);
@@ -132,4 +139,43 @@ function timerMs(name: string, value: number | undefined, fallback: number, min:
   if (value === undefined) return fallback;
   assertTimerMs(`option \`${name}\``, value, min);
   return value;
+}
+
+const STORE_METHODS = [
+  'init',
+  'close',
+  'write',
+  'get',
+  'changedSince',
+  'page',
+  'lockTenants',
+  'writeTenant',
+  'pausedTenants',
+];
+
+function validStore(store: unknown): ScheduleStore | undefined {
+  if (store === undefined) return undefined;
+  const missing =
+    store && typeof store === 'object'
+      ? STORE_METHODS.filter((m) => typeof (store as Record<string, unknown>)[m] !== 'function')
+      : STORE_METHODS;
+  if (missing.length > 0) {
+    throw new InvalidOptionsError(
+      'option `store`',
+      `it must implement ScheduleStore (missing: ${missing.join(', ')}); e.g. ` +
+        "new PostgresScheduleStore({ connectionString }) from 'nestjs-redis-scheduler/postgres'",
+    );
+  }
+  return store as ScheduleStore;
+}
+
+function validSource(source: unknown): ScheduleSource | undefined {
+  if (source === undefined) return undefined;
+  if (!source || typeof (source as ScheduleSource).load !== 'function') {
+    throw new InvalidOptionsError(
+      'option `source`',
+      'it must be an object with a load() method returning (async) iterable schedules',
+    );
+  }
+  return source as ScheduleSource;
 }

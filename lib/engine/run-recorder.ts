@@ -216,6 +216,8 @@ export class RunRecorder {
       });
     }
     if (!active) return;
+    // The store's run history: the run's own objects, nothing built per run.
+    this.events.runSink?.(c.info, c.run, completion, active.startedMs, this.clock.now());
     if (completion.outcome === 'retry') {
       if (this.events.wants('run.retrying')) {
         this.events.emit('run.retrying', {

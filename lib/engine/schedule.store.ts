@@ -49,6 +49,8 @@ export interface StoredDefinition {
   enabled: boolean;
   /** The schedule's own policy fields (JSON), '' for none. */
   policyJson: string;
+  /** A schedule Redis lost, written back: armed after its last completed fire time (misfire). */
+  armAfterMs?: number;
 }
 
 export interface WriteResult {
@@ -90,9 +92,12 @@ export class ScheduleStore {
    * Writes many schedules with one TIME sample, in batches per partition (one script call of
    * UPSERT_BATCH schedules each, several calls per pipeline, a few pipelines in flight). Each
    * upsert stays atomic on its own; an entry is the result or the error (a guard refusal as a
-   * SchedulerError) of that schedule.
+   * SchedulerError) of that schedule. `quota: false`: the durable store enforced the quota.
    */
-  async writeMany(defs: readonly StoredDefinition[]): Promise<(WriteResult | Error)[]> {
+  async writeMany(
+    defs: readonly StoredDefinition[],
+    { quota = true }: { quota?: boolean } = {},
+  ): Promise<(WriteResult | Error)[]> {
     const now = await this.clock.fresh();
     const series = await this.anchor(defs, now);
     const results: (WriteResult | Error)[] = new Array(defs.length);
@@ -123,7 +128,7 @@ export class ScheduleStore {
         const first = defs[batches[0][0]];
         const replies = await this.connection.scripts.upsertSchedules(
           first.keys.base,
-          this.guardsFor(first),
+          this.guardsFor(first, quota),
           batches.map((batch) => batch.map((i) => this.upsertCall(defs[i], series[i], now))),
         );
         batches.forEach((batch, b) => {
@@ -141,11 +146,11 @@ export class ScheduleStore {
     return results;
   }
 
-  private guardsFor(def: StoredDefinition) {
+  private guardsFor(def: StoredDefinition, quota: boolean) {
     const guards = this.options.tenantGuards;
     const dynamic = def.kind === 'dynamic';
     return {
-      maxPerTenant: dynamic ? guards.maxSchedulesPerTenant : 0,
+      maxPerTenant: dynamic && quota ? guards.maxSchedulesPerTenant : 0,
       maxPayloadBytes: dynamic ? guards.maxPayloadBytes : 0,
       wakeChannel: this.connection.keys.wakeChannel,
     };
@@ -173,7 +178,9 @@ export class ScheduleStore {
   }
 
   private upsertCall(def: StoredDefinition, series: FireSeries, now: number): UpsertCall {
-    const first = withJitter(series, def.keys.member, def.jitterMs, series.firstFrom(now));
+    const after = def.armAfterMs === undefined ? Infinity : series.nextAfter(def.armAfterMs);
+    const from = after < now ? after : series.firstFrom(now);
+    const first = withJitter(series, def.keys.member, def.jitterMs, from);
     return {
       member: def.keys.member,
       id: def.id,

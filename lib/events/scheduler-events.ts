@@ -40,9 +40,39 @@ export interface SchedulerEventMap {
   'lease.lost': { scheduleId: string; fencingToken: number; reason: string };
   /** A Redis call of the engine failed (`operation`: 'claim', 'complete' or 'renew'). */
   'redis.error': { operation: 'claim' | 'complete' | 'renew'; error: string };
+  /**
+   * With a `store`: a reconciliation pass made Redis match it (emitted by the pod that ran it,
+   * only when it repaired something or failed on a row). `full`: every row was compared.
+   */
+  'schedules.reconciled': ReconcileReport;
+}
+
+/** What one reconciliation pass did. */
+export interface ReconcileReport {
+  full: boolean;
+  /** Store rows read. */
+  scanned: number;
+  /** Missing from Redis, written. */
+  created: number;
+  /** Different in Redis (an older version), written again. */
+  updated: number;
+  /** Removed in the store (or unknown to it), removed from Redis. */
+  removed: number;
+  /** Rows that could not be applied, with why. */
+  failed: { tenantId: string; id: string; reason: string }[];
+  durationMs: number;
 }
 
 export type SchedulerEventName = keyof SchedulerEventMap;
+
+/** @internal See SchedulerEvents.runSink; times are the pod's Redis-time estimate (ms). */
+export type RunSink = (
+  info: { tenantId?: string; id: string },
+  run: { fireMs: number; attempt: number; fencingToken: number },
+  completion: { outcome: 'succeeded' | 'failed' | 'skipped' | 'retry'; error: string },
+  startedMs: number,
+  endedMs: number,
+) => void;
 
 /** A listener of every event (SchedulerEvents.onAny). */
 export type AnyListener = <E extends SchedulerEventName>(
@@ -58,6 +88,11 @@ export type AnyListener = <E extends SchedulerEventName>(
 export class SchedulerEvents {
   private readonly emitter = new EventEmitter();
   private readonly anyListeners = new Set<AnyListener>();
+  /**
+   * @internal The store's run history (issue 12): called once per recorded run end, with its
+   * fields as arguments (no payload object), by the pod that ran it. At most one sink.
+   */
+  runSink: RunSink | undefined;
 
   on<E extends SchedulerEventName>(
     event: E,

@@ -1,5 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { ResolvedPolicy, SchedulePolicy } from './schedule-policy.interface';
+import type { ScheduleStore } from './schedule-store.interface';
+import type { ScheduleSource } from './schedule-source.interface';
 
 export interface TenantGuardOptions {
   /** Most schedules one tenant may own; enforced atomically in Redis. 0 = no limit. @default 100 */
@@ -80,6 +82,23 @@ export interface RedisSchedulerModuleOptions {
    * as soon as it is done. At least 1. @default 86_400_000 (24 h)
    */
   keepFinishedMs?: number;
+  /**
+   * A durable store (the source of truth) for dynamic schedules, e.g. `new PostgresScheduleStore(...)`
+   * from `nestjs-redis-scheduler/postgres`: every change is committed there first, then applied to
+   * Redis, and a reconciler makes Redis match it. See README, "DB-backed schedules". @default none
+   */
+  store?: ScheduleStore;
+  /** With a `store`: how often the reconciler makes Redis match it. @default 10_000 */
+  reconcileIntervalMs?: number;
+  /** With a `store` keeping execution history: days a run is kept (pruned hourly). @default 30 */
+  historyRetentionDays?: number;
+  /** With a `store` keeping execution history: most runs waiting for it (while it is down). @default 10_000 */
+  historyBufferSize?: number;
+  /**
+   * Your own table as the source of dynamic schedules: `load()` is read at boot and every
+   * `reconcileIntervalMs` (one pod at a time) and Redis made to match it, as sync() does. @default none
+   */
+  source?: ScheduleSource;
 }
 
 /** Options with every default applied; what the module's internals read. */
@@ -104,4 +123,9 @@ export interface ResolvedSchedulerOptions {
   deadLetterLimit: number;
   runHistory: number;
   keepFinishedMs: number;
+  store: ScheduleStore | undefined;
+  reconcileIntervalMs: number;
+  historyRetentionDays: number;
+  historyBufferSize: number;
+  source: ScheduleSource | undefined;
 }

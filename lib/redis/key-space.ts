@@ -40,6 +40,11 @@ export class KeySpace {
     return `${this.prefix}:${PREFIX_KEY.wakeChannel}`;
   }
 
+  /** Set by the store reconciler after a full pass: its absence means Redis lost its data. */
+  get storeMark(): string {
+    return `${this.prefix}:${PREFIX_KEY.storeMark}`;
+  }
+
   partitionOf(routingKey: string): number {
     return this.partitions === 1 ? 0 : fnv1a(routingKey) % this.partitions;
   }

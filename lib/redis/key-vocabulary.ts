@@ -53,4 +53,6 @@ export const PREFIX_KEY = {
   /** A lock: '<prefix>:lock:{<name>}', its fencing counter the same + ':fence'. */
   lock: 'lock',
   lockFence: 'fence',
+  /** STRING set by the store reconciler after a full pass; gone = Redis lost data: '<prefix>:store-mark'. */
+  storeMark: 'store-mark',
 } as const;

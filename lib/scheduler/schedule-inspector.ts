@@ -20,6 +20,13 @@ import { ScheduleTiming } from '../time/schedule-timing';
 export const MAX_DESCRIBE_NEXT = 100;
 export const MAX_DESCRIBE_LAST = 100;
 
+/** The schedule's runs from a durable store's history (tenant '' for a static); null: none kept. */
+export type StoredRuns = (
+  tenantId: string,
+  id: string,
+  limit: number,
+) => Promise<RunRecord[] | null>;
+
 interface Described<S> {
   schedule: S;
   nextFires: UpcomingFire[];
@@ -36,6 +43,8 @@ export class ScheduleInspector {
   constructor(
     private readonly connection: RedisConnection,
     private readonly store: ScheduleStore,
+    /** With a `store` keeping history: lastRuns and historyStatic() read from it. */
+    private readonly storedRuns?: StoredRuns,
   ) {}
 
   async describe<TPayload>(
@@ -49,6 +58,7 @@ export class ScheduleInspector {
     const described = await this.read(keys, options, (hash, now) =>
       toSchedule(hash, tenantId, id, now),
     );
+    await this.withStoredRuns(described, tenantId, id, options);
     return described as ScheduleDescription<TPayload> | null;
   }
 
@@ -58,12 +68,30 @@ export class ScheduleInspector {
   ): Promise<StaticScheduleDescription | null> {
     validateIdentifier('name', name);
     const keys = this.connection.keys.staticSchedule(name);
-    return this.read(keys, options, (hash, now) => toStaticSchedule(hash, name, now));
+    const described = await this.read(keys, options, (hash, now) =>
+      toStaticSchedule(hash, name, now),
+    );
+    return this.withStoredRuns(described, '', name, options);
   }
 
-  async historyStatic(name: string): Promise<RunRecord[]> {
+  async historyStatic(name: string, limit: number): Promise<RunRecord[]> {
     validateIdentifier('name', name);
-    return this.store.history(this.connection.keys.staticSchedule(name));
+    const stored = await this.storedRuns?.('', name, limit);
+    return stored ?? this.store.history(this.connection.keys.staticSchedule(name));
+  }
+
+  /** With a store keeping history, lastRuns come from it (it lags the run's end by ~1 s). */
+  private async withStoredRuns<D extends { lastRuns: RunRecord[] } | null>(
+    described: D,
+    tenantId: string,
+    id: string,
+    options: DescribeOptions | undefined,
+  ): Promise<D> {
+    if (!described || !this.storedRuns) return described;
+    const { last } = describeBounds(options);
+    const stored = last === 0 ? [] : await this.storedRuns(tenantId, id, last);
+    if (stored) described.lastRuns = stored;
+    return described;
   }
 
   private async read<S extends Schedule | StaticSchedule>(

@@ -6,23 +6,56 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { decodePolicy } from '../policy/schedule-policy';
 import { LiveHandlers } from './live-handlers';
 import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './schedule.validator';
+import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
+import type { StoreFirst } from './store-first';
+import { StoredApply, type AppliedCounts } from './stored-apply';
 
 /**
  * The write path of upsert() and upsertMany(): validates every input before anything is written
  * (a handler this process lacks is accepted when a live worker pod declares it), writes them in
  * pipelined batches, wakes the workers for the earliest new due time of each due index, and
- * returns each schedule as stored, or the error Redis refused it with.
+ * returns each schedule as stored, or the error Redis refused it with. With a durable store (the
+ * module's `store` option) every change is committed there first (StoreFirst), then applied here.
  */
 export class ScheduleWrites {
   private readonly liveHandlers: LiveHandlers;
+  private readonly storedApply: StoredApply;
 
   constructor(
     private readonly validation: ValidationContext,
     private readonly store: ScheduleStore,
     private readonly connection: RedisConnection,
     private readonly engine?: SchedulerEngine,
+    private readonly durable?: StoreFirst,
   ) {
     this.liveHandlers = new LiveHandlers(connection.client, connection.keys);
+    this.storedApply = new StoredApply(store, connection, validation, (due, ms) =>
+      this.engine?.notifyDue(due, ms),
+    );
+  }
+
+  /** Redis made to hold these store rows (the reconciler's way in, see StoredApply). */
+  applyStored(
+    records: readonly StoredScheduleRecord[],
+    liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<AppliedCounts> {
+    return this.storedApply.apply(records, liveIds);
+  }
+
+  /** Removes the schedule (from the store first when there is one); true if it existed. */
+  remove(tenantId: string, id: string): Promise<boolean> {
+    const remove = () => this.store.remove(tenantId, id);
+    return this.durable ? this.durable.remove(tenantId, id, remove) : remove();
+  }
+
+  /** pause()/resume() of one schedule (in the store first); false if there is no such schedule. */
+  setEnabled(tenantId: string, id: string, enabled: boolean): Promise<boolean> {
+    const set = () => this.store.setEnabled(tenantId, id, enabled);
+    if (!this.durable) return set();
+    // Redis may lack the schedule (data loss): then the stored row is applied whole.
+    const setOrRestore = async (record: StoredScheduleRecord) =>
+      (await set()) || (await this.storedApply.apply([record])).created > 0;
+    return this.durable.setEnabled(tenantId, id, enabled, setOrRestore);
   }
 
   async upsertEach<TPayload>(
@@ -35,21 +68,28 @@ export class ScheduleWrites {
     const keys = inputs.map((input) =>
       this.connection.keys.dynamicSchedule(input.tenantId, input.id, input.handler),
     );
+    const defs = valid.map((v, i) => ({
+      kind: 'dynamic' as const,
+      keys: keys[i],
+      tenantId: v.input.tenantId,
+      id: v.input.id,
+      series: v.timing.series,
+      written: v.timing.written,
+      jitterMs: v.jitterMs,
+      payloadJson: v.payloadJson,
+      enabled: v.enabled,
+      policyJson: v.policyJson,
+    }));
+    const durable = this.durable;
     const stored = await this.changing(() =>
-      this.store.writeMany(
-        valid.map((v, i) => ({
-          kind: 'dynamic' as const,
-          keys: keys[i],
-          tenantId: v.input.tenantId,
-          id: v.input.id,
-          series: v.timing.series,
-          written: v.timing.written,
-          jitterMs: v.jitterMs,
-          payloadJson: v.payloadJson,
-          enabled: v.enabled,
-          policyJson: v.policyJson,
-        })),
-      ),
+      durable
+        ? durable.upsert(valid, (is) =>
+            this.store.writeMany(
+              is.map((i) => defs[i]),
+              { quota: false },
+            ),
+          )
+        : this.store.writeMany(defs),
     );
     const earliest = new Map<string, number>();
     return stored.map((s, i) => {

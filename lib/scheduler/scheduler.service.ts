@@ -18,6 +18,10 @@ import { ScheduleInspector } from './schedule-inspector';
 import { TenantOperations } from './tenant-operations';
 import { ScheduleTriggers } from './schedule-triggers';
 import type { TriggerResult } from '../interfaces/trigger-result.interface';
+import type { StoredScheduleRecord, TenantAction } from '../interfaces/schedule-store.interface';
+import { StoreFirst } from './store-first';
+import type { AppliedCounts } from './stored-apply';
+import { syncSchedules, type SyncOptions, type SyncResult } from './schedule-sync';
 
 /**
  * Creates, reads, changes and removes dynamic (per-tenant) schedules. Every change is one atomic
@@ -30,6 +34,9 @@ export class SchedulerService {
   private readonly tenantOps: TenantOperations;
   private readonly inspector: ScheduleInspector;
   private readonly triggers: ScheduleTriggers;
+  /** With the module's `store` option: the store-first write path (issue 12). */
+  private readonly durable: StoreFirst | undefined;
+  private readonly historyLimit: number;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) options: ResolvedSchedulerOptions,
@@ -38,10 +45,14 @@ export class SchedulerService {
     registry: HandlerRegistry,
     @Optional() private readonly engine?: SchedulerEngine,
   ) {
+    const { store: durable, tenantGuards } = options;
+    this.durable = durable && new StoreFirst(durable, tenantGuards.maxSchedulesPerTenant);
+    this.historyLimit = options.runHistory || 100;
     this.tenantOps = new TenantOperations(connection, store, (due, ms) =>
       this.engine?.notifyDue(due, ms),
     );
-    this.inspector = new ScheduleInspector(connection, store);
+    const first = this.durable;
+    this.inspector = new ScheduleInspector(connection, store, first && first.history.bind(first));
     this.triggers = new ScheduleTriggers(options, store, connection, engine);
     this.writes = new ScheduleWrites(
       {
@@ -55,7 +66,16 @@ export class SchedulerService {
       store,
       connection,
       engine,
+      this.durable,
     );
+  }
+
+  /** @internal The reconciler's way in: Redis made to hold these store rows (see StoredApply). */
+  applyStored(
+    records: readonly StoredScheduleRecord[],
+    liveIds?: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<AppliedCounts> {
+    return this.changing(() => this.writes.applyStored(records, liveIds));
   }
 
   /**
@@ -93,6 +113,14 @@ export class SchedulerService {
     return schedules;
   }
 
+  /**
+   * Makes the tenants' schedules what `records` say (your own table as the source): created,
+   * updated, unchanged and, with `removeMissing`, removed counts. Idempotent, safe from every pod.
+   */
+  sync(records: readonly ScheduleInput[], options?: SyncOptions): Promise<SyncResult> {
+    return syncSchedules(this, records, options);
+  }
+
   async get<TPayload = unknown>(tenantId: string, id: string): Promise<Schedule<TPayload> | null> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
@@ -123,17 +151,23 @@ export class SchedulerService {
 
   /** Stops every schedule of the tenant at once (README: Tenant controls); its schedule count. */
   pauseTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.pause(tenantId));
+    return this.tenantWrite(tenantId, 'pause', () => this.tenantOps.pause(tenantId));
   }
 
   /** Puts each schedule of a paused tenant back to its own state; how many fire again. */
   resumeTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.resume(tenantId));
+    return this.tenantWrite(tenantId, 'resume', () => this.tenantOps.resume(tenantId));
   }
 
   /** Removes every schedule of the tenant, as remove() removes one; how many there were. */
   removeTenant(tenantId: string): Promise<number> {
-    return this.changing(() => this.tenantOps.remove(tenantId));
+    return this.tenantWrite(tenantId, 'remove', () => this.tenantOps.remove(tenantId));
+  }
+
+  /** A tenant operation, committed to the store first when there is one. */
+  private async tenantWrite(tenantId: string, action: TenantAction, redis: () => Promise<number>) {
+    validateIdentifier('tenantId', tenantId);
+    return this.changing(() => this.durable?.tenant(tenantId, action, redis) ?? redis());
   }
 
   /** Definition, next fire times, last runs and counters; null if there is no such schedule. */
@@ -148,7 +182,7 @@ export class SchedulerService {
 
   /** A @DistributedCron schedule's recorded runs, newest first (the runHistory option). */
   historyStatic(name: string): Promise<RunRecord[]> {
-    return this.inspector.historyStatic(name);
+    return this.inspector.historyStatic(name, this.historyLimit);
   }
 
   /**
@@ -158,7 +192,7 @@ export class SchedulerService {
   async remove(tenantId: string, id: string): Promise<boolean> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.changing(() => this.store.remove(tenantId, id));
+    return this.changing(() => this.writes.remove(tenantId, id));
   }
 
   /** Stops firing until resume(); null if there is no such schedule. */
@@ -220,11 +254,12 @@ export class SchedulerService {
     return this.store.deadLetters(tenantId);
   }
 
-  /** The schedule's last recorded runs, newest first (the runHistory option: 20 by default). */
+  /** The schedule's last recorded runs, newest first (runHistory; from the `store` if it keeps them). */
   async history(tenantId: string, id: string): Promise<RunRecord[]> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    return this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
+    const stored = await this.durable?.history(tenantId, id, this.historyLimit);
+    return stored ?? this.store.history(this.connection.keys.dynamicSchedule(tenantId, id));
   }
 
   /** Clears the dead letters (only `tenantId`'s when given); returns how many were removed. */
@@ -252,7 +287,7 @@ export class SchedulerService {
   ): Promise<Schedule<TPayload> | null> {
     validateIdentifier('tenantId', tenantId);
     validateIdentifier('id', id);
-    if (!(await this.changing(() => this.store.setEnabled(tenantId, id, enabled)))) return null;
+    if (!(await this.changing(() => this.writes.setEnabled(tenantId, id, enabled)))) return null;
     const schedule = (await this.store.get(tenantId, id)) as Schedule<TPayload> | null;
     if (schedule?.enabled && schedule.nextFireAt) {
       const keys = this.connection.keys.dynamicSchedule(tenantId, id, schedule.handler);

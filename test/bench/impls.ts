@@ -58,6 +58,21 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     setup: (require('./ours-setup') as typeof import('./ours-setup')).oursSetup,
   }),
+  // The same with the PostgreSQL store (ours-store-pod.ts; setup registers through it), to
+  // measure what the store and its run history cost: `--impl ours,ours-store`.
+  'ours-store': () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { oursSetup } = require('./ours-setup') as typeof import('./ours-setup');
+    const withStore = (ctx: Parameters<ImplSetup['register']>[0]) => ({
+      ...ctx,
+      options: { ...ctx.options, storeUrl: ctx.options['ours-store.storeUrl'] },
+    });
+    return {
+      name: 'ours-store',
+      podModule: path.join(__dirname, 'ours-store-pod.ts'),
+      setup: { ...oursSetup, register: (ctx) => oursSetup.register(withStore(ctx)) },
+    };
+  },
   // ------------------------------------------------------------------------------------------
 };
 

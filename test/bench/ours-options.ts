@@ -13,6 +13,9 @@
  *   runHistory=<n>           module `runHistory` (runs kept per schedule)        default: module's
  *   registerChunk=10000      schedules per SchedulerService.upsertMany call (setup)
  *   registerParallel=1       upsertMany calls in flight at once (setup)
+ *   store=postgres           with the PostgreSQL store (issue 12): the runner starts a private
+ *                            PostgreSQL and passes its URL on as storeUrl; schema 'bench', emptied
+ *                            by the setup before it registers
  */
 import type { Cluster } from 'ioredis';
 import type { RedisSchedulerModuleOptions } from '../../lib';
@@ -33,6 +36,8 @@ export interface OursBenchOptions {
   >;
   registerChunk: number;
   registerParallel: number;
+  /** PostgreSQL URL of the store, when the run has one. */
+  storeUrl?: string;
 }
 
 const MODULE_KEYS = [
@@ -70,6 +75,7 @@ export function oursOptions(opts: Record<string, string>): OursBenchOptions {
     module,
     registerChunk: int(opts, 'registerChunk', 1) ?? 10_000,
     registerParallel: int(opts, 'registerParallel', 1) ?? 1,
+    storeUrl: pick(opts, 'storeUrl'),
   };
 }
 
@@ -99,7 +105,16 @@ export function oursModuleOptions(
     tenantGuards: { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 },
     worker,
     ...o.module,
+    ...(o.storeUrl ? { store: builtStore(o.storeUrl) } : {}),
   };
+}
+
+/** The PostgreSQL store from the built subpath (dist/integrations/postgres). */
+function builtStore(connectionString: string): NonNullable<RedisSchedulerModuleOptions['store']> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pg =
+    require('../../dist/integrations/postgres') as typeof import('../../lib/integrations/postgres');
+  return new pg.PostgresScheduleStore({ connectionString, schema: 'bench' });
 }
 
 /** The dynamic handler name every bench schedule uses. */

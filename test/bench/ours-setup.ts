@@ -51,6 +51,7 @@ export function toInput(s: ScheduleSpec): ScheduleInput {
 export const oursSetup: ImplSetup = {
   async register(ctx): Promise<RegisterOutcome> {
     const o = oursOptions(ctx.options);
+    if (o.storeUrl) await emptyStore(o.storeUrl);
     const connection = oursRedis(ctx); // cluster mode: a Cluster the module does not close
     const app = await NestFactory.createApplicationContext(
       {
@@ -97,3 +98,19 @@ export const oursSetup: ImplSetup = {
     return (require('../../package.json') as { version: string }).version;
   },
 };
+
+/** With the store: the previous case's schedules and runs go (Redis was flushed between cases). */
+async function emptyStore(connectionString: string): Promise<void> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query(
+      `DO $$ BEGIN
+         IF to_regclass('bench.schedules') IS NOT NULL THEN TRUNCATE bench.schedules, bench.runs; END IF;
+       END $$`,
+    );
+  } finally {
+    await client.end();
+  }
+}

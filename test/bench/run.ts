@@ -60,6 +60,7 @@ import {
   sweepStepHeld,
 } from './targets';
 import { BenchRedis, startBenchRedis } from './bench-redis';
+import { startPostgresServer } from '../support/postgres-server';
 import {
   CommandStats,
   flushAll,
@@ -807,9 +808,17 @@ async function main(): Promise<void> {
   const pressureBefore = cpuPressure();
   for (const name of args.impls) getImplementation(name); // fail fast on an unknown impl
   const redis = await startBenchRedis({ cluster: args.cluster, masters: args.clusterMasters });
+  // --opt store=postgres: ours with the PostgreSQL store (issue 12), on a private PostgreSQL.
+  // --impl ...,ours-store: the same store for that implementation only.
+  const wantsStore = (args.options['ours.store'] ?? args.options['store']) === 'postgres';
+  const storeImpl = args.impls.includes('ours-store');
+  const pg = wantsStore || storeImpl ? await startPostgresServer() : undefined;
+  if (pg && wantsStore) args.options['ours.storeUrl'] = pg.url;
+  if (pg && storeImpl) args.options['ours-store.storeUrl'] = pg.url;
   const stopAll = async (): Promise<void> => {
     for (const p of livePods) p.kill();
     await redis.stop();
+    await pg?.stop();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));

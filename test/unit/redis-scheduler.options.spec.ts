@@ -60,3 +60,45 @@ describe('resolveOptions: keepFinishedMs', () => {
     expect(() => resolveOptions({ redis, keepFinishedMs: 1.5 })).toThrow(InvalidOptionsError);
   });
 });
+
+describe('resolveOptions: store and reconcileIntervalMs (issue 12)', () => {
+  const store = {
+    init: async () => undefined,
+    close: async () => undefined,
+    write: async () => undefined,
+    get: async () => null,
+    changedSince: async () => [],
+    page: async () => [],
+    lockTenants: async () => undefined,
+    writeTenant: async () => undefined,
+    pausedTenants: async () => [],
+  };
+
+  it('has no store and a 10 s reconcile interval by default', () => {
+    expect(resolveOptions({ redis: 'redis://x' })).toMatchObject({
+      store: undefined,
+      reconcileIntervalMs: 10_000,
+    });
+  });
+
+  it('keeps a store that implements ScheduleStore', () => {
+    const resolved = resolveOptions({ redis: 'redis://x', store: store as never });
+    expect(resolved.store).toBe(store);
+  });
+
+  it('refuses a store missing methods, naming them', () => {
+    const { page: _page, lockTenants: _lock, ...partial } = store;
+    expect(() => resolveOptions({ redis: 'redis://x', store: partial as never })).toThrow(
+      /missing: page, lockTenants/,
+    );
+    expect(() => resolveOptions({ redis: 'redis://x', store: 'pg' as never })).toThrow(
+      InvalidOptionsError,
+    );
+  });
+
+  it('refuses a reconcile interval under 100 ms', () => {
+    expect(() => resolveOptions({ redis: 'redis://x', reconcileIntervalMs: 50 })).toThrow(
+      /reconcileIntervalMs/,
+    );
+  });
+});

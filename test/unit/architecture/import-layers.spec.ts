@@ -22,14 +22,17 @@ interface Layer {
 }
 
 const LAYERS: Layer[] = [
-  // Optional integrations (http, terminus, prometheus, opentelemetry, event-emitter), each behind
-  // its own subpath export and optional peer dependency: they use the public API (index.ts) only.
+  // Optional integrations (http, postgres, terminus, prometheus, opentelemetry, event-emitter), each
+  // behind its own subpath export and optional peer dependency: they use the public API (index.ts)
+  // only (see INTEGRATIONS); nothing in the core imports them.
   { name: 'integrations', units: ['integrations/'] },
   {
     name: 'module / public API',
     open: true,
     units: ['index.ts', 'redis-scheduler.module.ts', 'redis-scheduler.options.ts'],
   },
+  // With a durable store (issue 12): keeps Redis matching the store, through the services.
+  { name: 'store reconciliation', units: ['reconcile/'] },
   // The injectable services of the public API: schedule CRUD and its validation, locks.
   // (monitor/: the read-only view of the engine that health checks and metrics use.)
   { name: 'services', units: ['scheduler/', 'lock/', 'monitor/'] },
@@ -182,7 +185,14 @@ describe('the optional integrations in lib/integrations/', () => {
 
   it('exist, one folder per subpath export, each with an index.ts', () => {
     const folders = [...new Set(graph.files.map(integrationOf).filter(Boolean))].sort();
-    expect(folders).toEqual(['event-emitter', 'http', 'opentelemetry', 'prometheus', 'terminus']);
+    expect(folders).toEqual([
+      'event-emitter',
+      'http',
+      'opentelemetry',
+      'postgres',
+      'prometheus',
+      'terminus',
+    ]);
     for (const folder of folders) expect(graph.files).toContain(`integrations/${folder}/index.ts`);
   });
 

@@ -1,0 +1,265 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  ScheduleChange,
+  ScheduleChangeResult,
+  ScheduleDefinition,
+  ScheduleStore,
+} from 'nestjs-redis-scheduler';
+
+/**
+ * The behaviour every ScheduleStore must have (issue 12): call it from a spec file with a factory
+ * of a ready (init()-ed) store over an empty database, e.g.
+ *
+ *   describeScheduleStoreConformance('PostgresScheduleStore', async () => ({
+ *     store: new PostgresScheduleStore({ connectionString }),
+ *   }));
+ *
+ * The tests share one store and keep apart by using a tenant each. A second store over the same
+ * database (`other`) is used for cross-connection serialisation; the factory is called twice.
+ */
+export interface ConformanceSubject {
+  store: ScheduleStore;
+}
+
+let tenantSeq = 0;
+const newTenant = (): string => `t${++tenantSeq}-${process.pid}`;
+
+export function definition(over: Partial<ScheduleDefinition> = {}): ScheduleDefinition {
+  return {
+    cron: '*/5 * * * *',
+    timeZone: 'UTC',
+    handler: 'report',
+    payload: { n: 1 },
+    jitterMs: 0,
+    enabled: true,
+    ...over,
+  };
+}
+
+const upsert = (tenantId: string, id: string, def = definition()): ScheduleChange => ({
+  kind: 'upsert',
+  tenantId,
+  id,
+  definition: def,
+});
+
+export function describeScheduleStoreConformance(
+  name: string,
+  factory: () => Promise<ConformanceSubject>,
+): void {
+  describe(`ScheduleStore conformance: ${name}`, () => {
+    let store: ScheduleStore;
+    let other: ScheduleStore;
+    const write = (
+      changes: ScheduleChange[],
+      max = 0,
+      s: ScheduleStore = store,
+    ): Promise<ScheduleChangeResult[]> =>
+      s.write(changes, { maxSchedulesPerTenant: max }, (results) => Promise.resolve(results));
+
+    beforeAll(async () => {
+      store = (await factory()).store;
+      other = (await factory()).store;
+    });
+    afterAll(async () => {
+      await store?.close();
+      await other?.close();
+    });
+
+    it('creates at version 1, keeps an identical upsert unchanged, bumps the version on a change', async () => {
+      const t = newTenant();
+      const [created] = await write([upsert(t, 'a')]);
+      expect(created.status).toBe('created');
+      expect(created.record).toMatchObject({ tenantId: t, id: 'a', version: 1 });
+      expect(created.record?.definition).toEqual(definition());
+      const [same] = await write([upsert(t, 'a', { ...definition() })]);
+      expect(same).toMatchObject({ status: 'unchanged', record: { version: 1 } });
+      const [changed] = await write([upsert(t, 'a', definition({ cron: '0 * * * *' }))]);
+      expect(changed).toMatchObject({ status: 'updated', record: { version: 2 } });
+      const got = await store.get(t, 'a');
+      expect(got).toMatchObject({ version: 2, definition: { cron: '0 * * * *' } });
+      expect(got?.updatedAt).toBeInstanceOf(Date);
+      expect(await store.get(t, 'never')).toBeNull();
+    });
+
+    it('removes to a tombstone, reports missing after, and re-creates with the next version', async () => {
+      const t = newTenant();
+      await write([upsert(t, 'a')]);
+      const [removed] = await write([{ kind: 'remove', tenantId: t, id: 'a' }]);
+      expect(removed).toMatchObject({
+        status: 'removed',
+        record: { definition: null, version: 2 },
+      });
+      expect(await store.get(t, 'a')).toMatchObject({ definition: null, version: 2 });
+      const again = await write([
+        { kind: 'remove', tenantId: t, id: 'a' },
+        { kind: 'setEnabled', tenantId: t, id: 'a', enabled: false },
+        { kind: 'remove', tenantId: t, id: 'nope' },
+      ]);
+      expect(again.map((r) => r.status)).toEqual(['missing', 'missing', 'missing']);
+      const [recreated] = await write([upsert(t, 'a')]);
+      expect(recreated).toMatchObject({ status: 'created', record: { version: 3 } });
+    });
+
+    it('pauses and resumes through setEnabled, unchanged when already so', async () => {
+      const t = newTenant();
+      await write([upsert(t, 'a')]);
+      const [paused] = await write([{ kind: 'setEnabled', tenantId: t, id: 'a', enabled: false }]);
+      expect(paused).toMatchObject({ status: 'updated', record: { version: 2 } });
+      expect(paused.record?.definition).toEqual(definition({ enabled: false }));
+      const [again] = await write([{ kind: 'setEnabled', tenantId: t, id: 'a', enabled: false }]);
+      expect(again).toMatchObject({ status: 'unchanged', record: { version: 2 } });
+      const [resumed] = await write([{ kind: 'setEnabled', tenantId: t, id: 'a', enabled: true }]);
+      expect(resumed.record).toMatchObject({ version: 3, definition: { enabled: true } });
+    });
+
+    it('applies a write in order and enforces the tenant quota inside it', async () => {
+      const t = newTenant();
+      const results = await write(
+        [
+          upsert(t, 'a'),
+          upsert(t, 'b'),
+          upsert(t, 'c'), // over the quota of 2: refused, nothing written for it
+          { kind: 'remove', tenantId: t, id: 'a' },
+          upsert(t, 'd'), // the removal freed a place
+          upsert(t, 'b', definition({ cron: '1 * * * *' })), // an update never counts
+        ],
+        2,
+      );
+      expect(results.map((r) => r.status)).toEqual([
+        'created',
+        'created',
+        'refused',
+        'removed',
+        'created',
+        'updated',
+      ]);
+      expect(results[2].record).toBeUndefined();
+      expect(await store.get(t, 'c')).toBeNull();
+      expect((await store.get(t, 'd'))?.version).toBe(1);
+      const [over] = await write([upsert(t, 'e')], 2);
+      expect(over.status).toBe('refused');
+    });
+
+    it('enforces the quota exactly under concurrent writers on separate connections', async () => {
+      const t = newTenant();
+      const stores = [store, other];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => write([upsert(t, `s${i}`)], 5, stores[i % 2])),
+      );
+      const created = results.flat().filter((r) => r.status === 'created');
+      expect(created).toHaveLength(5);
+      expect(results.flat().filter((r) => r.status === 'refused')).toHaveLength(15);
+    });
+
+    it('keeps the commit when afterCommit fails, and rejects with its error', async () => {
+      const t = newTenant();
+      const failure = new Error('redis down');
+      await expect(
+        store.write([upsert(t, 'a')], { maxSchedulesPerTenant: 0 }, () => Promise.reject(failure)),
+      ).rejects.toBe(failure);
+      expect(await store.get(t, 'a')).toMatchObject({ version: 1 });
+    });
+
+    it("holds a tenant's other writers (any connection) until afterCommit settles", async () => {
+      const t = newTenant();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let firstInAfterCommit!: () => void;
+      const entered = new Promise<void>((resolve) => (firstInAfterCommit = resolve));
+      const first = store.write([upsert(t, 'a')], { maxSchedulesPerTenant: 0 }, async () => {
+        firstInAfterCommit();
+        await gate;
+      });
+      await entered;
+      let secondDone = false;
+      const second = write([upsert(t, 'a', definition({ cron: '2 * * * *' }))], 0, other).then(
+        (r) => ((secondDone = true), r),
+      );
+      const reconcilerRan = store.lockTenants([t], () => Promise.resolve('locked'));
+      // A negative observation window: the second writer must still be waiting after it.
+      await sleep(300);
+      expect(secondDone).toBe(false);
+      expect((await store.get(t, 'a'))?.version).toBe(1);
+      release();
+      await first;
+      const [r] = await second;
+      expect(r).toMatchObject({ status: 'updated', record: { version: 2 } });
+      expect(await reconcilerRan).toBe('locked');
+    });
+
+    it('lists changes after a watermark in (updatedAt, tenantId, id) order, in pages', async () => {
+      const t = newTenant();
+      const all = await store.changedSince(null, 100_000);
+      const mark = all.at(-1) ?? null;
+      await write([upsert(t, 'x'), upsert(t, 'y')]);
+      await write([{ kind: 'remove', tenantId: t, id: 'x' }]);
+      const first = await store.changedSince(mark, 1);
+      expect(first).toHaveLength(1);
+      const rest = await store.changedSince(first[0], 10);
+      const seen = [...first, ...rest].filter((r) => r.tenantId === t);
+      expect(seen.map((r) => [r.id, r.version])).toEqual([
+        ['y', 1],
+        ['x', 2],
+      ]);
+      expect(seen[1].definition).toBeNull();
+    });
+
+    it('pages through every row in (tenantId, id) order', async () => {
+      const t = newTenant();
+      await write([upsert(t, 'b'), upsert(t, 'a'), upsert(t, 'c')]);
+      const ids: string[] = [];
+      let after: { tenantId: string; id: string } | null = { tenantId: t, id: '' };
+      for (;;) {
+        const page = await store.page(after, 2);
+        const mine = page.filter((r) => r.tenantId === t);
+        ids.push(...mine.map((r) => r.id));
+        if (page.length < 2 || mine.length < page.length) break;
+        after = page.at(-1)!;
+      }
+      expect(ids).toEqual(['a', 'b', 'c']);
+      expect((await store.page(null, 1)).length).toBe(1);
+    });
+
+    it('pauses, resumes and removes a tenant in one transaction, counting its live schedules', async () => {
+      const t = newTenant();
+      await write([upsert(t, 'a'), upsert(t, 'b'), upsert(t, 'c')]);
+      await write([{ kind: 'remove', tenantId: t, id: 'c' }]);
+      const counted = (action: 'pause' | 'resume' | 'remove') =>
+        store.writeTenant(t, action, (result) => Promise.resolve(result.schedules));
+      expect(await counted('pause')).toBe(2);
+      expect(await store.pausedTenants()).toContain(t);
+      expect(await counted('resume')).toBe(2);
+      expect(await store.pausedTenants()).not.toContain(t);
+      await counted('pause');
+      expect(await counted('remove')).toBe(2);
+      expect(await store.pausedTenants()).not.toContain(t);
+      const rows = (await store.page({ tenantId: t, id: '' }, 10)).filter((r) => r.tenantId === t);
+      expect(rows.map((r) => [r.id, r.definition, r.version])).toEqual([
+        ['a', null, 2],
+        ['b', null, 2],
+        ['c', null, 2],
+      ]);
+      // The tombstones are changes the reconciler sees, and the quota is free again.
+      expect((await store.changedSince(null, 10_000)).filter((r) => r.tenantId === t)).toHaveLength(
+        3,
+      );
+      expect((await write([upsert(t, 'd')], 1))[0].status).toBe('created');
+    });
+
+    it("holds a tenant's writers while writeTenant's afterCommit runs", async () => {
+      const t = newTenant();
+      const order: string[] = [];
+      const paused = store.writeTenant(t, 'pause', async () => {
+        await sleep(300);
+        order.push('pause applied');
+        return 0;
+      });
+      await sleep(50);
+      await write([upsert(t, 'a')], 0, other);
+      order.push('upsert committed');
+      await paused;
+      expect(order).toEqual(['pause applied', 'upsert committed']);
+    });
+  });
+}

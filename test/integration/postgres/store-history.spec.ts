@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { PostgresScheduleStore } from '../../../lib/integrations/postgres';
+import { RunHistoryWriter } from '../../../lib/reconcile/run-history.writer';
+import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
+import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
+import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
+import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
+import { waitFor } from '../../support/wait-for';
+
+let pg: PostgresServerHandle;
+let redisServer: RedisServerHandle;
+let sql: Pool;
+beforeAll(async () => {
+  [pg, redisServer] = await Promise.all([startPostgresServer(), startRedisServer()]);
+  sql = new Pool({ connectionString: pg.url });
+  sql.on('error', () => undefined); // idle clients lose their server when a test stops it
+});
+afterAll(async () => {
+  await sql?.end();
+  await Promise.all([pg?.stop(), redisServer?.stop()]);
+});
+
+interface RunRow {
+  fire_time: Date;
+  status: string;
+  duration_ms: number | null;
+  pod: string;
+  fencing_token: string;
+}
+
+describe('execution history in PostgreSQL', () => {
+  let app: TestApp;
+  let schema: string;
+  const runRows = async (): Promise<RunRow[]> =>
+    (
+      await sql.query<RunRow>(
+        `SELECT fire_time, status, duration_ms, pod, fencing_token FROM "${schema}".runs
+          WHERE tenant_id = 'acme' AND schedule_id = 'tick' ORDER BY fire_time`,
+      )
+    ).rows;
+
+  beforeEach(async () => {
+    resetRecorder();
+    schema = `h_${randomUUID().slice(0, 8)}`;
+    app = await createApp(
+      {
+        redis: redisServer.url,
+        keyPrefix: freshPrefix(),
+        tenantGuards: { minIntervalMs: 0 },
+        store: new PostgresScheduleStore({
+          connectionString: pg.url,
+          schema,
+          connectionTimeoutMs: 1_000,
+        }),
+      },
+      [recordingHandlers('a')],
+    );
+    await app.scheduler.upsert({
+      tenantId: 'acme',
+      id: 'tick',
+      cron: '* * * * * *',
+      handler: 'record',
+    });
+  });
+  afterEach(() => app?.close());
+
+  it('writes every run in batches and history() reads them back, newest first', async () => {
+    const rows = await waitFor(async () => ((await runRows()).length >= 2 ? runRows() : null), {
+      message: 'two runs in PostgreSQL',
+    });
+    expect(rows[0]).toMatchObject({ status: 'succeeded', pod: expect.stringContaining(':') });
+    expect(rows[0].duration_ms).toBeGreaterThanOrEqual(0);
+    const history = await app.scheduler.history('acme', 'tick');
+    expect(history.length).toBeGreaterThanOrEqual(2);
+    expect(history[0].fireTime.getTime()).toBeGreaterThan(history[1].fireTime.getTime());
+    expect(history[0]).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const started = new Set(runs.map((r) => r.fireTime));
+    expect(history.every((h) => started.has(h.fireTime.getTime()))).toBe(true);
+    const { rows: marks } = await sql.query<{ last: Date }>(
+      `SELECT last_completed_fire_at AS last FROM "${schema}".schedules WHERE id = 'tick'`,
+    );
+    const latest = await runRows();
+    expect(marks[0].last.getTime()).toBeGreaterThanOrEqual(rows.at(-1)!.fire_time.getTime());
+    expect(marks[0].last.getTime()).toBeLessThanOrEqual(latest.at(-1)!.fire_time.getTime());
+  });
+
+  it('keeps running while PostgreSQL is down and writes the buffered runs once it is back', async () => {
+    await waitFor(async () => (await runRows()).length >= 1, { message: 'a first run stored' });
+    const writer = app.module.get(RunHistoryWriter);
+    await pg.down();
+    let downFrom = 0;
+    try {
+      downFrom = runs.length;
+      await waitFor(() => runs.length >= downFrom + 3 && writer.pending >= 2, {
+        message: 'runs go on, their history waits in the buffer',
+      });
+    } finally {
+      await pg.up();
+    }
+    const during = runs.slice(downFrom, downFrom + 3).map((r) => r.fireTime);
+    await waitFor(
+      async () => {
+        const stored = new Set((await runRows()).map((r) => r.fire_time.getTime()));
+        return during.every((f) => stored.has(f)) && writer.pending < 3;
+      },
+      { message: 'the runs of the outage in PostgreSQL' },
+    );
+    expect(writer.droppedTotal).toBe(0);
+  });
+
+  it('prunes runs older than the retention in batches', async () => {
+    const store = new PostgresScheduleStore({ connectionString: pg.url, schema });
+    try {
+      await waitFor(async () => (await runRows()).length >= 1, { message: 'a live run stored' });
+      const live = (await runRows()).length;
+      await sql.query(
+        `INSERT INTO "${schema}".runs
+           SELECT 'old', 'x', to_timestamp(n), 1, n, 'succeeded', NULL,
+                  now() - interval '40 days', NULL, NULL, 'p'
+             FROM generate_series(1, 25) n`,
+      );
+      expect(await store.pruneRuns(new Date(Date.now() - 30 * 86_400_000), 10)).toBe(10);
+      expect(await store.pruneRuns(new Date(Date.now() - 30 * 86_400_000), 100)).toBe(15);
+      const { rows } = await sql.query(`SELECT 1 FROM "${schema}".runs WHERE tenant_id = 'old'`);
+      expect(rows).toHaveLength(0);
+      expect((await runRows()).length).toBeGreaterThanOrEqual(live); // recent runs are kept
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the history buffer', () => {
+  it('counts and logs the runs that overflow it while PostgreSQL is down; runs go on', async () => {
+    resetRecorder();
+    const schema = `o_${randomUUID().slice(0, 8)}`;
+    const app = await createApp(
+      {
+        redis: redisServer.url,
+        keyPrefix: freshPrefix(),
+        tenantGuards: { minIntervalMs: 0 },
+        store: new PostgresScheduleStore({
+          connectionString: pg.url,
+          schema,
+          connectionTimeoutMs: 1_000,
+        }),
+        historyBufferSize: 3,
+      },
+      [recordingHandlers('a')],
+    );
+    const warnings: string[] = [];
+    app.module.useLogger({
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+    });
+    try {
+      await app.scheduler.upsertMany(
+        ['x', 'y', 'z'].map((id) => ({
+          tenantId: 'acme',
+          id,
+          cron: '* * * * * *',
+          handler: 'record',
+        })),
+      );
+      const writer = app.module.get(RunHistoryWriter);
+      await pg.down();
+      try {
+        const before = runs.length;
+        await waitFor(() => writer.droppedTotal >= 3 && runs.length >= before + 6, {
+          message: 'runs go on and the full buffer drops the newest',
+        });
+        expect(writer.pending).toBe(3);
+        await waitFor(() => warnings.some((w) => /run\(s\) dropped, the buffer of 3/.test(w)), {
+          message: 'the overflow logged',
+        });
+      } finally {
+        await pg.up();
+      }
+      const buffered = await waitFor(
+        async () => {
+          const { rows } = await sql.query<{ n: string }>(
+            `SELECT count(*) AS n FROM "${schema}".runs WHERE ended_at > now() - interval '1 minute'`,
+          );
+          return Number(rows[0].n) >= 3 && rows;
+        },
+        { message: 'the buffered runs written once PostgreSQL is back' },
+      );
+      expect(buffered).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
