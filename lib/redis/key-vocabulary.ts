@@ -27,6 +27,11 @@ export const KEY_SUFFIX = {
   tenantIndex: 'tenants',
   /** STRING set while a tenant is paused (pauseTenant-1.lua): + tenant id; holds the pause's ms. */
   tenantPause: 'tpause:',
+  /**
+   * SET of a tenant's finished one-off task ids, kept while their hashes wait to expire
+   * (completeRuns-1.lua, chain 'f'), so that removeTenant deletes them too: + tenant id.
+   */
+  tenantFinished: 'tdone:',
   /** SET of the fire times of a schedule's detached run records: + member. */
   detachedRuns: 'runs:',
 } as const;

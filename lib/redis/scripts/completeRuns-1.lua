@@ -40,7 +40,8 @@
           <schedule member>) and its run SET detachedRuns(KEYS[1], <schedule member>), the due
           index ZSET dueIndex(KEYS[1], <the hash's handler field>), the dead-letter LIST
           deadLetters(KEYS[1]), the history HASH history(KEYS[1], <schedule member>), the tenant's
-          schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>), the fencing
+          schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>) and its finished
+          one-offs SET tenantFinished(KEYS[1], <tenant>), the fencing
           counter STRING fenceCounter(KEYS[1]) and the change epoch STRING epochCounter(KEYS[1])
   ARGV[1] most dead letters kept (integer)
   ARGV[2] most history entries kept per schedule (integer, 0 = no history)
@@ -159,7 +160,13 @@ for r = 0, n - 1 do
       rcall('HSET', hashKey, unpack(sets))
       rcall('ZREM', dueKey, member)
       local tenant, id = string.match(member, '^t:([^:]+):(.+)$')
-      if tenant then rcall('SREM', tenantSet(base, tenant), id) end
+      if tenant then
+        -- out of the quota; kept findable for removeTenant until the last finished one expires
+        rcall('SREM', tenantSet(base, tenant), id)
+        local finishedKey = tenantFinished(base, tenant)
+        rcall('SADD', finishedKey, id)
+        rcall('PEXPIRE', finishedKey, keep)
+      end
       rcall('PEXPIRE', hashKey, keep)
     else
       local unchanged = f[2] == revision

@@ -22,7 +22,8 @@
           HASHes scheduleHash(KEYS[1], runRecordMember(member, <fire ms>)), the due index ZSETs
           dueIndex(KEYS[1], <handler key>) (new and previous, and a run record's handler field),
           the tenant's schedule SET tenantSet(KEYS[1], <tenant of a 't:<tenant>:<id>' member>),
-          the history HASH history(KEYS[1], member) (deleted with a finished one-off),
+          the history HASH history(KEYS[1], member) (deleted with a finished one-off, which also
+          leaves its tenant's SET tenantFinished(KEYS[1], <tenant>)),
           the counter STRING fenceCounter(KEYS[1]) (numbers a new schedule's incarnation `gn`),
           the change epoch STRING epochCounter(KEYS[1]), the tenant's pause STRING
           tenantPause(KEYS[1], <tenant>) and the tenant index ZSET tenantIndex(KEYS[1])
@@ -124,7 +125,10 @@ for i = 0, n - 1 do
   elseif tenantKey and maxPayload > 0 and #payload > maxPayload then
     refuse(-2, #payload)
   else
-    if finished then rcall('DEL', hashKey, history(base, member)) end
+    if finished then
+      rcall('DEL', hashKey, history(base, member))
+      if tenant then rcall('SREM', tenantFinished(base, tenant), id) end
+    end
     -- a paused tenant's schedule is stored paused, its own state kept in 'tp'
     local own = ''
     if tenantKey and tenantPaused(tenant) then own, enabled = enabled, '0' end

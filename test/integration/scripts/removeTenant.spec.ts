@@ -41,4 +41,22 @@ describe('removeTenant', () => {
     ]);
     expect(reply).toMatchObject({ status: 'checked', verdicts: ['lease-lost'] });
   });
+
+  it('deletes the finished one-off tasks kept for inspection too, and counts them', async () => {
+    const now = await h.redisNow();
+    const k = h.keysOf('once');
+    await h.upsert({ id: 'once', cron: `@at:${now - 1_000}`, fireMs: now - 1_000 });
+    await h.upsert({ id: 'live', fireMs: now + 60_000 });
+    const [run] = (await h.claim()).runs;
+    await h.complete(k.base, [
+      h.completion(k.member, run.fencingToken, { nextDueMs: 60_000, chain: 'finish' }),
+    ]);
+    await h.client.hset(h.ks.history(k), '0', 'x');
+    expect(await h.client.hget(k.hash, 'fx')).not.toBeNull();
+    expect(await h.client.sismember(k.tenantSet, 'once')).toBe(0);
+
+    expect(await removeTenant()).toBe(2);
+    expect(await h.client.exists(k.hash, h.ks.history(k))).toBe(0);
+    expect(await h.prefixKeys()).not.toContainEqual(expect.stringContaining('tdone:'));
+  });
 });

@@ -12,6 +12,7 @@ local function history(base, member) return base .. 'rh:' .. member end
 local function tenantSet(base, tenantId) return base .. 'tenant:' .. tenantId end
 local function tenantIndex(base) return base .. 'tenants' end
 local function tenantPause(base, tenantId) return base .. 'tpause:' .. tenantId end
+local function tenantFinished(base, tenantId) return base .. 'tdone:' .. tenantId end
 local function detachedRuns(base, member) return base .. 'runs:' .. member end
 -- '<schedule member>:r:<fire ms>' (overlap 'allow'); includes/runRecords.lua parses it back.
 local function runRecordMember(member, fire) return member .. ':r:' .. fire end
