@@ -111,9 +111,9 @@ export function oursModuleOptions(
 
 /** The PostgreSQL store from the built subpath (dist/integrations/postgres). */
 function builtStore(connectionString: string): NonNullable<RedisSchedulerModuleOptions['store']> {
+  type Postgres = typeof import('../../lib/integrations/postgres');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pg =
-    require('../../dist/integrations/postgres') as typeof import('../../lib/integrations/postgres');
+  const pg = require('../../dist/integrations/postgres') as Postgres;
   return new pg.PostgresScheduleStore({ connectionString, schema: 'bench' });
 }
 
