@@ -1,23 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import type { RunStatus, Schedule, StaticSchedule } from '../interfaces/schedule.interface';
+import type { Schedule, StaticSchedule } from '../interfaces/schedule.interface';
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
 import { RedisConnection } from '../redis/redis-client.provider';
 import type { ScheduleKeys } from '../redis/key-space';
-import type { UpsertCall, UpsertReply } from '../redis/protocol/schedule-write.types';
-import { withJitter } from './fire-planner';
 import {
-  parseLast,
   toDeadLetter,
   toRunRecords,
   toSchedule,
   toStaticSchedule,
 } from './stored-schedule.decoder';
-import { anchorInterval, type FireSeries, type UnanchoredInterval } from '../time/fire-series';
-import { ScheduleTiming } from '../time/schedule-timing';
+import { anchorInterval, type FireSeries } from '../time/fire-series';
+import {
+  toResult,
+  upsertCall,
+  type StoredDefinition,
+  type WriteResult,
+} from './schedule-write-plan';
+
+export type { StoredDefinition, WriteResult } from './schedule-write-plan';
 import { RedisClock } from '../time/redis-clock';
+import { ScheduleTiming } from '../time/schedule-timing';
+import { withJitter } from './fire-planner';
 
 /** Schedules upserted by one script call (each atomically, in order). */
 const UPSERT_BATCH = 250;
@@ -27,47 +33,6 @@ const BATCHES_PER_PIPELINE = 4;
 const WRITES_IN_FLIGHT = 3;
 /** Tries of a resume whose timing changed between its read and its write. */
 const RESUME_TRIES = 5;
-
-/** A schedule as the writer stores it, validated beforehand. */
-export interface StoredDefinition {
-  kind: 'static' | 'dynamic';
-  keys: ScheduleKeys;
-  tenantId: string;
-  id: string;
-  /**
-   * What the timing stores and every pod fires on: a cron with its `H` resolved, a one-off, or
-   * an interval, anchored here (at creation, or at the stored anchor when `every` is unchanged).
-   */
-  series: FireSeries | UnanchoredInterval;
-  /**
-   * The cron, `every` or `at` as the user wrote it, '' for a number or a Date (kept beside the
-   * timing when it differs from the stored expression: a cron that held `H`, '5m', an ISO string).
-   */
-  written: string;
-  jitterMs: number;
-  payloadJson: string;
-  enabled: boolean;
-  /** The schedule's own policy fields (JSON), '' for none. */
-  policyJson: string;
-  /** A schedule Redis lost, written back: armed after its last completed fire time (misfire). */
-  armAfterMs?: number;
-}
-
-export interface WriteResult {
-  created: boolean;
-  nextFireMs: number;
-  nextDueMs: number;
-  createdAtMs: number;
-  updatedAtMs: number;
-  enabled: boolean;
-  lastFireMs: number | null;
-  lastStatus: RunStatus | null;
-  lastError: string | null;
-  running: boolean;
-  skippedFires: number;
-  /** Its tenant is paused: stored paused, `enabled` kept as its own state. */
-  tenantPaused: boolean;
-}
 
 /**
  * Reads and writes schedule hashes through the scripts. The hash fields are listed, and decoded,
@@ -129,7 +94,7 @@ export class ScheduleStore {
         const replies = await this.connection.scripts.upsertSchedules(
           first.keys.base,
           this.guardsFor(first, quota),
-          batches.map((batch) => batch.map((i) => this.upsertCall(defs[i], series[i], now))),
+          batches.map((batch) => batch.map((i) => upsertCall(defs[i], series[i], now))),
         );
         batches.forEach((batch, b) => {
           const reply = replies[b];
@@ -137,7 +102,7 @@ export class ScheduleStore {
             results[defIndex] =
               reply instanceof Error
                 ? reply
-                : this.toResult(defs[defIndex], reply.replies[j], reply.nowMs);
+                : toResult(defs[defIndex], reply.replies[j], reply.nowMs);
           });
         });
       }
@@ -175,46 +140,6 @@ export class ScheduleStore {
       });
     }
     return defs.map((d, i) => anchorInterval(d.series, stored.get(i) ?? null, now));
-  }
-
-  private upsertCall(def: StoredDefinition, series: FireSeries, now: number): UpsertCall {
-    const after = def.armAfterMs === undefined ? Infinity : series.nextAfter(def.armAfterMs);
-    const from = after < now ? after : series.firstFrom(now);
-    const first = withJitter(series, def.keys.member, def.jitterMs, from);
-    return {
-      member: def.keys.member,
-      id: def.id,
-      handlerKey: def.keys.handlerKey,
-      timing: ScheduleTiming.of(series, def.jitterMs).stored,
-      payload: def.payloadJson,
-      policy: def.policyJson,
-      enabled: def.enabled,
-      nextFireMs: first.fireMs,
-      nextDueMs: first.dueMs,
-      written:
-        def.written === '' || def.written === series.expression
-          ? ''
-          : `${def.written}|${series.expression}`,
-    };
-  }
-
-  private toResult(def: StoredDefinition, reply: UpsertReply, nowMs: number): WriteResult | Error {
-    if (reply.status === 'refused') return reply.error;
-    const last = parseLast(reply.last);
-    return {
-      created: reply.status === 'created',
-      nextFireMs: reply.nextFireMs,
-      nextDueMs: reply.nextDueMs,
-      createdAtMs: reply.createdAtMs,
-      updatedAtMs: nowMs,
-      enabled: def.enabled,
-      lastFireMs: last.fireMs,
-      lastStatus: last.status,
-      lastError: reply.lastError === '' ? null : reply.lastError,
-      running: reply.running,
-      skippedFires: reply.skippedFires,
-      tenantPaused: reply.tenantPaused,
-    };
   }
 
   async remove(tenantId: string, id: string): Promise<boolean> {
