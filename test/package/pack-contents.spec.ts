@@ -151,9 +151,12 @@ describe('npm pack of a clean checkout', () => {
   });
 
   it('stays a sane size', () => {
-    expect(pack.entryCount).toBeLessThan(400);
-    expect(pack.unpackedSize).toBeLessThan(1_000_000);
-    expect(pack.size).toBeLessThan(250_000);
+    // The core and its six optional integrations (lib/integrations/): 358 files, 936 kB unpacked
+    // and 265 kB packed at 6feff4b. A stray folder (tests, source maps, dist of the bench) would
+    // pass these bounds by far.
+    expect(pack.entryCount).toBeLessThan(500);
+    expect(pack.unpackedSize).toBeLessThan(1_300_000);
+    expect(pack.size).toBeLessThan(350_000);
   });
 
   it('says where it lives and what it is for', () => {
