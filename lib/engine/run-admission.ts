@@ -211,8 +211,7 @@ export class RunAdmission {
       return this.onRunEnd();
     }
     if (event !== 'detach' && event !== 'launch') return this.apply(c, event, late);
-    // Fire times are computed before the run takes a slot: an error here parks the schedule.
-    // A triggered run is due at its fire time (the trigger's): no jitter offset.
+    // Computed before the run takes a slot (an error parks it); a trigger is due at its fire time.
     const dueMs =
       run.dueMs >= 0 ? run.dueMs : c.info.trigger ? run.fireMs : Plans.dueOf(Runs.planningFacts(c));
     const next = detach ? Plans.planDetached(Runs.planningFacts(c)) : NO_PLAN;
