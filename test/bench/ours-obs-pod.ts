@@ -8,7 +8,11 @@
 import 'reflect-metadata';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { Inject, Module } from '@nestjs/common';
 import { builtLibrary } from './ours-options';
@@ -41,8 +45,18 @@ class ListenModule {
 /**
  * What is on (`--opt obs=...`, comma-separated; default all): `metrics`, `scrape` (of the metrics, every 5 s), `tracing` (the module),
  * `sdk` (a tracer provider), `context` (the AsyncLocalStorage context manager); `listen` (no-op event listeners).
+ * `--opt sample=<ratio>` gives the tracer provider a parent-based trace-id ratio sampler (default:
+ * every span recorded).
  */
 const PARTS = ['metrics', 'scrape', 'tracing', 'sdk', 'context'];
+
+/** The tracer provider's config for `--opt sample=<ratio>` (0..1); none without it. */
+function samplerOf(options: Record<string, string>): { sampler?: ParentBasedSampler } {
+  if (options['sample'] === undefined) return {};
+  const ratio = Number(options['sample']);
+  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`bad sample ratio '${options['sample']}'`);
+  return { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }) };
+}
 
 /** Runs a pod with `parts` on (or those of `--opt obs=...` when `fromOptions`). */
 export function runObservabilityPod(parts: string[], fromOptions: boolean): void {
@@ -51,7 +65,8 @@ export function runObservabilityPod(parts: string[], fromOptions: boolean): void
     if (on.has('context')) {
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     }
-    if (on.has('sdk')) trace.setGlobalTracerProvider(new BasicTracerProvider());
+    if (on.has('sdk'))
+      trace.setGlobalTracerProvider(new BasicTracerProvider(samplerOf(ctx.options)));
     const imports = [];
     if (on.has('metrics')) {
       const registry = new Registry();
