@@ -43,7 +43,7 @@ export type {
 export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-handlers.interface';
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
-export type { RunRecord } from './interfaces/run-record.interface';
+export type { RunRecord, RunResultCarrier } from './interfaces/run-record.interface';
 export type { Page, PageOptions, TenantSummary } from './interfaces/page.interface';
 export type {
   DescribeOptions,
