@@ -16,6 +16,7 @@ export type {
   RunEvent,
   SchedulerEventMap,
   SchedulerEventName,
+  TargetCircuitEvent,
 } from './events/scheduler-events';
 export { RunInstrumentation } from './events/run-instrumentation';
 export type { InstrumentedRun, RunHook, RunObserver } from './events/run-instrumentation';

@@ -48,6 +48,21 @@ export interface SchedulerEventMap {
    * only when it repaired something or failed on a row). `full`: every row was compared.
    */
   'schedules.reconciled': ReconcileReport;
+  /**
+   * A call target's circuit breaker changed state on this pod (the 'http' handler's per-host
+   * breakers emit it; metrics and dashboards read it).
+   */
+  'target.circuit': TargetCircuitEvent;
+}
+
+/** A call target's circuit breaker state: see the 'target.circuit' event. */
+export interface TargetCircuitEvent {
+  /** The target's `host[:port]`. */
+  host: string;
+  /** closed: calls pass; open: calls fail fast; half-open: one probe call passes. */
+  state: 'closed' | 'half-open' | 'open';
+  /** Consecutive failed calls counted by the breaker (0 once a call succeeded). */
+  consecutiveFailures: number;
 }
 
 /** What one reconciliation pass did. */
