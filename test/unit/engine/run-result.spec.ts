@@ -36,6 +36,23 @@ describe('run results', () => {
     expect(resultJson('é'.repeat(512))).toBe('');
   });
 
+  it('gives up a large result after about 1 kB of it, without serialising it whole', () => {
+    let read = 0;
+    const huge: Record<string, number> = {};
+    for (let i = 0; i < 100_000; i++) {
+      Object.defineProperty(huge, `k${i}`, {
+        enumerable: true,
+        get: () => ++read,
+      });
+    }
+    expect(resultJson(huge)).toBe('');
+    expect(read).toBeLessThan(MAX_RESULT_BYTES);
+    expect(resultJson(new Array(1_000_000).fill(1))).toBe('');
+    // Values JSON leaves out count for nothing: this one is 1,024 bytes.
+    const kept = { a: 'x'.repeat(MAX_RESULT_BYTES - 8), gone: undefined, f: () => 1 };
+    expect(Buffer.byteLength(resultJson(kept))).toBe(MAX_RESULT_BYTES);
+  });
+
   it('reads back none from an empty or broken text', () => {
     expect(parseResult('')).toBeNull();
     expect(parseResult('{broken')).toBeNull();
