@@ -52,9 +52,9 @@
   ARGV[5] wake channel (pub/sub channel name, not a key)
   ARGV[6] pod id of the caller (text without ','), written to the history
   ARGV[7] number of runs n; then n × 3 fields: the run, error message ('' if none), dead letter
-          (JSON, '' if none). The run is one string of 9 lines, or 10 with a result (one argument
-          costs the caller less than ten): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
-          'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
+          (JSON, '' if none). The run is one string of 9 lines, or 10 with a result (one
+          argument costs the caller less than ten): member, fencing token, outcome ('succeeded' |
+          'failed' | 'skipped' | 'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
           is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
           the other pods for it, 'p' park the schedule, 'f' finish it, '' neither), started at ms
           (pod's estimate of Redis time; 0 when no handler ran), then, optional, the run's result
@@ -218,7 +218,7 @@ for r = 0, n - 1 do
     if historyLimit > 0 and outcome ~= 'skipped' then
       local entry = seq .. ',' .. fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ','
         .. started .. ',' .. nowText .. ',' .. podId .. ',' .. message
-      -- the result's line; also after an error with a line break, so that its last line is not read as one
+      -- the result's line; also after an error with a line break (its last line is not a result)
       if result ~= '' or string.find(message, '\n', 1, true) then entry = entry .. '\n' .. result end
       rcall('HSET', history(base, parent or member), (seq - 1) % historyLimit, entry)
     end
