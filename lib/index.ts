@@ -16,6 +16,7 @@ export type {
   RunEvent,
   SchedulerEventMap,
   SchedulerEventName,
+  TargetCircuitEvent,
 } from './events/scheduler-events';
 export { RunInstrumentation } from './events/run-instrumentation';
 export type { InstrumentedRun, RunHook, RunObserver } from './events/run-instrumentation';
@@ -43,7 +44,7 @@ export type {
 export type { ScheduleHandlers, HandlerPayload } from './interfaces/schedule-handlers.interface';
 export { ScheduleContext } from './interfaces/schedule-context.interface';
 export type { DeadLetter } from './interfaces/dead-letter.interface';
-export type { RunRecord } from './interfaces/run-record.interface';
+export type { RunRecord, RunResultCarrier } from './interfaces/run-record.interface';
 export type { Page, PageOptions, TenantSummary } from './interfaces/page.interface';
 export type {
   DescribeOptions,

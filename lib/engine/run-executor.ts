@@ -5,6 +5,7 @@ import type { ScheduleContext } from '../interfaces/schedule-context.interface';
 import { NonRetryableError } from '../errors/non-retryable.error';
 import { RunTimeoutError } from '../errors/run-timeout.error';
 import { timerDelay } from '../time/timer-delay';
+import { carriedResult } from './run-result';
 import type { RunAbort } from './run-abort';
 
 export interface RunOutcome {
@@ -14,7 +15,10 @@ export interface RunOutcome {
   stack?: string;
   /** The handler threw a NonRetryableError: no retry, whatever attempts are left. */
   final?: true;
-  /** What a succeeded handler returned (undefined when it returned nothing). */
+  /**
+   * What a succeeded handler returned, or the `result` a failed handler's error carried
+   * (RunResultCarrier); undefined when none.
+   */
   result?: unknown;
 }
 
@@ -153,6 +157,8 @@ export class RunExecutor {
       stack: err.stack,
     };
     if (err instanceof NonRetryableError) outcome.final = true;
+    const carried = carriedResult(error);
+    if (carried !== undefined) outcome.result = carried;
     return outcome;
   }
 }

@@ -12,6 +12,8 @@ import type { RunEvent } from './run-lifecycle';
 import type { RunOutcome } from './run-executor';
 import { PartitionQueue } from './partition-batcher';
 import { reservationLeaseMs } from './run-lease';
+import { resultJson } from './run-result';
+import { deadLetterJson, describe, withResult } from './run-payloads';
 import { ending } from './run-planning';
 
 /** What the RunCoordinator does around the writes. */
@@ -129,6 +131,7 @@ export class RunRecorder {
       chain = 'finish';
       plan = { fireMs: 0, dueMs: this.keepFinishedMs, skipped: plan.skipped };
     }
+    const result = active?.outcome ? resultJson(active.outcome.result) : '';
     const completion: Completion = {
       member: active?.member ?? run.member,
       fencingToken: run.fencingToken,
@@ -139,9 +142,13 @@ export class RunRecorder {
       error,
       skipped: plan.skipped + c.skippedBefore,
       // A parked schedule's dead letter says why, whatever its last run's outcome was.
-      deadLetter: outcome === 'failed' || chain === 'park' ? this.deadLetter(c, error) : '',
+      deadLetter:
+        outcome === 'failed' || chain === 'park'
+          ? deadLetterJson(c, error, result, this.clock.now())
+          : '',
       chain,
       startedMs: active?.startedMs ?? 0,
+      result,
     };
     this.queue.add(c.source.partition, { c, completion, active, tries: 0 });
   }
@@ -220,11 +227,13 @@ export class RunRecorder {
     this.events.runSink?.(c.info, c.run, completion, active.startedMs, this.clock.now());
     if (completion.outcome === 'retry') {
       if (this.events.wants('run.retrying')) {
-        this.events.emit('run.retrying', {
-          ...describe(c),
-          error: completion.error,
-          retryAt: new Date(completion.nextDueMs),
-        });
+        this.events.emit(
+          'run.retrying',
+          withResult(
+            { ...describe(c), error: completion.error, retryAt: new Date(completion.nextDueMs) },
+            active,
+          ),
+        );
       }
     } else if (completion.outcome === 'succeeded') {
       if (this.events.wants('run.succeeded')) {
@@ -235,7 +244,10 @@ export class RunRecorder {
         );
       }
     } else if (this.events.wants('run.failed')) {
-      this.events.emit('run.failed', { ...describe(c), error: completion.error });
+      this.events.emit(
+        'run.failed',
+        withResult({ ...describe(c), error: completion.error }, active),
+      );
     }
   }
 
@@ -260,19 +272,6 @@ export class RunRecorder {
         `(${error.message}); ${then}`,
     );
   }
-
-  private deadLetter(c: Claimed, error: string): string {
-    const { run } = c;
-    return JSON.stringify({
-      tenantId: c.info.tenantId,
-      scheduleId: c.info.id,
-      handler: c.source.handler.name,
-      fireTime: new Date(run.fireMs).toISOString(),
-      attempts: run.attempt,
-      error,
-      failedAt: new Date(this.clock.now()).toISOString(),
-    });
-  }
 }
 
 /** The lifecycle event a written completion means. */
@@ -280,17 +279,4 @@ function eventOf(completion: Completion): RunEvent {
   if (completion.chain === 'park') return 'wrote-park';
   if (completion.outcome === 'retry') return 'wrote-retry';
   return completion.outcome === 'skipped' ? 'wrote-skip' : 'wrote-end';
-}
-
-/** What every run event says about the run. */
-export function describe(c: Claimed) {
-  const { run } = c;
-  return {
-    scheduleId: c.info.id,
-    handler: c.source.handler.name,
-    tenantId: c.info.tenantId,
-    fireTime: new Date(run.fireMs),
-    attempt: run.attempt,
-    fencingToken: run.fencingToken,
-  };
 }

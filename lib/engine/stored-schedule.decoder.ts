@@ -1,5 +1,6 @@
 import type { DeadLetter } from '../interfaces/dead-letter.interface';
 import type { RunRecord } from '../interfaces/run-record.interface';
+import { parseResult } from './run-result';
 import type {
   ParkedInfo,
   RunStatus,
@@ -172,10 +173,23 @@ function toStatus(value: string | undefined): RunStatus | null {
 
 /**
  * A run history entry (completeRuns-1.lua): '<sequence>,<fire ms>,<attempt>,<fence>,<outcome>,
- * <started ms>,<ended ms>,<pod id>,<error>', the error last (it may hold ',').
+ * <started ms>,<ended ms>,<pod id>,<error>', the error last (it may hold ','), then a line with
+ * the result's JSON when the run has one or its error holds a line break. An entry of an earlier
+ * version has no such line: its result is null (a JSON-less last line is its error's).
  */
 export function toRunRecord(entry: string): RunRecord {
-  const parts = entry.split(',');
+  const line = entry.lastIndexOf('\n');
+  let body = entry;
+  let result: unknown = null;
+  if (line >= 0) {
+    const last = entry.slice(line + 1);
+    const parsed = parseResult(last);
+    if (last === '' || parsed !== null) {
+      body = entry.slice(0, line);
+      result = parsed;
+    }
+  }
+  const parts = body.split(',');
   const [sequence, fire, attempt, fence, status, started, ended, podId] = parts;
   const error = parts.slice(8).join(',');
   const startedMs = Number(started);
@@ -191,6 +205,7 @@ export function toRunRecord(entry: string): RunRecord {
     durationMs: startedMs > 0 ? Math.max(0, endedMs - startedMs) : null,
     podId: podId ?? '',
     error: error === '' ? null : error,
+    result,
   };
 }
 
@@ -204,9 +219,16 @@ export function toRunRecords(hash: Record<string, string>, limit = Infinity): Ru
 
 /** A dead-letter entry: JSON with ISO dates (RunRecorder writes it). */
 export function toDeadLetter(entry: string): DeadLetter {
-  const raw = JSON.parse(entry) as Omit<DeadLetter, 'fireTime' | 'failedAt'> & {
+  const raw = JSON.parse(entry) as Omit<DeadLetter, 'fireTime' | 'failedAt' | 'result'> & {
     fireTime: string;
     failedAt: string;
+    result?: unknown;
   };
-  return { ...raw, fireTime: new Date(raw.fireTime), failedAt: new Date(raw.failedAt) };
+  // A dead letter of an earlier version has no result.
+  return {
+    ...raw,
+    fireTime: new Date(raw.fireTime),
+    failedAt: new Date(raw.failedAt),
+    result: raw.result ?? null,
+  };
 }

@@ -17,10 +17,13 @@ export interface SchedulerEventMap {
   'run.started': RunEvent;
   /** Redis recorded the run's success; `result` is what the handler returned, if anything. */
   'run.succeeded': RunEvent & { result?: unknown };
-  /** Redis recorded the run's final failure (also kept as a dead letter). */
-  'run.failed': RunEvent & { error: string };
-  /** The run failed and a retry of the same fire time is due at `retryAt`. */
-  'run.retrying': RunEvent & { error: string; retryAt: Date };
+  /**
+   * Redis recorded the run's final failure (also kept as a dead letter); `result` is the one its
+   * error carried (RunResultCarrier), if any.
+   */
+  'run.failed': RunEvent & { error: string; result?: unknown };
+  /** The run failed and a retry of the same fire time is due at `retryAt`; `result` as run.failed's. */
+  'run.retrying': RunEvent & { error: string; retryAt: Date; result?: unknown };
   /** The run ended after losing its lease; its completion was not recorded. */
   'run.rejected': RunEvent & { reason: string };
   /**
@@ -45,6 +48,21 @@ export interface SchedulerEventMap {
    * only when it repaired something or failed on a row). `full`: every row was compared.
    */
   'schedules.reconciled': ReconcileReport;
+  /**
+   * A call target's circuit breaker changed state on this pod (the 'http' handler's per-host
+   * breakers emit it; metrics and dashboards read it).
+   */
+  'target.circuit': TargetCircuitEvent;
+}
+
+/** A call target's circuit breaker state: see the 'target.circuit' event. */
+export interface TargetCircuitEvent {
+  /** The target's `host[:port]`. */
+  host: string;
+  /** closed: calls pass; open: calls fail fast; half-open: one probe call passes. */
+  state: 'closed' | 'half-open' | 'open';
+  /** Consecutive failed calls counted by the breaker (0 once a call succeeded). */
+  consecutiveFailures: number;
 }
 
 /** What one reconciliation pass did. */
@@ -69,7 +87,12 @@ export type SchedulerEventName = keyof SchedulerEventMap;
 export type RunSink = (
   info: { tenantId?: string; id: string },
   run: { fireMs: number; attempt: number; fencingToken: number },
-  completion: { outcome: 'succeeded' | 'failed' | 'skipped' | 'retry'; error: string },
+  /** `result`: the run's result JSON, '' for none. */
+  completion: {
+    outcome: 'succeeded' | 'failed' | 'skipped' | 'retry';
+    error: string;
+    result: string;
+  },
   startedMs: number,
   endedMs: number,
 ) => void;

@@ -10,4 +10,6 @@ export interface DeadLetter {
   attempts: number;
   error: string;
   failedAt: Date;
+  /** The `result` the last attempt's error carried (see RunRecord.result); null for none. */
+  result: unknown;
 }

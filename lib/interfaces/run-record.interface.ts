@@ -17,4 +17,20 @@ export interface RunRecord {
   podId: string;
   /** The error of a failed attempt, its first 500 characters; null for a success. */
   error: string | null;
+  /**
+   * The run's result: for a success, what the handler returned; for a failure, the `result` its
+   * error carried (RunResultCarrier), e.g. the 'http' handler's `{ status, durationMs }`. Kept
+   * when its JSON is at most 1 kB (1,024 bytes); null when there is none, it is larger, or it
+   * cannot be serialised (that never fails the run).
+   */
+  result: unknown;
+}
+
+/**
+ * What an error thrown by a handler may carry for the run history: its `result` is kept as the
+ * failed run's result (RunRecord.result, DeadLetter.result, the `run.failed` and `run.retrying`
+ * events), bounded like a success's. `NonRetryableError` takes it as an option.
+ */
+export interface RunResultCarrier {
+  readonly result?: unknown;
 }

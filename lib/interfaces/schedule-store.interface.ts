@@ -77,6 +77,11 @@ export interface StoredRun {
   error: string | null;
   /** The pod (host:pid) that ran it. */
   pod: string;
+  /**
+   * The run's result (see RunRecord.result: JSON-serialisable, at most 1 kB as JSON); null or
+   * absent for none (a store written before results were kept has none).
+   */
+  result?: unknown;
 }
 
 /**
@@ -94,6 +99,8 @@ export interface RunColumns {
   startedMs: number[];
   endedMs: number[];
   errors: (string | null)[];
+  /** Each run's result as JSON text (at most 1 kB), null for none. */
+  results: (string | null)[];
 }
 
 /**

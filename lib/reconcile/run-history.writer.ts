@@ -8,6 +8,7 @@ import type {
   StoredRun,
 } from '../interfaces/schedule-store.interface';
 import { SchedulerEvents, type RunSink } from '../events/scheduler-events';
+import { parseResult } from '../engine/run-result';
 
 /** Runs written by one statement. */
 const BATCH = 1_000;
@@ -103,6 +104,7 @@ export class RunHistoryWriter implements OnModuleInit {
     b.startedMs.push(startedMs);
     b.endedMs.push(endedMs);
     b.errors.push(outcome === 'succeeded' ? null : completion.error);
+    b.results.push(completion.result === '' ? null : completion.result);
   };
 
   private arm(): void {
@@ -164,6 +166,7 @@ function emptyColumns(pod: string): RunColumns {
     startedMs: [],
     endedMs: [],
     errors: [],
+    results: [],
   };
 }
 
@@ -179,6 +182,7 @@ function sliceColumns(c: RunColumns, from: number, to: number): RunColumns {
     startedMs: c.startedMs.slice(from, to),
     endedMs: c.endedMs.slice(from, to),
     errors: c.errors.slice(from, to),
+    results: c.results.slice(from, to),
   };
 }
 
@@ -198,6 +202,7 @@ function toRuns(c: RunColumns): StoredRun[] {
       durationMs: started > 0 ? c.endedMs[i] - started : null,
       error: c.errors[i],
       pod: c.pod,
+      result: parseResult(c.results[i] ?? ''),
     };
   });
 }

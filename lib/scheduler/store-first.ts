@@ -110,6 +110,7 @@ export class StoreFirst {
       durationMs: r.durationMs,
       podId: r.pod,
       error: r.error,
+      result: r.result ?? null,
     }));
   }
 

@@ -13,6 +13,8 @@
  *   runHistory=<n>           module `runHistory` (runs kept per schedule)        default: module's
  *   registerChunk=10000      schedules per SchedulerService.upsertMany call (setup)
  *   registerParallel=1       upsertMany calls in flight at once (setup)
+ *   handlerResult=1          the bench handler returns { status: 200, durationMs } (a run result
+ *                            kept in the run history, as the 'http' handler's)
  *   store=postgres           with the PostgreSQL store (issue 12): the runner starts a private
  *                            PostgreSQL and passes its URL on as storeUrl; schema 'bench', emptied
  *                            by the setup before it registers
@@ -38,6 +40,8 @@ export interface OursBenchOptions {
   registerParallel: number;
   /** PostgreSQL URL of the store, when the run has one. */
   storeUrl?: string;
+  /** The bench handler returns a result (`--opt handlerResult=1`). */
+  handlerResult: boolean;
 }
 
 const MODULE_KEYS = [
@@ -76,6 +80,7 @@ export function oursOptions(opts: Record<string, string>): OursBenchOptions {
     registerChunk: int(opts, 'registerChunk', 1) ?? 10_000,
     registerParallel: int(opts, 'registerParallel', 1) ?? 1,
     storeUrl: pick(opts, 'storeUrl'),
+    handlerResult: int(opts, 'handlerResult', 0) === 1,
   };
 }
 

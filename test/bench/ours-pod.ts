@@ -28,16 +28,20 @@ const POD_CONTEXT = Symbol('POD_CONTEXT');
 @Injectable()
 class BenchHandlers {
   private readonly handlerMs: number;
+  /** `--opt handlerResult=1`: each run returns a result as the 'http' handler does. */
+  private readonly result: boolean;
 
   constructor(@Inject(POD_CONTEXT) private readonly pod: PodContext) {
     this.handlerMs = pod.handlerMs;
+    this.result = oursOptions(pod.options).handlerResult;
   }
 
   @ScheduleHandler(BENCH_HANDLER)
-  async run(_payload: unknown, ctx: ScheduleContext): Promise<void> {
+  async run(_payload: unknown, ctx: ScheduleContext): Promise<unknown> {
     const fire = ctx.fireTime.getTime();
     this.pod.recordStart(ctx.scheduleId, fire, ctx.dueTime.getTime() - fire);
     if (this.handlerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.handlerMs));
+    return this.result ? { status: 200, durationMs: this.handlerMs } : undefined;
   }
 }
 

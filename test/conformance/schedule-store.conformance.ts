@@ -4,6 +4,7 @@ import type {
   ScheduleChangeResult,
   ScheduleDefinition,
   ScheduleStore,
+  StoredRun,
 } from 'nestjs-redis-scheduler';
 
 /**
@@ -260,6 +261,63 @@ export function describeScheduleStoreConformance(
       order.push('upsert committed');
       await paused;
       expect(order).toEqual(['pause applied', 'upsert committed']);
+    });
+
+    it('keeps each run’s result in its execution history, null for none (optional: runHistory)', async () => {
+      const { recordRuns, runHistory } = store;
+      if (!recordRuns || !runHistory) {
+        // A store without execution history: nothing to keep.
+        expect(runHistory).toBeUndefined();
+        return;
+      }
+      const t = newTenant();
+      const t0 = Date.UTC(2030, 0, 1);
+      const run = (i: number, over: Partial<StoredRun> = {}): StoredRun => ({
+        tenantId: t,
+        scheduleId: 'hook',
+        fireTime: new Date(t0 + i * 1_000),
+        attempt: 1,
+        fencingToken: i,
+        status: 'succeeded',
+        startedAt: new Date(t0 + i * 1_000),
+        endedAt: new Date(t0 + i * 1_000 + 5),
+        durationMs: 5,
+        error: null,
+        pod: 'pod-1',
+        ...over,
+      });
+      await recordRuns.call(store, [
+        run(1, { result: { status: 200, durationMs: 5 } }),
+        run(2, { status: 'failed', error: 'HTTP 503', result: { status: 503, durationMs: 7 } }),
+        run(3), // no result (as a store written before results were kept holds)
+        run(4, { result: null }),
+        run(5, { result: ['a', 1, { nested: true }, 'é'] }),
+      ]);
+      const history = await runHistory.call(store, t, 'hook', 10);
+      expect(history.map((r) => [r.fencingToken, r.result ?? null])).toEqual([
+        [5, ['a', 1, { nested: true }, 'é']],
+        [4, null],
+        [3, null],
+        [2, { status: 503, durationMs: 7 }],
+        [1, { status: 200, durationMs: 5 }],
+      ]);
+      if (store.recordRunColumns) {
+        await store.recordRunColumns({
+          pod: 'pod-2',
+          tenantIds: [t, t],
+          scheduleIds: ['cols', 'cols'],
+          fireMs: [t0, t0 + 1_000],
+          attempts: [1, 1],
+          fencingTokens: [1, 2],
+          statuses: ['succeeded', 'succeeded'],
+          startedMs: [t0, t0 + 1_000],
+          endedMs: [t0 + 3, t0 + 1_003],
+          errors: [null, null],
+          results: ['{"status":204,"durationMs":3}', null],
+        });
+        const cols = await runHistory.call(store, t, 'cols', 10);
+        expect(cols.map((r) => r.result ?? null)).toEqual([null, { status: 204, durationMs: 3 }]);
+      }
     });
   });
 }

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CronExpressionParser } from 'cron-parser';
-import { InvalidOptionsError, ScheduleContext, ScheduleHandler } from '../../lib';
+import {
+  InvalidOptionsError,
+  NonRetryableError,
+  ScheduleContext,
+  ScheduleHandler,
+} from '../../lib';
 import { SchedulerEngine } from '../../lib/engine/scheduler.engine';
 import { MAX_ERROR_LENGTH } from '../../lib/engine/run-executor';
 import { createApp, freshPrefix, TestApp } from '../support/create-app';
@@ -50,6 +55,16 @@ class LongFailure {
   }
 }
 
+@Injectable()
+class CarryingFailure {
+  @ScheduleHandler('carrying-failure')
+  fail(): never {
+    throw new NonRetryableError('refused by the target', {
+      result: { status: 409, durationMs: 4 },
+    });
+  }
+}
+
 describe('describe and history', () => {
   let app: TestApp;
   beforeEach(async () => {
@@ -60,10 +75,70 @@ describe('describe and history', () => {
         keyPrefix: freshPrefix(),
         tenantGuards: { maxSchedulesPerTenant: 10, minIntervalMs: 0, maxPayloadBytes: 0 },
       },
-      [recordingHandlers('a'), LongFailure, everySecondStatic('a', 'tick')],
+      [recordingHandlers('a'), LongFailure, CarryingFailure, everySecondStatic('a', 'tick')],
     );
   });
   afterEach(() => app.close());
+
+  it('keeps what a handler returns as its run’s result: at most 1 kB of JSON, never failing the run', async () => {
+    // The n-th run returns results[n - 1]: too large and not serialisable are kept as null.
+    const results = [{ ok: true, n: 1 }, 'x'.repeat(2_000), 10n, ['a', 'é']];
+    behaviour.result = (ctx) => {
+      const n = runs.filter((r) => r.scheduleId === ctx.scheduleId).length;
+      return results[Math.min(n, results.length) - 1];
+    };
+    await app.scheduler.upsert({
+      tenantId: 'acme',
+      id: 'r',
+      cron: '* * * * * *',
+      handler: 'record',
+    });
+    const history = await waitFor(
+      async () => {
+        const h = await app.scheduler.history('acme', 'r');
+        return h.length >= 4 ? h : null;
+      },
+      { message: 'four runs recorded' },
+    );
+    await app.scheduler.pause('acme', 'r');
+    expect(
+      [...history]
+        .reverse()
+        .slice(0, 4)
+        .map((r) => [r.status, r.error, r.result]),
+    ).toEqual([
+      ['succeeded', null, { ok: true, n: 1 }],
+      ['succeeded', null, null],
+      ['succeeded', null, null],
+      ['succeeded', null, ['a', 'é']],
+    ]);
+    const described = await app.scheduler.describe('acme', 'r', { last: 1 });
+    expect(described?.lastRuns[0].result).toEqual(history[0].result);
+  });
+
+  it('keeps the result a failed handler’s error carries, in the history and the dead letter', async () => {
+    await app.scheduler.upsert({
+      tenantId: 'acme',
+      id: 'refused',
+      cron: '* * * * * *',
+      handler: 'carrying-failure',
+    });
+    const [letter] = await waitFor(async () => {
+      const letters = await app.scheduler.deadLetters('acme');
+      return letters.length > 0 ? letters : null;
+    });
+    await app.scheduler.pause('acme', 'refused');
+    expect(letter).toMatchObject({
+      error: 'refused by the target',
+      result: { status: 409, durationMs: 4 },
+    });
+    const [last] = (await app.scheduler.history('acme', 'refused')).reverse();
+    expect(last).toMatchObject({
+      status: 'failed',
+      error: 'refused by the target',
+      result: letter.result,
+    });
+  });
 
   it('gives the next fire times, nominal and with the jitter offset the engine arms', async () => {
     const schedule = await app.scheduler.upsert({

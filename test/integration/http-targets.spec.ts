@@ -232,6 +232,47 @@ describe('calls', () => {
     expect(ofFire(letter.fireTime.toISOString())).toHaveLength(1);
   });
 
+  it('keeps each call’s status and duration in the run history and the dead letter', async () => {
+    const p = await pod(freshPrefix());
+    const failed: unknown[] = [];
+    p.events.on('run.retrying', (e) => failed.push(e.result));
+    p.events.on('run.failed', (e) => failed.push(e.result));
+    // Per fire time: 503, then 200 on the retry; then 404 (not retried).
+    answer = (hit, n) => ({ status: n === 1 ? 503 : n === 2 ? 200 : 404, delayMs: 20 });
+    await p.scheduler.upsert(
+      hook({ retry: { attempts: 2, backoff: 'fixed', delayMs: 100, jitter: false } }),
+    );
+    const [letter] = await waitFor(() => lettersOf(p));
+    await p.scheduler.pause('acme', 'hook');
+    const all = await p.scheduler.history('acme', 'hook'); // newest first
+    const runs = [...all].reverse().slice(0, 3);
+    expect(runs.map((r) => [r.status, r.result])).toEqual([
+      ['retry', { status: 503, durationMs: expect.any(Number) }],
+      ['succeeded', { status: 200, durationMs: expect.any(Number) }],
+      ['failed', { status: 404, durationMs: expect.any(Number) }],
+    ]);
+    for (const r of runs) {
+      expect((r.result as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(19);
+    }
+    expect(letter.result).toEqual(runs[2].result);
+    expect(failed.slice(0, 2)).toEqual([runs[0].result, runs[2].result]);
+    const described = await p.scheduler.describe('acme', 'hook', { last: all.length });
+    expect(described?.lastRuns.map((r) => r.result)).toEqual(all.map((r) => r.result));
+  });
+
+  it('keeps a timed-out call as { durationMs, timeout: true }', async () => {
+    const p = await pod(freshPrefix());
+    answer = () => ({ status: 200, delayMs: 3_000 });
+    await p.scheduler.upsert(hook({ payload: { url: `${base}/hooks/slow`, timeoutMs: 300 } }));
+    const [letter] = await waitFor(() => lettersOf(p));
+    await p.scheduler.pause('acme', 'hook');
+    const [run] = await p.scheduler.history('acme', 'hook');
+    expect(run.status).toBe('failed');
+    expect(run.result).toEqual({ durationMs: expect.any(Number), timeout: true });
+    expect((run.result as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(290);
+    expect(letter.result).toEqual(run.result);
+  });
+
   it('does not follow a redirect: one call, failed without retries', async () => {
     const p = await pod(freshPrefix());
     answer = () => ({ status: 302, location: `${base}/hooks/elsewhere` });
@@ -458,6 +499,8 @@ describe('the circuit breaker', () => {
   it('opens after N failures, fails fast while open, probes after the cool-down and closes', async () => {
     const p = await pod(freshPrefix(), { breaker: { failureThreshold: 2, coolDownMs: 2_500 } });
     const host = new URL(base).host;
+    const changes: unknown[] = [];
+    p.events.on('target.circuit', (e) => changes.push(e));
     answer = () => ({ status: 503 });
     await p.scheduler.upsert(hook({ payload: { url: `${base}/hooks/b` } }));
     await waitFor(() => p.breakers.circuit(host).state === 'open', {
@@ -492,5 +535,11 @@ describe('the circuit breaker', () => {
       message: 'calls after the circuit closed',
     });
     await p.scheduler.pause('acme', 'hook');
+    // Each change of state, once, as the 'target.circuit' event (metrics read it).
+    expect(changes).toEqual([
+      { host, state: 'open', consecutiveFailures: 2 },
+      { host, state: 'half-open', consecutiveFailures: 2 },
+      { host, state: 'closed', consecutiveFailures: 0 },
+    ]);
   });
 });

@@ -70,6 +70,16 @@ export class CircuitBreaker {
     };
   }
 
+  /** Its state as last moved (admit, record or snapshot), without moving it. */
+  get current(): CircuitState {
+    return this.state;
+  }
+
+  /** Consecutive failures counted. */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
   /** Closed with no failure counted: nothing to remember about the host. */
   get idle(): boolean {
     return this.state === 'closed' && this.failures === 0;

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { SchedulerEvents } from '../../index';
 import { HTTP_TARGETS_OPTIONS } from './http-targets.constants';
 import type { ResolvedHttpTargetsOptions } from './http-targets.options';
 import { Admission, CallResult, CircuitBreaker, CircuitState } from './circuit-breaker';
@@ -18,7 +19,8 @@ export interface HttpTargetCircuit {
 /**
  * The per-host circuit breakers of this process (not shared between pods): inject it to read
  * their state. A host is remembered only while it has failures counted or its circuit is not
- * closed.
+ * closed. Every change of a host's state is emitted as the SchedulerEvents event
+ * 'target.circuit' (which the Prometheus metrics turn into a gauge).
  */
 @Injectable()
 export class HttpTargetBreakers {
@@ -26,15 +28,22 @@ export class HttpTargetBreakers {
   /** The clock the breakers read (ms); tests may replace it. */
   now: () => number = Date.now;
 
-  constructor(@Inject(HTTP_TARGETS_OPTIONS) private readonly options: ResolvedHttpTargetsOptions) {}
+  constructor(
+    @Inject(HTTP_TARGETS_OPTIONS) private readonly options: ResolvedHttpTargetsOptions,
+    @Optional() private readonly events?: SchedulerEvents,
+  ) {}
 
   /** The circuit of `host` (closed with no failures when it is not remembered). */
   circuit(host: string): HttpTargetCircuit {
-    const breaker = this.breakers.get(host.toLowerCase());
+    const key = host.toLowerCase();
+    const breaker = this.breakers.get(key);
     if (!breaker) {
       return { host, state: 'closed', consecutiveFailures: 0, openedAt: null, retryAt: null };
     }
-    const { state, consecutiveFailures, openedAtMs } = breaker.snapshot();
+    // Reading it may find its cool-down over: open becomes half-open.
+    const { state, consecutiveFailures, openedAtMs } = this.watched(key, breaker, () =>
+      breaker.snapshot(),
+    );
     const coolDownMs = this.options.breaker ? this.options.breaker.coolDownMs : 0;
     return {
       host,
@@ -52,8 +61,11 @@ export class HttpTargetBreakers {
 
   /** Whether a call to `host` may be made now (always, when breakers are off). */
   admit(host: string): Admission {
-    const breaker = this.options.breaker ? this.breakers.get(host.toLowerCase()) : undefined;
-    return breaker ? breaker.admit() : { pass: true, probe: false };
+    const key = host.toLowerCase();
+    const breaker = this.options.breaker ? this.breakers.get(key) : undefined;
+    return breaker
+      ? this.watched(key, breaker, () => breaker.admit())
+      : { pass: true, probe: false };
   }
 
   /** How a call that admit() let through ended. */
@@ -62,12 +74,24 @@ export class HttpTargetBreakers {
     const key = host.toLowerCase();
     const breaker = this.breakers.get(key);
     if (breaker) {
-      breaker.record(result, probe);
+      this.watched(key, breaker, () => breaker.record(result, probe));
       if (breaker.idle) this.breakers.delete(key);
     } else if (result === 'failure') {
       const fresh = new CircuitBreaker(this.options.breaker, () => this.now());
-      fresh.record(result, probe);
       this.breakers.set(key, fresh);
+      this.watched(key, fresh, () => fresh.record(result, probe));
     }
+  }
+
+  /** Runs `change` on `breaker` and emits 'target.circuit' when it moved the breaker's state. */
+  private watched<T>(host: string, breaker: CircuitBreaker, change: () => T): T {
+    const before = breaker.current;
+    const out = change();
+    const state = breaker.current;
+    if (state !== before && this.events?.wants('target.circuit')) {
+      const { consecutiveFailures } = breaker;
+      this.events.emit('target.circuit', { host, state, consecutiveFailures });
+    }
+    return out;
   }
 }

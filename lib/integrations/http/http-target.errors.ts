@@ -1,4 +1,4 @@
-import { NonRetryableError, SchedulerError } from '../../index';
+import { NonRetryableError, type RunResultCarrier, SchedulerError } from '../../index';
 
 /**
  * The errors of HTTP targets. None of their messages holds a header value or a URL's query
@@ -29,7 +29,20 @@ export class HttpTargetNotAllowedError extends NonRetryableError {
   }
 }
 
-/** The target answered with a status other than 2xx and 5xx (3xx, 4xx): not retried. */
+/**
+ * What a failed call leaves in the run history (the error's `result`, see RunResultCarrier):
+ * `{ status, durationMs }` when the target answered, `{ durationMs, timeout: true }` when it
+ * timed out, `{ durationMs }` after a network error.
+ */
+export type HttpCallFailure =
+  | { status: number; durationMs: number }
+  | { durationMs: number; timeout: true }
+  | { durationMs: number };
+
+/**
+ * The target answered with a status other than 2xx and 5xx (3xx, 4xx): not retried. Its
+ * `result` is `{ status, durationMs }`.
+ */
 export class HttpTargetRejectedError extends NonRetryableError {
   constructor(
     readonly target: string,
@@ -38,22 +51,30 @@ export class HttpTargetRejectedError extends NonRetryableError {
   ) {
     super(`${target} answered HTTP ${status} after ${durationMs} ms; not retried.`, {
       code: 'HTTP_TARGET_REJECTED',
+      result: { status, durationMs } satisfies HttpCallFailure,
     });
   }
 }
 
 /**
  * The call failed in a way a retry may fix: HTTP 5xx, a timeout or a network error. Retried per
- * the schedule's retry policy. `status` is 0 when no response came.
+ * the schedule's retry policy. `status` is 0 when no response came; `result` (kept in the run
+ * history) is an HttpCallFailure.
  */
-export class HttpTargetFailedError extends SchedulerError {
+export class HttpTargetFailedError extends SchedulerError implements RunResultCarrier {
+  readonly result: HttpCallFailure;
+
   constructor(
     readonly target: string,
     readonly status: number,
     readonly durationMs: number,
     reason: string,
+    /** No response within the call's timeoutMs. */
+    readonly timedOut = false,
   ) {
     super('HTTP_TARGET_FAILED', `${target} failed after ${durationMs} ms: ${reason}.`);
+    if (status > 0) this.result = { status, durationMs };
+    else this.result = timedOut ? { durationMs, timeout: true } : { durationMs };
   }
 }
 

@@ -113,8 +113,9 @@ export class HttpTargetHandler implements OnModuleDestroy {
         throw ctx.signal.reason; // lease lost or shutting down: says nothing about the target
       }
       verdict = 'failure';
-      const reason = timeout.aborted || ctx.signal.aborted ? `timed out` : networkReason(error);
-      throw new HttpTargetFailedError(target, 0, elapsed(), redact(reason, secrets));
+      const timedOut = timeout.aborted || ctx.signal.aborted;
+      const reason = timedOut ? `timed out` : networkReason(error);
+      throw new HttpTargetFailedError(target, 0, elapsed(), redact(reason, secrets), timedOut);
     } finally {
       this.breakers.record(host, verdict, admission.probe);
     }

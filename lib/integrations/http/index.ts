@@ -7,6 +7,7 @@ export type { HttpTargetsOptions } from './http-targets.options';
 export type { HttpTargetKey } from './header-cipher';
 export type { HttpTargetPayload, HttpMethod } from './http-target.payload';
 export type { HttpCallResult } from './http-target.handler';
+export type { HttpCallFailure } from './http-target.errors';
 export {
   InvalidHttpTargetError,
   HttpTargetNotAllowedError,

@@ -67,6 +67,15 @@ CREATE TABLE {schema}.paused_tenants (
 ALTER TABLE {schema}.schedules ADD COLUMN finished_at timestamptz;
 `,
   },
+  {
+    version: 4,
+    name: 'run results',
+    sql: `
+-- A run's result (what its handler returned, or what its error carried; at most 1 kB as JSON):
+-- NULL for none, and for the runs recorded before this column.
+ALTER TABLE {schema}.runs ADD COLUMN IF NOT EXISTS result jsonb;
+`,
+  },
 ];
 
 /** The SQL of every migration for `schema` (already quoted), for users who set `migrate: false`. */

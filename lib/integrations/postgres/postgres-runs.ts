@@ -13,6 +13,7 @@ interface RunRow {
   duration_ms: number | null;
   error: string | null;
   pod: string;
+  result: unknown;
 }
 
 /** Raises each batch schedule's last completed fire time (and finishes a one-off that ran). */
@@ -38,9 +39,10 @@ export async function recordRunColumns(pool: Pool, q: string, c: RunColumns): Pr
        SELECT t, s, to_timestamp(f / 1000.0) AS fire_time, a, k, st,
               CASE WHEN b > 0 THEN to_timestamp(b / 1000.0) END AS started_at,
               to_timestamp(e / 1000.0) AS ended_at,
-              CASE WHEN b > 0 THEN (e - b)::int END AS d, err, $10::text AS p
+              CASE WHEN b > 0 THEN (e - b)::int END AS d, err, $10::text AS p, r::jsonb AS r
          FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::bigint[], $6::text[],
-                     $7::float8[], $8::float8[], $9::text[]) AS u(t, s, f, a, k, st, b, e, err)
+                     $7::float8[], $8::float8[], $9::text[], $11::text[])
+              AS u(t, s, f, a, k, st, b, e, err, r)
      ), inserted AS (
        INSERT INTO ${q}.runs SELECT * FROM batch ON CONFLICT DO NOTHING
      )${COMPLETED(q)}`,
@@ -55,6 +57,7 @@ export async function recordRunColumns(pool: Pool, q: string, c: RunColumns): Pr
       c.endedMs,
       c.errors,
       c.pod,
+      c.results.map(storableJson),
     ],
   );
 }
@@ -78,7 +81,26 @@ function columnsOf(pod: string, runs: readonly StoredRun[]): RunColumns {
     startedMs: runs.map((r) => (r.startedAt === null ? 0 : r.startedAt.getTime())),
     endedMs: runs.map((r) => r.endedAt.getTime()),
     errors: runs.map((r) => r.error),
+    results: runs.map((r) => jsonOf(r.result)),
   };
+}
+
+/** A StoredRun's result as JSON text; null for none or one that cannot be serialised. */
+function jsonOf(result: unknown): string | null {
+  if (result === undefined || result === null) return null;
+  try {
+    return JSON.stringify(result) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * JSON that jsonb takes: it refuses the escape \u0000 and lone surrogates (\ud800-\udfff) that
+ * JSON.stringify may write. Such a result is kept as NULL rather than failing the whole batch.
+ */
+function storableJson(json: string | null): string | null {
+  return json !== null && /\\u(0000|d[89a-f])/i.test(json) ? null : json;
 }
 
 export async function runHistory(
@@ -105,6 +127,7 @@ export async function runHistory(
     durationMs: r.duration_ms,
     error: r.error,
     pod: r.pod,
+    result: r.result,
   }));
 }
 

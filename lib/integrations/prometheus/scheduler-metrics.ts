@@ -16,6 +16,8 @@ import { BucketHistogram, CounterBuffer, DEFAULT_BUCKETS } from './metric-buffer
 import { TenantLabels } from './tenant-labels';
 
 const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** The value of `http_target_circuit_state` per state. */
+const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
  * The scheduler's Prometheus metrics (names with the default prefix):
@@ -23,8 +25,10 @@ const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
  * `scheduler_run_lateness_seconds{handler}` and `scheduler_run_duration_seconds{handler}`
  * (histograms), `scheduler_runs_in_flight`, `scheduler_reserved_runs`,
  * `scheduler_due_backlog_seconds` (sampled at each scrape: one ZRANGE per due index),
- * `scheduler_lease_lost_total` and `scheduler_redis_errors_total{operation}`. Counts come from
- * SchedulerEvents; lateness and duration from a run hook (two clock reads per run).
+ * `scheduler_lease_lost_total`, `scheduler_redis_errors_total{operation}` and
+ * `scheduler_http_target_circuit_state{host}` (0 closed, 1 half-open, 2 open: the 'target.circuit'
+ * event). Counts come from SchedulerEvents; lateness and duration from a run hook (two clock
+ * reads per run).
  */
 @Injectable()
 export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
@@ -37,6 +41,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly duration: BucketHistogram;
   private readonly leaseLost: Counter<string>;
   private readonly redisErrors: Counter<string>;
+  private readonly circuits: Gauge<string>;
 
   constructor(
     @Inject(SCHEDULER_METRICS_OPTIONS) options: SchedulerMetricsOptions,
@@ -161,6 +166,16 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
           registers,
         }),
     );
+    this.circuits = named(
+      'http_target_circuit_state',
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Circuit breaker of each HTTP target host on this pod: 0 closed, 1 half-open, 2 open',
+          labelNames: ['host'],
+          registers,
+        }),
+    );
   }
 
   onModuleInit(): void {
@@ -173,6 +188,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
       ev.on('fires.skipped', (e) => this.count(e.handler, e.tenantId, 'skipped', e.count)),
       ev.on('lease.lost', () => this.leaseLost.inc()),
       ev.on('redis.error', (e) => this.redisErrors.inc({ operation: e.operation })),
+      ev.on('target.circuit', (e) => this.circuits.set({ host: e.host }, CIRCUIT_STATES[e.state])),
       this.instrumentation.observe({
         started: (run) => this.started(run),
         ended: (run) => this.ended(run),

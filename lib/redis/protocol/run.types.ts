@@ -117,6 +117,8 @@ export interface Completion {
   chain: 'chain' | 'wake' | 'park' | 'finish' | 'none';
   /** When the handler started (the pod's estimate of Redis ms), 0 when none ran; for the history. */
   startedMs: number;
+  /** The run's result as JSON (run-result.ts: bounded, without line breaks), '' for none; for the history. */
+  result: string;
 }
 
 /** completeRuns' ARGV besides the runs (see completeRuns-1.lua). */

@@ -139,13 +139,11 @@ export function encodeCompletions(
     runs.length,
   ];
   for (const r of runs) {
-    // One argument of 9 lines per run (see the header): cheaper to send than nine.
-    args.push(
+    // One argument of 9 lines per run, 10 with a result (see the header): cheaper to send than ten.
+    const run =
       `${r.member}\n${r.fencingToken}\n${r.outcome}\n${r.revision}\n${r.nextFireMs}\n` +
-        `${r.nextDueMs}\n${r.skipped}\n${CHAIN_FLAGS[r.chain]}\n${Math.max(0, Math.floor(r.startedMs))}`,
-      r.error,
-      r.deadLetter,
-    );
+      `${r.nextDueMs}\n${r.skipped}\n${CHAIN_FLAGS[r.chain]}\n${Math.max(0, Math.floor(r.startedMs))}`;
+    args.push(r.result === '' ? run : `${run}\n${r.result}`, r.error, r.deadLetter);
   }
   return args;
 }

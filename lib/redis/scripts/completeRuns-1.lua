@@ -33,7 +33,9 @@
   the run makes anyway: 'cr' runs recorded (the run's sequence number) and, for 'failed' and
   'retry', 'cf' failed runs. With ARGV[2] > 0 the run is also written to its schedule's history,
   a ring of ARGV[2] slots (one HSET, no trim: slot = (sequence - 1) mod ARGV[2]):
-  '<sequence>,<fire ms>,<attempt>,<fencing token>,<outcome>,<started ms>,<ended ms>,<pod id>,<error>'.
+  '<sequence>,<fire ms>,<attempt>,<fencing token>,<outcome>,<started ms>,<ended ms>,<pod id>,<error>'
+  then, when the run has a result or its error holds a line break, a last line with the result
+  ('\n<result JSON>', '' for none): an entry without it reads as before (no result).
 
   KEYS[1] partition base (string, hash-tagged); derives (includes/keys.lua) the HASH
           scheduleHash(KEYS[1], member), a run record's schedule HASH scheduleHash(KEYS[1],
@@ -50,12 +52,13 @@
   ARGV[5] wake channel (pub/sub channel name, not a key)
   ARGV[6] pod id of the caller (text without ','), written to the history
   ARGV[7] number of runs n; then n × 3 fields: the run, error message ('' if none), dead letter
-          (JSON, '' if none). The run is one string of 9 lines (one argument costs the caller
-          less than nine): member, fencing token, outcome ('succeeded' | 'failed' | 'skipped' |
-          'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
+          (JSON, '' if none). The run is one string of 9 lines, or 10 with a result (one
+          argument costs the caller less than ten): member, fencing token, outcome ('succeeded' |
+          'failed' | 'skipped' | 'retry'), revision seen at claim, next fire ms, next due ms (for retry: when the retry
           is due), fire times skipped (integer), chain ('c' reserve the next fire time, 'w' wake
           the other pods for it, 'p' park the schedule, 'f' finish it, '' neither), started at ms
-          (pod's estimate of Redis time; 0 when no handler ran)
+          (pod's estimate of Redis time; 0 when no handler ran), then, optional, the run's result
+          (JSON on one line, at most 1 kB; absent or '' for none), written to the history
 
   Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
@@ -94,8 +97,8 @@ local arm, wake = {}, {}
 for r = 0, n - 1 do
   local a = 8 + r * 3
   local code, chained = 1, 0
-  local member, token, outcome, revision, nextFire, nextDue, skipped, chain, started =
-    string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)\n(%d+)$')
+  local member, token, outcome, revision, nextFire, nextDue, skipped, chain, started, result =
+    string.match(ARGV[a], '^([^\n]+)\n(%d+)\n(%a+)\n(%d+)\n(%d+)\n([%d.]+)\n(%d+)\n(%a?)\n(%d+)\n?(.*)$')
   local message, deadLetter = ARGV[a + 1], ARGV[a + 2]
   local hashKey = scheduleHash(base, member)
   local parent, recordFire = runRecordParent(member)
@@ -213,9 +216,11 @@ for r = 0, n - 1 do
     end
     if skipped > 0 then rcall('HINCRBY', parent and scheduleHash(base, parent) or hashKey, 'sk', skipped) end
     if historyLimit > 0 and outcome ~= 'skipped' then
-      rcall('HSET', history(base, parent or member), (seq - 1) % historyLimit, seq .. ',' .. fireText
-        .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ',' .. started .. ',' .. nowText
-        .. ',' .. podId .. ',' .. message)
+      local entry = seq .. ',' .. fireText .. ',' .. attempt .. ',' .. fence .. ',' .. outcome .. ','
+        .. started .. ',' .. nowText .. ',' .. podId .. ',' .. message
+      -- the result's line; also after an error with a line break (its last line is not a result)
+      if result ~= '' or string.find(message, '\n', 1, true) then entry = entry .. '\n' .. result end
+      rcall('HSET', history(base, parent or member), (seq - 1) % historyLimit, entry)
     end
     if keep then rcall('PEXPIRE', history(base, member), keep) end
     if deadLetter ~= '' then

@@ -1,5 +1,7 @@
-import { Controller, Get, Header, Injectable } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, Header, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ScheduleHandler,
   SchedulerEvents,
@@ -9,6 +11,7 @@ import {
   type ScheduleContext,
   type SchedulerEventMap,
 } from 'nestjs-redis-scheduler';
+import { HttpTargetsModule } from 'nestjs-redis-scheduler/http';
 import {
   SchedulerMetricsModule,
   type SchedulerMetricsOptions,
@@ -76,6 +79,7 @@ const open = { maxSchedulesPerTenant: 0, minIntervalMs: 0, maxPayloadBytes: 0 };
 async function metricsApp(
   metrics: SchedulerMetricsOptions,
   options: Partial<RedisSchedulerModuleOptions> = {},
+  imports: DynamicModule[] = [],
 ) {
   const registry = new Registry();
   @Controller('metrics')
@@ -94,7 +98,7 @@ async function metricsApp(
       ...options,
     },
     {
-      imports: [SchedulerMetricsModule.forRoot({ ...metrics, registry })],
+      imports: [SchedulerMetricsModule.forRoot({ ...metrics, registry }), ...imports],
       controllers: [MetricsController],
       providers: [Jobs],
     },
@@ -270,5 +274,51 @@ describe('SchedulerMetricsModule, scraped over HTTP', () => {
     expect(observed.count('redis.error')).toBeGreaterThan(0);
     expect(valueOf(m, 'scheduler_redis_errors_total')).toBe(observed.count('redis.error'));
     expect(valueOf(m, 'scheduler_redis_errors_total', { operation: 'claim' })).toBeGreaterThan(0);
+  });
+
+  it('shows each HTTP target host’s circuit breaker: open while it fails, closed once it recovers', async () => {
+    let failing = true;
+    const target = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(failing ? 503 : 204).end());
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const { scrape, scheduler, observed } = await metricsApp({}, {}, [
+        HttpTargetsModule.forRoot({
+          allow: [`http://${host}/`],
+          allowLoopback: true,
+          breaker: { failureThreshold: 2, coolDownMs: 1_000 },
+        }),
+      ]);
+      const circuit = async (): Promise<number | undefined> =>
+        (await scrape()).find(
+          (s) => s.name === 'scheduler_http_target_circuit_state' && s.labels.host === host,
+        )?.value;
+      expect(await circuit()).toBeUndefined();
+      await scheduler.upsert({
+        tenantId: 'acme',
+        id: 'hook',
+        handler: 'http',
+        cron: '* * * * * *',
+        payload: { url: `http://${host}/hook` },
+      });
+      await waitFor(async () => (await circuit()) === 2, {
+        timeoutMs: 15_000,
+        message: 'the gauge to read open (2)',
+      });
+      failing = false;
+      await waitFor(async () => (await circuit()) === 0, {
+        timeoutMs: 15_000,
+        message: 'the gauge to read closed (0) after the probe succeeded',
+      });
+      await scheduler.remove('acme', 'hook');
+      // It moved through half-open (1): the probe.
+      expect(observed.count('target.circuit')).toBe(3);
+    } finally {
+      target.closeAllConnections();
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 });

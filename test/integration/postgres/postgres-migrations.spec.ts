@@ -101,6 +101,38 @@ describe('PostgresScheduleStore migrations', () => {
     await store.close();
   });
 
+  it('adds the run result column to a database made by an earlier version; its runs read result null', async () => {
+    // The schema as the version before run results left it: migrations 1 to 3.
+    await sql.query('CREATE SCHEMA earlier');
+    await sql.query(`CREATE TABLE earlier.schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+      await sql.query(m.sql.replaceAll('{schema}', 'earlier'));
+      await sql.query('INSERT INTO earlier.schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+    }
+    await sql.query(`INSERT INTO earlier.runs VALUES
+      ('t', 'old', now(), 1, 1, 'succeeded', now(), now(), 0, NULL, 'pod-0')`);
+    const stores = [1, 2].map(
+      () => new PostgresScheduleStore({ connectionString: pg.url, schema: 'earlier' }),
+    );
+    await Promise.all(stores.map((s) => s.init()));
+    expect(await applied('earlier')).toEqual([1, 2, 3, 4]);
+    const [store] = stores;
+    const [old] = await store.runHistory('t', 'old', 10);
+    expect(old).toMatchObject({ fencingToken: 1, result: null });
+    const t0 = new Date();
+    await store.recordRuns([
+      { ...old, scheduleId: 'new', fireTime: t0, endedAt: t0, result: { status: 200 } },
+    ]);
+    expect((await store.runHistory('t', 'new', 1))[0].result).toEqual({ status: 200 });
+    // Migration 4 again (a database whose column was added by hand first) changes nothing.
+    await sql.query(MIGRATIONS[3].sql.replaceAll('{schema}', 'earlier'));
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
   it('refuses a schema name that is not a plain identifier, and missing connection options', () => {
     for (const schema of ['Upper', 'a-b', 'x"; drop table y; --', '', '1abc', 'a'.repeat(64)]) {
       expect(() => new PostgresScheduleStore({ connectionString: pg.url, schema })).toThrow(

@@ -5,7 +5,7 @@ import { RunHistoryWriter } from '../../../lib/reconcile/run-history.writer';
 import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
 import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
-import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
+import { behaviour, recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
 import { waitFor } from '../../support/wait-for';
 
 let pg: PostgresServerHandle;
@@ -83,6 +83,32 @@ describe('execution history in PostgreSQL', () => {
     const latest = await runRows();
     expect(marks[0].last.getTime()).toBeGreaterThanOrEqual(rows.at(-1)!.fire_time.getTime());
     expect(marks[0].last.getTime()).toBeLessThanOrEqual(latest.at(-1)!.fire_time.getTime());
+  });
+
+  it('keeps each run’s result (jsonb); one jsonb cannot hold is kept as null, the batch goes on', async () => {
+    // Even seconds return a status; odd ones a string with NUL, which jsonb refuses.
+    const even = (fire: number): boolean => Math.floor(fire / 1_000) % 2 === 0;
+    behaviour.result = (ctx) =>
+      even(ctx.fireTime.getTime()) ? { status: 200, fire: ctx.fireTime.getTime() } : 'a\u0000b';
+    const rows = await waitFor(
+      async () => {
+        const { rows: r } = await sql.query<{ fire_time: Date; result: unknown }>(
+          `SELECT fire_time, result FROM "${schema}".runs WHERE schedule_id = 'tick'
+            ORDER BY fire_time`,
+        );
+        return r.length >= 4 ? r : null;
+      },
+      { message: 'four runs in PostgreSQL' },
+    );
+    for (const row of rows) {
+      const fire = row.fire_time.getTime();
+      expect(row.result).toEqual(even(fire) ? { status: 200, fire } : null);
+    }
+    const history = await app.scheduler.history('acme', 'tick');
+    const stored = history.filter((h) =>
+      rows.some((r) => r.fire_time.getTime() === h.fireTime.getTime()),
+    );
+    expect(stored.map((h) => h.result)).toEqual(rows.map((r) => r.result).reverse());
   });
 
   it('keeps running while PostgreSQL is down and writes the buffered runs once it is back', async () => {

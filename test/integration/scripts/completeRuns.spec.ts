@@ -1,3 +1,4 @@
+import { toRunRecords } from '../../../lib/engine/stored-schedule.decoder';
 import { waitFor } from '../../support/wait-for';
 import { TENANT, useScriptHarness } from './script-harness';
 
@@ -523,7 +524,7 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
     async function runOnce(
       outcome: 'succeeded' | 'failed' | 'retry' | 'skipped',
       history: number,
-      extra: { error?: string; startedMs?: number; podId?: string } = {},
+      extra: { error?: string; startedMs?: number; podId?: string; result?: string } = {},
     ) {
       const k = h.keysOf('s1');
       const [run] = (await h.claim()).runs;
@@ -539,6 +540,7 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
             nextDueMs: outcome === 'retry' ? now - 1 : next,
             error: extra.error ?? '',
             startedMs: extra.startedMs ?? 0,
+            result: extra.result ?? '',
           }),
         ],
         { history, podId: extra.podId },
@@ -580,6 +582,42 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
           .map((e) => Number(e.split(',')[0]))
           .sort(),
       ).toEqual([3, 4, 5]);
+    });
+
+    it('writes a run’s result as the entry’s last line, for successes, retries and failures', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('s1');
+      await h.upsert({ id: 's1', fireMs: now - 10_000 });
+      await runOnce('succeeded', 10, { result: '{"status":200,"durationMs":5}' });
+      await runOnce('retry', 10, {
+        error: 'HTTP 503, busy',
+        result: '{"status":503,"durationMs":7}',
+      });
+      await runOnce('failed', 10, {
+        error: 'timed out',
+        result: '{"durationMs":9,"timeout":true}',
+      });
+      await runOnce('succeeded', 10);
+      // An error with a line break gets an empty result line: its last line is not read as one.
+      await runOnce('failed', 10, { error: 'line 1\n{"a":1}' });
+      const ring = await h.client.hgetall(h.ks.history(k));
+      const lastLines = ['0', '1', '2', '3', '4'].map((slot) => ring[slot].split('\n').slice(1));
+      expect(lastLines).toEqual([
+        ['{"status":200,"durationMs":5}'],
+        ['{"status":503,"durationMs":7}'],
+        ['{"durationMs":9,"timeout":true}'],
+        [], // no result: a run of 9 lines (as earlier versions send), an entry without the line
+        ['{"a":1}', ''],
+      ]);
+      expect(ring['1'].split('\n')[0].split(',').slice(4, 5)).toEqual(['retry']);
+      const records = toRunRecords(ring);
+      expect(records.map((r) => [r.status, r.error, r.result])).toEqual([
+        ['failed', 'line 1\n{"a":1}', null],
+        ['succeeded', null, null],
+        ['failed', 'timed out', { durationMs: 9, timeout: true }],
+        ['retry', 'HTTP 503, busy', { status: 503, durationMs: 7 }],
+        ['succeeded', null, { status: 200, durationMs: 5 }],
+      ]);
     });
 
     it("counts runs ('cr') and failed attempts ('cf') in the schedule hash, history on or off", async () => {

@@ -239,6 +239,7 @@ export class ScriptHarness {
       deadLetter: '',
       chain: 'none',
       startedMs: 0,
+      result: '',
       ...over,
     };
   }

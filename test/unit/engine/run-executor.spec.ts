@@ -155,6 +155,31 @@ describe('RunExecutor: outcomes', () => {
       error: '',
     });
   });
+
+  it('keeps the result a failed handler’s error carries (RunResultCarrier); none otherwise', async () => {
+    const throwing = (error: unknown) =>
+      new RunExecutor().run(
+        spec(() => {
+          throw error;
+        }),
+      );
+    const final = await throwing(
+      new NonRetryableError('HTTP 404', { result: { status: 404, durationMs: 3 } }),
+    );
+    expect(final).toMatchObject({ final: true, result: { status: 404, durationMs: 3 } });
+    const own = Object.assign(new Error('HTTP 503'), { result: { status: 503 } });
+    expect(await throwing(own)).toMatchObject({ status: 'failed', result: { status: 503 } });
+    expect(await throwing(new Error('plain'))).not.toHaveProperty('result');
+    expect(await throwing('a string')).not.toHaveProperty('result');
+    // A getter that throws carries nothing and does not change the outcome.
+    const trap = Object.defineProperty(new Error('trap'), 'result', {
+      get: () => {
+        throw new Error('no');
+      },
+    });
+    expect(await throwing(trap)).toMatchObject({ status: 'failed', error: 'trap' });
+    expect(await throwing(trap)).not.toHaveProperty('result');
+  });
 });
 
 describe('RunExecutor: timeout', () => {

@@ -271,11 +271,36 @@ describe('stored schedule decoder', () => {
         durationMs: 234,
         podId: 'host:12:ab',
         error: 'bad, very bad',
+        result: null,
       });
       expect(toRunRecord(`1,${t0},1,3,succeeded,0,${t0 + 5},p,`)).toMatchObject({
         startedAt: null,
         durationMs: null,
         error: null,
+        result: null,
+      });
+    });
+
+    it('decodes the result line (JSON) after the error; an entry without one has result null', () => {
+      const head = `3,${t0},1,9,failed,${t0},${t0 + 7},p`;
+      expect(toRunRecord(`${head},HTTP 503, again\n{"status":503,"durationMs":7}`)).toMatchObject({
+        error: 'HTTP 503, again',
+        result: { status: 503, durationMs: 7 },
+      });
+      expect(toRunRecord(`${head},\n[1,"a\\nb"]`)).toMatchObject({
+        error: null,
+        result: [1, 'a\nb'],
+      });
+      // An error with a line break is followed by a result line ('' for none): it stays whole.
+      expect(toRunRecord(`${head},line 1\n{"not":"a result"}\n`)).toMatchObject({
+        error: 'line 1\n{"not":"a result"}',
+        result: null,
+      });
+      // Written by an earlier version (9 fields, no result line): a last line that is not JSON is
+      // the error's.
+      expect(toRunRecord(`${head},first line\nsecond line`)).toMatchObject({
+        error: 'first line\nsecond line',
+        result: null,
       });
     });
 
@@ -304,7 +329,10 @@ describe('stored schedule decoder', () => {
         attempts: 3,
         error: 'boom',
         failedAt: new Date(t0 + 9_000),
+        result: null, // written by an earlier version, without a result
       });
+      const carried = { ...JSON.parse(entry), result: { status: 503, durationMs: 12 } };
+      expect(toDeadLetter(JSON.stringify(carried)).result).toEqual({ status: 503, durationMs: 12 });
       const statics = toDeadLetter(JSON.stringify({ ...JSON.parse(entry), tenantId: undefined }));
       expect(statics).not.toHaveProperty('tenantId');
     });

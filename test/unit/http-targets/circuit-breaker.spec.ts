@@ -1,3 +1,4 @@
+import { SchedulerEvents } from '../../../lib';
 import { CircuitBreaker } from '../../../lib/integrations/http/circuit-breaker';
 import { HttpTargetBreakers } from '../../../lib/integrations/http/http-target-breakers';
 import { resolveHttpTargetsOptions } from '../../../lib/integrations/http/http-targets.options';
@@ -110,6 +111,39 @@ describe('HttpTargetBreakers', () => {
     expect(s.admit('api.example.com:8443')).toEqual({ pass: true, probe: true });
     s.record('api.example.com:8443', 'success', true);
     expect(s.circuits()).toEqual([]);
+  });
+
+  it("emits 'target.circuit' on each change of a host's state, read or call, and only then", () => {
+    const events = new SchedulerEvents();
+    const seen: unknown[] = [];
+    events.on('target.circuit', (e) => seen.push(e));
+    const s = new HttpTargetBreakers(
+      resolveHttpTargetsOptions({
+        allow: ['*'],
+        breaker: { failureThreshold: 2, coolDownMs: 500 },
+      }),
+      events,
+    );
+    s.now = () => now;
+    s.record('Api.example.com', 'failure', false); // counted, still closed: no event
+    expect(seen).toEqual([]);
+    s.record('api.example.com', 'failure', false);
+    expect(s.admit('api.example.com')).toMatchObject({ pass: false });
+    now = 10_500;
+    expect(s.circuit('api.example.com').state).toBe('half-open'); // a read finds the cool-down over
+    expect(s.admit('api.example.com')).toEqual({ pass: true, probe: true });
+    s.record('api.example.com', 'failure', true); // the probe failed: open again
+    now = 11_000;
+    s.admit('api.example.com');
+    s.record('api.example.com', 'success', true);
+    const host = 'api.example.com';
+    expect(seen).toEqual([
+      { host, state: 'open', consecutiveFailures: 2 },
+      { host, state: 'half-open', consecutiveFailures: 2 },
+      { host, state: 'open', consecutiveFailures: 3 },
+      { host, state: 'half-open', consecutiveFailures: 3 },
+      { host, state: 'closed', consecutiveFailures: 0 },
+    ]);
   });
 
   it('does nothing with breaker: false', () => {

@@ -177,6 +177,7 @@ describe('script codecs', () => {
           deadLetter: '',
           chain: 'wake',
           startedMs: 4_000.6,
+          result: '',
         },
       ],
     );
@@ -193,6 +194,38 @@ describe('script codecs', () => {
       'boom',
       '',
     ]);
+  });
+
+  it('adds the run’s result as a 10th line of the run argument when it has one', () => {
+    const base = {
+      member: keys.member,
+      fencingToken: 9,
+      outcome: 'succeeded' as const,
+      revision: '3',
+      nextFireMs: 7_000,
+      nextDueMs: 7_000,
+      error: '',
+      skipped: 0,
+      deadLetter: '',
+      chain: 'none' as const,
+      startedMs: 4_000,
+    };
+    const limits = {
+      deadLetters: 10,
+      history: 20,
+      leaseMs: 30_000,
+      lookAheadMs: 1_000,
+      wakeChannel: 'w',
+      podId: 'p',
+    };
+    const [withResult, without] = [
+      encodeCompletions('b', limits, [{ ...base, result: '{"status":200}' }]),
+      encodeCompletions('b', limits, [{ ...base, result: '' }]),
+    ];
+    expect(withResult[8]).toBe(
+      `${keys.member}\n9\nsucceeded\n3\n7000\n7000\n0\n\n4000\n{"status":200}`,
+    );
+    expect(without[8]).toBe(`${keys.member}\n9\nsucceeded\n3\n7000\n7000\n0\n\n4000`);
   });
 
   it('turns an upsert refusal into the guard error, with the tenant and the limit of the call', () => {
