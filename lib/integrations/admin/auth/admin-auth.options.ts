@@ -23,7 +23,7 @@ export interface AdminRateLimitOptions {
   /** Requests allowed per window. @default 600 */
   limit?: number;
   /** The window, in milliseconds. @default 60_000 */
-  ttl?: number;
+  ttlMs?: number;
 }
 
 /** The admin module options this folder reads. */
@@ -45,7 +45,7 @@ export interface ResolvedAdminAccess {
   rateLimit: Required<AdminRateLimitOptions> | null;
 }
 
-export const DEFAULT_RATE_LIMIT: Required<AdminRateLimitOptions> = { limit: 600, ttl: 60_000 };
+export const DEFAULT_RATE_LIMIT: Required<AdminRateLimitOptions> = { limit: 600, ttlMs: 60_000 };
 
 /** Validates the auth and rate-limit options (at boot); throws InvalidAdminAuthOptionsError. */
 export function resolveAdminAccess(settings: AdminAuthSettings): ResolvedAdminAccess {
@@ -88,15 +88,15 @@ function resolveRateLimit(
   if (rateLimit === false) return null;
   if (rateLimit === undefined) return DEFAULT_RATE_LIMIT;
   if (typeof rateLimit !== 'object' || rateLimit === null) {
-    throw new InvalidAdminAuthOptionsError('rateLimit', 'expected { limit, ttl } or false');
+    throw new InvalidAdminAuthOptionsError('rateLimit', 'expected { limit, ttlMs } or false');
   }
   const resolved = { ...DEFAULT_RATE_LIMIT, ...rateLimit };
-  for (const field of ['limit', 'ttl'] as const) {
+  for (const field of ['limit', 'ttlMs'] as const) {
     const value = resolved[field];
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new InvalidAdminAuthOptionsError(
         `rateLimit.${field}`,
-        `expected a positive integer${field === 'ttl' ? ' (milliseconds)' : ''}, got ${String(value)}`,
+        `expected a positive integer${field === 'ttlMs' ? ' (milliseconds)' : ''}, got ${String(value)}`,
       );
     }
   }

@@ -1,10 +1,12 @@
-import type { ExecutionContext, OnApplicationShutdown } from '@nestjs/common';
-import type { Reflector } from '@nestjs/core';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type * as Throttler from '@nestjs/throttler';
 import { InvalidAdminAuthOptionsError } from './admin-auth.errors';
 import type { AdminRateLimitOptions } from './admin-auth.options';
-import { RATE_LIMIT_KEY_PREFIX } from './admin-auth.constants';
 import { rateLimited } from './admin-http-errors';
+
+/** The throttler bucket prefix: one bucket per key (or client address) over all admin routes. */
+const RATE_LIMIT_KEY_PREFIX = 'redis-scheduler:admin:';
 
 /**
  * Requests per tracker (a key's hash, or a client address) over all admin routes, counted by
@@ -12,7 +14,7 @@ import { rateLimited } from './admin-http-errors';
  * registered app-wide (no APP_GUARD, no ThrottlerModule), so the app's own throttling, if any, is
  * untouched. Counts are per process: with N replicas a key gets up to N × limit per window.
  */
-export class AdminRateLimiter implements OnApplicationShutdown {
+export class AdminRateLimiter {
   private readonly trackers = new WeakMap<object, string>();
   private readonly guard: Throttler.ThrottlerGuard;
 
@@ -20,17 +22,17 @@ export class AdminRateLimiter implements OnApplicationShutdown {
     private readonly throttler: typeof Throttler,
     private readonly storage: Throttler.ThrottlerStorageService,
     limits: Required<AdminRateLimitOptions>,
-    reflector: Reflector,
   ) {
     this.guard = new throttler.ThrottlerGuard(
       {
         // 'default' keeps throttler's header names unsuffixed (Retry-After, X-RateLimit-Limit).
-        throttlers: [{ name: 'default', limit: limits.limit, ttl: limits.ttl }],
+        throttlers: [{ name: 'default', limit: limits.limit, ttl: limits.ttlMs }],
         getTracker: (request: object) => this.trackers.get(request) ?? 'unknown',
         generateKey: (_context, tracker) => RATE_LIMIT_KEY_PREFIX + tracker,
       },
       storage,
-      reflector,
+      // Reads @SkipThrottle() metadata only; stateless, so a new one is as good as the app's.
+      new Reflector(),
     );
   }
 
@@ -38,10 +40,7 @@ export class AdminRateLimiter implements OnApplicationShutdown {
    * Loads @nestjs/throttler (only now: with `rateLimit: false` it is never loaded) and builds the
    * limiter. Throws InvalidAdminAuthOptionsError when the package is not installed.
    */
-  static async create(
-    limits: Required<AdminRateLimitOptions>,
-    reflector: Reflector,
-  ): Promise<AdminRateLimiter> {
+  static async create(limits: Required<AdminRateLimitOptions>): Promise<AdminRateLimiter> {
     let throttler: typeof Throttler;
     try {
       throttler = await import('@nestjs/throttler');
@@ -57,7 +56,6 @@ export class AdminRateLimiter implements OnApplicationShutdown {
       throttler,
       new throttler.ThrottlerStorageService(),
       limits,
-      reflector,
     );
     await limiter.guard.onModuleInit();
     return limiter;
@@ -77,7 +75,8 @@ export class AdminRateLimiter implements OnApplicationShutdown {
     }
   }
 
-  onApplicationShutdown(): void {
+  /** Stops throttler's sweep timer and drops the counts. */
+  close(): void {
     this.storage.onApplicationShutdown();
   }
 }

@@ -19,16 +19,3 @@ export function isSchedulerPrincipal(value: unknown): value is SchedulerPrincipa
   if (kind === 'admin') return true;
   return kind === 'tenant' && typeof tenantId === 'string' && tenantId.length > 0;
 }
-
-/**
- * Whether `principal` may use a route. `routeTenantId` is the route's `:tenantId` parameter, or
- * undefined for a route without one: those (`GET /tenants`, `GET /circuits`, and any route added
- * later) are admin-only, so a new route is closed to tenants until it names its tenant.
- */
-export function mayUseRoute(
-  principal: SchedulerPrincipal,
-  routeTenantId: string | undefined,
-): boolean {
-  if (principal.kind === 'admin') return true;
-  return routeTenantId !== undefined && routeTenantId === principal.tenantId;
-}

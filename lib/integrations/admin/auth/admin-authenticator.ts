@@ -2,36 +2,22 @@ import {
   CanActivate,
   ExecutionContext,
   HttpException,
-  Inject,
-  Injectable,
   Logger,
-  Optional,
+  OnApplicationShutdown,
   Type,
 } from '@nestjs/common';
-import { ModuleRef, Reflector } from '@nestjs/core';
+import type { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { ADMIN_ACCESS, ADMIN_PUBLIC_ROUTE, ADMIN_RATE_LIMITER } from './admin-auth.constants';
-import type { ResolvedAdminAccess } from './admin-auth.options';
-import {
-  forbidden,
-  setResponseHeader,
-  tenantForbidden,
-  unauthenticated,
-} from './admin-http-errors';
-import type { AdminRateLimiter } from './admin-rate-limiter';
+import { AdminAuthSettings, resolveAdminAccess, ResolvedAdminAuth } from './admin-auth.options';
+import { forbidden, setResponseHeader, unauthenticated } from './admin-http-errors';
+import { AdminRateLimiter } from './admin-rate-limiter';
 import {
   AdminHttpRequest,
   addressTracker,
   credentialTracker,
   presentedKey,
-  routeTenantId,
 } from './request-credentials';
-import {
-  ADMIN_PRINCIPAL,
-  isSchedulerPrincipal,
-  mayUseRoute,
-  SchedulerPrincipal,
-} from './scheduler-principal';
+import { ADMIN_PRINCIPAL, isSchedulerPrincipal, SchedulerPrincipal } from './scheduler-principal';
 
 /** Who the caller is (null: nobody), what to count the request against, and why it failed. */
 interface Identity {
@@ -41,49 +27,53 @@ interface Identity {
 }
 
 /**
- * The admin module's guard, applied to its own controllers only (never app-wide). In order:
- * identify the caller (built-in API keys, or the app's guard), count the request against its key
- * (or address) and refuse with 429 over the limit, then refuse an unknown caller (401 with
- * `WWW-Authenticate: Bearer`) and a tenant outside its own `:tenantId` routes (403). On success
- * `request.schedulerPrincipal` holds the principal. Routes marked AdminPublicRoute() need no
- * principal (they are still rate-limited, per address). Keys are never logged.
+ * Authenticates an admin request and rate-limits it; the admin module's guard runs it on every
+ * non-public admin route (never app-wide), then checks the principal against the route. In order:
+ * identify the caller (built-in API keys, the app's guard, or nobody with `auth: 'none'`), count
+ * the request against its key's hash (or the client address without a valid key) and refuse with
+ * 429 over the limit, then refuse an unknown caller (401 with `WWW-Authenticate: Bearer`). On
+ * success `request.schedulerPrincipal` holds the principal. Keys are hashed, never logged.
  */
-@Injectable()
-export class SchedulerAdminGuard implements CanActivate {
-  private readonly logger = new Logger(SchedulerAdminGuard.name);
+export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
+  private readonly logger = new Logger('SchedulerAdminAuth');
   private appGuard?: Promise<CanActivate>;
 
-  constructor(
-    @Inject(ADMIN_ACCESS) private readonly access: ResolvedAdminAccess,
-    private readonly reflector: Reflector,
+  private constructor(
+    private readonly auth: ResolvedAdminAuth,
+    private readonly limiter: AdminRateLimiter | null,
     private readonly moduleRef: ModuleRef,
-    @Optional() @Inject(ADMIN_RATE_LIMITER) private readonly limiter: AdminRateLimiter | null,
   ) {}
+
+  /**
+   * Validates the options (a plain key or a malformed hash fails the boot, naming the entry) and
+   * loads @nestjs/throttler unless `rateLimit: false`. `moduleRef` resolves an app guard class.
+   */
+  static async create(settings: AdminAuthSettings, moduleRef: ModuleRef) {
+    const { auth, rateLimit } = resolveAdminAccess(settings);
+    const limiter = rateLimit && (await AdminRateLimiter.create(rateLimit));
+    return new AdminAuthenticator(auth, limiter, moduleRef);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return false;
     const request = context.switchToHttp().getRequest<AdminHttpRequest>();
-    const open = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_PUBLIC_ROUTE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    const identity: Identity = open
-      ? { principal: null, tracker: addressTracker(request) }
-      : await this.identify(context, request);
+    const identity = await this.identify(context, request);
     await this.limiter?.consume(context, identity.tracker);
-    if (open) return true;
     if (identity.failure !== undefined) throw identity.failure;
     if (identity.principal === null) {
       setResponseHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', 'Bearer');
       throw unauthenticated();
     }
-    if (!mayUseRoute(identity.principal, routeTenantId(request))) throw tenantForbidden();
     request.schedulerPrincipal = identity.principal;
     return true;
   }
 
+  onApplicationShutdown(): void {
+    this.limiter?.close();
+  }
+
   private async identify(context: ExecutionContext, request: AdminHttpRequest): Promise<Identity> {
-    const { auth } = this.access;
+    const { auth } = this;
     if (auth.mode === 'none')
       return { principal: ADMIN_PRINCIPAL, tracker: addressTracker(request) };
     if (auth.mode === 'keys') {
@@ -108,8 +98,7 @@ export class SchedulerAdminGuard implements CanActivate {
     });
     try {
       this.appGuard ??= this.instantiate(option);
-      const guard = await this.appGuard;
-      const verdict = guard.canActivate(context);
+      const verdict = (await this.appGuard).canActivate(context);
       const allowed = isObservable(verdict) ? await lastValueFrom(verdict) : await verdict;
       if (!allowed) return refused(forbidden());
     } catch (error) {
@@ -128,6 +117,7 @@ export class SchedulerAdminGuard implements CanActivate {
     return { principal, tracker: credentialTracker(request) };
   }
 
+  /** An app guard class: the app's instance when it has one, else one created in this module. */
   private async instantiate(option: Type<CanActivate> | CanActivate): Promise<CanActivate> {
     if (typeof option !== 'function') return option;
     try {
