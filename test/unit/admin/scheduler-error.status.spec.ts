@@ -41,6 +41,8 @@ const EXPECTED: Record<string, number> = {
   RedisUnavailableError: 503,
   ScheduleStoreUnavailableError: 503,
   ScheduleNotAppliedError: 202,
+  InvalidAdminAuthOptionsError: 500,
+  InvalidApiKeyError: 500,
   LockLostError: 500,
   RunTimeoutError: 500,
   NonRetryableError: 500,
