@@ -10,6 +10,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'No such schedule (SCHEDULE_NOT_FOUND)',
   409: 'Conflict: SCHEDULE_EXISTS, TENANT_QUOTA_EXCEEDED, ...',
   413: 'Payload too large (PAYLOAD_TOO_LARGE)',
+  415: 'The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE)',
   429: 'Too many requests for this key (RATE_LIMITED)',
   500: 'Unexpected error (INTERNAL_ERROR), logged by the server',
 };
