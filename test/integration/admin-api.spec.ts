@@ -88,6 +88,15 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       expect(again.body).toMatchObject({ statusCode: 409, code: 'SCHEDULE_EXISTS' });
     });
 
+    it('creates a schedule once when the same id is POSTed concurrently (one 201, the rest 409)', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          call('POST', '/tenants/racing/schedules', { id: 'same', ...DAILY }),
+        ),
+      );
+      expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    });
+
     it.each([
       ['an unknown field', { id: 'x', ...DAILY, colour: 'red' }, 'colour'],
       ['a wrong type', { id: 'x', ...DAILY, jitterMs: '5s' }, 'jitterMs'],
