@@ -14,4 +14,11 @@ export type { AdminErrorBody } from './scheduler-admin.filter';
 export { buildOpenApiDocument } from './admin-openapi';
 export { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
 export { SchedulerAdminGuard } from './scheduler-admin.guard';
+export {
+  generateApiKey,
+  hashApiKey,
+  InvalidAdminAuthOptionsError,
+  InvalidApiKeyError,
+} from './auth';
+export type { SchedulerAdminRequest } from './auth';
 export { ADMIN_ROUTE_METADATA } from './scheduler-admin.constants';

@@ -1,7 +1,7 @@
-import { CanActivate, Module, Type } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { InvalidOptionsError } from '../../index';
 import { AdminCircuits } from './admin-circuits';
+import { AdminAuthenticator } from './auth';
 import { buildOpenApiDocument } from './admin-openapi';
 import {
   OPENAPI_DOCUMENT,
@@ -22,22 +22,6 @@ import {
   type SchedulerAdminOptions,
 } from './scheduler-admin.options';
 
-/** The guard that authenticates requests, from the `auth` option; null for 'none'. */
-async function authenticator(
-  { auth }: ResolvedSchedulerAdminOptions,
-  moduleRef: ModuleRef,
-): Promise<CanActivate | null> {
-  if (auth === 'none') return null;
-  if ('guard' in auth) {
-    const { guard } = auth;
-    return typeof guard === 'function' ? moduleRef.create(guard as Type<CanActivate>) : guard;
-  }
-  throw new InvalidOptionsError(
-    'SchedulerAdminModule option `auth.apiKeys`',
-    'the built-in API-key guard is not part of this build yet; give `{ guard }` meanwhile',
-  );
-}
-
 /**
  * The admin REST API (and dashboard) mounted under `path` in any Nest app, Express or Fastify:
  * `SchedulerAdminModule.forRoot({ path: 'scheduler', auth })`. Needs RedisSchedulerModule in the
@@ -53,7 +37,8 @@ async function authenticator(
     },
     {
       provide: SCHEDULER_ADMIN_AUTHENTICATOR,
-      useFactory: authenticator,
+      useFactory: (options: ResolvedSchedulerAdminOptions, moduleRef: ModuleRef) =>
+        AdminAuthenticator.create(options, moduleRef),
       inject: [SCHEDULER_ADMIN_OPTIONS, ModuleRef],
     },
     {
