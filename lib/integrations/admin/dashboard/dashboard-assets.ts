@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { DashboardAssetsMissingError } from './dashboard.errors';
 
 /** The Content-Type of each kind of file the dashboard is made of. */
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -32,12 +33,7 @@ export class DashboardAssets {
       if (contentType) this.files.set(name, { contentType, body: readFileSync(join(dir, name)) });
     }
     const index = this.files.get('index.html');
-    if (!index) {
-      throw new Error(
-        `The scheduler dashboard has no index.html in ${dir}: the package was built without ` +
-          'its assets (nest-cli.json "assets" copies lib/integrations/admin/dashboard/assets).',
-      );
-    }
+    if (!index) throw new DashboardAssetsMissingError(dir);
     this.indexHtml = index.body.toString('utf8');
   }
 

@@ -2,11 +2,16 @@ import {
   Controller,
   Get,
   Header,
+  Inject,
   NotFoundException,
   Param,
   Req,
   StreamableFile,
+  UseFilters,
 } from '@nestjs/common';
+import { SCHEDULER_ADMIN_OPTIONS } from '../scheduler-admin.constants';
+import { SchedulerAdminExceptionFilter } from '../scheduler-admin.filter';
+import type { ResolvedSchedulerAdminOptions } from '../scheduler-admin.options';
 import { DashboardAssets } from './dashboard-assets';
 
 /**
@@ -23,12 +28,19 @@ interface RequestLine {
 }
 
 /**
- * Serves the dashboard: the page at `/{path}/` and its files at `/{path}/assets/<name>`. Loading
- * them needs no key (they hold no data); the page's API calls do.
+ * Serves the dashboard: the page at `/{path}/` and its files at `/{path}/assets/<name>` (404 with
+ * `dashboard: false`). Loading them needs no key (they hold no data); the page's API calls do.
+ * On Fastify `/{path}/` needs the app's `ignoreTrailingSlash`; `/{path}` works everywhere (the
+ * page's <base> is the path with a trailing slash either way).
  */
 @Controller()
+@UseFilters(SchedulerAdminExceptionFilter)
 export class SchedulerDashboardController {
-  private readonly assets = new DashboardAssets();
+  private readonly assets: DashboardAssets | null;
+
+  constructor(@Inject(SCHEDULER_ADMIN_OPTIONS) options: ResolvedSchedulerAdminOptions) {
+    this.assets = options.dashboard ? new DashboardAssets() : null;
+  }
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
@@ -37,15 +49,20 @@ export class SchedulerDashboardController {
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Referrer-Policy', 'no-referrer')
   page(@Req() request: RequestLine): string {
-    return this.assets.page(request.originalUrl ?? request.url ?? '/');
+    return this.served().page(request.originalUrl ?? request.url ?? '/');
   }
 
   @Get('assets/:name')
   @Header('Cache-Control', 'no-cache')
   @Header('X-Content-Type-Options', 'nosniff')
   asset(@Param('name') name: string): StreamableFile {
-    const asset = this.assets.asset(name);
+    const asset = this.served().asset(name);
     if (!asset) throw new NotFoundException('The dashboard has no such file.');
     return new StreamableFile(asset.body, { type: asset.contentType, length: asset.body.length });
+  }
+
+  private served(): DashboardAssets {
+    if (!this.assets) throw new NotFoundException('The dashboard is off (dashboard: false).');
+    return this.assets;
   }
 }

@@ -110,7 +110,7 @@ async function fetchSnapshot(tenantId, scheduleId) {
   const [list, circuits, detail, runs] = await Promise.all([
     api.get(paths.schedules(tenantId, LIST_LIMIT)),
     api.get(paths.circuits(tenantId)).then(itemsOf, () => null),
-    scheduleId ? api.get(`${base}?next=5`).catch(notFoundAsNull) : null,
+    scheduleId ? api.get(`${base}?next=5&last=0`).catch(notFoundAsNull) : null,
     scheduleId ? api.get(`${base}/runs?limit=${RUNS_LIMIT}`).catch(notFoundAsNull) : null,
   ]);
   return { list, circuits, detail, runs };
