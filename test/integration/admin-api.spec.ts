@@ -88,6 +88,15 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       expect(again.body).toMatchObject({ statusCode: 409, code: 'SCHEDULE_EXISTS' });
     });
 
+    it('creates a schedule once when the same id is POSTed concurrently (one 201, the rest 409)', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          call('POST', '/tenants/racing/schedules', { id: 'same', ...DAILY }),
+        ),
+      );
+      expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    });
+
     it.each([
       ['an unknown field', { id: 'x', ...DAILY, colour: 'red' }, 'colour'],
       ['a wrong type', { id: 'x', ...DAILY, jitterMs: '5s' }, 'jitterMs'],
@@ -104,6 +113,19 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       expect(reply.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field });
       expect(reply.body.message).toContain(field);
       expect((await call('GET', '/tenants/acme/schedules/x')).status).toBe(404);
+    });
+
+    it.each([
+      ['application/x-www-form-urlencoded', 'id=x&handler=report'],
+      ['text/plain', '{"id":"x","handler":"report","cron":"0 9 * * *"}'],
+    ])('refuses a %s body with 415 UNSUPPORTED_MEDIA_TYPE', async (type, text) => {
+      const reply = await fetch(`${api.url}/scheduler/tenants/acme/schedules`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': type },
+        body: text,
+      });
+      expect(reply.status).toBe(415);
+      expect(await reply.json()).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     });
 
     it.each([

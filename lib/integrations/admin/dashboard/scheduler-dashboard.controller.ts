@@ -9,9 +9,9 @@ import {
   StreamableFile,
   UseFilters,
 } from '@nestjs/common';
-import { SCHEDULER_ADMIN_OPTIONS } from '../scheduler-admin.constants';
 import { SchedulerAdminExceptionFilter } from '../scheduler-admin.filter';
-import type { ResolvedSchedulerAdminOptions } from '../scheduler-admin.options';
+import { SCHEDULER_ADMIN_MODULE_OPTIONS } from '../scheduler-admin.module-definition';
+import type { SchedulerAdminOptions } from '../scheduler-admin.options';
 import { DashboardAssets } from './dashboard-assets';
 
 /**
@@ -38,8 +38,8 @@ interface RequestLine {
 export class SchedulerDashboardController {
   private readonly assets: DashboardAssets | null;
 
-  constructor(@Inject(SCHEDULER_ADMIN_OPTIONS) options: ResolvedSchedulerAdminOptions) {
-    this.assets = options.dashboard ? new DashboardAssets() : null;
+  constructor(@Inject(SCHEDULER_ADMIN_MODULE_OPTIONS) options: SchedulerAdminOptions) {
+    this.assets = options.dashboard === false ? null : new DashboardAssets();
   }
 
   @Get()
