@@ -8,6 +8,7 @@ import {
   SCHEDULER_ADMIN_AUTHENTICATOR,
   SCHEDULER_ADMIN_OPTIONS,
 } from './scheduler-admin.constants';
+import { SchedulerDashboardController } from './dashboard/scheduler-dashboard.controller';
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
@@ -28,7 +29,7 @@ import {
  * app; reads HttpTargetsModule's circuit breakers when the app has it.
  */
 @Module({
-  controllers: [SchedulerAdminController],
+  controllers: [SchedulerAdminController, SchedulerDashboardController],
   providers: [
     {
       provide: SCHEDULER_ADMIN_OPTIONS,
