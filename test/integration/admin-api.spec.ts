@@ -82,7 +82,7 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       const created = await call('POST', '/tenants/acme/schedules', { id: 'daily', ...DAILY });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ tenantId: 'acme', id: 'daily', state: 'active' });
-      expect(created.body.nextFireAt).toMatch(/^\d{4}-\d\d-\d\dT09:00:00.000Z$|T0[78]:00:00.000Z$/);
+      expect(created.body.nextFireAt).toMatch(/^\d{4}-\d\d-\d\dT0[78]:00:00\.000Z$/);
       const again = await call('POST', '/tenants/acme/schedules', { id: 'daily', ...DAILY });
       expect(again.status).toBe(409);
       expect(again.body).toMatchObject({ statusCode: 409, code: 'SCHEDULE_EXISTS' });
