@@ -303,6 +303,10 @@ describe('the dashboard in a real browser', () => {
     await page.keyboard.press('ArrowDown');
     await waitFor(() => row('secret').isVisible(), DEADLINE);
     expect(await row('alpha').count()).toBe(0);
+    // A reload keeps the session of this tab (sessionStorage): no key to type again.
+    await page.reload();
+    await waitFor(() => row('secret').isVisible(), DEADLINE);
+    expect(await page.locator('#tenant-select').inputValue()).toBe('globex');
   });
 
   it('takes a screenshot, and sent no request outside the service', async () => {
