@@ -348,6 +348,10 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
     );
+    // The dashboard's page and files are routes of the table too (public, not JSON).
+    expect(api.routes).toEqual(
+      expect.arrayContaining(['GET /scheduler', 'GET /scheduler/assets/:name']),
+    );
     const mounted = api.routes.filter((r) => /^\/scheduler(\/|$)/.test(r.split(' ')[1]));
     expect([...mounted].sort()).toEqual([...documented].sort());
     expect(mounted.length).toBeGreaterThanOrEqual(15);

@@ -3,17 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CanActivate,
-  ExecutionContext,
-  Injectable,
-  UnauthorizedException,
-  type INestApplication,
-} from '@nestjs/common';
+import { Injectable, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { RedisSchedulerModule, ScheduleHandler, SchedulerService } from '../../lib';
-import { SchedulerAdminModule, type SchedulerPrincipal } from '../../lib/integrations/admin';
+import { generateApiKey, hashApiKey, SchedulerAdminModule } from '../../lib/integrations/admin';
 import { HttpTargetsModule } from '../../lib/integrations/http';
 import { freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
@@ -21,32 +15,16 @@ import { sleep, waitFor } from '../support/wait-for';
 
 /*
  * The dashboard (issue 13, item 4) in Debian's Chromium driven by playwright-core: a real
- * redis-server, a real Nest app with the admin module (and HTTP targets) on a free port, a real
- * HTTP target that fails, keyboard only, live updates without reloading, and no request that
- * leaves the service.
+ * redis-server, a real Nest app with the admin module (its API-key guard) and HTTP targets on a
+ * free port, a real HTTP target that fails, keyboard only, live updates without reloading, and
+ * no request that leaves the service.
  */
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
-const ADMIN_KEY = 'admin-key-for-the-dashboard-test';
-const ACME_KEY = 'acme-key-for-the-dashboard-test';
+const ADMIN_KEY = generateApiKey();
+const ACME_KEY = generateApiKey();
 const DEADLINE = { timeoutMs: 10_000 };
-
-/** The app's own guard (`auth: { guard }`): a bearer key names an admin or acme's principal. */
-@Injectable()
-class BearerKeys implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{
-      headers: Record<string, string | undefined>;
-      schedulerPrincipal?: SchedulerPrincipal;
-    }>();
-    const key = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (key === ADMIN_KEY) request.schedulerPrincipal = { kind: 'admin' };
-    else if (key === ACME_KEY) request.schedulerPrincipal = { kind: 'tenant', tenantId: 'acme' };
-    else throw new UnauthorizedException({ code: 'UNAUTHENTICATED', message: 'Unknown key.' });
-    return true;
-  }
-}
 
 @Injectable()
 class Work {
@@ -85,7 +63,12 @@ beforeAll(async () => {
         allowLoopback: true,
         breaker: { failureThreshold: 1 },
       }),
-      SchedulerAdminModule.forRoot({ path: 'scheduler', auth: { guard: BearerKeys } }),
+      SchedulerAdminModule.forRoot({
+        path: 'scheduler',
+        auth: {
+          apiKeys: { admin: [hashApiKey(ADMIN_KEY)], tenants: { acme: [hashApiKey(ACME_KEY)] } },
+        },
+      }),
     ],
     providers: [Work],
   }).compile();
@@ -192,7 +175,7 @@ describe('the dashboard in a real browser', () => {
     }
   });
 
-  it('signs in by keyboard; a wrong key is refused in the live region', async () => {
+  it('signs in by keyboard; a wrong key or tenant is refused in the live region', async () => {
     await page.goto(`${origin}/scheduler/`);
     await tabTo('Skip to content', 1);
     await page.keyboard.press('Tab');
@@ -206,6 +189,12 @@ describe('the dashboard in a real browser', () => {
     await page.keyboard.type(ACME_KEY);
     await page.keyboard.press('Tab');
     expect((await focused()).id).toBe('tenant-id');
+    // acme's key names another tenant: refused, the focus goes to the tenant id.
+    await page.keyboard.type('globex');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => /TENANT_FORBIDDEN/.test(await text('[role="alert"]')), DEADLINE);
+    expect((await focused()).id).toBe('tenant-id');
+    await page.keyboard.press('Control+A');
     await page.keyboard.type('acme');
     await page.keyboard.press('Enter');
     await waitFor(() => row('webhook').isVisible(), { ...DEADLINE, message: 'rows shown' });
@@ -314,6 +303,10 @@ describe('the dashboard in a real browser', () => {
     await page.keyboard.press('ArrowDown');
     await waitFor(() => row('secret').isVisible(), DEADLINE);
     expect(await row('alpha').count()).toBe(0);
+    // A reload keeps the session of this tab (sessionStorage): no key to type again.
+    await page.reload();
+    await waitFor(() => row('secret').isVisible(), DEADLINE);
+    expect(await page.locator('#tenant-select').inputValue()).toBe('globex');
   });
 
   it('takes a screenshot, and sent no request outside the service', async () => {

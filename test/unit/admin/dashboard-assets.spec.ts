@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DashboardAssetsMissingError } from '../../../lib/integrations/admin';
+import { DashboardAssetsMissingError } from '../../../lib/integrations/admin/dashboard/dashboard.errors';
 import {
   baseHref,
   DashboardAssets,

@@ -264,16 +264,21 @@ for (const [id, verb] of [
 ui.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearError();
-  for (const input of [ui.key, ui.tenantInput]) input.removeAttribute('aria-invalid');
+  for (const input of [ui.key, ui.tenantInput]) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+  }
   const submit = ui.form.querySelector('button[type="submit"]');
   submit.setAttribute('aria-busy', 'true');
   try {
     enter(await signIn(ui.key.value.trim(), ui.tenantInput.value.trim()));
   } catch (error) {
-    const input = error instanceof ApiError && error.field === 'tenantId' ? ui.tenantInput : ui.key;
-    const wrongTenant = error instanceof ApiError && error.code === 'TENANT_FORBIDDEN';
-    const target = wrongTenant ? ui.tenantInput : input;
+    const aboutTenant =
+      error instanceof ApiError &&
+      (error.field === 'tenantId' || error.code === 'TENANT_FORBIDDEN');
+    const target = aboutTenant ? ui.tenantInput : ui.key;
     target.setAttribute('aria-invalid', 'true');
+    target.setAttribute('aria-describedby', 'error');
     showError(describeError(error));
     target.focus();
   } finally {
