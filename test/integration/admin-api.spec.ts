@@ -107,6 +107,19 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     });
 
     it.each([
+      ['application/x-www-form-urlencoded', 'id=x&handler=report'],
+      ['text/plain', '{"id":"x","handler":"report","cron":"0 9 * * *"}'],
+    ])('refuses a %s body with 415 UNSUPPORTED_MEDIA_TYPE', async (type, text) => {
+      const reply = await fetch(`${api.url}/scheduler/tenants/acme/schedules`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': type },
+        body: text,
+      });
+      expect(reply.status).toBe(415);
+      expect(await reply.json()).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    });
+
+    it.each([
       ['a bad cron', { id: 'x', handler: 'report', cron: '61 * * * *' }, 'INVALID_CRON', 'cron'],
       [
         'an unknown zone',

@@ -1,4 +1,4 @@
-import { Body, Controller, Inject, Param, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Inject, Param, Query, UseFilters, UseGuards } from '@nestjs/common';
 import { SchedulerService, type Schedule } from '../../index';
 import { AdminCircuits } from './admin-circuits';
 import { AdminRoute } from './admin-route.decorator';
@@ -13,6 +13,7 @@ import {
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
 import { toScheduleInput } from './schedule-body';
+import { JsonBody } from './json-body.decorator';
 
 const routes = ADMIN_ROUTES;
 
@@ -37,7 +38,7 @@ export class SchedulerAdminController {
   ) {}
 
   @AdminRoute('createSchedule')
-  async createSchedule(@Param('tenantId') tenantId: string, @Body() raw: unknown) {
+  async createSchedule(@Param('tenantId') tenantId: string, @JsonBody() raw: unknown) {
     const input = toScheduleInput(routes.createSchedule.body.parse(raw, ''), { tenantId });
     if (await this.scheduler.get(tenantId, input.id)) {
       throw new ScheduleExistsError(tenantId, input.id);
@@ -65,7 +66,7 @@ export class SchedulerAdminController {
   replaceSchedule(
     @Param('tenantId') tenantId: string,
     @Param('id') id: string,
-    @Body() raw: unknown,
+    @JsonBody() raw: unknown,
   ): Promise<Schedule> {
     const input = toScheduleInput(routes.replaceSchedule.body.parse(raw, ''), { tenantId, id });
     return this.scheduler.upsert(input);
