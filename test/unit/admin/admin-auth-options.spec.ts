@@ -164,6 +164,7 @@ describe('resolveAdminAccess', () => {
   });
 
   it("requires auth, and allowUnauthenticated: true with 'none'", () => {
+    refused(undefined as unknown as AdminAuthSettings, 'options');
     refused({} as AdminAuthSettings, 'auth');
     refused({ auth: 'none' }, 'auth');
     refused({ auth: 'none', allowUnauthenticated: 'yes' as unknown as boolean }, 'auth');

@@ -49,6 +49,12 @@ export const DEFAULT_RATE_LIMIT: Required<AdminRateLimitOptions> = { limit: 600,
 
 /** Validates the auth and rate-limit options (at boot); throws InvalidAdminAuthOptionsError. */
 export function resolveAdminAccess(settings: AdminAuthSettings): ResolvedAdminAccess {
+  if (typeof settings !== 'object' || settings === null) {
+    throw new InvalidAdminAuthOptionsError(
+      'options',
+      'SchedulerAdminModule needs an options object with `auth` (forRootAsync: from useFactory)',
+    );
+  }
   return { auth: resolveAuth(settings), rateLimit: resolveRateLimit(settings.rateLimit) };
 }
 
