@@ -1,7 +1,7 @@
 import { ADMIN_OPERATIONS, ADMIN_ROUTES, type AdminRouteSpec } from './admin-routes';
 import type { JsonSchema } from './admin-schema';
 import { RESPONSE_SCHEMAS } from './admin-openapi.schemas';
-import type { AdminAuthOptions } from './auth';
+import type { SchedulerAdminAuth } from './scheduler-admin.options';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input (VALIDATION_FAILED names the field) or refused by the scheduler',
@@ -49,15 +49,12 @@ function parameters(route: AdminRouteSpec): JsonSchema[] {
 }
 
 function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSchema {
-  const success =
-    route.response === undefined
-      ? { description: 'Done' }
-      : {
-          description: 'Success',
-          content: {
-            'application/json': { schema: { $ref: `#/components/schemas/${route.response}` } },
-          },
-        };
+  const schema = route.media
+    ? { type: 'string' }
+    : route.response && { $ref: `#/components/schemas/${route.response}` };
+  const success = schema
+    ? { description: 'Success', content: { [route.media ?? 'application/json']: { schema } } }
+    : { description: 'Done' };
   const errors = [...route.errors, ...(route.access === 'public' ? [] : [401, 403, 429]), 500];
   const op: JsonSchema = {
     operationId: id,
@@ -83,7 +80,7 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
  * The OpenAPI 3.1 document of the admin API, built from ADMIN_ROUTES alone; paths include the
  * module's mount path (`prefix`).
  */
-export function buildOpenApiDocument(prefix: string, auth: AdminAuthOptions): JsonSchema {
+export function buildOpenApiDocument(prefix: string, auth: SchedulerAdminAuth): JsonSchema {
   // The built-in guard's schemes; an app's own guard documents its own.
   const secured = typeof auth === 'object' && 'apiKeys' in auth;
   const paths: Record<string, Record<string, JsonSchema>> = {};

@@ -3,7 +3,11 @@ import { ModuleRef } from '@nestjs/core';
 import { AdminCircuits } from './admin-circuits';
 import { AdminAuthenticator } from './auth';
 import { buildOpenApiDocument } from './admin-openapi';
-import { OPENAPI_DOCUMENT, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
+import {
+  OPENAPI_DOCUMENT,
+  SCHEDULER_ADMIN_AUTHENTICATOR,
+  SCHEDULER_ADMIN_OPTIONS,
+} from './scheduler-admin.constants';
 import { SchedulerDashboardController } from './dashboard/scheduler-dashboard.controller';
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
@@ -13,7 +17,11 @@ import {
   SCHEDULER_ADMIN_MODULE_OPTIONS,
   SchedulerAdminConfigurableModule,
 } from './scheduler-admin.module-definition';
-import type { SchedulerAdminOptions } from './scheduler-admin.options';
+import {
+  resolveAdminOptions,
+  type ResolvedSchedulerAdminOptions,
+  type SchedulerAdminOptions,
+} from './scheduler-admin.options';
 
 /**
  * The admin REST API (and dashboard) mounted under `path` in any Nest app, Express or Fastify:
@@ -24,17 +32,21 @@ import type { SchedulerAdminOptions } from './scheduler-admin.options';
   controllers: [SchedulerAdminController, SchedulerDashboardController],
   providers: [
     {
-      // Checks `auth` and `rateLimit` at boot (a typed error naming the option).
+      provide: SCHEDULER_ADMIN_OPTIONS,
+      useFactory: (options: SchedulerAdminOptions) => resolveAdminOptions(options),
+      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS],
+    },
+    {
       provide: SCHEDULER_ADMIN_AUTHENTICATOR,
-      useFactory: (options: SchedulerAdminOptions, moduleRef: ModuleRef) =>
+      useFactory: (options: ResolvedSchedulerAdminOptions, moduleRef: ModuleRef) =>
         AdminAuthenticator.create(options, moduleRef),
-      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS, ModuleRef],
+      inject: [SCHEDULER_ADMIN_OPTIONS, ModuleRef],
     },
     {
       provide: OPENAPI_DOCUMENT,
-      useFactory: (path: string, options: SchedulerAdminOptions) =>
+      useFactory: (path: string, options: ResolvedSchedulerAdminOptions) =>
         buildOpenApiDocument(path, options.auth),
-      inject: [ADMIN_PATH, SCHEDULER_ADMIN_MODULE_OPTIONS],
+      inject: [ADMIN_PATH, SCHEDULER_ADMIN_OPTIONS],
     },
     AdminCircuits,
     SchedulerAdminGuard,

@@ -8,7 +8,8 @@ import {
 } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { AdminAuthSettings, resolveAdminAccess, ResolvedAdminAuth } from './admin-auth.options';
+import type { ResolvedSchedulerAdminOptions } from '../scheduler-admin.options';
+import { resolveAdminAuth, ResolvedAdminAuth } from './admin-auth.options';
 import { forbidden, setResponseHeader, unauthenticated } from './admin-http-errors';
 import { AdminRateLimiter } from './admin-rate-limiter';
 import {
@@ -45,13 +46,16 @@ export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
   ) {}
 
   /**
-   * Validates the options (a plain key or a malformed hash fails the boot, naming the entry) and
+   * Checks the key hashes (a plain key or a malformed hash fails the boot, naming the entry) and
    * loads @nestjs/throttler unless `rateLimit: false`. `moduleRef` resolves an app guard class.
    */
-  static async create(settings: AdminAuthSettings, moduleRef: ModuleRef) {
-    const { auth, rateLimit } = resolveAdminAccess(settings);
-    const limiter = rateLimit && (await AdminRateLimiter.create(rateLimit));
-    return new AdminAuthenticator(auth, limiter, moduleRef);
+  static async create(
+    { auth, rateLimit }: Pick<ResolvedSchedulerAdminOptions, 'auth' | 'rateLimit'>,
+    moduleRef: ModuleRef,
+  ): Promise<AdminAuthenticator> {
+    const resolved = resolveAdminAuth(auth);
+    const limiter = rateLimit === false ? null : await AdminRateLimiter.create(rateLimit);
+    return new AdminAuthenticator(resolved, limiter, moduleRef);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -3,7 +3,6 @@ import { digestApiKey } from './api-key';
 /** The parts of an Express or Fastify request the guard reads. */
 export interface AdminHttpRequest {
   headers: Record<string, string | string[] | undefined>;
-  params?: Record<string, string | undefined>;
   ip?: string;
   socket?: { remoteAddress?: string };
   schedulerPrincipal?: unknown;
@@ -36,12 +35,6 @@ export function credentialTracker(request: AdminHttpRequest): string {
 /** The rate-limit tracker of a request without a valid key: its client address. */
 export function addressTracker(request: AdminHttpRequest): string {
   return `ip:${request.ip ?? request.socket?.remoteAddress ?? 'unknown'}`;
-}
-
-/** The route's `:tenantId` parameter, or undefined for a route without one. */
-export function routeTenantId(request: AdminHttpRequest): string | undefined {
-  const tenantId = request.params?.tenantId;
-  return typeof tenantId === 'string' ? tenantId : undefined;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -1,6 +1,5 @@
 import {
   Controller,
-  Get,
   Header,
   Inject,
   NotFoundException,
@@ -9,6 +8,7 @@ import {
   StreamableFile,
   UseFilters,
 } from '@nestjs/common';
+import { AdminRoute } from '../admin-route.decorator';
 import { SchedulerAdminExceptionFilter } from '../scheduler-admin.filter';
 import { SCHEDULER_ADMIN_MODULE_OPTIONS } from '../scheduler-admin.module-definition';
 import type { SchedulerAdminOptions } from '../scheduler-admin.options';
@@ -42,7 +42,7 @@ export class SchedulerDashboardController {
     this.assets = options.dashboard === false ? null : new DashboardAssets();
   }
 
-  @Get()
+  @AdminRoute('dashboardPage')
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Content-Security-Policy', DASHBOARD_CSP)
   @Header('Cache-Control', 'no-cache')
@@ -52,7 +52,7 @@ export class SchedulerDashboardController {
     return this.served().page(request.originalUrl ?? request.url ?? '/');
   }
 
-  @Get('assets/:name')
+  @AdminRoute('dashboardAsset')
   @Header('Cache-Control', 'no-cache')
   @Header('X-Content-Type-Options', 'nosniff')
   asset(@Param('name') name: string): StreamableFile {
