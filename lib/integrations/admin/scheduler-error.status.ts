@@ -24,7 +24,6 @@ import {
 } from '../../index';
 import { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
 import { InvalidAdminAuthOptionsError, InvalidApiKeyError } from './auth';
-import { DashboardAssetsMissingError } from './dashboard/dashboard.errors';
 
 type ErrorClass = abstract new (...args: never[]) => SchedulerError;
 
@@ -59,8 +58,6 @@ export const SCHEDULER_ERROR_STATUS: ReadonlyMap<ErrorClass, number> = new Map<E
   // Boot-time option errors (the admin module's own): never a request's fault.
   [InvalidAdminAuthOptionsError, 500],
   [InvalidApiKeyError, 500],
-  // The package was built without the dashboard's files.
-  [DashboardAssetsMissingError, 500],
   [LockLostError, 500],
   [RunTimeoutError, 500],
   [NonRetryableError, 500],

@@ -47,7 +47,6 @@ const EXPECTED: Record<string, number> = {
   ScheduleNotAppliedError: 202,
   InvalidAdminAuthOptionsError: 500,
   InvalidApiKeyError: 500,
-  DashboardAssetsMissingError: 500,
   LockLostError: 500,
   RunTimeoutError: 500,
   NonRetryableError: 500,
