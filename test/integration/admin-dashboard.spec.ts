@@ -150,10 +150,10 @@ function focused(): Promise<{ id: string; text: string; tag: string }> {
   });
 }
 
-/** Presses Tab until the focused element's text is `name` (at most `max` times). */
-async function tabTo(name: string, max = 40): Promise<void> {
+/** Presses Tab (Shift+Tab with `backward`) until the focused element's text is `name`. */
+async function tabTo(name: string, { backward = false, max = 40 } = {}): Promise<void> {
   for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(backward ? 'Shift+Tab' : 'Tab');
     if ((await focused()).text === name) return;
   }
   throw new Error(
@@ -180,7 +180,7 @@ describe('the dashboard in a real browser', () => {
 
   it('signs in by keyboard; a wrong key or tenant is refused in the live region', async () => {
     await page.goto(`${origin}/scheduler/`);
-    await tabTo('Skip to content', 1);
+    await tabTo('Skip to content', { max: 1 });
     await page.keyboard.press('Tab');
     expect((await focused()).id).toBe('api-key');
     await page.keyboard.type('not-a-key');
@@ -269,12 +269,12 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('pauses and resumes the tenant', async () => {
-    await tabTo('Pause tenant');
+    await tabTo('Pause tenant', { backward: true });
     await page.keyboard.press('Enter');
     await waitFor(async () => (await cell('beta', 'state').textContent()) === 'tenant-paused');
     expect(await text('#tenant-state')).toBe('Tenant paused');
     expect(await text('[role="status"]')).toMatch(/Paused tenant acme \(4 schedules\)/);
-    await tabTo('Resume tenant');
+    await tabTo('Resume tenant', { max: 1 });
     await page.keyboard.press('Enter');
     await waitFor(async () => (await cell('beta', 'state').textContent()) === 'active');
   });
@@ -297,7 +297,7 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('gives an admin key a tenant picker', async () => {
-    await tabTo('Sign out');
+    await tabTo('Sign out', { backward: true });
     await page.keyboard.press('Enter');
     expect((await focused()).id).toBe('api-key');
     await page.keyboard.type(ADMIN_KEY);
