@@ -119,9 +119,9 @@ describe.each(PLATFORMS)('SchedulerAdminModule with API keys on %s', (platform) 
 describe('SchedulerAdminModule options', () => {
   it.each([
     ["auth 'none' without allowUnauthenticated", { auth: 'none' }, /allowUnauthenticated: true/],
-    ['no auth at all', {}, /option `auth`: it is required/],
-    ['an auth of another shape', { auth: { token: 'x' } }, /option `auth`/],
-    ['a guard that is not one', { auth: { guard: 42 } }, /option `auth.guard`/],
+    ['no auth at all', {}, /Invalid auth: it is required/],
+    ['an auth of another shape', { auth: { token: 'x' } }, /Invalid auth: /],
+    ['a guard that is not one', { auth: { guard: 42 } }, /Invalid auth.guard: /],
     [
       'a bad rate limit',
       { auth: 'none', allowUnauthenticated: true, rateLimit: { limit: 0 } },

@@ -1,7 +1,7 @@
 import { ADMIN_OPERATIONS, ADMIN_ROUTES, type AdminRouteSpec } from './admin-routes';
 import type { JsonSchema } from './admin-schema';
 import { RESPONSE_SCHEMAS } from './admin-openapi.schemas';
-import type { SchedulerAdminAuth } from './scheduler-admin.options';
+import type { AdminAuthOptions } from './auth';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input (VALIDATION_FAILED names the field) or refused by the scheduler',
@@ -80,7 +80,7 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
  * The OpenAPI 3.1 document of the admin API, built from ADMIN_ROUTES alone; paths include the
  * module's mount path (`prefix`).
  */
-export function buildOpenApiDocument(prefix: string, auth: SchedulerAdminAuth): JsonSchema {
+export function buildOpenApiDocument(prefix: string, auth: AdminAuthOptions): JsonSchema {
   // The built-in guard's schemes; an app's own guard documents its own.
   const secured = typeof auth === 'object' && 'apiKeys' in auth;
   const paths: Record<string, Record<string, JsonSchema>> = {};

@@ -1,20 +1,20 @@
 // nestjs-redis-scheduler/admin: the admin REST API. The core never loads it.
 export { SchedulerAdminModule } from './scheduler-admin.module';
-export type {
-  SchedulerAdminApiKeys,
-  SchedulerAdminAuth,
-  SchedulerAdminExtras,
-  SchedulerAdminOptions,
-  SchedulerPrincipal,
-} from './scheduler-admin.options';
+export type { SchedulerAdminExtras, SchedulerAdminOptions } from './scheduler-admin.options';
 export {
-  API_KEY_MIN_LENGTH,
-  generateApiKey,
   hashApiKey,
-  InvalidAdminAuthOptionsError,
+  generateApiKey,
+  API_KEY_MIN_LENGTH,
   InvalidApiKeyError,
+  InvalidAdminAuthOptionsError,
 } from './auth';
-export type { SchedulerAdminRequest } from './auth';
+export type {
+  AdminApiKeys,
+  AdminAuthOptions,
+  AdminRateLimitOptions,
+  SchedulerPrincipal,
+  SchedulerAdminRequest,
+} from './auth';
 export { ADMIN_ROUTES } from './admin-routes';
 export type { AdminOperation, AdminRouteSpec, RouteAccess } from './admin-routes';
 export type { AdminCircuit } from './admin-circuits';

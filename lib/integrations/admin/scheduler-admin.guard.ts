@@ -1,10 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ADMIN_ROUTES, type AdminOperation } from './admin-routes';
-import { AdminAuthenticator } from './auth';
+import { AdminAuthenticator, type SchedulerPrincipal } from './auth';
 import { tenantForbidden } from './auth/admin-http-errors';
 import { ADMIN_ROUTE_METADATA, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
-import type { SchedulerPrincipal } from './scheduler-admin.options';
 
 /** The request as this guard reads it. */
 interface AdminRequest {

@@ -3,11 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { AdminCircuits } from './admin-circuits';
 import { AdminAuthenticator } from './auth';
 import { buildOpenApiDocument } from './admin-openapi';
-import {
-  OPENAPI_DOCUMENT,
-  SCHEDULER_ADMIN_AUTHENTICATOR,
-  SCHEDULER_ADMIN_OPTIONS,
-} from './scheduler-admin.constants';
+import { OPENAPI_DOCUMENT, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
 import { SchedulerDashboardController } from './dashboard/scheduler-dashboard.controller';
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
@@ -17,11 +13,7 @@ import {
   SCHEDULER_ADMIN_MODULE_OPTIONS,
   SchedulerAdminConfigurableModule,
 } from './scheduler-admin.module-definition';
-import {
-  resolveAdminOptions,
-  type ResolvedSchedulerAdminOptions,
-  type SchedulerAdminOptions,
-} from './scheduler-admin.options';
+import type { SchedulerAdminOptions } from './scheduler-admin.options';
 
 /**
  * The admin REST API (and dashboard) mounted under `path` in any Nest app, Express or Fastify:
@@ -32,21 +24,17 @@ import {
   controllers: [SchedulerAdminController, SchedulerDashboardController],
   providers: [
     {
-      provide: SCHEDULER_ADMIN_OPTIONS,
-      useFactory: (options: SchedulerAdminOptions) => resolveAdminOptions(options),
-      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS],
-    },
-    {
+      // Checks `auth` and `rateLimit` at boot (a typed error naming the option).
       provide: SCHEDULER_ADMIN_AUTHENTICATOR,
-      useFactory: (options: ResolvedSchedulerAdminOptions, moduleRef: ModuleRef) =>
+      useFactory: (options: SchedulerAdminOptions, moduleRef: ModuleRef) =>
         AdminAuthenticator.create(options, moduleRef),
-      inject: [SCHEDULER_ADMIN_OPTIONS, ModuleRef],
+      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS, ModuleRef],
     },
     {
       provide: OPENAPI_DOCUMENT,
-      useFactory: (path: string, options: ResolvedSchedulerAdminOptions) =>
+      useFactory: (path: string, options: SchedulerAdminOptions) =>
         buildOpenApiDocument(path, options.auth),
-      inject: [ADMIN_PATH, SCHEDULER_ADMIN_OPTIONS],
+      inject: [ADMIN_PATH, SCHEDULER_ADMIN_MODULE_OPTIONS],
     },
     AdminCircuits,
     SchedulerAdminGuard,

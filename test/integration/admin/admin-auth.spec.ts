@@ -220,6 +220,28 @@ describe.each(PLATFORMS)('admin authentication on %s', (platform) => {
     expect(await status(GLOBEX)).toBe(200);
   });
 
+  it('takes the keys from forRootAsync and checks them there too', async () => {
+    const boot = (admin: string[]) =>
+      startAdminHttpApp(platform, {
+        imports: [
+          RedisSchedulerModule.forRoot({
+            redis: server.url,
+            keyPrefix: freshPrefix(),
+            worker: false,
+          }),
+          SchedulerAdminModule.forRootAsync({
+            path: 'scheduler',
+            useFactory: async () => ({ auth: { apiKeys: { admin, tenants: {} } } }),
+          }),
+        ],
+      });
+    app = await boot([hashApiKey(ADMIN_KEY)]);
+    expect(await status(TENANTS, { key: ADMIN_KEY })).toBe(200);
+    expect(await status(TENANTS, { key: ACME_KEY })).toBe(401);
+    await app.close();
+    await expect(boot([ADMIN_KEY])).rejects.toThrow('auth.apiKeys.admin[0]');
+  });
+
   it('refuses to boot with a plain key or a malformed hash, naming the entry', async () => {
     const plain = { apiKeys: { admin: [hashApiKey(ADMIN_KEY)], tenants: { acme: [ACME_KEY] } } };
     const boot = start({ auth: plain });

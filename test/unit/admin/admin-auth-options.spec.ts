@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import { InvalidOptionsError, SchedulerError } from '../../../lib';
 import {
   API_KEY_MIN_LENGTH,
@@ -7,7 +8,10 @@ import {
   InvalidAdminAuthOptionsError,
   InvalidApiKeyError,
 } from '../../../lib/integrations/admin/auth';
-import { resolveAdminAuth } from '../../../lib/integrations/admin/auth/admin-auth.options';
+import {
+  AdminAuthSettings,
+  resolveAdminAccess,
+} from '../../../lib/integrations/admin/auth/admin-auth.options';
 import { ApiKeyTable } from '../../../lib/integrations/admin/auth/api-key-table';
 
 const ADMIN_KEY = generateApiKey();
@@ -103,12 +107,13 @@ describe('ApiKeyTable', () => {
   });
 });
 
-describe('resolveAdminAuth', () => {
-  const keys = (apiKeys: unknown) => () => resolveAdminAuth({ apiKeys } as never);
+describe('resolveAdminAccess', () => {
+  const keys = (apiKeys: unknown): AdminAuthSettings =>
+    ({ auth: { apiKeys } }) as unknown as AdminAuthSettings;
 
   /** Expects a boot error naming `option` and never printing `secret`. */
-  function refused(resolve: () => unknown, option: string, secret?: string): Error {
-    const error = thrown(resolve);
+  function refused(settings: AdminAuthSettings, option: string, secret?: string): Error {
+    const error = thrown(() => resolveAdminAccess(settings));
     expect(error).toBeInstanceOf(InvalidAdminAuthOptionsError);
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect((error as InvalidAdminAuthOptionsError).option).toBe(option);
@@ -144,18 +149,52 @@ describe('resolveAdminAuth', () => {
   });
 
   it('refuses key lists of the wrong shape and an empty key set', () => {
-    const acme = hashApiKey(ACME_KEY);
     refused(keys(null), 'auth.apiKeys');
     refused(keys({ admin: 'sha256:x', tenants: {} }), 'auth.apiKeys.admin');
     refused(keys({ admin: [], tenants: [] }), 'auth.apiKeys.tenants');
-    refused(keys({ admin: [], tenants: { acme } }), 'auth.apiKeys.tenants["acme"]');
-    refused(keys({ admin: [], tenants: { '': [acme] } }), 'auth.apiKeys.tenants[""]');
+    refused(
+      keys({ admin: [], tenants: { acme: hashApiKey(ACME_KEY) } }),
+      'auth.apiKeys.tenants["acme"]',
+    );
+    refused(
+      keys({ admin: [], tenants: { '': [hashApiKey(ACME_KEY)] } }),
+      'auth.apiKeys.tenants[""]',
+    );
     refused(keys({ admin: [], tenants: {} }), 'auth.apiKeys');
   });
 
-  it("passes the app's guard and 'none' through", () => {
-    const guard = { canActivate: () => true };
-    expect(resolveAdminAuth({ guard })).toEqual({ mode: 'guard', guard });
-    expect(resolveAdminAuth('none')).toEqual({ mode: 'none' });
+  it("requires auth, and allowUnauthenticated: true with 'none'", () => {
+    refused(undefined as unknown as AdminAuthSettings, 'options');
+    refused({} as AdminAuthSettings, 'auth');
+    refused({ auth: 'none' }, 'auth');
+    refused({ auth: 'none', allowUnauthenticated: 'yes' as unknown as boolean }, 'auth');
+    expect(resolveAdminAccess({ auth: 'none', allowUnauthenticated: true }).auth).toEqual({
+      mode: 'none',
+    });
+  });
+
+  it("accepts the app's guard as a class or an instance, and refuses anything else", () => {
+    @Injectable()
+    class AppGuard {
+      canActivate() {
+        return true;
+      }
+    }
+    expect(resolveAdminAccess({ auth: { guard: AppGuard } }).auth.mode).toBe('guard');
+    expect(resolveAdminAccess({ auth: { guard: new AppGuard() } }).auth.mode).toBe('guard');
+    refused({ auth: { guard: {} } } as unknown as AdminAuthSettings, 'auth.guard');
+  });
+
+  it('defaults the rate limit to 600 per minute, takes limit/ttl, and turns off with false', () => {
+    const auth = { apiKeys: { admin: [hashApiKey(ADMIN_KEY)], tenants: {} } };
+    expect(resolveAdminAccess({ auth }).rateLimit).toEqual({ limit: 600, ttlMs: 60_000 });
+    expect(resolveAdminAccess({ auth, rateLimit: { limit: 5 } }).rateLimit).toEqual({
+      limit: 5,
+      ttlMs: 60_000,
+    });
+    expect(resolveAdminAccess({ auth, rateLimit: false }).rateLimit).toBeNull();
+    refused({ auth, rateLimit: { limit: 0 } }, 'rateLimit.limit');
+    refused({ auth, rateLimit: { ttlMs: 1.5 } }, 'rateLimit.ttlMs');
+    refused({ auth, rateLimit: true as unknown as false }, 'rateLimit');
   });
 });

@@ -8,8 +8,7 @@ import {
 } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { ResolvedSchedulerAdminOptions } from '../scheduler-admin.options';
-import { resolveAdminAuth, ResolvedAdminAuth } from './admin-auth.options';
+import { AdminAuthSettings, resolveAdminAccess, ResolvedAdminAuth } from './admin-auth.options';
 import { forbidden, setResponseHeader, unauthenticated } from './admin-http-errors';
 import { AdminRateLimiter } from './admin-rate-limiter';
 import {
@@ -46,16 +45,17 @@ export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
   ) {}
 
   /**
-   * Checks the key hashes (a plain key or a malformed hash fails the boot, naming the entry) and
-   * loads @nestjs/throttler unless `rateLimit: false`. `moduleRef` resolves an app guard class.
+   * Checks the `auth` and `rateLimit` options (a plain key or a malformed hash fails the boot,
+   * naming the entry) and loads @nestjs/throttler unless `rateLimit: false`. `moduleRef` resolves
+   * an app guard class.
    */
   static async create(
-    { auth, rateLimit }: Pick<ResolvedSchedulerAdminOptions, 'auth' | 'rateLimit'>,
+    settings: AdminAuthSettings,
     moduleRef: ModuleRef,
   ): Promise<AdminAuthenticator> {
-    const resolved = resolveAdminAuth(auth);
-    const limiter = rateLimit === false ? null : await AdminRateLimiter.create(rateLimit);
-    return new AdminAuthenticator(resolved, limiter, moduleRef);
+    const { auth, rateLimit } = resolveAdminAccess(settings);
+    const limiter = rateLimit && (await AdminRateLimiter.create(rateLimit));
+    return new AdminAuthenticator(auth, limiter, moduleRef);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -2,13 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type * as Throttler from '@nestjs/throttler';
 import { InvalidAdminAuthOptionsError } from './admin-auth.errors';
+import type { AdminRateLimitOptions } from './admin-auth.options';
 import { rateLimited } from './admin-http-errors';
-
-/** Requests allowed per window of `ttlMs` milliseconds. */
-export interface RateLimit {
-  limit: number;
-  ttlMs: number;
-}
 
 /** The throttler bucket prefix: one bucket per key (or client address) over all admin routes. */
 const RATE_LIMIT_KEY_PREFIX = 'redis-scheduler:admin:';
@@ -26,7 +21,7 @@ export class AdminRateLimiter {
   private constructor(
     private readonly throttler: typeof Throttler,
     private readonly storage: Throttler.ThrottlerStorageService,
-    limits: RateLimit,
+    limits: Required<AdminRateLimitOptions>,
   ) {
     this.guard = new throttler.ThrottlerGuard(
       {
@@ -45,7 +40,7 @@ export class AdminRateLimiter {
    * Loads @nestjs/throttler (only now: with `rateLimit: false` it is never loaded) and builds the
    * limiter. Throws InvalidAdminAuthOptionsError when the package is not installed.
    */
-  static async create(limits: RateLimit): Promise<AdminRateLimiter> {
+  static async create(limits: Required<AdminRateLimitOptions>): Promise<AdminRateLimiter> {
     let throttler: typeof Throttler;
     try {
       throttler = await import('@nestjs/throttler');

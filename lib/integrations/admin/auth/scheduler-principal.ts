@@ -1,6 +1,9 @@
-import type { SchedulerPrincipal } from '../scheduler-admin.options';
-
-export type { SchedulerPrincipal };
+/**
+ * Who is calling the admin API. The built-in API-key guard attaches it to the request as
+ * `request.schedulerPrincipal`; an app's own guard (`auth: { guard }`) may set it too, and when it
+ * does not, the request is treated as admin.
+ */
+export type SchedulerPrincipal = { kind: 'admin' } | { kind: 'tenant'; tenantId: string };
 
 /** The request as the admin module's guard leaves it. */
 export interface SchedulerAdminRequest {
