@@ -22,6 +22,7 @@ import { FLUSH_EVERY_MS, RunHistoryWriter } from './run-history.writer';
 import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
 import { TenantOperations } from '../scheduler/tenant-operations';
 import { TenantPauses } from './tenant-pauses';
+import { RedisClock } from '../time/redis-clock';
 import { StoreMarks } from './store-mark';
 import { emptyReport, finish } from './reconcile-report';
 
@@ -66,10 +67,11 @@ export class ScheduleReconciler
     private readonly connection: RedisConnection,
     private readonly history: RunHistoryWriter,
     redis: RedisSchedules,
+    clock: RedisClock,
   ) {
     this.store = options.store;
     this.pauses = new TenantPauses(connection, new TenantOperations(connection, redis, () => {}));
-    this.marks = new StoreMarks(connection);
+    this.marks = new StoreMarks(connection, clock);
   }
 
   async onModuleInit(): Promise<void> {
@@ -112,7 +114,8 @@ export class ScheduleReconciler
         const paused = new Set(await store.pausedTenants());
         await this.pauses.pause(store, paused);
         const fullDue = shared
-          ? Date.now() - shared.fullAt >= FULL_PASS_EVERY * this.options.reconcileIntervalMs
+          ? (await this.marks.now()) - shared.fullAt >=
+            FULL_PASS_EVERY * this.options.reconcileIntervalMs
           : this.passes % FULL_PASS_EVERY === 0;
         // No watermark in a shared mark: the store was empty at the last full pass.
         if (!(full || lost || (this.watermark === null && !shared) || fullDue)) {

@@ -1,5 +1,6 @@
 import type { ScheduleWatermark } from '../interfaces/schedule-store.interface';
 import type { RedisConnection } from '../redis/redis-client.provider';
+import type { RedisClock } from '../time/redis-clock';
 
 /**
  * The reconciler's mark in Redis (`<keyPrefix>:store-mark`), shared by every pod: set by a full
@@ -8,7 +9,7 @@ import type { RedisConnection } from '../redis/redis-client.provider';
  * goes on from any pod's last pass instead of comparing every row again.
  */
 export interface StoreMark {
-  /** When the last full pass ended (epoch ms, the writing pod's clock). */
+  /** When the last full pass ended (Redis time, ms: the same clock for every pod). */
   fullAt: number;
   watermark: ScheduleWatermark | null;
 }
@@ -19,7 +20,15 @@ interface MarkJson {
 }
 
 export class StoreMarks {
-  constructor(private readonly connection: RedisConnection) {}
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly clock: RedisClock,
+  ) {}
+
+  /** Redis time (ms), the clock of `fullAt`. */
+  now(): Promise<number> {
+    return this.clock.fresh();
+  }
 
   /**
    * The mark; 'lost' when the key is gone; null when it holds no shared state (a mark written by
@@ -35,7 +44,7 @@ export class StoreMarks {
   /** After a full pass: the mark (re)created. */
   async full(watermark: ScheduleWatermark | null): Promise<void> {
     const { client, keys } = this.connection;
-    await client.set(keys.storeMark, encode({ fullAt: Date.now(), watermark }));
+    await client.set(keys.storeMark, encode({ fullAt: await this.now(), watermark }));
   }
 
   /**
