@@ -10,8 +10,8 @@ import type {
 import { SchedulerEvents, type RunSink } from '../events/scheduler-events';
 import { parseResult } from '../engine/run-result';
 
-/** Runs written by one statement. */
-const BATCH = 1_000;
+/** Runs written by one statement at most. */
+const BATCH = 5_000;
 export const FLUSH_EVERY_MS = 1_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 5_000;
@@ -31,6 +31,8 @@ export class RunHistoryWriter implements OnModuleInit {
   private readonly store: DurableStore | undefined;
   private readonly pod = `${hostname()}:${process.pid}`;
   private buffer: RunColumns = emptyColumns('');
+  /** Runs taken out of the buffer by the write in flight (still counted toward its bound). */
+  private writing = 0;
   /** Runs dropped since the last log line. */
   private dropped = 0;
   /** Runs dropped since boot. */
@@ -51,7 +53,7 @@ export class RunHistoryWriter implements OnModuleInit {
 
   /** Runs waiting to be written. */
   get pending(): number {
-    return this.buffer.fireMs.length;
+    return this.buffer.fireMs.length + this.writing;
   }
 
   onModuleInit(): void {
@@ -72,23 +74,35 @@ export class RunHistoryWriter implements OnModuleInit {
     if (this.store && this.pending > 0) await this.flush().catch(() => undefined);
   }
 
-  /** Writes what the buffer holds now (the timer does it every second). */
+  /**
+   * Writes what the buffer holds now (the timer does it every second). The buffer's columns are
+   * handed to the store as they are (a fresh buffer takes new runs meanwhile) unless they hold more
+   * than one statement's worth; a batch the store refuses goes back in front of the buffer.
+   */
   async flush(): Promise<void> {
     const store = this.store;
     if (!store?.recordRuns) return;
-    while (this.pending > 0) {
-      const batch = sliceColumns(this.buffer, 0, BATCH);
-      const n = batch.fireMs.length;
-      if (store.recordRunColumns) await store.recordRunColumns(batch);
-      else await store.recordRuns(toRuns(batch));
-      this.buffer = sliceColumns(this.buffer, n, Infinity);
+    while (this.buffer.fireMs.length > 0) {
+      const all = this.buffer;
+      const batch = all.fireMs.length > BATCH ? sliceColumns(all, 0, BATCH) : all;
+      this.buffer = batch === all ? emptyColumns(this.pod) : sliceColumns(all, BATCH, Infinity);
+      this.writing = batch.fireMs.length;
+      try {
+        if (store.recordRunColumns) await store.recordRunColumns(batch);
+        else await store.recordRuns(toRuns(batch));
+      } catch (error) {
+        this.buffer = concatColumns(batch, this.buffer);
+        throw error;
+      } finally {
+        this.writing = 0;
+      }
     }
   }
 
   /** The recorder's sink: one run's fields appended to the columns. */
   private readonly add: RunSink = (info, run, completion, startedMs, endedMs) => {
     const b = this.buffer;
-    if (b.fireMs.length >= this.options.historyBufferSize) {
+    if (b.fireMs.length + this.writing >= this.options.historyBufferSize) {
       this.dropped++;
       this.droppedTotal++;
       return;
@@ -183,6 +197,23 @@ function sliceColumns(c: RunColumns, from: number, to: number): RunColumns {
     endedMs: c.endedMs.slice(from, to),
     errors: c.errors.slice(from, to),
     results: c.results.slice(from, to),
+  };
+}
+
+/** The runs of `a`, then those of `b`. */
+function concatColumns(a: RunColumns, b: RunColumns): RunColumns {
+  return {
+    pod: a.pod,
+    tenantIds: a.tenantIds.concat(b.tenantIds),
+    scheduleIds: a.scheduleIds.concat(b.scheduleIds),
+    fireMs: a.fireMs.concat(b.fireMs),
+    attempts: a.attempts.concat(b.attempts),
+    fencingTokens: a.fencingTokens.concat(b.fencingTokens),
+    statuses: a.statuses.concat(b.statuses),
+    startedMs: a.startedMs.concat(b.startedMs),
+    endedMs: a.endedMs.concat(b.endedMs),
+    errors: a.errors.concat(b.errors),
+    results: a.results.concat(b.results),
   };
 }
 

@@ -22,10 +22,13 @@ import { FLUSH_EVERY_MS, RunHistoryWriter } from './run-history.writer';
 import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
 import { TenantOperations } from '../scheduler/tenant-operations';
 import { TenantPauses } from './tenant-pauses';
+import { RedisClock } from '../time/redis-clock';
+import { StoreMarks } from './store-mark';
+import { emptyReport, finish } from './reconcile-report';
 
 /** Rows read per store query. */
 const PAGE = 500;
-/** Every this many passes, one compares every row (the others only what changed). */
+/** Every this many intervals, a pass compares every row (the others only what changed). */
 const FULL_PASS_EVERY = 30;
 /** The incremental pass rereads rows this much older than its watermark: a transaction that
  * committed late with an earlier `updated_at` is still seen. */
@@ -36,9 +39,10 @@ const EPOCH_FLOOR_ORIGIN_MS = Date.UTC(2020, 0, 1);
 /**
  * With the module's `store` option (issue 12): applies the store's migrations at boot, then makes
  * Redis match the store at boot and every `reconcileIntervalMs`, on one pod at a time (a
- * RedisLockService lock). A pass reads what changed since its watermark on `updated_at`; every
- * FULL_PASS_EVERY passes (and at boot) it compares every row, in pages, and removes from Redis the
- * schedules a tenant has there but not in the store. Rows are applied while the store holds their
+ * RedisLockService lock). A pass reads what changed since the watermark on `updated_at` that the
+ * last pass of any pod reached (kept in the store mark, store-mark.ts); every FULL_PASS_EVERY
+ * intervals (and at the first pass on a Redis) it compares every row, in pages, and removes from
+ * Redis the schedules a tenant has there but not in the store. Rows are applied while the store holds their
  * tenants' writes back, and reread under that hold, so a pass never overtakes a newer write.
  */
 @Injectable()
@@ -53,6 +57,7 @@ export class ScheduleReconciler
   private current: Promise<unknown> | undefined;
   private stopped = false;
   private readonly pauses: TenantPauses;
+  private readonly marks: StoreMarks;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -62,9 +67,11 @@ export class ScheduleReconciler
     private readonly connection: RedisConnection,
     private readonly history: RunHistoryWriter,
     redis: RedisSchedules,
+    clock: RedisClock,
   ) {
     this.store = options.store;
     this.pauses = new TenantPauses(connection, new TenantOperations(connection, redis, () => {}));
+    this.marks = new StoreMarks(connection, clock);
   }
 
   async onModuleInit(): Promise<void> {
@@ -96,19 +103,29 @@ export class ScheduleReconciler
     const ttlMs = Math.min(20_000, Math.max(2_000, this.options.reconcileIntervalMs * 2));
     try {
       return await this.locks.withLock(LOCK_KEY, ttlMs, async () => {
-        const { client, keys } = this.connection;
-        // The mark is set after a full pass: gone means Redis lost its data (FLUSHALL, a restart
-        // without persistence, a failover that lost writes), so every row is compared again.
-        const lost = (await client.exists(keys.storeMark)) === 0;
+        // Gone means Redis lost its data (FLUSHALL, a restart without persistence, a failover
+        // that lost writes), so every row is compared again. Else a pass goes on from the
+        // watermark any pod's pass reached, and one full pass every FULL_PASS_EVERY intervals.
+        const mark = await this.marks.read();
+        const lost = mark === 'lost';
+        const shared = lost ? null : mark;
+        if (shared?.watermark) this.advance(shared.watermark);
         // Paused tenants first: a schedule written again below must not start meanwhile.
         const paused = new Set(await store.pausedTenants());
         await this.pauses.pause(store, paused);
-        if (!(full || lost || this.watermark === null || this.passes % FULL_PASS_EVERY === 0)) {
-          return this.incrementalPass(store);
+        const fullDue = shared
+          ? (await this.marks.now()) - shared.fullAt >=
+            FULL_PASS_EVERY * this.options.reconcileIntervalMs
+          : this.passes % FULL_PASS_EVERY === 0;
+        // No watermark in a shared mark: the store was empty at the last full pass.
+        if (!(full || lost || (this.watermark === null && !shared) || fullDue)) {
+          const report = await this.incrementalPass(store);
+          if (shared) await this.marks.advance(shared, this.watermark);
+          return report;
         }
         if (lost) await this.afterDataLoss(store);
         const report = await this.fullPass(store, paused);
-        await client.set(keys.storeMark, String(Date.now()));
+        await this.marks.full(this.watermark);
         return report;
       });
     } catch (error) {
@@ -176,12 +193,12 @@ export class ScheduleReconciler
 
   private async incrementalPass(store: DurableStore): Promise<ReconcileReport> {
     const report = emptyReport(false);
-    const from = this.watermark!;
-    const at = from.updatedAt.getTime();
+    const from = this.watermark;
+    const at = from?.updatedAt.getTime() ?? 0;
     // Well after the watermark's change (2 lags, for clock skew), no late commit before it is
     // expected: start at it, not a lag back (else every pass rereads and reapplies that window).
     let cursor: ScheduleWatermark | null =
-      Date.now() > at + 2 * WATERMARK_LAG_MS
+      from === null || Date.now() > at + 2 * WATERMARK_LAG_MS
         ? from
         : { updatedAt: new Date(at - WATERMARK_LAG_MS), tenantId: '', id: '' };
     for (;;) {
@@ -268,22 +285,4 @@ export class ScheduleReconciler
       this.watermark = { updatedAt: row.updatedAt, tenantId: row.tenantId, id: row.id };
     }
   }
-}
-
-function emptyReport(full: boolean): ReconcileReport & { startedAt: number } {
-  return {
-    full,
-    scanned: 0,
-    created: 0,
-    updated: 0,
-    removed: 0,
-    failed: [],
-    durationMs: 0,
-    startedAt: Date.now(),
-  };
-}
-
-function finish(report: ReconcileReport & { startedAt?: number }): ReconcileReport {
-  const { startedAt, ...rest } = report;
-  return { ...rest, durationMs: Date.now() - (startedAt ?? Date.now()) };
 }

@@ -58,6 +58,9 @@ export const PREFIX_KEY = {
   /** A lock: '<prefix>:lock:{<name>}', its fencing counter the same + ':fence'. */
   lock: 'lock',
   lockFence: 'fence',
-  /** STRING set by the store reconciler after a full pass; gone = Redis lost data: '<prefix>:store-mark'. */
+  /**
+   * STRING (JSON) set by the store reconciler after a full pass, with its time and the watermark the
+   * last pass reached (lib/reconcile/store-mark.ts); gone = Redis lost data: '<prefix>:store-mark'.
+   */
   storeMark: 'store-mark',
 } as const;

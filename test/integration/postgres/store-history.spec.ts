@@ -219,3 +219,61 @@ describe('the history buffer', () => {
     }
   });
 });
+
+describe('PostgresScheduleStore.recordRunColumns', () => {
+  it('writes every field as given, awkward strings included, and ignores a run already stored', async () => {
+    const schema = `c_${randomUUID().slice(0, 8)}`;
+    const store = new PostgresScheduleStore({ connectionString: pg.url, schema });
+    try {
+      await store.init();
+      const t0 = Date.UTC(2026, 0, 2, 3, 4, 5);
+      const awkward = `q"uote' back\\slash {br,ace} \\u0000 é 😀 ${'\u0000'}nul ${'\ud800'}lone`;
+      const columns = {
+        pod: 'host:1',
+        tenantIds: ['', 'a"b', 'ü'],
+        scheduleIds: ['s,1', '{x}', 'NULL'],
+        fireMs: [t0, t0 + 1_000, t0 + 2_000],
+        attempts: [1, 2, 1],
+        fencingTokens: [7, 22_000_000_000_001, 9],
+        statuses: ['succeeded', 'retry', 'failed'] as const,
+        startedMs: [t0 + 5, 0, t0 + 2_010.5],
+        endedMs: [t0 + 25, t0 + 1_100, t0 + 2_042.5],
+        errors: [null, 'NULL', awkward],
+        // The last is JSON jsonb refuses (\u0000): kept as NULL, the batch still written.
+        results: ['{"status":200,"durationMs":20}', null, '{"body":"nul\\u0000"}'],
+      };
+      await store.recordRunColumns({ ...columns, statuses: [...columns.statuses] });
+      await store.recordRunColumns({ ...columns, statuses: [...columns.statuses] });
+      const read = async (t: string, s: string) => (await store.runHistory(t, s, 10))[0];
+      expect(await store.runHistory('', 's,1', 10)).toHaveLength(1);
+      expect(await read('', 's,1')).toEqual({
+        tenantId: '',
+        scheduleId: 's,1',
+        fireTime: new Date(t0),
+        attempt: 1,
+        fencingToken: 7,
+        status: 'succeeded',
+        startedAt: new Date(t0 + 5),
+        endedAt: new Date(t0 + 25),
+        durationMs: 20,
+        error: null,
+        pod: 'host:1',
+        result: { status: 200, durationMs: 20 },
+      });
+      expect(await read('a"b', '{x}')).toMatchObject({
+        attempt: 2,
+        fencingToken: 22_000_000_000_001,
+        status: 'retry',
+        startedAt: null,
+        durationMs: null,
+        error: 'NULL',
+      });
+      const failed = await read('ü', 'NULL');
+      expect(failed.error).toBe(awkward.replaceAll('\u0000', '').replace('\ud800', '\ufffd'));
+      expect(failed.durationMs).toBe(32);
+      expect(failed.result).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+});

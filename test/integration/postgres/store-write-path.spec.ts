@@ -226,6 +226,30 @@ describe('schedule writes with a PostgreSQL store', () => {
     expect(await reconciler.reconcile(true)).toMatchObject({ updated: 0, removed: 0, created: 0 });
   });
 
+  it('a booting pod goes on from the last pass of another pod; a lost mark makes the next pass full', async () => {
+    app = await boot(); // its boot pass compares every row and sets the mark
+    await app.scheduler.upsert(input({ id: 'a' }));
+    // A pod without the store, to write and read Redis alone.
+    const bypass = await createApp({ redis: redisServer.url, keyPrefix: prefix, worker: false }, [
+      recordingHandlers('b'),
+    ]);
+    let second: TestApp | undefined;
+    try {
+      await bypass.scheduler.upsert(input({ id: 'orphan' })); // in Redis only
+      second = await boot();
+      // Its boot pass and this one only read what changed since the first pod's pass.
+      const reconciler = second.module.get(ScheduleReconciler);
+      expect(await reconciler.reconcile()).toMatchObject({ full: false, created: 0, removed: 0 });
+      expect(await bypass.scheduler.get('acme', 'orphan')).not.toBeNull();
+      await second.module.get<Redis>(REDIS_SCHEDULER_CLIENT).del(`${prefix}:store-mark`);
+      expect(await reconciler.reconcile()).toMatchObject({ full: true, removed: 1 });
+      expect(await bypass.scheduler.get('acme', 'orphan')).toBeNull();
+      expect(await reconciler.reconcile()).toMatchObject({ full: false });
+    } finally {
+      await Promise.all([bypass.close(), second?.close()]);
+    }
+  });
+
   it('remove() keeps its promise while full reconciliation passes run at the same time', async () => {
     app = await boot();
     const reconciler = app.module.get(ScheduleReconciler);
