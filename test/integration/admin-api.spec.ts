@@ -312,7 +312,7 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
 
     /** Every non-public route of the table, on tenant globex (schedule 'x' exists there). */
     const foreign = Object.entries(ADMIN_ROUTES)
-      .filter(([, route]) => route.access !== 'public')
+      .filter(([, route]) => route.access === 'tenant' || route.access === 'admin')
       .map(([operation, route]) => [
         operation,
         route.method,
@@ -332,6 +332,17 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
         expect(after.body).toEqual(before.body);
       },
     );
+
+    it("is told who it is by GET /whoami (the guard's principal; admin when it sets none)", async () => {
+      const tenant = await call('GET', '/whoami', undefined, acme);
+      expect({ status: tenant.status, body: tenant.body }).toEqual({
+        status: 200,
+        body: { kind: 'tenant', tenantId: 'acme' },
+      });
+      expect((await call('GET', '/whoami')).body).toEqual({ kind: 'admin' });
+      const refused = await call('GET', '/whoami', undefined, {} as typeof ADMIN);
+      expect(refused.status).toBe(403);
+    });
 
     it('is refused (403) when the app guard refuses, but the OpenAPI document needs no key', async () => {
       const refused = await call('GET', '/tenants/acme/schedules', undefined, {} as typeof ADMIN);

@@ -1,4 +1,5 @@
 import type { JsonSchema } from './admin-schema';
+import { REDACTED_HEADER_VALUE } from './header-redaction';
 
 const date = { type: 'string', format: 'date-time' };
 const nullable = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] });
@@ -41,7 +42,12 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
       at: date,
       timeZone: { type: 'string' },
       handler: { type: 'string' },
-      payload: {},
+      payload: {
+        description:
+          "The handler's payload. For handler 'http', payload.headers keeps each header's name " +
+          `with "${REDACTED_HEADER_VALUE}" as its value: header values are write-only, and a ` +
+          `body that sends "${REDACTED_HEADER_VALUE}" as one is refused (400)`,
+      },
       jitterMs: { type: 'integer' },
       enabled: { type: 'boolean' },
       state: { enum: ['active', 'paused', 'parked', 'finished'] },
@@ -75,6 +81,11 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
       durationMs: nullable({ type: 'integer' }),
       podId: { type: 'string' },
       error: nullable({ type: 'string' }),
+      result: {
+        description:
+          "What the run returned or its error carried (null: none), e.g. an 'http' target's " +
+          '{ status, durationMs } or { durationMs, timeout: true }',
+      },
     },
     required: ['fireTime', 'attempt', 'status', 'endedAt'],
   },
@@ -150,4 +161,18 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     required: ['host', 'state', 'consecutiveFailures', 'openedAt', 'retryAt'],
   },
   CircuitList: list('Circuit'),
+  Principal: {
+    oneOf: [
+      {
+        type: 'object',
+        properties: { kind: { const: 'admin' } },
+        required: ['kind'],
+      },
+      {
+        type: 'object',
+        properties: { kind: { const: 'tenant' }, tenantId: { type: 'string' } },
+        required: ['kind', 'tenantId'],
+      },
+    ],
+  },
 };

@@ -15,6 +15,13 @@ const ERROR_TEXT: Record<number, string> = {
   500: 'Unexpected error (INTERNAL_ERROR), logged by the server',
 };
 
+const TAGS: Record<AdminRouteSpec['access'], string> = {
+  public: 'meta',
+  any: 'meta',
+  tenant: 'tenant',
+  admin: 'admin',
+};
+
 const SCHEMES = {
   bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
@@ -59,7 +66,7 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
   const op: JsonSchema = {
     operationId: id,
     summary: route.summary,
-    tags: [route.access === 'admin' ? 'admin' : route.access === 'public' ? 'meta' : 'tenant'],
+    tags: [TAGS[route.access]],
     parameters: parameters(route),
     responses: {
       [route.status]: success,

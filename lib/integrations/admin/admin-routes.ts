@@ -2,10 +2,10 @@ import { object, optional, queryInteger, string, type Field } from './admin-sche
 import { CREATE_SCHEDULE_BODY, REPLACE_SCHEDULE_BODY } from './schedule-body';
 
 /**
- * 'public': no key needed. 'tenant': the `:tenantId` of the path is the principal's own (or the
- * principal is admin). 'admin': admin principals only.
+ * 'public': no key needed. 'any': any authenticated principal. 'tenant': the `:tenantId` of the
+ * path is the principal's own (or the principal is admin). 'admin': admin principals only.
  */
-export type RouteAccess = 'public' | 'tenant' | 'admin';
+export type RouteAccess = 'public' | 'any' | 'tenant' | 'admin';
 
 /** One route of the admin API: what mounts it, checks its input and documents it. */
 export interface AdminRouteSpec {
@@ -169,6 +169,15 @@ export const ADMIN_ROUTES = {
     status: 200,
     access: 'admin',
     response: 'CircuitList',
+    errors: [],
+  },
+  whoami: {
+    method: 'GET',
+    path: 'whoami',
+    summary: "The caller's principal: { kind: 'admin' } or { kind: 'tenant', tenantId }",
+    status: 200,
+    access: 'any',
+    response: 'Principal',
     errors: [],
   },
   openApi: {

@@ -16,6 +16,7 @@ export type {
   SchedulerAdminRequest,
 } from './auth';
 export { ADMIN_ROUTES } from './admin-routes';
+export { REDACTED_HEADER_VALUE } from './header-redaction';
 export type { AdminOperation, AdminRouteSpec, RouteAccess } from './admin-routes';
 export type { AdminCircuit } from './admin-circuits';
 export type { AdminErrorBody } from './scheduler-admin.filter';

@@ -1,5 +1,6 @@
 import type { ScheduleInput } from '../../index';
 import { AdminValidationError } from './admin.errors';
+import { refuseRedactedHeaders } from './header-redaction';
 import {
   boolean,
   integer,
@@ -58,7 +59,10 @@ export const REPLACE_SCHEDULE_BODY = object({
 
 type Ids = { tenantId?: string; id?: string };
 
-/** The ScheduleInput of a parsed body, with the path's ids (which the body may only repeat). */
+/**
+ * The ScheduleInput of a parsed body, with the path's ids (which the body may only repeat); an
+ * 'http' header value that is the redaction marker is refused (refuseRedactedHeaders).
+ */
 export function toScheduleInput(
   body: ObjectOf<typeof CREATE_SCHEDULE_BODY.shape> | ObjectOf<typeof REPLACE_SCHEDULE_BODY.shape>,
   path: { tenantId: string; id?: string },
@@ -75,5 +79,6 @@ export function toScheduleInput(
   }
   const id = path.id ?? ids.id;
   if (id === undefined) throw new AdminValidationError('id', 'required');
+  refuseRedactedHeaders(body);
   return { ...body, tenantId: path.tenantId, id } as ScheduleInput;
 }

@@ -1,8 +1,13 @@
-import { Controller, Inject, Param, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Inject, Param, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RedisLockService, SchedulerService, type Schedule } from '../../index';
 import { AdminCircuits } from './admin-circuits';
 import { AdminRoute } from './admin-route.decorator';
+import {
+  ADMIN_PRINCIPAL,
+  type SchedulerAdminRequest,
+  type SchedulerPrincipal,
+} from './auth/scheduler-principal';
 import { ADMIN_ROUTES } from './admin-routes';
 import { parseQuery } from './admin-schema';
 import { ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
@@ -15,6 +20,7 @@ import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
 import { toScheduleInput } from './schedule-body';
 import { JsonBody } from './json-body.decorator';
+import { redactSchedule } from './header-redaction';
 
 const routes = ADMIN_ROUTES;
 /** How long a create holds (and at most waits for) its schedule's lock. */
@@ -28,7 +34,8 @@ function found<T>(value: T | null, tenantId: string, id: string): T {
 
 /**
  * The admin REST API (ADMIN_ROUTES), mounted under the module's path; only SchedulerService's
- * public methods behind it. Guarded and filtered here, never app-wide.
+ * public methods behind it. Guarded and filtered here, never app-wide. Every schedule it answers
+ * goes through redactSchedule: header values of HTTP targets are write-only.
  */
 @Controller()
 @UseGuards(SchedulerAdminGuard)
@@ -56,16 +63,17 @@ export class SchedulerAdminController {
       CREATE_LOCK_TTL_MS,
       async () => {
         if (await this.scheduler.get(tenantId, id)) throw new ScheduleExistsError(tenantId, id);
-        return this.scheduler.upsert(input);
+        return redactSchedule(await this.scheduler.upsert(input));
       },
       { waitMs: CREATE_LOCK_TTL_MS },
     );
   }
 
   @AdminRoute('listSchedules')
-  listSchedules(@Param('tenantId') tenantId: string, @Query() query: unknown) {
+  async listSchedules(@Param('tenantId') tenantId: string, @Query() query: unknown) {
     const { limit, cursor } = parseQuery(routes.listSchedules.query, query);
-    return this.scheduler.list(tenantId, { limit, cursor });
+    const page = await this.scheduler.list(tenantId, { limit, cursor });
+    return { ...page, items: page.items.map(redactSchedule) };
   }
 
   @AdminRoute('describeSchedule')
@@ -75,17 +83,19 @@ export class SchedulerAdminController {
     @Query() query: unknown,
   ) {
     const { next = DEFAULT_NEXT_FIRES, last } = parseQuery(routes.describeSchedule.query, query);
-    return found(await this.scheduler.describe(tenantId, id, { next, last }), tenantId, id);
+    const description = await this.scheduler.describe(tenantId, id, { next, last });
+    const { schedule, ...rest } = found(description, tenantId, id);
+    return { schedule: redactSchedule(schedule), ...rest };
   }
 
   @AdminRoute('replaceSchedule')
-  replaceSchedule(
+  async replaceSchedule(
     @Param('tenantId') tenantId: string,
     @Param('id') id: string,
     @JsonBody() raw: unknown,
   ): Promise<Schedule> {
     const input = toScheduleInput(routes.replaceSchedule.body.parse(raw, ''), { tenantId, id });
-    return this.scheduler.upsert(input);
+    return redactSchedule(await this.scheduler.upsert(input));
   }
 
   @AdminRoute('removeSchedule')
@@ -95,12 +105,12 @@ export class SchedulerAdminController {
 
   @AdminRoute('pauseSchedule')
   async pauseSchedule(@Param('tenantId') tenantId: string, @Param('id') id: string) {
-    return found(await this.scheduler.pause(tenantId, id), tenantId, id);
+    return redactSchedule(found(await this.scheduler.pause(tenantId, id), tenantId, id));
   }
 
   @AdminRoute('resumeSchedule')
   async resumeSchedule(@Param('tenantId') tenantId: string, @Param('id') id: string) {
-    return found(await this.scheduler.resume(tenantId, id), tenantId, id);
+    return redactSchedule(found(await this.scheduler.resume(tenantId, id), tenantId, id));
   }
 
   @AdminRoute('triggerSchedule')
@@ -144,6 +154,15 @@ export class SchedulerAdminController {
   @AdminRoute('listCircuits')
   listCircuits() {
     return { items: this.circuits.all() };
+  }
+
+  /** The caller's principal, so that a client (the dashboard) needs only the key. */
+  @AdminRoute('whoami')
+  whoami(@Req() request: SchedulerAdminRequest): SchedulerPrincipal {
+    const principal = request.schedulerPrincipal ?? ADMIN_PRINCIPAL;
+    return principal.kind === 'admin'
+      ? { kind: 'admin' }
+      : { kind: 'tenant', tenantId: principal.tenantId };
   }
 
   @AdminRoute('openApi')

@@ -14,9 +14,9 @@ interface AdminRequest {
 /**
  * The one guard of the admin routes (applied by the controller, never app-wide): public routes
  * pass; any other runs the AdminAuthenticator (the `auth` option: API keys, the app's own guard or
- * none; and the rate limit), then checks the principal it attached against the route's access: a
- * tenant principal reaches only its own `:tenantId`, admin routes need an admin principal (403
- * TENANT_FORBIDDEN otherwise).
+ * none; and the rate limit), then checks the principal it attached against the route's access: any
+ * principal reaches 'any' routes, a tenant principal only its own `:tenantId`, admin routes need
+ * an admin principal (403 TENANT_FORBIDDEN otherwise).
  */
 @Injectable()
 export class SchedulerAdminGuard implements CanActivate {
@@ -36,7 +36,7 @@ export class SchedulerAdminGuard implements CanActivate {
     if (!(await this.authenticator.canActivate(context))) return false;
     const request = context.switchToHttp().getRequest<AdminRequest>();
     const principal = request.schedulerPrincipal ?? { kind: 'admin' };
-    if (principal.kind === 'admin') return true;
+    if (principal.kind === 'admin' || access === 'any') return true;
     if (access === 'tenant' && request.params?.tenantId === principal.tenantId) return true;
     throw tenantForbidden();
   }

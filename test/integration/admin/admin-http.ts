@@ -12,6 +12,8 @@ export interface Answer {
   status: number;
   headers: Headers;
   body: { code?: string; [field: string]: unknown } | null;
+  /** The body as sent, byte for byte (decoded as UTF-8). */
+  text: string;
 }
 
 export interface CallOptions {
@@ -81,7 +83,7 @@ export async function startAdminHttpApp(
       } catch {
         body = null;
       }
-      return { status: response.status, headers: response.headers, body };
+      return { status: response.status, headers: response.headers, body, text };
     },
     async close() {
       if (closed) return;

@@ -42,6 +42,7 @@ const CONTRACT = [
   ['GET', 'tenants/:tenantId/circuits', 'tenant', 200],
   ['GET', 'tenants', 'admin', 200],
   ['GET', 'circuits', 'admin', 200],
+  ['GET', 'whoami', 'any', 200],
   ['GET', 'openapi.json', 'public', 200],
 ] as const;
 type Route = (typeof CONTRACT)[number];
@@ -161,7 +162,7 @@ describe.each(PLATFORMS)('the admin API on %s', (platform) => {
     await seed();
     const acmeBefore = await snapshot('acme');
     const globexBefore = await snapshot('globex');
-    for (const route of CONTRACT.filter((r) => r[2] !== 'public')) {
+    for (const route of CONTRACT.filter((r) => r[2] === 'tenant' || r[2] === 'admin')) {
       for (const id of ['a1', 'a2', 'missing', 'g1']) {
         const answer = await call(route, 'acme', id, { key: GLOBEX_KEY });
         expect({ route: route.join(' '), id, status: answer.status }).toEqual({
@@ -241,6 +242,22 @@ describe.each(PLATFORMS)('the admin API on %s', (platform) => {
     }
     const tenants = await app.call('GET', '/scheduler/tenants', { key: ADMIN_KEY });
     expect(JSON.stringify(tenants.body)).toMatch(/acme/);
+  });
+
+  it('says who each key is (GET whoami): admin, or the tenant it belongs to', async () => {
+    await boot();
+    for (const [key, principal] of [
+      [ADMIN_KEY, { kind: 'admin' }],
+      [ACME_KEY, { kind: 'tenant', tenantId: 'acme' }],
+      [GLOBEX_KEY, { kind: 'tenant', tenantId: 'globex' }],
+    ] as const) {
+      const bearer = await app.call('GET', '/scheduler/whoami', { key });
+      expect({ status: bearer.status, body: bearer.body }).toEqual({
+        status: 200,
+        body: principal,
+      });
+      expect((await app.call('GET', '/scheduler/whoami', { apiKey: key })).body).toEqual(principal);
+    }
   });
 
   it('limits each key on its own: 429 RATE_LIMITED with Retry-After after the limit', async () => {

@@ -57,4 +57,16 @@ describe('the OpenAPI document', () => {
     expect(open.components.securitySchemes).toBeUndefined();
     expect(Object.keys(open.paths)).toContain('/tenants/{tenantId}/schedules');
   });
+
+  it('documents GET whoami: keyed, answering the Principal (admin, or a tenant with its id)', () => {
+    const whoami = doc.paths['/ops/scheduler/whoami'].get as unknown as {
+      security?: unknown[];
+      responses: Record<string, { content?: { 'application/json': { schema: unknown } } }>;
+    };
+    expect(whoami.security).toBeUndefined();
+    expect(whoami.responses['200'].content?.['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/Principal',
+    });
+    expect(JSON.stringify(doc.components.schemas.Principal)).toMatch(/"tenantId"/);
+  });
 });

@@ -15,6 +15,7 @@ export class ApiError extends Error {
 const segment = (value) => encodeURIComponent(value);
 
 export const paths = {
+  whoami: 'whoami',
   tenants: (cursor) => 'tenants?limit=1000' + (cursor ? '&cursor=' + segment(cursor) : ''),
   schedules: (tenantId, limit) => `tenants/${segment(tenantId)}/schedules?limit=${limit}`,
   schedule: (tenantId, id) => `tenants/${segment(tenantId)}/schedules/${segment(id)}`,

@@ -17,7 +17,6 @@ const ui = {
   signInView: $('sign-in-view'),
   form: $('sign-in'),
   key: $('api-key'),
-  tenantInput: $('tenant-id'),
   tenantView: $('tenant-view'),
   picker: $('tenant-picker'),
   select: $('tenant-select'),
@@ -264,23 +263,18 @@ for (const [id, verb] of [
 ui.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearError();
-  for (const input of [ui.key, ui.tenantInput]) {
-    input.removeAttribute('aria-invalid');
-    input.removeAttribute('aria-describedby');
-  }
+  ui.key.removeAttribute('aria-invalid');
+  ui.key.removeAttribute('aria-describedby');
   const submit = ui.form.querySelector('button[type="submit"]');
   submit.setAttribute('aria-busy', 'true');
   try {
-    enter(await signIn(ui.key.value.trim(), ui.tenantInput.value.trim()));
+    // The key alone: the service says whose it is (a tenant's, or admin with the picker).
+    enter(await signIn(ui.key.value.trim(), ''));
   } catch (error) {
-    const aboutTenant =
-      error instanceof ApiError &&
-      (error.field === 'tenantId' || error.code === 'TENANT_FORBIDDEN');
-    const target = aboutTenant ? ui.tenantInput : ui.key;
-    target.setAttribute('aria-invalid', 'true');
-    target.setAttribute('aria-describedby', 'error');
+    ui.key.setAttribute('aria-invalid', 'true');
+    ui.key.setAttribute('aria-describedby', 'error');
     showError(describeError(error));
-    target.focus();
+    ui.key.focus();
   } finally {
     submit.removeAttribute('aria-busy');
   }

@@ -1,6 +1,14 @@
 // The selected schedule: its facts, next fire times (GET .../:id?next=5) and last runs
 // (GET .../:id/runs), and the circuits of the tenant's HTTP targets.
-import { describeTiming, formatDuration, pill, stateOf, textNode, timeNode } from './format.js';
+import {
+  describeTiming,
+  formatDuration,
+  formatResult,
+  pill,
+  stateOf,
+  textNode,
+  timeNode,
+} from './format.js';
 
 function fact(facts, term, value) {
   const dd = document.createElement('dd');
@@ -60,6 +68,18 @@ export class DetailView {
   }
 }
 
+/** The `data-cell` name of each column of the runs table, in order. */
+const RUN_CELLS = [
+  'sequence',
+  'fire-time',
+  'attempt',
+  'outcome',
+  'started',
+  'duration',
+  'result',
+  'error',
+];
+
 function runRow(run) {
   const row = document.createElement('tr');
   row.dataset.sequence = String(run.sequence);
@@ -70,8 +90,10 @@ function runRow(run) {
     cellOf(pill('outcome', run.status)),
     cellOf(timeNode(run.startedAt)),
     textNode('td', '', formatDuration(run.durationMs)),
+    textNode('td', '', formatResult(run.result)),
     textNode('td', 'error-text', run.error || ''),
   ];
+  cells.forEach((cell, i) => (cell.dataset.cell = RUN_CELLS[i]));
   row.append(...cells);
   return row;
 }

@@ -31,6 +31,18 @@ export function formatDuration(ms) {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/**
+ * What a run's `result` says in a word or two: an HTTP target's status ('HTTP 503') and 'timeout'
+ * when it timed out; '—' for anything else (a handler's own result is not shown).
+ */
+export function formatResult(result) {
+  if (!result || typeof result !== 'object') return '—';
+  const parts = [];
+  if (Number.isInteger(result.status)) parts.push(`HTTP ${result.status}`);
+  if (result.timeout === true) parts.push('timeout');
+  return parts.length > 0 ? parts.join(', ') : '—';
+}
+
 /** How a schedule fires: its cron and zone, its interval, or its one-off time. */
 export function describeTiming(schedule) {
   if (schedule.cron) {

@@ -39,27 +39,20 @@ export async function loadTenants(api) {
 }
 
 /**
- * Finds out what `key` is: an admin key may list tenants (it gets the picker); a tenant key is
- * refused that (403) and must name its tenant, which it must be able to read.
+ * Finds out what `key` is (GET whoami): an admin key gets the tenant picker, on `tenantId` (the
+ * one this tab had) or the first tenant; a tenant key gets its own tenant.
  * Resolves to { key, kind, tenantId, tenants }; rejects with an ApiError.
  */
 export async function signIn(key, tenantId) {
   const api = createApi(key);
-  try {
-    const tenants = await loadTenants(api);
-    const chosen = tenantId || (tenants[0] ? tenants[0].tenantId : '');
-    return { key, kind: 'admin', tenantId: chosen, tenants };
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+  const principal = await api.get(paths.whoami);
+  if (principal && principal.kind === 'tenant' && typeof principal.tenantId === 'string') {
+    return { key, kind: 'tenant', tenantId: principal.tenantId, tenants: [] };
   }
-  if (!tenantId) {
-    throw new ApiError(
-      403,
-      'TENANT_ID_REQUIRED',
-      'This is a tenant key: enter the tenant id it belongs to.',
-      'tenantId',
-    );
+  if (!principal || principal.kind !== 'admin') {
+    throw new ApiError(0, 'UNEXPECTED_ANSWER', 'The service did not say who this key is.');
   }
-  await api.get(paths.schedules(tenantId, 1));
-  return { key, kind: 'tenant', tenantId, tenants: [] };
+  const tenants = await loadTenants(api);
+  const chosen = tenantId || (tenants[0] ? tenants[0].tenantId : '');
+  return { key, kind: 'admin', tenantId: chosen, tenants };
 }
