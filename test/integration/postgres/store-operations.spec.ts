@@ -235,6 +235,21 @@ describe('tenant operations, one-offs, intervals and history with a PostgreSQL s
     expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'active' });
   });
 
+  it("a pass pauses or resumes a static whose pause in Redis differs from the store's (its Redis write failed after the commit)", async () => {
+    app = await boot(100, [recordingHandlers('a'), everySecondStatic('a', 'nightly')]);
+    const reconcile = () => app.module.get(ScheduleReconciler).reconcile();
+    // Committed, not applied: the store holds it paused, Redis does not.
+    await query("INSERT INTO {s}.paused_statics (name) VALUES ('nightly')");
+    expect(await reconcile()).toMatchObject({ statics: 1 });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'paused' });
+    // In agreement now: nothing to repair.
+    expect(await reconcile()).toMatchObject({ statics: 0 });
+    // A resume committed, not applied.
+    await query("DELETE FROM {s}.paused_statics WHERE name = 'nightly'");
+    expect(await reconcile()).toMatchObject({ statics: 1 });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'active' });
+  });
+
   it('a store without static pauses still works: pauseStatic is kept in Redis only', async () => {
     const pgStore = newStore();
     // The required methods only (no writeStaticPause, pausedStatics or history).
