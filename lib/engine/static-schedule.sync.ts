@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { REDIS_SCHEDULER_OPTIONS } from '../redis-scheduler.constants';
 import type { ResolvedSchedulerOptions } from '../interfaces/redis-scheduler-options.interface';
-import { HandlerRegistry } from '../discovery/handler.registry';
+import { HandlerRegistry, type StaticScheduleSpec } from '../discovery/handler.registry';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { SchedulerError } from '../errors/scheduler.error';
 import { StaticScheduleConflictError } from '../errors/static-schedule-conflict.error';
@@ -71,9 +71,25 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
     await this.checkPartitions();
     await this.checkEvictionPolicy();
     await this.checkDeclarations();
+    const store = this.options.store;
+    const specs = this.registry.statics();
+    if (!store?.pausedStatics || specs.length === 0) return this.write(specs, new Set());
+    // The statics paused in the store are written paused (Redis may have lost their pause); a
+    // store that cannot be read fails the sync, retried by start().
+    await store.lockTenants([''], async () =>
+      this.write(specs, new Set(await store.pausedStatics?.())),
+    );
+  }
+
+  /**
+   * Writes the statics `specs` (the same idempotent upsert at every boot); those named in
+   * `paused` (held paused by the durable store) are written paused and marked paused at runtime,
+   * as pauseStatic() does. With a store, callers hold its statics' lock (lockTenants(['']).
+   */
+  async write(specs: readonly StaticScheduleSpec[], paused: ReadonlySet<string>): Promise<void> {
     const { keys } = this.connection;
     await Promise.all(
-      this.registry.statics().map((spec) =>
+      specs.map((spec) =>
         this.store.write({
           kind: 'static',
           keys: keys.staticSchedule(spec.name),
@@ -86,11 +102,15 @@ export class StaticScheduleSync implements BeforeApplicationShutdown {
           written: spec.everyMs === undefined ? spec.cron : (spec.writtenEvery ?? ''),
           jitterMs: spec.jitterMs,
           payloadJson: '',
-          enabled: spec.enabled,
+          enabled: spec.enabled && !paused.has(spec.name),
           policyJson: spec.policyJson,
         }),
       ),
     );
+    for (const spec of specs) {
+      if (paused.has(spec.name))
+        await this.store.setEnabledAt(keys.staticSchedule(spec.name), false, true);
+    }
   }
 
   /** Refuses a static another service declares; says once when a deploy changes a timing. */

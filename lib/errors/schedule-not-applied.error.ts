@@ -7,15 +7,17 @@ import { SchedulerError } from './scheduler.error';
  */
 export class ScheduleNotAppliedError extends SchedulerError {
   constructor(
-    /** The schedules the call changed. */
+    /** The schedules the call changed (tenantId '' for a @DistributedCron). */
     readonly schedules: readonly { tenantId: string; id: string }[],
     readonly reason: string,
   ) {
     const first = schedules[0];
-    const what =
-      schedules.length === 1
-        ? `schedule "${first.id}" of tenant "${first.tenantId}"`
-        : `${schedules.length} schedules`;
+    // Tenant '': a @DistributedCron (pauseStatic / resumeStatic).
+    const one =
+      first?.tenantId === ''
+        ? `static schedule "${first.id}"`
+        : `schedule "${first?.id}" of tenant "${first?.tenantId}"`;
+    const what = schedules.length === 1 ? one : `${schedules.length} schedules`;
     super(
       'SCHEDULE_NOT_APPLIED',
       `The change to ${what} is saved in the schedule store but Redis could not be written ` +

@@ -78,6 +78,11 @@ export interface ReconcileReport {
   removed: number;
   /** Rows that could not be applied, with why. */
   failed: { tenantId: string; id: string; reason: string }[];
+  /**
+   * @DistributedCron schedules of the reconciling pod written back (Redis lost them), paused or
+   * resumed to match the store's static pauses.
+   */
+  statics: number;
   durationMs: number;
 }
 

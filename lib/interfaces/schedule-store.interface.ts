@@ -21,6 +21,13 @@ export interface StoredScheduleRecord {
   /** Set by the store, on its own clock, at every change; the reconciler's watermark. */
   updatedAt: Date;
   /**
+   * An interval's (`every`) anchor: its fire times are anchorAt + k × every. Set by the store
+   * when the row gets a new `every` (kept while `every` stays the same) and written to Redis with
+   * the schedule, so that a schedule written back after a data loss keeps its grid. Null or absent
+   * for crons and one-offs, or when the store keeps none (Redis anchors it then).
+   */
+  anchorAt?: Date | null;
+  /**
    * A one-off (`at`) whose run completed (recordRuns): it no longer counts toward the tenant quota
    * and the reconciler does not write it to Redis again. An upsert that changes it clears this.
    */
@@ -82,6 +89,12 @@ export interface StoredRun {
    * absent for none (a store written before results were kept has none).
    */
   result?: unknown;
+  /**
+   * Read back by runHistory(): the run's place among the schedule's runs, 1 for the first, every
+   * attempt counted in (fire time, attempt, end) order (as RunRecord.sequence); absent (shown as 0)
+   * when the store numbers none. Ignored by recordRuns().
+   */
+  sequence?: number;
 }
 
 /**
@@ -170,4 +183,14 @@ export interface ScheduleStore {
   runHistory?(tenantId: string, scheduleId: string, limit: number): Promise<StoredRun[]>;
   /** Optional: deletes at most `limit` runs that ended before `endedBefore`; returns how many. */
   pruneRuns?(endedBefore: Date, limit: number): Promise<number>;
+  /**
+   * Optional, with pausedStatics: pauseStatic / resumeStatic of the @DistributedCron `name`, in one
+   * transaction (the pause mark set or cleared), then `afterCommit` (Redis). Serialised, across
+   * processes, with every other writeStaticPause() and with lockTenants(['']) ('' stands for the
+   * statics, as in the run history), until `afterCommit` settles. Without it, a static's pause is
+   * kept in Redis only (lost with Redis's data).
+   */
+  writeStaticPause?<T>(name: string, paused: boolean, afterCommit: () => Promise<T>): Promise<T>;
+  /** Optional, with writeStaticPause: the statics marked paused, sorted. */
+  pausedStatics?(): Promise<string[]>;
 }

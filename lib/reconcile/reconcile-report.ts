@@ -9,6 +9,7 @@ export function emptyReport(full: boolean): ReconcileReport & { startedAt: numbe
     updated: 0,
     removed: 0,
     failed: [],
+    statics: 0,
     durationMs: 0,
     startedAt: Date.now(),
   };

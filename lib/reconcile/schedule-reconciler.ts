@@ -22,6 +22,9 @@ import { FLUSH_EVERY_MS, RunHistoryWriter } from './run-history.writer';
 import { ScheduleStore as RedisSchedules } from '../engine/schedule.store';
 import { TenantOperations } from '../scheduler/tenant-operations';
 import { TenantPauses } from './tenant-pauses';
+import { StaticPauses } from './static-pauses';
+import { StaticScheduleSync } from '../engine/static-schedule.sync';
+import { HandlerRegistry } from '../discovery/handler.registry';
 import { RedisClock } from '../time/redis-clock';
 import { StoreMarks } from './store-mark';
 import { emptyReport, finish } from './reconcile-report';
@@ -58,6 +61,7 @@ export class ScheduleReconciler
   private stopped = false;
   private readonly pauses: TenantPauses;
   private readonly marks: StoreMarks;
+  private readonly statics: StaticPauses;
 
   constructor(
     @Inject(REDIS_SCHEDULER_OPTIONS) private readonly options: ResolvedSchedulerOptions,
@@ -68,10 +72,13 @@ export class ScheduleReconciler
     private readonly history: RunHistoryWriter,
     redis: RedisSchedules,
     clock: RedisClock,
+    staticSync: StaticScheduleSync,
+    private readonly registry: HandlerRegistry,
   ) {
     this.store = options.store;
     this.pauses = new TenantPauses(connection, new TenantOperations(connection, redis, () => {}));
     this.marks = new StoreMarks(connection, clock);
+    this.statics = new StaticPauses(connection, redis, staticSync);
   }
 
   async onModuleInit(): Promise<void> {
@@ -113,6 +120,9 @@ export class ScheduleReconciler
         // Paused tenants first: a schedule written again below must not start meanwhile.
         const paused = new Set(await store.pausedTenants());
         await this.pauses.pause(store, paused);
+        if (lost) await this.afterDataLoss(store);
+        // This pod's statics Redis lost are written back, paused if the store holds them paused.
+        const statics = await this.statics.repair(store, this.registry.statics());
         const fullDue = shared
           ? (await this.marks.now()) - shared.fullAt >=
             FULL_PASS_EVERY * this.options.reconcileIntervalMs
@@ -121,12 +131,11 @@ export class ScheduleReconciler
         if (!(full || lost || (this.watermark === null && !shared) || fullDue)) {
           const report = await this.incrementalPass(store);
           if (shared) await this.marks.advance(shared, this.watermark);
-          return report;
+          return { ...report, statics };
         }
-        if (lost) await this.afterDataLoss(store);
         const report = await this.fullPass(store, paused);
         await this.marks.full(this.watermark);
-        return report;
+        return { ...report, statics };
       });
     } catch (error) {
       if (error instanceof LockNotAcquiredError) return null;
@@ -153,12 +162,13 @@ export class ScheduleReconciler
   }
 
   private report(report: ReconcileReport): void {
-    const repaired = report.created + report.updated + report.removed;
+    const repaired = report.created + report.updated + report.removed + report.statics;
     if (repaired === 0 && report.failed.length === 0) return;
     this.logger.warn(
       `Reconciled Redis with the schedule store (${report.full ? 'full' : 'incremental'} pass, ` +
         `${report.scanned} rows): ${report.created} missing schedule(s) written, ${report.updated} ` +
-        `stale rewritten, ${report.removed} removed, ${report.failed.length} failed` +
+        `stale rewritten, ${report.removed} removed, ${report.statics} static(s) repaired, ` +
+        `${report.failed.length} failed` +
         report.failed.map((f) => `; ${f.tenantId}/${f.id}: ${f.reason}`).join(''),
     );
     this.events.emit('schedules.reconciled', report);

@@ -5,6 +5,7 @@ import type { SchedulerEngine } from '../engine/scheduler.engine';
 import type { ScheduleStore } from '../engine/schedule.store';
 import type { ScheduleKeys } from '../redis/key-space';
 import type { RedisConnection } from '../redis/redis-client.provider';
+import type { StoreFirst } from './store-first';
 
 /**
  * Operations on a schedule beside its definition: trigger one extra run now (trigger,
@@ -21,6 +22,7 @@ export class ScheduleTriggers {
     private readonly store: ScheduleStore,
     private readonly connection: RedisConnection,
     private readonly engine: SchedulerEngine | undefined,
+    private readonly durable?: StoreFirst,
   ) {}
 
   /** One extra run of the schedule at `keys`; null when there is no such schedule. */
@@ -43,9 +45,17 @@ export class ScheduleTriggers {
   /**
    * Pauses (`enabled` false) or resumes the @DistributedCron `name`: a pause made here is kept when
    * pods declare the static again at boot; a resume re-arms it from now, as resume() does. Null
-   * when no pod has declared it.
+   * when no pod has declared it. With a store that keeps static pauses, committed there first
+   * (nothing is written for a static no pod has declared).
    */
   async setStaticEnabled(name: string, enabled: boolean): Promise<StaticSchedule | null> {
+    const durable = this.durable;
+    if (!durable?.store.writeStaticPause) return this.applyStatic(name, enabled);
+    if (!(await this.store.getStatic(name))) return null;
+    return durable.staticPause(name, !enabled, () => this.applyStatic(name, enabled));
+  }
+
+  private async applyStatic(name: string, enabled: boolean): Promise<StaticSchedule | null> {
     const keys = this.connection.keys.staticSchedule(name);
     if (!(await this.store.setEnabledAt(keys, enabled, !enabled))) return null;
     const schedule = await this.store.getStatic(name);

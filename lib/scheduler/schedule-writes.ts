@@ -7,7 +7,7 @@ import { decodePolicy } from '../policy/schedule-policy';
 import { LiveHandlers } from './live-handlers';
 import { validateScheduleInput, ValidatedSchedule, ValidationContext } from './schedule.validator';
 import type { StoredScheduleRecord } from '../interfaces/schedule-store.interface';
-import type { StoreFirst } from './store-first';
+import { anchoredAt, type StoreFirst } from './store-first';
 import { StoredApply, type AppliedCounts } from './stored-apply';
 
 /**
@@ -83,9 +83,10 @@ export class ScheduleWrites {
     const durable = this.durable;
     const stored = await this.changing(() =>
       durable
-        ? durable.upsert(valid, (is) =>
+        ? durable.upsert(valid, (is, records) =>
             this.store.writeMany(
-              is.map((i) => defs[i]),
+              // An interval at the anchor the store keeps (the grid it keeps after a data loss).
+              is.map((i, j) => anchoredAt(defs[i], records[j]?.anchorAt)),
               { quota: false },
             ),
           )

@@ -53,7 +53,7 @@ export class SchedulerService {
     );
     const first = this.durable;
     this.inspector = new ScheduleInspector(connection, store, first && first.history.bind(first));
-    this.triggers = new ScheduleTriggers(options, store, connection, engine);
+    this.triggers = new ScheduleTriggers(options, store, connection, engine, this.durable);
     this.writes = new ScheduleWrites(
       {
         defaultTimeZone: options.defaultTimeZone,

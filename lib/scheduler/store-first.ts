@@ -13,6 +13,8 @@ import { ScheduleStoreUnavailableError } from '../errors/schedule-store-unavaila
 import { SchedulerError } from '../errors/scheduler.error';
 import { TenantQuotaExceededError } from '../errors/tenant-quota-exceeded.error';
 import { decodePolicy } from '../policy/schedule-policy';
+import { IntervalSeries } from '../time/fire-series';
+import type { StoredDefinition } from '../engine/schedule.store';
 import type { ValidatedSchedule } from './schedule.validator';
 
 /**
@@ -29,10 +31,16 @@ export class StoreFirst {
     private readonly maxSchedulesPerTenant: number,
   ) {}
 
-  /** Commits the upserts, then `redis(indexes)` writes the accepted ones; quota refusals are errors. */
+  /**
+   * Commits the upserts, then `redis(indexes, records)` writes the accepted ones (`records[j]`:
+   * the stored row of `indexes[j]`); quota refusals are errors.
+   */
   async upsert<R>(
     valid: readonly ValidatedSchedule[],
-    redis: (indexes: number[]) => Promise<(R | Error)[]>,
+    redis: (
+      indexes: number[],
+      records: (StoredScheduleRecord | undefined)[],
+    ) => Promise<(R | Error)[]>,
   ): Promise<(R | Error)[]> {
     const changes: ScheduleChange[] = valid.map((v) => ({
       kind: 'upsert',
@@ -47,7 +55,8 @@ export class StoreFirst {
         if (r.status !== 'refused') accepted.push(i);
         else out[i] = new TenantQuotaExceededError(changes[i].tenantId, this.maxSchedulesPerTenant);
       });
-      const written = accepted.length > 0 ? await redis(accepted) : [];
+      const records = accepted.map((i) => results[i].record);
+      const written = accepted.length > 0 ? await redis(accepted, records) : [];
       accepted.forEach((i, j) => {
         const result = written[j];
         // A Redis failure (not a refusal) after the commit: saved, to be applied by the reconciler.
@@ -94,13 +103,28 @@ export class StoreFirst {
     );
   }
 
+  /**
+   * pauseStatic / resumeStatic: committed to the store first when it keeps static pauses, then
+   * `redis()` applies it (a static Redis lacks stays paused in the store: the reconciler writes it
+   * back paused).
+   */
+  staticPause<T>(name: string, paused: boolean, redis: () => Promise<T>): Promise<T> {
+    const write = this.store.writeStaticPause?.bind(this.store);
+    if (!write) return redis();
+    return this.committed(
+      [{ tenantId: '', id: name }],
+      (after) => write(name, paused, () => after(undefined)),
+      redis,
+    );
+  }
+
   /** The schedule's runs from the store's execution history; null if the store keeps none. */
   async history(tenantId: string, id: string, limit: number): Promise<RunRecord[] | null> {
     if (!this.store.runHistory) return null;
     const runs = await this.store.runHistory(tenantId, id, limit);
-    // The store keeps no per-schedule run counter: `sequence` is 0 for a run read from it.
+    // A store that numbers no runs: `sequence` 0.
     return runs.map((r) => ({
-      sequence: 0,
+      sequence: r.sequence ?? 0,
       fireTime: r.fireTime,
       attempt: r.attempt,
       fencingToken: r.fencingToken,
@@ -171,6 +195,13 @@ export function timingOf(fields: Pick<ScheduleInput, 'cron' | 'every' | 'at'>) {
     return { at: fields.at instanceof Date ? fields.at.toISOString() : fields.at };
   }
   return { cron: fields.cron };
+}
+
+/** `def` with its interval anchored at the store's anchor (the others, or none kept: as they are). */
+export function anchoredAt(def: StoredDefinition, anchorAt: Date | null | undefined) {
+  const { series } = def;
+  if (!anchorAt || !('everyMs' in series) || series instanceof IntervalSeries) return def;
+  return { ...def, series: new IntervalSeries(series.everyMs, anchorAt.getTime()) };
 }
 
 /** The input that recreates a stored (live) schedule. */

@@ -7,7 +7,7 @@ import type {
 import type { RedisConnection } from '../redis/redis-client.provider';
 import { canonicalJson } from './canonical-json';
 import { validateScheduleInput, type ValidationContext } from './schedule.validator';
-import { timingOf, toInput } from './store-first';
+import { anchoredAt, timingOf, toInput } from './store-first';
 
 /** What one reconciliation changed in Redis. */
 export interface AppliedCounts {
@@ -89,7 +89,7 @@ export class StoredApply {
         return;
       }
       try {
-        const def = this.toStored({ ...record, definition });
+        const def = anchoredAt(this.toStored({ ...record, definition }), record.anchorAt);
         // Lost by Redis: armed after its last completed fire time (the misfire policy decides).
         const last = record.lastCompletedFireAt;
         if (!inRedis && last) def.armAfterMs = last.getTime();

@@ -70,7 +70,11 @@ export const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     return {
       name: 'ours-store',
       podModule: path.join(__dirname, 'ours-store-pod.ts'),
-      setup: { ...oursSetup, register: (ctx) => oursSetup.register(withStore(ctx)) },
+      setup: {
+        ...oursSetup,
+        register: (ctx) => oursSetup.register(withStore(ctx)),
+        teardown: (ctx) => oursSetup.teardown?.(withStore(ctx)) ?? Promise.resolve(),
+      },
     };
   },
   // ------------------------------------------------------------------------------------------

@@ -93,6 +93,13 @@ export const oursSetup: ImplSetup = {
     }
   },
 
+  /** With the store: how long each run's end took to reach PostgreSQL (printed). */
+  async teardown(ctx) {
+    const o = oursOptions(ctx.options);
+    if (o.storeUrl)
+      console.log(`  history lag (${ctx.workload.name}): ${await historyLag(o.storeUrl)}`);
+  },
+
   version() {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('../../package.json') as { version: string }).version;
@@ -110,6 +117,32 @@ async function emptyStore(connectionString: string): Promise<void> {
          IF to_regclass('bench.schedules') IS NOT NULL THEN TRUNCATE bench.schedules, bench.runs; END IF;
        END $$`,
     );
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The window in which a completion is in Redis but not yet in PostgreSQL (README, DB-backed
+ * schedules): for every run of the case, its row's `recorded_at` (PostgreSQL's clock when the
+ * history batch was written; committed within that statement) minus its `ended_at` (the run's end
+ * in Redis time). The same machine runs both, so the clocks agree.
+ */
+export async function historyLag(connectionString: string): Promise<string> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query<Record<'n' | 'p50' | 'p99' | 'max', string | null>>(
+      `SELECT count(*) AS n,
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY lag)) AS p50,
+              round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lag)) AS p99,
+              round(max(lag)) AS max
+         FROM (SELECT extract(epoch FROM recorded_at - ended_at) * 1000 AS lag
+                 FROM bench.runs WHERE recorded_at IS NOT NULL) l`,
+    );
+    const r = rows[0];
+    return `${r.n} runs, run end to its row in PostgreSQL: p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms`;
   } finally {
     await client.end();
   }

@@ -319,5 +319,101 @@ export function describeScheduleStoreConformance(
         expect(cols.map((r) => r.result ?? null)).toEqual([null, { status: 204, durationMs: 3 }]);
       }
     });
+
+    it("keeps the runtime pause of statics, serialised with lockTenants(['']) (optional: writeStaticPause)", async () => {
+      const { writeStaticPause, pausedStatics } = store;
+      if (!writeStaticPause || !pausedStatics) {
+        // A store without static pauses: pauseStatic() is kept in Redis only.
+        expect(pausedStatics).toBeUndefined();
+        return;
+      }
+      const name = `static-${newTenant()}`;
+      expect(await store.writeStaticPause!(name, true, () => Promise.resolve('applied'))).toBe(
+        'applied',
+      );
+      expect(await store.pausedStatics!()).toContain(name);
+      // Twice is harmless; afterCommit failing keeps the commit.
+      await expect(
+        store.writeStaticPause!(name, true, () => Promise.reject(new Error('redis down'))),
+      ).rejects.toThrow('redis down');
+      expect((await other.pausedStatics!()).filter((n) => n === name)).toEqual([name]);
+      // Held: the statics' lock on another connection waits until afterCommit settles.
+      const order: string[] = [];
+      const resumed = store.writeStaticPause!(name, false, async () => {
+        await sleep(300);
+        order.push('resume applied');
+      });
+      await sleep(50);
+      await other.lockTenants([''], async () => {
+        order.push('lock held');
+        expect(await other.pausedStatics!()).not.toContain(name);
+      });
+      await resumed;
+      expect(order).toEqual(['resume applied', 'lock held']);
+    });
+
+    it('anchors an interval when its every changes, and keeps the anchor otherwise (optional: anchorAt)', async () => {
+      const t = newTenant();
+      const every = definition({ cron: undefined, every: '5s' });
+      const [created] = await write([upsert(t, 'tick', every), upsert(t, 'cron')]);
+      if (created.record?.anchorAt === undefined) return; // a store that keeps no anchors
+      const anchor = created.record.anchorAt;
+      expect(anchor).toBeInstanceOf(Date);
+      expect((await store.get(t, 'cron'))?.anchorAt ?? null).toBeNull();
+      const kept = async (change: ScheduleChange) => {
+        await sleep(5);
+        await write([change]);
+        return (await store.get(t, 'tick'))?.anchorAt?.getTime();
+      };
+      expect(await kept({ kind: 'setEnabled', tenantId: t, id: 'tick', enabled: false })).toBe(
+        anchor?.getTime(),
+      );
+      expect(await kept(upsert(t, 'tick', { ...every, payload: { n: 2 } }))).toBe(
+        anchor?.getTime(),
+      );
+      const moved = await kept(upsert(t, 'tick', { ...every, every: '6s' }));
+      expect(moved).toBeGreaterThan(anchor!.getTime());
+      expect(await kept(upsert(t, 'tick', { ...every, cron: '* * * * *', every: undefined }))).toBe(
+        undefined,
+      );
+    });
+
+    it('numbers the runs of a schedule from 1, every attempt, kept across pruning (optional: sequence)', async () => {
+      const { recordRuns, runHistory, pruneRuns } = store;
+      if (!recordRuns || !runHistory) return;
+      const t = newTenant();
+      const t0 = Date.UTC(2001, 0, 1); // old: pruned below
+      const run = (second: number, attempt: number, status: StoredRun['status']): StoredRun => ({
+        tenantId: t,
+        scheduleId: 'seq',
+        fireTime: new Date(t0 + second * 1_000),
+        attempt,
+        fencingToken: second * 10 + attempt,
+        status,
+        startedAt: new Date(t0 + second * 1_000 + attempt),
+        endedAt: new Date(t0 + second * 1_000 + attempt + 1),
+        durationMs: 1,
+        error: status === 'succeeded' ? null : 'boom',
+        pod: 'pod-1',
+      });
+      // Out of order, in two batches: the sequence follows (fire time, attempt).
+      await recordRuns.call(store, [run(2, 1, 'retry'), run(1, 1, 'succeeded')]);
+      await recordRuns.call(store, [run(3, 1, 'succeeded'), run(2, 2, 'succeeded')]);
+      const history = await runHistory.call(store, t, 'seq', 10);
+      if (history[0].sequence === undefined) return; // a store that numbers no runs
+      expect(history.map((r) => [r.sequence, r.fireTime.getTime() - t0, r.attempt])).toEqual([
+        [4, 3_000, 1],
+        [3, 2_000, 2],
+        [2, 2_000, 1],
+        [1, 1_000, 1],
+      ]);
+      expect((await runHistory.call(store, t, 'seq', 2)).map((r) => r.sequence)).toEqual([4, 3]);
+      if (!pruneRuns) return;
+      // Pruned oldest first (the other tests' runs are newer): the numbers stay.
+      await pruneRuns.call(store, new Date(t0 + 2_000), 10);
+      expect((await runHistory.call(store, t, 'seq', 10)).map((r) => r.sequence)).toEqual([
+        4, 3, 2,
+      ]);
+    });
   });
 }

@@ -76,6 +76,30 @@ ALTER TABLE {schema}.schedules ADD COLUMN finished_at timestamptz;
 ALTER TABLE {schema}.runs ADD COLUMN IF NOT EXISTS result jsonb;
 `,
   },
+  {
+    version: 5,
+    name: 'static pauses, interval anchors, run sequences',
+    sql: `
+-- @DistributedCron schedules paused with pauseStatic() (written back paused after a data loss).
+CREATE TABLE {schema}.paused_statics (
+  name      text        PRIMARY KEY,
+  paused_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- An interval's (every) anchor: its fire times are anchor_at + k x every; NULL for the others.
+ALTER TABLE {schema}.schedules ADD COLUMN anchor_at timestamptz;
+-- When a run's row was written (its end reached PostgreSQL); NULL for runs recorded before (the
+-- default set apart: a volatile default in ADD COLUMN would rewrite the whole table).
+ALTER TABLE {schema}.runs ADD COLUMN recorded_at timestamptz;
+ALTER TABLE {schema}.runs ALTER COLUMN recorded_at SET DEFAULT clock_timestamp();
+-- Runs pruned per schedule, so that a run's sequence number survives the pruning of older ones.
+CREATE TABLE {schema}.pruned_runs (
+  tenant_id   text   NOT NULL,
+  schedule_id text   NOT NULL,
+  runs        bigint NOT NULL,
+  PRIMARY KEY (tenant_id, schedule_id)
+);
+`,
+  },
 ];
 
 /** The SQL of every migration for `schema` (already quoted), for users who set `migrate: false`. */

@@ -127,6 +127,12 @@ function storableJson(json: string | null): string | null {
   return json !== null && /\\u(0000|d[89a-f])/i.test(json) ? null : json;
 }
 
+/**
+ * The schedule's newest runs. `sequence` numbers every run (each attempt) of the schedule in
+ * (fire time, attempt, end) order from 1, as the Redis ring does: the runs pruned before (counted
+ * by pruneRuns in pruned_runs) plus the place among those kept. One index-only count of the
+ * schedule's runs, then the newest `limit` through the primary key.
+ */
 export async function runHistory(
   pool: Pool,
   q: string,
@@ -134,8 +140,14 @@ export async function runHistory(
   scheduleId: string,
   limit: number,
 ): Promise<StoredRun[]> {
-  const { rows } = await pool.query<RunRow>(
-    `SELECT * FROM ${q}.runs WHERE tenant_id = $1 AND schedule_id = $2
+  const { rows } = await pool.query<RunRow & { sequence: string }>(
+    `SELECT r.*,
+            coalesce((SELECT p.runs FROM ${q}.pruned_runs p
+                       WHERE p.tenant_id = $1 AND p.schedule_id = $2), 0)
+            + (SELECT count(*) FROM ${q}.runs c WHERE c.tenant_id = $1 AND c.schedule_id = $2)
+            + 1 - row_number() OVER (ORDER BY fire_time DESC, attempt DESC, ended_at DESC)
+              AS sequence
+       FROM ${q}.runs r WHERE tenant_id = $1 AND schedule_id = $2
       ORDER BY fire_time DESC, attempt DESC, ended_at DESC LIMIT $3`,
     [tenantId, scheduleId, limit],
   );
@@ -152,19 +164,29 @@ export async function runHistory(
     error: r.error,
     pod: r.pod,
     result: r.result,
+    sequence: Number(r.sequence),
   }));
 }
 
+/** Deletes at most `limit` runs that ended before `endedBefore`, counting them per schedule. */
 export async function pruneRuns(
   pool: Pool,
   q: string,
   endedBefore: Date,
   limit: number,
 ): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM ${q}.runs WHERE ctid IN (
-       SELECT ctid FROM ${q}.runs WHERE ended_at < $1 LIMIT $2)`,
+  const { rows } = await pool.query<{ n: string }>(
+    `WITH deleted AS (
+       DELETE FROM ${q}.runs WHERE ctid IN (
+         SELECT ctid FROM ${q}.runs WHERE ended_at < $1 LIMIT $2)
+       RETURNING tenant_id, schedule_id
+     ), counted AS (
+       INSERT INTO ${q}.pruned_runs AS p (tenant_id, schedule_id, runs)
+       SELECT tenant_id, schedule_id, count(*) FROM deleted GROUP BY tenant_id, schedule_id
+       ON CONFLICT (tenant_id, schedule_id) DO UPDATE SET runs = p.runs + excluded.runs
+     )
+     SELECT count(*) AS n FROM deleted`,
     [endedBefore, limit],
   );
-  return rowCount ?? 0;
+  return Number(rows[0].n);
 }

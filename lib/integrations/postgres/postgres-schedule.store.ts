@@ -12,7 +12,7 @@ import type {
 } from '../../index';
 import { InvalidOptionsError } from '../../index';
 import { pruneRuns, recordRunColumns, recordRuns, runHistory } from './postgres-runs';
-import { pausedTenants, writeTenant } from './postgres-tenants';
+import { pausedStatics, pausedTenants, writeStaticPause, writeTenant } from './postgres-tenants';
 import { applyChanges, COLUMNS, toRecord, type Row } from './postgres-writes';
 import { LOCK_NAMESPACE, migrate } from './migrate';
 import { migrationSql } from './migrations';
@@ -182,6 +182,18 @@ export class PostgresScheduleStore implements ScheduleStore {
 
   pausedTenants(): Promise<string[]> {
     return pausedTenants(this.pool, this.quoted);
+  }
+
+  /** Under the statics' lock (tenant '', never a tenant id): one statement, then afterCommit. */
+  writeStaticPause<T>(name: string, paused: boolean, afterCommit: () => Promise<T>): Promise<T> {
+    return this.locked([''], async (client) => {
+      await writeStaticPause(client, this.quoted, name, paused);
+      return afterCommit();
+    });
+  }
+
+  pausedStatics(): Promise<string[]> {
+    return pausedStatics(this.pool, this.quoted);
   }
 
   /**

@@ -51,3 +51,25 @@ export async function pausedTenants(pool: Pool, q: string): Promise<string[]> {
   );
   return rows.map((r) => r.tenant_id);
 }
+
+/** pauseStatic / resumeStatic in one transaction on `client` (holding the statics' lock). */
+export async function writeStaticPause(
+  client: PoolClient,
+  q: string,
+  name: string,
+  paused: boolean,
+): Promise<void> {
+  await client.query(
+    paused
+      ? `INSERT INTO ${q}.paused_statics (name) VALUES ($1) ON CONFLICT DO NOTHING`
+      : `DELETE FROM ${q}.paused_statics WHERE name = $1`,
+    [name],
+  );
+}
+
+export async function pausedStatics(pool: Pool, q: string): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT name FROM ${q}.paused_statics ORDER BY name`,
+  );
+  return rows.map((r) => r.name);
+}

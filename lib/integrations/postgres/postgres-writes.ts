@@ -16,10 +16,11 @@ export interface Row {
   updated_at: Date;
   finished_at: Date | null;
   last_completed_fire_at: Date | null;
+  anchor_at: Date | null;
 }
 
 export const COLUMNS =
-  'tenant_id, id, definition, version, updated_at, finished_at, last_completed_fire_at';
+  'tenant_id, id, definition, version, updated_at, finished_at, last_completed_fire_at, anchor_at';
 
 export function toRecord(row: Row): StoredScheduleRecord {
   return {
@@ -30,6 +31,7 @@ export function toRecord(row: Row): StoredScheduleRecord {
     updatedAt: row.updated_at,
     finished: row.finished_at !== null,
     lastCompletedFireAt: row.last_completed_fire_at,
+    anchorAt: row.anchor_at,
   };
 }
 
@@ -103,15 +105,21 @@ export async function applyChanges(
     const rows = [...dirty.values()];
     const written = await client.query<Row>(
       // finished_at: kept by a pause/resume (k; 'epoch' only marks it, a new row never has k),
-      // cleared by an upsert that changes the schedule.
-      `INSERT INTO ${q}.schedules AS s (tenant_id, id, definition, version, updated_at, finished_at)
-       SELECT t, i, d, v, clock_timestamp(), CASE WHEN k THEN 'epoch'::timestamptz END
+      // cleared by an upsert that changes the schedule. anchor_at: an interval's, now (in ms)
+      // when it gets a new `every`, kept while `every` stays the same.
+      `INSERT INTO ${q}.schedules AS s
+         (tenant_id, id, definition, version, updated_at, finished_at, anchor_at)
+       SELECT t, i, d, v, clock_timestamp(), CASE WHEN k THEN 'epoch'::timestamptz END,
+              CASE WHEN d ? 'every' THEN date_trunc('milliseconds', clock_timestamp()) END
          FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::bigint[], $5::bool[])
            AS u(t, i, d, v, k)
        ON CONFLICT (tenant_id, id) DO UPDATE
          SET definition = excluded.definition, version = excluded.version,
              updated_at = excluded.updated_at,
-             finished_at = CASE WHEN excluded.finished_at IS NOT NULL THEN s.finished_at END
+             finished_at = CASE WHEN excluded.finished_at IS NOT NULL THEN s.finished_at END,
+             anchor_at = CASE
+               WHEN s.anchor_at IS NOT NULL AND s.definition -> 'every' = excluded.definition -> 'every'
+               THEN s.anchor_at ELSE excluded.anchor_at END
        RETURNING ${COLUMNS}`,
       [
         rows.map((r) => r.tenantId),

@@ -43,7 +43,9 @@ describe('PostgresScheduleStore migrations', () => {
     await Promise.all(stores.map((s) => s.init()));
     await Promise.all(stores.map((s) => s.close()));
     expect(await tables('many_at_once')).toEqual([
+      'paused_statics',
       'paused_tenants',
+      'pruned_runs',
       'runs',
       'schedules',
       'schema_migrations',
@@ -119,10 +121,14 @@ describe('PostgresScheduleStore migrations', () => {
       () => new PostgresScheduleStore({ connectionString: pg.url, schema: 'earlier' }),
     );
     await Promise.all(stores.map((s) => s.init()));
-    expect(await applied('earlier')).toEqual([1, 2, 3, 4]);
+    expect(await applied('earlier')).toEqual([1, 2, 3, 4, 5]);
     const [store] = stores;
     const [old] = await store.runHistory('t', 'old', 10);
-    expect(old).toMatchObject({ fencingToken: 1, result: null });
+    // Numbered like the runs recorded after migration 5; written before it, no recorded_at.
+    expect(old).toMatchObject({ fencingToken: 1, result: null, sequence: 1 });
+    expect((await sql.query('SELECT recorded_at FROM earlier.runs')).rows).toEqual([
+      { recorded_at: null },
+    ]);
     const t0 = new Date();
     await store.recordRuns([
       { ...old, scheduleId: 'new', fireTime: t0, endedAt: t0, result: { status: 200 } },

@@ -259,6 +259,8 @@ describe('PostgresScheduleStore.recordRunColumns', () => {
         error: null,
         pod: 'host:1',
         result: { status: 200, durationMs: 20 },
+        // Recorded twice, stored once: the first run of the schedule.
+        sequence: 1,
       });
       expect(await read('a"b', '{x}')).toMatchObject({
         attempt: 2,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import {
@@ -6,13 +7,14 @@ import {
   ScheduleStoreUnavailableError,
   TenantQuotaExceededError,
   type ScheduleInput,
+  type ScheduleStore,
 } from 'nestjs-redis-scheduler';
 import { PostgresScheduleStore } from '../../../lib/integrations/postgres';
 import { ScheduleReconciler } from '../../../lib/reconcile/schedule-reconciler';
 import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
 import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
-import { recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
+import { everySecondStatic, recordingHandlers, resetRecorder, runs } from '../../fixtures/recorder';
 import { sleep, waitFor } from '../../support/wait-for';
 
 let pg: PostgresServerHandle;
@@ -42,20 +44,22 @@ describe('tenant operations, one-offs, intervals and history with a PostgreSQL s
   let prefix: string;
   const query = async <R extends Record<string, unknown>>(text: string, values: unknown[] = []) =>
     (await sql.query<R>(text.replaceAll('{s}', `"${schema}"`), values)).rows;
-  const boot = (maxSchedulesPerTenant = 100) =>
+  const newStore = () =>
+    new PostgresScheduleStore({ connectionString: pg.url, schema, connectionTimeoutMs: 1_000 });
+  const boot = (
+    maxSchedulesPerTenant = 100,
+    providers: Provider[] = [recordingHandlers('a')],
+    store: ScheduleStore = newStore(),
+  ) =>
     createApp(
       {
         redis: { host: redisServer.host, port: redisServer.port, maxRetriesPerRequest: 1 },
         keyPrefix: prefix,
         tenantGuards: { maxSchedulesPerTenant, minIntervalMs: 0 },
-        store: new PostgresScheduleStore({
-          connectionString: pg.url,
-          schema,
-          connectionTimeoutMs: 1_000,
-        }),
+        store,
         reconcileIntervalMs: 60_000,
       },
-      [recordingHandlers('a')],
+      providers,
     );
   const flushRedisAndReconcile = async () => {
     await app.module.get<Redis>(REDIS_SCHEDULER_CLIENT).flushall();
@@ -171,12 +175,127 @@ describe('tenant operations, one-offs, intervals and history with a PostgreSQL s
     );
     const history = await app.scheduler.history('acme', 'sec');
     expect(history.map((r) => r.fireTime)).toEqual(stored.map((r) => r.fire_time));
-    expect(history[0]).toMatchObject({ sequence: 0, podId: stored[0].pod, status: 'succeeded' });
+    expect(history[0]).toMatchObject({ podId: stored[0].pod, status: 'succeeded' });
+    // Numbered as the Redis ring numbers them: 1 for the first run, newest first.
+    expect(history.map((r) => r.sequence)).toEqual(stored.map((_, i) => stored.length - i));
     const described = await app.scheduler.describe('acme', 'sec', { last: 1 });
     expect(described?.lastRuns.map((r) => r.fireTime)).toEqual([stored[0].fire_time]);
     // From PostgreSQL, not from Redis's ring: gone there, gone here.
     await query("DELETE FROM {s}.runs WHERE schedule_id = 'sec'");
     expect(await app.scheduler.history('acme', 'sec')).toEqual([]);
     expect((await app.scheduler.describe('acme', 'sec'))?.lastRuns).toEqual([]);
+  });
+
+  it('keeps pauseStatic in PostgreSQL: after Redis data loss the static is written back paused; resumed, it fires', async () => {
+    app = await boot(100, [recordingHandlers('a'), everySecondStatic('a', 'nightly')]);
+    const fired = () => runs.filter((r) => r.scheduleId === 'nightly').length;
+    await waitFor(() => fired() > 0, { message: 'the static fired' });
+    expect(await app.scheduler.pauseStatic('nightly')).toMatchObject({ state: 'paused' });
+    expect(await query('SELECT name FROM {s}.paused_statics')).toEqual([{ name: 'nightly' }]);
+    // A static no pod declares: null, and nothing stored.
+    expect(await app.scheduler.pauseStatic('nobody')).toBeNull();
+    expect(await query('SELECT name FROM {s}.paused_statics')).toHaveLength(1);
+
+    // Redis loses everything: the repair writes the static back, paused.
+    expect(await flushRedisAndReconcile()).toMatchObject({ statics: 1, failed: [] });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({
+      enabled: false,
+      state: 'paused',
+      nextFireAt: null,
+    });
+    const before = fired();
+    // Negative observation window: a paused every-second static does not fire.
+    await sleep(2_500);
+    expect(fired()).toBe(before);
+    // Identical on the next pass: nothing to repair.
+    expect(await app.module.get(ScheduleReconciler).reconcile()).toMatchObject({ statics: 0 });
+
+    // A pod booting on a Redis that lost the static writes it paused too (the boot sync reads it).
+    await app.close();
+    await redisServer.client().flushall();
+    app = await boot(100, [recordingHandlers('a'), everySecondStatic('a', 'nightly')]);
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'paused' });
+
+    // PostgreSQL down: a typed error, and Redis keeps the pause.
+    await pg.down();
+    try {
+      await expect(app.scheduler.resumeStatic('nightly')).rejects.toBeInstanceOf(
+        ScheduleStoreUnavailableError,
+      );
+    } finally {
+      await pg.up();
+    }
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'paused' });
+
+    expect(await app.scheduler.resumeStatic('nightly')).toMatchObject({ state: 'active' });
+    expect(await query('SELECT name FROM {s}.paused_statics')).toEqual([]);
+    await waitFor(() => fired() > before, { message: 'the resumed static fired' });
+    // Resumed in the store: written back active after another loss.
+    await flushRedisAndReconcile();
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'active' });
+  });
+
+  it("a pass pauses or resumes a static whose pause in Redis differs from the store's (its Redis write failed after the commit)", async () => {
+    app = await boot(100, [recordingHandlers('a'), everySecondStatic('a', 'nightly')]);
+    const reconcile = () => app.module.get(ScheduleReconciler).reconcile();
+    // Committed, not applied: the store holds it paused, Redis does not.
+    await query("INSERT INTO {s}.paused_statics (name) VALUES ('nightly')");
+    expect(await reconcile()).toMatchObject({ statics: 1 });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'paused' });
+    // In agreement now: nothing to repair.
+    expect(await reconcile()).toMatchObject({ statics: 0 });
+    // A resume committed, not applied.
+    await query("DELETE FROM {s}.paused_statics WHERE name = 'nightly'");
+    expect(await reconcile()).toMatchObject({ statics: 1 });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'active' });
+  });
+
+  it('a store without static pauses still works: pauseStatic is kept in Redis only', async () => {
+    const pgStore = newStore();
+    // The required methods only (no writeStaticPause, pausedStatics or history).
+    const narrow: ScheduleStore = {
+      init: pgStore.init.bind(pgStore),
+      close: pgStore.close.bind(pgStore),
+      write: pgStore.write.bind(pgStore),
+      get: pgStore.get.bind(pgStore),
+      changedSince: pgStore.changedSince.bind(pgStore),
+      page: pgStore.page.bind(pgStore),
+      lockTenants: pgStore.lockTenants.bind(pgStore),
+      writeTenant: pgStore.writeTenant.bind(pgStore),
+      pausedTenants: pgStore.pausedTenants.bind(pgStore),
+    };
+    app = await boot(100, [recordingHandlers('a'), everySecondStatic('a', 'nightly')], narrow);
+    expect(await app.scheduler.pauseStatic('nightly')).toMatchObject({ state: 'paused' });
+    expect(await query('SELECT name FROM {s}.paused_statics')).toEqual([]);
+    // Lost with Redis's data: written back as declared.
+    expect(await flushRedisAndReconcile()).toMatchObject({ statics: 1 });
+    expect(await app.scheduler.getStatic('nightly')).toMatchObject({ state: 'active' });
+  });
+
+  it('writes an interval back after Redis data loss on its stored anchor: fire times stay anchor + k × every', async () => {
+    app = await boot();
+    const every = 1_500;
+    await app.scheduler.upsert(input({ id: 'grid', cron: undefined, every }));
+    const [{ anchor_at: anchor }] = await query<{ anchor_at: Date }>(
+      "SELECT anchor_at FROM {s}.schedules WHERE id = 'grid'",
+    );
+    const fires = () => runs.filter((r) => r.scheduleId === 'grid').map((r) => r.fireTime);
+    const onGrid = (ms: number) => (ms - anchor.getTime()) % every === 0;
+    await waitFor(() => fires().length >= 2, { message: 'two fire times before the loss' });
+    expect(await flushRedisAndReconcile()).toMatchObject({ created: 1, failed: [] });
+    const next = (await app.scheduler.get('acme', 'grid'))?.nextFireAt?.getTime() ?? NaN;
+    expect(onGrid(next)).toBe(true);
+    const n = fires().length;
+    await waitFor(() => fires().length >= n + 2, { message: 'two fire times after the loss' });
+    expect(fires().filter((ms) => !onGrid(ms))).toEqual([]);
+    // Paused, resumed and changed in its payload: the same anchor; a new every: a new one.
+    await app.scheduler.pause('acme', 'grid');
+    await app.scheduler.resume('acme', 'grid');
+    await app.scheduler.upsert(input({ id: 'grid', cron: undefined, every, payload: { n: 2 } }));
+    const anchorNow = async () =>
+      (await query<{ a: Date }>("SELECT anchor_at AS a FROM {s}.schedules WHERE id = 'grid'"))[0].a;
+    expect(await anchorNow()).toEqual(anchor);
+    await app.scheduler.upsert(input({ id: 'grid', cron: undefined, every: 2_000 }));
+    expect((await anchorNow()).getTime()).toBeGreaterThan(anchor.getTime());
   });
 });
