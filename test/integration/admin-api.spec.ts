@@ -210,6 +210,19 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     expect(mismatch.body).toMatchObject({ statusCode: 400, field: 'id' });
   });
 
+  it('refuses "." and ".." as ids: no URL names them (fetch and browsers resolve them away)', async () => {
+    for (const id of ['.', '..']) {
+      const posted = await call('POST', '/tenants/acme/schedules', { ...DAILY, id });
+      expect(posted.body).toMatchObject({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        field: 'id',
+      });
+    }
+    const listed = await call('GET', '/tenants/acme/schedules?limit=1000');
+    expect(listed.body.items.map((s: { id: string }) => s.id)).not.toContain('..');
+  });
+
   it('pauses and resumes a schedule, 404 for an unknown one', async () => {
     await call('PUT', '/tenants/acme/schedules/pausable', DAILY);
     const paused = await call('POST', '/tenants/acme/schedules/pausable/pause');
