@@ -177,6 +177,15 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     expect(bad.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'limit' });
     const unknown = await call('GET', '/tenants/pages/schedules?page=2');
     expect(unknown.body).toMatchObject({ statusCode: 400, field: 'page' });
+    // A cursor no page returned: the scheduler's own code, and the field it is about.
+    for (const path of ['/tenants/pages/schedules?cursor=%7B', '/tenants?cursor=%7B']) {
+      const forged = await call('GET', path);
+      expect(forged.body).toMatchObject({
+        statusCode: 400,
+        code: 'INVALID_OPTIONS',
+        field: 'cursor',
+      });
+    }
   });
 
   it('describes a schedule with its next fire times (?next=5), 404 for an unknown one', async () => {

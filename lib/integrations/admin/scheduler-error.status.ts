@@ -82,6 +82,8 @@ export function fieldOf(error: SchedulerError): string | undefined {
   if (error instanceof UnknownTimeZoneError) return 'timeZone';
   if (error instanceof UnknownHandlerError) return 'handler';
   if (error instanceof PayloadTooLargeError) return 'payload';
+  // A paging option (cursor, limit) the scheduler refused; never a module option here.
+  if (error instanceof InvalidOptionsError && /^[\w.]+$/.test(error.option)) return error.option;
   if (error instanceof IntervalTooShortError) {
     return error.expression.startsWith('every ') ? 'every' : 'cron';
   }
