@@ -50,7 +50,10 @@ describe.each(PLATFORMS)('the admin API on %s with Redis down', (platform) => {
     });
     expect(Date.now() - started).toBeLessThan(DOWN_MS / 3);
     // The public OpenAPI document needs no Redis.
-    expect((await app.call('GET', '/scheduler/openapi.json')).status).toBe(200);
+    const document = await app.call('GET', '/scheduler/openapi.json');
+    expect(document.status).toBe(200);
+    const paths = document.body?.paths as Record<string, Record<string, { responses: object }>>;
+    expect(paths['/scheduler/tenants/{tenantId}/schedules'].get.responses).toHaveProperty('503');
 
     await back;
     await waitFor(
