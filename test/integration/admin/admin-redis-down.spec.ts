@@ -63,4 +63,27 @@ describe.each(PLATFORMS)('the admin API on %s with Redis down', (platform) => {
       { message: 'a 200 once Redis is back', timeoutMs: 30_000 },
     );
   });
+
+  it('answers 503 REDIS_UNAVAILABLE when Redis hangs with the connection open, 200 once it answers', async () => {
+    app = await startAdminHttpApp(platform, {
+      imports: [
+        RedisSchedulerModule.forRoot({ redis: server.url, keyPrefix: freshPrefix() }),
+        SchedulerAdminModule.forRoot({ path: 'scheduler', auth: AUTH }),
+      ],
+    });
+    server.pause();
+    try {
+      const started = Date.now();
+      const hung = await app.call('GET', '/scheduler/tenants/acme/schedules', { key: ADMIN_KEY });
+      expect({ status: hung.status, code: hung.body?.code }).toEqual({
+        status: 503,
+        code: 'REDIS_UNAVAILABLE',
+      });
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      server.resume();
+    }
+    const back = await app.call('GET', '/scheduler/tenants/acme/schedules', { key: ADMIN_KEY });
+    expect(back.status).toBe(200);
+  });
 });
