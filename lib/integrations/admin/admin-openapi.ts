@@ -67,7 +67,7 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
     ...route.errors,
     ...(route.access === 'public' ? [] : [401, 403, 429]),
     500,
-    ...(route.access === 'public' ? [] : [503]),
+    ...(route.access === 'public' || route.access === 'any' ? [] : [503]),
   ];
   const op: JsonSchema = {
     operationId: id,

@@ -12,8 +12,7 @@ const PING_TIMEOUT_MS = 2_000;
  * Runs after SchedulerAdminGuard: a route that reads or writes Redis is refused with 503
  * REDIS_UNAVAILABLE while the scheduler's client is not connected, or when Redis does not answer
  * a PING within PING_TIMEOUT_MS (a hung or partitioned server keeps the connection open), instead
- * of waiting for as long as Redis is down (ioredis queues commands until it reconnects). Public
- * routes need no Redis.
+ * of waiting for as long as Redis is down (ioredis queues commands until it reconnects).
  */
 @Injectable()
 export class RedisAvailableGuard implements CanActivate {
@@ -28,7 +27,9 @@ export class RedisAvailableGuard implements CanActivate {
       ADMIN_ROUTE_METADATA,
       context.getHandler(),
     );
-    if (operation !== undefined && ADMIN_ROUTES[operation].access === 'public') return true;
+    // The dashboard's files, the OpenAPI document and whoami read no Redis.
+    const access = operation === undefined ? 'admin' : ADMIN_ROUTES[operation].access;
+    if (access === 'public' || access === 'any') return true;
     if (this.client.status !== 'ready') throw new AdminRedisUnavailableError();
     if (!(await this.monitor.pingRedis(PING_TIMEOUT_MS)).ok) throw new AdminRedisUnavailableError();
     return true;

@@ -54,6 +54,10 @@ describe.each(PLATFORMS)('the admin API on %s with Redis down', (platform) => {
     expect(document.status).toBe(200);
     const paths = document.body?.paths as Record<string, Record<string, { responses: object }>>;
     expect(paths['/scheduler/tenants/{tenantId}/schedules'].get.responses).toHaveProperty('503');
+    // whoami reads no Redis: it still answers.
+    expect((await app.call('GET', '/scheduler/whoami', { key: ADMIN_KEY })).body).toEqual({
+      kind: 'admin',
+    });
 
     await back;
     await waitFor(
