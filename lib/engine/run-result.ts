@@ -12,6 +12,8 @@ const TOO_LARGE = new Error('result too large');
  */
 export function resultJson(value: unknown): string {
   if (value === undefined || value === null) return '';
+  // A Buffer's toJSON() copies every byte into an array before the replacer sees it.
+  if (tooLargeView(value)) return '';
   let json: string | undefined;
   // A lower bound of the JSON's size so far: each value written takes at least a character, a
   // string at least its length, an object's key at least its length.
@@ -19,6 +21,8 @@ export function resultJson(value: unknown): string {
   try {
     json = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return v;
+      // JSON.stringify lists every index of a typed array as a string key before writing any.
+      if (tooLargeView(v)) throw TOO_LARGE;
       written += (Array.isArray(this) ? 0 : key.length) + (typeof v === 'string' ? v.length : 1);
       if (written > MAX_RESULT_BYTES) throw TOO_LARGE;
       return v;
@@ -31,6 +35,15 @@ export function resultJson(value: unknown): string {
   // A UTF-8 character takes at most 3 bytes per UTF-16 unit: count bytes only near the bound.
   if (json.length * 3 > MAX_RESULT_BYTES && Buffer.byteLength(json) > MAX_RESULT_BYTES) return '';
   return json;
+}
+
+/**
+ * A typed array or Buffer whose JSON cannot fit: each element takes two characters at least (a
+ * digit and a comma; a Buffer's JSON is its bytes as an array).
+ */
+function tooLargeView(value: unknown): boolean {
+  if (!ArrayBuffer.isView(value) || value instanceof DataView) return false;
+  return (value as unknown as ArrayLike<unknown>).length * 2 > MAX_RESULT_BYTES;
 }
 
 /** A kept result read back: its value, or null for none (or text that is not JSON). */

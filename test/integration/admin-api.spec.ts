@@ -177,6 +177,15 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     expect(bad.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'limit' });
     const unknown = await call('GET', '/tenants/pages/schedules?page=2');
     expect(unknown.body).toMatchObject({ statusCode: 400, field: 'page' });
+    // A cursor no page returned: the scheduler's own code, and the field it is about.
+    for (const path of ['/tenants/pages/schedules?cursor=%7B', '/tenants?cursor=%7B']) {
+      const forged = await call('GET', path);
+      expect(forged.body).toMatchObject({
+        statusCode: 400,
+        code: 'INVALID_OPTIONS',
+        field: 'cursor',
+      });
+    }
   });
 
   it('describes a schedule with its next fire times (?next=5), 404 for an unknown one', async () => {
@@ -208,6 +217,19 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
     expect(replaced.body).toMatchObject({ id: 'put', cron: '0 10 * * *' });
     const mismatch = await call('PUT', '/tenants/acme/schedules/put', { ...DAILY, id: 'other' });
     expect(mismatch.body).toMatchObject({ statusCode: 400, field: 'id' });
+  });
+
+  it('refuses "." and ".." as ids: no URL names them (fetch and browsers resolve them away)', async () => {
+    for (const id of ['.', '..']) {
+      const posted = await call('POST', '/tenants/acme/schedules', { ...DAILY, id });
+      expect(posted.body).toMatchObject({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        field: 'id',
+      });
+    }
+    const listed = await call('GET', '/tenants/acme/schedules?limit=1000');
+    expect(listed.body.items.map((s: { id: string }) => s.id)).not.toContain('..');
   });
 
   it('pauses and resumes a schedule, 404 for an unknown one', async () => {

@@ -13,6 +13,7 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE)',
   429: 'Too many requests for this key (RATE_LIMITED)',
   500: 'Unexpected error (INTERNAL_ERROR), logged by the server',
+  503: 'Redis is down or unreachable (REDIS_UNAVAILABLE): retry later',
 };
 
 const TAGS: Record<AdminRouteSpec['access'], string> = {
@@ -62,7 +63,12 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
   const success = schema
     ? { description: 'Success', content: { [route.media ?? 'application/json']: { schema } } }
     : { description: 'Done' };
-  const errors = [...route.errors, ...(route.access === 'public' ? [] : [401, 403, 429]), 500];
+  const errors = [
+    ...route.errors,
+    ...(route.access === 'public' ? [] : [401, 403, 429]),
+    500,
+    ...(route.access === 'public' || route.access === 'any' ? [] : [503]),
+  ];
   const op: JsonSchema = {
     operationId: id,
     summary: route.summary,

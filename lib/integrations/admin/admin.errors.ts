@@ -37,3 +37,13 @@ export class ScheduleExistsError extends SchedulerError {
     );
   }
 }
+
+/**
+ * The scheduler's Redis client is not connected (Redis is down or unreachable) when an admin
+ * request comes (503): answered at once instead of waiting for Redis to come back.
+ */
+export class AdminRedisUnavailableError extends SchedulerError {
+  constructor() {
+    super('REDIS_UNAVAILABLE', 'The scheduler cannot reach Redis right now; retry later.');
+  }
+}

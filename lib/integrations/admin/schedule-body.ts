@@ -79,6 +79,15 @@ export function toScheduleInput(
   }
   const id = path.id ?? ids.id;
   if (id === undefined) throw new AdminValidationError('id', 'required');
+  // URLs resolve '.' and '..' (even as %2E) away: no route of this API could name them again.
+  for (const [name, value] of [
+    ['tenantId', path.tenantId],
+    ['id', id],
+  ] as const) {
+    if (value === '.' || value === '..') {
+      throw new AdminValidationError(name, `"${value}" cannot be part of a URL; choose another`);
+    }
+  }
   refuseRedactedHeaders(body);
   return { ...body, tenantId: path.tenantId, id } as ScheduleInput;
 }

@@ -18,6 +18,7 @@ import {
 } from './scheduler-admin.constants';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
+import { RedisAvailableGuard } from './redis-available.guard';
 import { toScheduleInput } from './schedule-body';
 import { JsonBody } from './json-body.decorator';
 import { redactSchedule } from './header-redaction';
@@ -38,7 +39,7 @@ function found<T>(value: T | null, tenantId: string, id: string): T {
  * goes through redactSchedule: header values of HTTP targets are write-only.
  */
 @Controller()
-@UseGuards(SchedulerAdminGuard)
+@UseGuards(SchedulerAdminGuard, RedisAvailableGuard)
 @UseFilters(SchedulerAdminExceptionFilter)
 export class SchedulerAdminController {
   constructor(

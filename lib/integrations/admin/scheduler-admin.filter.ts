@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { SchedulerError } from '../../index';
+import { AdminRedisUnavailableError } from './admin.errors';
 import { fieldOf, statusOf } from './scheduler-error.status';
 
 /** The body of every error the admin API answers. */
@@ -66,7 +67,9 @@ export class SchedulerAdminExceptionFilter implements ExceptionFilter {
     let body = toErrorBody(exception);
     if (body === undefined || body.statusCode >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error(`Admin request failed: ${error.name}: ${error.message}`, error.stack);
+      // Redis down is logged by the scheduler's connection already, not once per request here.
+      if (!(exception instanceof AdminRedisUnavailableError))
+        this.logger.error(`Admin request failed: ${error.name}: ${error.message}`, error.stack);
       body = {
         statusCode: body?.statusCode ?? 500,
         code: body?.code ?? 'INTERNAL_ERROR',

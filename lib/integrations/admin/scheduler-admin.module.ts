@@ -8,6 +8,7 @@ import { SchedulerDashboardController } from './dashboard/scheduler-dashboard.co
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
+import { RedisAvailableGuard } from './redis-available.guard';
 import {
   ADMIN_PATH,
   SCHEDULER_ADMIN_MODULE_OPTIONS,
@@ -38,6 +39,7 @@ import type { SchedulerAdminOptions } from './scheduler-admin.options';
     },
     AdminCircuits,
     SchedulerAdminGuard,
+    RedisAvailableGuard,
     SchedulerAdminExceptionFilter,
   ],
 })

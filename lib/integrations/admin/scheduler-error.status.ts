@@ -22,7 +22,12 @@ import {
   UnknownHandlerError,
   UnknownTimeZoneError,
 } from '../../index';
-import { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
+import {
+  AdminRedisUnavailableError,
+  AdminValidationError,
+  ScheduleExistsError,
+  ScheduleNotFoundError,
+} from './admin.errors';
 import { InvalidAdminAuthOptionsError, InvalidApiKeyError } from './auth';
 
 type ErrorClass = abstract new (...args: never[]) => SchedulerError;
@@ -51,6 +56,7 @@ export const SCHEDULER_ERROR_STATUS: ReadonlyMap<ErrorClass, number> = new Map<E
   [PayloadTooLargeError, 413],
   // Redis or the store is down: the write may be retried.
   [RedisUnavailableError, 503],
+  [AdminRedisUnavailableError, 503],
   [ScheduleStoreUnavailableError, 503],
   // Saved in the store, applied to Redis by the reconciler: accepted, not failed.
   [ScheduleNotAppliedError, 202],
@@ -76,6 +82,8 @@ export function fieldOf(error: SchedulerError): string | undefined {
   if (error instanceof UnknownTimeZoneError) return 'timeZone';
   if (error instanceof UnknownHandlerError) return 'handler';
   if (error instanceof PayloadTooLargeError) return 'payload';
+  // A paging option (cursor, limit) the scheduler refused; never a module option here.
+  if (error instanceof InvalidOptionsError && /^[\w.]+$/.test(error.option)) return error.option;
   if (error instanceof IntervalTooShortError) {
     return error.expression.startsWith('every ') ? 'every' : 'cron';
   }
