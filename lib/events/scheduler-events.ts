@@ -49,14 +49,16 @@ export interface SchedulerEventMap {
    */
   'schedules.reconciled': ReconcileReport;
   /**
-   * A call target's circuit breaker changed state on this pod (the 'http' handler's per-host
-   * breakers emit it; metrics and dashboards read it).
+   * A call target's circuit breaker changed state on this pod (the 'http' handler's breakers,
+   * one per tenant and host, emit it; metrics and dashboards read it).
    */
   'target.circuit': TargetCircuitEvent;
 }
 
 /** A call target's circuit breaker state: see the 'target.circuit' event. */
 export interface TargetCircuitEvent {
+  /** The tenant whose calls the breaker counts ('' for static schedules): breakers are per tenant. */
+  tenantId: string;
   /** The target's `host[:port]`. */
   host: string;
   /** closed: calls pass; open: calls fail fast; half-open: one probe call passes. */

@@ -149,7 +149,7 @@ describe('SchedulerAdminModule options', () => {
 });
 
 describe('circuits, with HttpTargetsModule in the app', () => {
-  it('lists every circuit for an admin, and per tenant those of the hosts its schedules call', async () => {
+  it('lists every circuit for an admin, and per tenant only its own, of the hosts its schedules call', async () => {
     const api = await start('express', [
       scheduler(),
       HttpTargetsModule.forRoot({
@@ -169,19 +169,34 @@ describe('circuits, with HttpTargetsModule in the app', () => {
     expect((await create('acme', 'http://127.0.0.1:9/hook')).status).toBe(201);
     expect((await create('globex', 'http://127.0.0.2:9/hook')).status).toBe(201);
     const breakers = api.app.get(HttpTargetBreakers, { strict: false });
-    breakers.record('127.0.0.1:9', 'failure', false);
-    breakers.record('127.0.0.2:9', 'failure', false);
+    breakers.record('acme', '127.0.0.1:9', 'failure', false);
+    breakers.record('globex', '127.0.0.2:9', 'failure', false);
+    // globex's failures on acme's host: globex's own circuit, not acme's.
+    breakers.record('globex', '127.0.0.1:9', 'failure', false);
 
+    type Row = { tenantId: string; host: string; state: string; consecutiveFailures: number };
+    const rows = (items: Row[]) =>
+      items.map((c) => [c.tenantId, c.host, c.state, c.consecutiveFailures]);
     const all = await api.call('GET', '/scheduler/circuits');
-    expect(all.body.items.map((c: { host: string; state: string }) => [c.host, c.state])).toEqual([
-      ['127.0.0.1:9', 'open'],
-      ['127.0.0.2:9', 'open'],
+    expect(rows(all.body.items)).toEqual([
+      ['acme', '127.0.0.1:9', 'open', 1],
+      ['globex', '127.0.0.1:9', 'open', 1],
+      ['globex', '127.0.0.2:9', 'open', 1],
     ]);
     const acme = await api.call('GET', '/scheduler/tenants/acme/circuits');
-    expect(acme.body.items).toEqual([
-      expect.objectContaining({ host: '127.0.0.1:9', state: 'open', consecutiveFailures: 1 }),
-    ]);
+    expect(rows(acme.body.items)).toEqual([['acme', '127.0.0.1:9', 'open', 1]]);
     expect(typeof acme.body.items[0].openedAt).toBe('string');
+    // globex sees its own circuit of acme's host, never acme's count.
+    const globex = await api.call('GET', '/scheduler/tenants/globex/circuits');
+    expect(rows(globex.body.items)).toEqual([
+      ['globex', '127.0.0.1:9', 'open', 1],
+      ['globex', '127.0.0.2:9', 'open', 1],
+    ]);
+    // A closed circuit of a host acme calls is still acme's alone.
+    breakers.record('acme', '127.0.0.1:9', 'success', false);
+    breakers.record('globex', '127.0.0.1:9', 'failure', false);
+    const closed = await api.call('GET', '/scheduler/tenants/acme/circuits');
+    expect(rows(closed.body.items)).toEqual([['acme', '127.0.0.1:9', 'closed', 0]]);
     const none = await api.call('GET', '/scheduler/tenants/initech/circuits');
     expect(none.body).toEqual({ items: [] });
   });

@@ -496,6 +496,33 @@ describe('header values', () => {
 });
 
 describe('the circuit breaker', () => {
+  it("is per tenant and host: another tenant's failures on a shared host neither open nor show", async () => {
+    const p = await pod(freshPrefix(), { breaker: { failureThreshold: 2, coolDownMs: 60_000 } });
+    const host = new URL(base).host;
+    answer = (hit) => ({ status: hit.path.startsWith('/hooks/broken') ? 503 : 200 });
+    // globex's schedule points at a failing endpoint of the host acme's schedule calls.
+    await p.scheduler.upsert(
+      hook({ tenantId: 'globex', id: 'bad', payload: { url: `${base}/hooks/broken` } }),
+    );
+    await waitFor(() => p.breakers.circuit('globex', host).state === 'open', {
+      message: "globex's circuit to open",
+    });
+    await p.scheduler.upsert(hook({ payload: { url: `${base}/hooks/fine` } }));
+    await waitFor(() => hits.filter((h) => h.path === '/hooks/fine').length >= 2, {
+      message: "acme's calls to go through",
+    });
+    expect(p.breakers.circuit('acme', host)).toMatchObject({
+      tenantId: 'acme',
+      state: 'closed',
+      consecutiveFailures: 0,
+    });
+    expect(p.breakers.circuits('acme')).toEqual([]);
+    expect(p.breakers.circuits('globex')).toEqual([
+      expect.objectContaining({ tenantId: 'globex', host, state: 'open', consecutiveFailures: 2 }),
+    ]);
+    expect(p.breakers.circuits()).toEqual(p.breakers.circuits('globex'));
+  });
+
   it('opens after N failures, fails fast while open, probes after the cool-down and closes', async () => {
     const p = await pod(freshPrefix(), { breaker: { failureThreshold: 2, coolDownMs: 2_500 } });
     const host = new URL(base).host;
@@ -503,7 +530,7 @@ describe('the circuit breaker', () => {
     p.events.on('target.circuit', (e) => changes.push(e));
     answer = () => ({ status: 503 });
     await p.scheduler.upsert(hook({ payload: { url: `${base}/hooks/b` } }));
-    await waitFor(() => p.breakers.circuit(host).state === 'open', {
+    await waitFor(() => p.breakers.circuit('acme', host).state === 'open', {
       message: 'the circuit to open',
     });
     const callsWhenOpened = hits.length;
@@ -512,9 +539,10 @@ describe('the circuit breaker', () => {
       recorded.find((e) => /Circuit open for 127\.0\.0\.1/.test(e)),
     );
     expect(fastFailure).toMatch(/is probed again from \d{4}-/);
-    const opened = p.breakers.circuit(host);
+    const opened = p.breakers.circuit('acme', host);
     expect(p.breakers.circuits()).toEqual([
       expect.objectContaining({
+        tenantId: 'acme',
         host,
         state: 'open',
         consecutiveFailures: 2,
@@ -522,7 +550,7 @@ describe('the circuit breaker', () => {
       }),
     ]);
     answer = () => ({ status: 200 });
-    await waitFor(() => p.breakers.circuit(host).state === 'closed', {
+    await waitFor(() => p.breakers.circuit('acme', host).state === 'closed', {
       message: 'the probe to close it',
     });
     const { openedAt, retryAt } = opened;
@@ -537,9 +565,9 @@ describe('the circuit breaker', () => {
     await p.scheduler.pause('acme', 'hook');
     // Each change of state, once, as the 'target.circuit' event (metrics read it).
     expect(changes).toEqual([
-      { host, state: 'open', consecutiveFailures: 2 },
-      { host, state: 'half-open', consecutiveFailures: 2 },
-      { host, state: 'closed', consecutiveFailures: 0 },
+      { tenantId: 'acme', host, state: 'open', consecutiveFailures: 2 },
+      { tenantId: 'acme', host, state: 'half-open', consecutiveFailures: 2 },
+      { tenantId: 'acme', host, state: 'closed', consecutiveFailures: 0 },
     ]);
   });
 });

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HTTP_TARGET_CIRCUITS, SchedulerService } from '../../index';
 
-/** A host's circuit breaker as `nestjs-redis-scheduler/http` reports it (HttpTargetCircuit). */
+/** A tenant's circuit breaker of a host as `nestjs-redis-scheduler/http` reports it (HttpTargetCircuit). */
 export interface AdminCircuit {
+  /** The tenant whose calls it counts ('' for static schedules). */
+  tenantId: string;
   host: string;
   state: 'closed' | 'open' | 'half-open';
   consecutiveFailures: number;
@@ -13,8 +15,8 @@ export interface AdminCircuit {
 
 /** What the admin API reads of HttpTargetBreakers, found through the core's token. */
 interface CircuitSource {
-  circuit(host: string): AdminCircuit;
-  circuits(): AdminCircuit[];
+  circuit(tenantId: string, host: string): AdminCircuit;
+  circuits(tenantId?: string): AdminCircuit[];
 }
 
 /** The handler name of HTTP target schedules (`HTTP_HANDLER` of nestjs-redis-scheduler/http). */
@@ -33,16 +35,20 @@ export class AdminCircuits {
     private readonly scheduler: SchedulerService,
   ) {}
 
-  /** Every remembered circuit, sorted by host. */
+  /** Every remembered circuit of every tenant, sorted by tenant then host. */
   all(): AdminCircuit[] {
     return this.breakers()?.circuits() ?? [];
   }
 
-  /** The circuit of each host the tenant's 'http' schedules call, sorted by host. */
+  /**
+   * The tenant's own circuits, sorted by host: one per host its 'http' schedules call (closed
+   * when nothing is counted) and per host it still has a remembered circuit of. Another
+   * tenant's failures on the same host are in none of them.
+   */
   async ofTenant(tenantId: string): Promise<AdminCircuit[]> {
     const breakers = this.breakers();
     if (!breakers) return [];
-    const hosts = new Set<string>();
+    const hosts = new Set(breakers.circuits(tenantId).map((circuit) => circuit.host));
     let cursor: string | undefined;
     do {
       const page = await this.scheduler.list(tenantId, { cursor, limit: 1_000 });
@@ -52,7 +58,7 @@ export class AdminCircuits {
       }
       cursor = page.cursor ?? undefined;
     } while (cursor);
-    return [...hosts].sort().map((host) => breakers.circuit(host));
+    return [...hosts].sort().map((host) => breakers.circuit(tenantId, host));
   }
 
   private breakers(): CircuitSource | null {

@@ -152,13 +152,14 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
   Circuit: {
     type: 'object',
     properties: {
+      tenantId: { type: 'string', description: "'' for static schedules" },
       host: { type: 'string' },
       state: { enum: ['closed', 'open', 'half-open'] },
       consecutiveFailures: { type: 'integer' },
       openedAt: nullable(date),
       retryAt: nullable(date),
     },
-    required: ['host', 'state', 'consecutiveFailures', 'openedAt', 'retryAt'],
+    required: ['tenantId', 'host', 'state', 'consecutiveFailures', 'openedAt', 'retryAt'],
   },
   CircuitList: list('Circuit'),
   Principal: {

@@ -146,7 +146,7 @@ export const ADMIN_ROUTES = {
   tenantCircuits: {
     method: 'GET',
     path: 'tenants/:tenantId/circuits',
-    summary: "Circuit breakers of the hosts the tenant's HTTP schedules call (this process)",
+    summary: "The tenant's circuit breakers of the hosts its HTTP schedules call (this process)",
     status: 200,
     access: 'tenant',
     response: 'CircuitList',
@@ -165,7 +165,7 @@ export const ADMIN_ROUTES = {
   listCircuits: {
     method: 'GET',
     path: 'circuits',
-    summary: 'Every remembered circuit breaker of this process (admin)',
+    summary: 'Every remembered circuit breaker of this process, of every tenant (admin)',
     status: 200,
     access: 'admin',
     response: 'CircuitList',

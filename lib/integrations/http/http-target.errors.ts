@@ -78,7 +78,7 @@ export class HttpTargetFailedError extends SchedulerError implements RunResultCa
   }
 }
 
-/** The host's circuit breaker is open: the call was not made. Retried per the retry policy. */
+/** The tenant's circuit breaker of the host is open: the call was not made. Retried per the retry policy. */
 export class HttpTargetCircuitOpenError extends SchedulerError {
   constructor(
     readonly host: string,

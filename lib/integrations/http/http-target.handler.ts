@@ -67,7 +67,8 @@ export class HttpTargetHandler implements OnModuleDestroy {
     const { call, secrets } = this.open(payload, ctx);
     const target = describeTarget(call.method, call.url);
     const host = call.url.host;
-    const admission = this.breakers.admit(host);
+    const tenantId = ctx.tenantId ?? '';
+    const admission = this.breakers.admit(tenantId, host);
     if (!admission.pass) throw new HttpTargetCircuitOpenError(host, new Date(admission.retryAtMs));
     const timeoutMs = call.timeoutMs ?? this.options.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -117,7 +118,7 @@ export class HttpTargetHandler implements OnModuleDestroy {
       const reason = timedOut ? `timed out` : networkReason(error);
       throw new HttpTargetFailedError(target, 0, elapsed(), redact(reason, secrets), timedOut);
     } finally {
-      this.breakers.record(host, verdict, admission.probe);
+      this.breakers.record(tenantId, host, verdict, admission.probe);
     }
   }
 

@@ -13,11 +13,10 @@ import {
   type SchedulerMetricsOptions,
 } from './scheduler-metrics.options';
 import { BucketHistogram, CounterBuffer, DEFAULT_BUCKETS } from './metric-buffers';
+import { CircuitStates } from './circuit-states';
 import { TenantLabels } from './tenant-labels';
 
 const LATENESS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-/** The value of `http_target_circuit_state` per state. */
-const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
  * The scheduler's Prometheus metrics (names with the default prefix):
@@ -27,7 +26,7 @@ const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
  * `scheduler_due_backlog_seconds` (sampled at each scrape: one ZRANGE per due index),
  * `scheduler_lease_lost_total`, `scheduler_redis_errors_total{operation}` and
  * `scheduler_http_target_circuit_state{host}` (0 closed, 1 half-open, 2 open: the 'target.circuit'
- * event). Counts come from SchedulerEvents; lateness and duration from a run hook (two clock
+ * event; also by `tenant` with the tenant label, see CircuitStates). Counts come from SchedulerEvents; lateness and duration from a run hook (two clock
  * reads per run).
  */
 @Injectable()
@@ -41,7 +40,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly duration: BucketHistogram;
   private readonly leaseLost: Counter<string>;
   private readonly redisErrors: Counter<string>;
-  private readonly circuits: Gauge<string>;
+  private readonly circuits: CircuitStates;
 
   constructor(
     @Inject(SCHEDULER_METRICS_OPTIONS) options: SchedulerMetricsOptions,
@@ -166,14 +165,18 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
           registers,
         }),
     );
-    this.circuits = named(
+    const circuits = (this.circuits = new CircuitStates(this.tenants));
+    named(
       'http_target_circuit_state',
       (name) =>
         new Gauge({
           name,
-          help: 'Circuit breaker of each HTTP target host on this pod: 0 closed, 1 half-open, 2 open',
-          labelNames: ['host'],
+          help: 'Circuit breakers of HTTP target hosts on this pod (the worst of a series): 0 closed, 1 half-open, 2 open',
+          labelNames: circuits.labelNames,
           registers,
+          collect() {
+            circuits.collect(this);
+          },
         }),
     );
   }
@@ -188,7 +191,7 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
       ev.on('fires.skipped', (e) => this.count(e.handler, e.tenantId, 'skipped', e.count)),
       ev.on('lease.lost', () => this.leaseLost.inc()),
       ev.on('redis.error', (e) => this.redisErrors.inc({ operation: e.operation })),
-      ev.on('target.circuit', (e) => this.circuits.set({ host: e.host }, CIRCUIT_STATES[e.state])),
+      ev.on('target.circuit', (e) => this.circuits.update(e)),
       this.instrumentation.observe({
         started: (run) => this.started(run),
         ended: (run) => this.ended(run),

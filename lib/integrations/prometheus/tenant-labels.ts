@@ -40,6 +40,12 @@ export class TenantLabels {
     return OTHER_TENANTS;
   }
 
+  /** The label `tenantId` has now, without counting a run of it (for series other than runs). */
+  current(tenantId: string | undefined): string {
+    if (tenantId === undefined) return NO_TENANT;
+    return this.top.has(tenantId) ? tenantId : OTHER_TENANTS;
+  }
+
   private forgetOthers(): void {
     for (const t of this.counts.keys()) if (!this.top.has(t)) this.counts.delete(t);
   }

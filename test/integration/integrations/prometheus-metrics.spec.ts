@@ -316,6 +316,55 @@ describe('SchedulerMetricsModule, scraped over HTTP', () => {
       await scheduler.remove('acme', 'hook');
       // It moved through half-open (1): the probe.
       expect(observed.count('target.circuit')).toBe(3);
+      // Without the tenant label option, no tenant label.
+      const series = (await scrape()).filter(
+        (s) => s.name === 'scheduler_http_target_circuit_state',
+      );
+      expect(series.map((s) => s.labels)).toEqual([{ host }]);
+    } finally {
+      target.closeAllConnections();
+      await new Promise((resolve) => target.close(resolve));
+    }
+  });
+
+  it('labels the circuit gauge by tenant with tenantLabel: one tenant failing on a shared host is its own series', async () => {
+    const target = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(req.url === '/fail' ? 503 : 204).end());
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+      const { scrape, scheduler, observed } = await metricsApp({ tenantLabel: true }, {}, [
+        HttpTargetsModule.forRoot({
+          allow: [`http://${host}/`],
+          allowLoopback: true,
+          breaker: { failureThreshold: 2, coolDownMs: 60_000 },
+        }),
+      ]);
+      const gauge = async () =>
+        (await scrape())
+          .filter((s) => s.name === 'scheduler_http_target_circuit_state')
+          .map((s) => [s.labels, s.value]);
+      for (const [tenantId, path] of [
+        ['globex', 'fail'],
+        ['acme', 'ok'],
+      ]) {
+        await scheduler.upsert({
+          tenantId,
+          id: 'hook',
+          handler: 'http',
+          cron: '* * * * * *',
+          payload: { url: `http://${host}/${path}` },
+        });
+      }
+      await waitFor(async () => JSON.stringify(await gauge()).includes('"tenant":"globex"'), {
+        timeoutMs: 15_000,
+        message: "globex's series",
+      });
+      await waitFor(() => observed.count('run.succeeded') >= 3, { message: "acme's calls" });
+      expect(await gauge()).toEqual([[{ host, tenant: 'globex' }, 2]]);
+      for (const tenantId of ['acme', 'globex']) await scheduler.remove(tenantId, 'hook');
     } finally {
       target.closeAllConnections();
       await new Promise((resolve) => target.close(resolve));

@@ -89,11 +89,12 @@ describe('HttpTargetBreakers', () => {
 
   it('keeps one breaker per host (case-insensitive), remembering only hosts with failures', () => {
     const s = service({ failureThreshold: 2, coolDownMs: 500 });
-    s.record('Api.Example.com:8443', 'failure', false);
-    s.record('api.example.com:8443', 'failure', false);
-    s.record('other.example.com', 'success', false);
+    s.record('acme', 'Api.Example.com:8443', 'failure', false);
+    s.record('acme', 'api.example.com:8443', 'failure', false);
+    s.record('acme', 'other.example.com', 'success', false);
     expect(s.circuits()).toEqual([
       {
+        tenantId: 'acme',
         host: 'api.example.com:8443',
         state: 'open',
         consecutiveFailures: 2,
@@ -101,16 +102,41 @@ describe('HttpTargetBreakers', () => {
         retryAt: new Date(10_500),
       },
     ]);
-    expect(s.admit('API.example.com:8443')).toEqual({ pass: false, retryAtMs: 10_500 });
-    expect(s.admit('other.example.com')).toEqual({ pass: true, probe: false });
-    expect(s.circuit('unknown.example.com')).toMatchObject({
+    expect(s.admit('acme', 'API.example.com:8443')).toEqual({ pass: false, retryAtMs: 10_500 });
+    expect(s.admit('acme', 'other.example.com')).toEqual({ pass: true, probe: false });
+    expect(s.circuit('acme', 'unknown.example.com')).toMatchObject({
       state: 'closed',
       consecutiveFailures: 0,
     });
     now = 10_500;
-    expect(s.admit('api.example.com:8443')).toEqual({ pass: true, probe: true });
-    s.record('api.example.com:8443', 'success', true);
+    expect(s.admit('acme', 'api.example.com:8443')).toEqual({ pass: true, probe: true });
+    s.record('acme', 'api.example.com:8443', 'success', true);
     expect(s.circuits()).toEqual([]);
+  });
+
+  it('keeps tenants apart: one tenant opening a host leaves the others closed and unlisted', () => {
+    const s = service({ failureThreshold: 2, coolDownMs: 500 });
+    s.record('globex', 'shared.example.com', 'failure', false);
+    s.record('globex', 'shared.example.com', 'failure', false);
+    s.record('', 'shared.example.com', 'failure', false); // a static schedule: tenant ''
+    expect(s.admit('globex', 'shared.example.com')).toMatchObject({ pass: false });
+    expect(s.admit('acme', 'shared.example.com')).toEqual({ pass: true, probe: false });
+    expect(s.admit('', 'shared.example.com')).toEqual({ pass: true, probe: false });
+    expect(s.circuit('acme', 'shared.example.com')).toMatchObject({
+      tenantId: 'acme',
+      state: 'closed',
+      consecutiveFailures: 0,
+    });
+    expect(s.circuits('acme')).toEqual([]);
+    expect(s.circuits('globex')).toEqual([
+      expect.objectContaining({ tenantId: 'globex', state: 'open', consecutiveFailures: 2 }),
+    ]);
+    expect(s.circuits().map((c) => [c.tenantId, c.host, c.state])).toEqual([
+      ['', 'shared.example.com', 'closed'],
+      ['globex', 'shared.example.com', 'open'],
+    ]);
+    s.record('', 'shared.example.com', 'success', false);
+    expect(s.circuits().map((c) => c.tenantId)).toEqual(['globex']);
   });
 
   it("emits 'target.circuit' on each change of a host's state, read or call, and only then", () => {
@@ -125,39 +151,39 @@ describe('HttpTargetBreakers', () => {
       events,
     );
     s.now = () => now;
-    s.record('Api.example.com', 'failure', false); // counted, still closed: no event
+    s.record('acme', 'Api.example.com', 'failure', false); // counted, still closed: no event
     expect(seen).toEqual([]);
-    s.record('api.example.com', 'failure', false);
-    expect(s.admit('api.example.com')).toMatchObject({ pass: false });
+    s.record('acme', 'api.example.com', 'failure', false);
+    expect(s.admit('acme', 'api.example.com')).toMatchObject({ pass: false });
     now = 10_500;
-    expect(s.circuit('api.example.com').state).toBe('half-open'); // a read finds the cool-down over
-    expect(s.admit('api.example.com')).toEqual({ pass: true, probe: true });
-    s.record('api.example.com', 'failure', true); // the probe failed: open again
+    expect(s.circuit('acme', 'api.example.com').state).toBe('half-open'); // a read finds the cool-down over
+    expect(s.admit('acme', 'api.example.com')).toEqual({ pass: true, probe: true });
+    s.record('acme', 'api.example.com', 'failure', true); // the probe failed: open again
     now = 11_000;
-    s.admit('api.example.com');
-    s.record('api.example.com', 'success', true);
+    s.admit('acme', 'api.example.com');
+    s.record('acme', 'api.example.com', 'success', true);
     const host = 'api.example.com';
     expect(seen).toEqual([
-      { host, state: 'open', consecutiveFailures: 2 },
-      { host, state: 'half-open', consecutiveFailures: 2 },
-      { host, state: 'open', consecutiveFailures: 3 },
-      { host, state: 'half-open', consecutiveFailures: 3 },
-      { host, state: 'closed', consecutiveFailures: 0 },
+      { tenantId: 'acme', host, state: 'open', consecutiveFailures: 2 },
+      { tenantId: 'acme', host, state: 'half-open', consecutiveFailures: 2 },
+      { tenantId: 'acme', host, state: 'open', consecutiveFailures: 3 },
+      { tenantId: 'acme', host, state: 'half-open', consecutiveFailures: 3 },
+      { tenantId: 'acme', host, state: 'closed', consecutiveFailures: 0 },
     ]);
   });
 
   it('does nothing with breaker: false', () => {
     const s = service(false);
-    for (let i = 0; i < 10; i++) s.record('h', 'failure', false);
-    expect(s.admit('h')).toEqual({ pass: true, probe: false });
+    for (let i = 0; i < 10; i++) s.record('acme', 'h', 'failure', false);
+    expect(s.admit('acme', 'h')).toEqual({ pass: true, probe: false });
     expect(s.circuits()).toEqual([]);
   });
 
   it('defaults to 5 failures and a 30 s cool-down', () => {
     const s = service(undefined);
-    for (let i = 0; i < 4; i++) s.record('h', 'failure', false);
-    expect(s.circuit('h').state).toBe('closed');
-    s.record('h', 'failure', false);
-    expect(s.circuit('h')).toMatchObject({ state: 'open', retryAt: new Date(40_000) });
+    for (let i = 0; i < 4; i++) s.record('acme', 'h', 'failure', false);
+    expect(s.circuit('acme', 'h').state).toBe('closed');
+    s.record('acme', 'h', 'failure', false);
+    expect(s.circuit('acme', 'h')).toMatchObject({ state: 'open', retryAt: new Date(40_000) });
   });
 });
