@@ -50,7 +50,10 @@ class AppController {
   }
 }
 
-/** An app's own guard: `x-user: acme` is tenant acme, `x-user: root` admin (no principal set). */
+/**
+ * An app's own guard (standing in for a session cookie): `x-user: acme` is tenant acme, `x-user:
+ * admin` admin (set explicitly), `x-user: root` admin (no principal set).
+ */
 @Injectable()
 class HeaderGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
@@ -61,6 +64,7 @@ class HeaderGuard implements CanActivate {
     if (user === undefined) throw new UnauthorizedException('who are you?');
     if (user === 'nobody') return false;
     if (user === 'broken') request.schedulerPrincipal = { kind: 'tenant' } as never;
+    else if (user === 'admin') request.schedulerPrincipal = { kind: 'admin' };
     else if (user !== 'root') request.schedulerPrincipal = { kind: 'tenant', tenantId: user };
     return true;
   }
@@ -204,14 +208,28 @@ describe.each(PLATFORMS)('admin authentication on %s', (platform) => {
     }
   });
 
-  it("rate-limits the app's guard's callers per credential", async () => {
+  it("rate-limits the app's guard's callers per principal, else per address: junk keys change nothing", async () => {
     await start({ auth: { guard: HeaderGuard }, rateLimit: { limit: 2, ttlMs: 60_000 } });
-    const acme = { headers: { 'x-user': 'acme', authorization: 'Bearer acme-session' } };
-    const globex = { headers: { 'x-user': 'globex', authorization: 'Bearer globex-session' } };
-    expect([await status(ACME, acme), await status(ACME, acme), await status(ACME, acme)]).toEqual([
-      200, 200, 429,
-    ]);
-    expect(await status(GLOBEX, globex)).toBe(200);
+    // A fresh junk credential on every request must not buy a fresh bucket.
+    const as = (user: string) => ({
+      headers: {
+        'x-user': user,
+        'x-api-key': generateApiKey(),
+        authorization: `Bearer ${generateApiKey()}`,
+      },
+    });
+    const three = async (path: string, user: string) => [
+      await status(path, as(user)),
+      await status(path, as(user)),
+      await status(path, as(user)),
+    ];
+    expect(await three(ACME, 'acme')).toEqual([200, 200, 429]);
+    expect(await status(GLOBEX, as('globex'))).toBe(200); // its own principal, its own bucket
+    expect(await three(TENANTS, 'admin')).toEqual([200, 200, 429]);
+    // No principal set (the default admin): counted per address, which the guard's refusals share.
+    expect(await three(TENANTS, 'root')).toEqual([200, 200, 429]);
+    expect(await status(ACME, { headers: { 'x-api-key': generateApiKey() } })).toBe(429);
+    expect(await status(GLOBEX, as('globex'))).toBe(200);
   });
 
   it("with auth: 'none' and allowUnauthenticated, every caller is admin", async () => {

@@ -1,7 +1,7 @@
 import {
   addressTracker,
-  credentialTracker,
   presentedKey,
+  principalTracker,
 } from '../../../lib/integrations/admin/auth/request-credentials';
 
 const KEY = 'Zm9vYmFyYmF6cXV4LWtleS12YWx1ZS0xMjM0NTY3ODkw';
@@ -29,14 +29,13 @@ describe('presentedKey', () => {
 });
 
 describe('rate-limit trackers', () => {
-  it('never hold the credential itself', () => {
-    const tracker = credentialTracker(request({ authorization: `Bearer ${KEY}` }, '10.0.0.1'));
-    expect(tracker).toMatch(/^credential:[0-9a-f]{64}$/);
-    expect(tracker).not.toContain(KEY);
+  it("count an app guard's principal, per tenant or as admin, never a credential", () => {
+    expect(principalTracker({ kind: 'tenant', tenantId: 'acme' })).toBe('principal:tenant:acme');
+    expect(principalTracker({ kind: 'tenant', tenantId: 'admin' })).toBe('principal:tenant:admin');
+    expect(principalTracker({ kind: 'admin' })).toBe('principal:admin');
   });
 
-  it('fall back to the client address', () => {
-    expect(credentialTracker(request({}, '10.0.0.1'))).toBe('ip:10.0.0.1');
+  it('fall back to the client address, whatever key the request carries', () => {
     expect(addressTracker(request({ authorization: `Bearer ${KEY}` }, '::1'))).toBe('ip:::1');
     expect(addressTracker({ headers: {}, socket: { remoteAddress: '10.0.0.2' } })).toBe(
       'ip:10.0.0.2',

@@ -14,8 +14,8 @@ import { AdminRateLimiter } from './admin-rate-limiter';
 import {
   AdminHttpRequest,
   addressTracker,
-  credentialTracker,
   presentedKey,
+  principalTracker,
 } from './request-credentials';
 import { ADMIN_PRINCIPAL, isSchedulerPrincipal, SchedulerPrincipal } from './scheduler-principal';
 
@@ -30,8 +30,8 @@ interface Identity {
  * Authenticates an admin request and rate-limits it; the admin module's guard runs it on every
  * non-public admin route (never app-wide), then checks the principal against the route. In order:
  * identify the caller (built-in API keys, the app's guard, or nobody with `auth: 'none'`), count
- * the request against its key's hash (or the client address without a valid key) and refuse with
- * 429 over the limit, then refuse an unknown caller (401 with `WWW-Authenticate: Bearer`). On
+ * the request against its valid key's hash, or the principal the app's guard set, else the client
+ * address (never an invalid or unchecked key), and refuse with 429 over the limit, then refuse an unknown caller (401 with `WWW-Authenticate: Bearer`). On
  * success `request.schedulerPrincipal` holds the principal. Keys are hashed, never logged.
  */
 export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
@@ -110,7 +110,8 @@ export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
       if (error instanceof HttpException) return refused(error);
       throw error;
     }
-    const principal = request.schedulerPrincipal ?? ADMIN_PRINCIPAL;
+    const set = request.schedulerPrincipal;
+    const principal = set ?? ADMIN_PRINCIPAL;
     if (!isSchedulerPrincipal(principal)) {
       this.logger.warn(
         "The app's admin guard set request.schedulerPrincipal to a value that is not " +
@@ -118,7 +119,12 @@ export class AdminAuthenticator implements CanActivate, OnApplicationShutdown {
       );
       return refused(forbidden());
     }
-    return { principal, tracker: credentialTracker(request) };
+    // Per principal when the guard named one, else per address: never per header the guard may
+    // not have read (a fresh junk key per request would be a fresh bucket).
+    return {
+      principal,
+      tracker: set === undefined ? addressTracker(request) : principalTracker(principal),
+    };
   }
 
   /** An app guard class: the app's instance when it has one, else one created in this module. */

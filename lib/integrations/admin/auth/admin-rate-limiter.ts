@@ -9,7 +9,8 @@ import { rateLimited } from './admin-http-errors';
 const RATE_LIMIT_KEY_PREFIX = 'redis-scheduler:admin:';
 
 /**
- * Requests per tracker (a key's hash, or a client address) over all admin routes, counted by
+ * Requests per tracker (a valid key's hash, the principal an app's guard set, or a client address)
+ * over all admin routes, counted by
  * @nestjs/throttler's guard and in-memory storage, owned by the admin module: nothing is
  * registered app-wide (no APP_GUARD, no ThrottlerModule), so the app's own throttling, if any, is
  * untouched. Counts are per process: with N replicas a key gets up to N × limit per window.

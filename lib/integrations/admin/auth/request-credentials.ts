@@ -1,4 +1,4 @@
-import { digestApiKey } from './api-key';
+import type { SchedulerPrincipal } from './scheduler-principal';
 
 /** The parts of an Express or Fastify request the guard reads. */
 export interface AdminHttpRequest {
@@ -23,13 +23,12 @@ export function presentedKey(request: AdminHttpRequest): string | undefined {
 }
 
 /**
- * A rate-limit tracker for a request an app's own guard let in: the hash of the credential it
- * carries (Authorization or X-API-Key), else the client address.
+ * The rate-limit tracker of a principal an app's own guard set: one bucket per tenant, one for
+ * admin. Never a credential the request carries: the app's guard may not read it, so a caller
+ * could send a fresh one with every request to get a fresh bucket.
  */
-export function credentialTracker(request: AdminHttpRequest): string {
-  const credential = single(request.headers.authorization) ?? single(request.headers['x-api-key']);
-  if (credential === undefined) return addressTracker(request);
-  return `credential:${digestApiKey(credential).toString('hex')}`;
+export function principalTracker(principal: SchedulerPrincipal): string {
+  return principal.kind === 'admin' ? 'principal:admin' : `principal:tenant:${principal.tenantId}`;
 }
 
 /** The rate-limit tracker of a request without a valid key: its client address. */
