@@ -176,7 +176,7 @@ export class RunRecorder {
       this.rejected(r, result.verdict);
     } else {
       moveRun(c, eventOf(completion), this.logger);
-      this.announce(r);
+      this.announce(r, result.sequence);
       // Last: a chained next run reuses `c`.
       if (result.chainedFence > 0) {
         this.hooks.chained(c, completion.nextFireMs, completion.nextDueMs, result);
@@ -210,8 +210,11 @@ export class RunRecorder {
     }
   }
 
-  /** The events of a written completion: skipped fire times, then a run's end or its retry. */
-  private announce(r: Recording): void {
+  /**
+   * The events of a written completion: skipped fire times, then a run's end or its retry.
+   * `sequence`: the run's number among its schedule's runs, as completeRuns answered it.
+   */
+  private announce(r: Recording, sequence: number): void {
     const { c, completion, active } = r;
     if (completion.skipped > 0 && this.events.wants('fires.skipped')) {
       this.events.emit('fires.skipped', {
@@ -224,7 +227,7 @@ export class RunRecorder {
     }
     if (!active) return;
     // The store's run history: the run's own objects, nothing built per run.
-    this.events.runSink?.(c.info, c.run, completion, active.startedMs, this.clock.now());
+    this.events.runSink?.(c.info, c.run, completion, active.startedMs, this.clock.now(), sequence);
     if (completion.outcome === 'retry') {
       if (this.events.wants('run.retrying')) {
         this.events.emit(

@@ -102,6 +102,8 @@ export type RunSink = (
   },
   startedMs: number,
   endedMs: number,
+  /** The run's sequence number as completeRuns answered it (RunRecord.sequence); 0 for none. */
+  sequence: number,
 ) => void;
 
 /** A listener of every event (SchedulerEvents.onAny). */

@@ -90,9 +90,10 @@ export interface StoredRun {
    */
   result?: unknown;
   /**
-   * Read back by runHistory(): the run's place among the schedule's runs, 1 for the first, every
-   * attempt counted in (fire time, attempt, end) order (as RunRecord.sequence); absent (shown as 0)
-   * when the store numbers none. Ignored by recordRuns().
+   * The run's place among the schedule's runs, 1 for the first, every attempt counted (as
+   * RunRecord.sequence): the number Redis gave it when it recorded the run. Stored by recordRuns()
+   * and given back as it was by runHistory(); 0 or absent when not known (a run stored before the
+   * store kept it, a skipped fire time).
    */
   sequence?: number;
 }
@@ -114,6 +115,8 @@ export interface RunColumns {
   errors: (string | null)[];
   /** Each run's result as JSON text (at most 1 kB), null for none. */
   results: (string | null)[];
+  /** Each run's sequence number (StoredRun.sequence), as Redis numbered it; 0 when not known. */
+  sequences: number[];
 }
 
 /**

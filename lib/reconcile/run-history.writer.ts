@@ -100,7 +100,7 @@ export class RunHistoryWriter implements OnModuleInit {
   }
 
   /** The recorder's sink: one run's fields appended to the columns. */
-  private readonly add: RunSink = (info, run, completion, startedMs, endedMs) => {
+  private readonly add: RunSink = (info, run, completion, startedMs, endedMs, sequence) => {
     const b = this.buffer;
     if (b.fireMs.length + this.writing >= this.options.historyBufferSize) {
       this.dropped++;
@@ -119,6 +119,7 @@ export class RunHistoryWriter implements OnModuleInit {
     b.endedMs.push(endedMs);
     b.errors.push(outcome === 'succeeded' ? null : completion.error);
     b.results.push(completion.result === '' ? null : completion.result);
+    b.sequences.push(sequence);
   };
 
   private arm(): void {
@@ -181,6 +182,7 @@ function emptyColumns(pod: string): RunColumns {
     endedMs: [],
     errors: [],
     results: [],
+    sequences: [],
   };
 }
 
@@ -197,6 +199,7 @@ function sliceColumns(c: RunColumns, from: number, to: number): RunColumns {
     endedMs: c.endedMs.slice(from, to),
     errors: c.errors.slice(from, to),
     results: c.results.slice(from, to),
+    sequences: c.sequences.slice(from, to),
   };
 }
 
@@ -214,6 +217,7 @@ function concatColumns(a: RunColumns, b: RunColumns): RunColumns {
     endedMs: a.endedMs.concat(b.endedMs),
     errors: a.errors.concat(b.errors),
     results: a.results.concat(b.results),
+    sequences: a.sequences.concat(b.sequences),
   };
 }
 
@@ -234,6 +238,7 @@ function toRuns(c: RunColumns): StoredRun[] {
       error: c.errors[i],
       pod: c.pod,
       result: parseResult(c.results[i] ?? ''),
+      sequence: c.sequences[i],
     };
   });
 }

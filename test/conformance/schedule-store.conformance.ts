@@ -314,6 +314,7 @@ export function describeScheduleStoreConformance(
           endedMs: [t0 + 3, t0 + 1_003],
           errors: [null, null],
           results: ['{"status":204,"durationMs":3}', null],
+          sequences: [1, 2],
         });
         const cols = await runHistory.call(store, t, 'cols', 10);
         expect(cols.map((r) => r.result ?? null)).toEqual([null, { status: 204, durationMs: 3 }]);
@@ -378,12 +379,17 @@ export function describeScheduleStoreConformance(
       );
     });
 
-    it('numbers the runs of a schedule from 1, every attempt, kept across pruning (optional: sequence)', async () => {
+    it('keeps the sequence Redis gave each run, every attempt, across pruning (optional: sequence)', async () => {
       const { recordRuns, runHistory, pruneRuns } = store;
       if (!recordRuns || !runHistory) return;
       const t = newTenant();
       const t0 = Date.UTC(2001, 0, 1); // old: pruned below
-      const run = (second: number, attempt: number, status: StoredRun['status']): StoredRun => ({
+      const run = (
+        second: number,
+        attempt: number,
+        status: StoredRun['status'],
+        sequence: number,
+      ): StoredRun => ({
         tenantId: t,
         scheduleId: 'seq',
         fireTime: new Date(t0 + second * 1_000),
@@ -395,24 +401,29 @@ export function describeScheduleStoreConformance(
         durationMs: 1,
         error: status === 'succeeded' ? null : 'boom',
         pod: 'pod-1',
+        sequence,
       });
-      // Out of order, in two batches: the sequence follows (fire time, attempt).
-      await recordRuns.call(store, [run(2, 1, 'retry'), run(1, 1, 'succeeded')]);
-      await recordRuns.call(store, [run(3, 1, 'succeeded'), run(2, 2, 'succeeded')]);
+      // Out of order, in two batches, numbered as Redis numbered them (not from 1: runs before
+      // these were never written, e.g. lost to a full history buffer).
+      await recordRuns.call(store, [run(2, 1, 'retry', 8), run(1, 1, 'succeeded', 7)]);
+      await recordRuns.call(store, [run(3, 1, 'succeeded', 10), run(2, 2, 'succeeded', 9)]);
       const history = await runHistory.call(store, t, 'seq', 10);
-      if (history[0].sequence === undefined) return; // a store that numbers no runs
+      if (!history[0].sequence) return; // a store that keeps no sequence
       expect(history.map((r) => [r.sequence, r.fireTime.getTime() - t0, r.attempt])).toEqual([
-        [4, 3_000, 1],
-        [3, 2_000, 2],
-        [2, 2_000, 1],
-        [1, 1_000, 1],
+        [10, 3_000, 1],
+        [9, 2_000, 2],
+        [8, 2_000, 1],
+        [7, 1_000, 1],
       ]);
-      expect((await runHistory.call(store, t, 'seq', 2)).map((r) => r.sequence)).toEqual([4, 3]);
+      expect((await runHistory.call(store, t, 'seq', 2)).map((r) => r.sequence)).toEqual([10, 9]);
+      // A run recorded without one reads 0 (or absent).
+      await recordRuns.call(store, [{ ...run(4, 1, 'succeeded', 0), sequence: undefined }]);
+      expect((await runHistory.call(store, t, 'seq', 1))[0].sequence ?? 0).toBe(0);
       if (!pruneRuns) return;
       // Pruned oldest first (the other tests' runs are newer): the numbers stay.
       await pruneRuns.call(store, new Date(t0 + 2_000), 10);
       expect((await runHistory.call(store, t, 'seq', 10)).map((r) => r.sequence)).toEqual([
-        4, 3, 2,
+        0, 10, 9, 8,
       ]);
     });
   });

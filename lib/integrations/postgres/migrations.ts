@@ -91,13 +91,9 @@ ALTER TABLE {schema}.schedules ADD COLUMN anchor_at timestamptz;
 -- default set apart: a volatile default in ADD COLUMN would rewrite the whole table).
 ALTER TABLE {schema}.runs ADD COLUMN recorded_at timestamptz;
 ALTER TABLE {schema}.runs ALTER COLUMN recorded_at SET DEFAULT clock_timestamp();
--- Runs pruned per schedule, so that a run's sequence number survives the pruning of older ones.
-CREATE TABLE {schema}.pruned_runs (
-  tenant_id   text   NOT NULL,
-  schedule_id text   NOT NULL,
-  runs        bigint NOT NULL,
-  PRIMARY KEY (tenant_id, schedule_id)
-);
+-- The run's sequence number among its schedule's runs, as Redis numbered it (every attempt
+-- counted, from 1); 0 for runs recorded before this column. A constant default: no rewrite.
+ALTER TABLE {schema}.runs ADD COLUMN sequence bigint NOT NULL DEFAULT 0;
 `,
   },
 ];

@@ -14,6 +14,7 @@ interface RunRow {
   error: string | null;
   pod: string;
   result: unknown;
+  sequence: string;
 }
 
 /** Raises each batch schedule's last completed fire time (and finishes a one-off that ran). */
@@ -32,7 +33,7 @@ const COMPLETED = (q: string) => `
  * Appends the runs in one statement (a run already stored is ignored) and raises each schedule's
  * last completed fire time. The columns travel as ONE jsonb parameter (`JSON.stringify`, native,
  * instead of node-postgres escaping every element of nine text arrays, the pod's main cost of
- * history) and are zipped back into rows by `ROWS FROM`.
+ * history) and are zipped back into rows by `ROWS FROM`. Each run keeps the sequence Redis gave it.
  */
 export async function recordRunColumns(pool: Pool, q: string, c: RunColumns): Promise<void> {
   if (c.fireMs.length === 0) return;
@@ -42,7 +43,7 @@ export async function recordRunColumns(pool: Pool, q: string, c: RunColumns): Pr
               CASE WHEN b::float8 > 0 THEN to_timestamp(b::float8 / 1000.0) END AS started_at,
               to_timestamp(e::float8 / 1000.0) AS ended_at,
               CASE WHEN b::float8 > 0 THEN (e::float8 - b::float8)::int END AS d, err,
-              j ->> 'pod' AS p, r::jsonb AS r
+              j ->> 'pod' AS p, r::jsonb AS r, q::bigint AS q
          FROM (SELECT $1::jsonb AS j) AS arg,
               ROWS FROM (jsonb_array_elements_text(j -> 'tenantIds'),
                          jsonb_array_elements_text(j -> 'scheduleIds'),
@@ -53,10 +54,13 @@ export async function recordRunColumns(pool: Pool, q: string, c: RunColumns): Pr
                          jsonb_array_elements_text(j -> 'startedMs'),
                          jsonb_array_elements_text(j -> 'endedMs'),
                          jsonb_array_elements_text(j -> 'errors'),
-                         jsonb_array_elements_text(j -> 'results'))
-              AS u(t, s, f, a, k, st, b, e, err, r)
+                         jsonb_array_elements_text(j -> 'results'),
+                         jsonb_array_elements_text(j -> 'sequences'))
+              AS u(t, s, f, a, k, st, b, e, err, r, q)
      ), inserted AS (
-       INSERT INTO ${q}.runs SELECT * FROM batch ON CONFLICT DO NOTHING
+       INSERT INTO ${q}.runs (tenant_id, schedule_id, fire_time, attempt, fencing_token, status,
+                              started_at, ended_at, duration_ms, error, pod, result, sequence)
+       SELECT * FROM batch ON CONFLICT DO NOTHING
      )${COMPLETED(q)}`,
     // A result jsonb would refuse is kept as NULL (storableJson), not failing the batch.
     [columnsJson({ ...c, results: c.results.map(storableJson) })],
@@ -106,6 +110,7 @@ function columnsOf(pod: string, runs: readonly StoredRun[]): RunColumns {
     endedMs: runs.map((r) => r.endedAt.getTime()),
     errors: runs.map((r) => r.error),
     results: runs.map((r) => jsonOf(r.result)),
+    sequences: runs.map((r) => r.sequence ?? 0),
   };
 }
 
@@ -128,10 +133,8 @@ function storableJson(json: string | null): string | null {
 }
 
 /**
- * The schedule's newest runs. `sequence` numbers every run (each attempt) of the schedule in
- * (fire time, attempt, end) order from 1, as the Redis ring does: the runs pruned before (counted
- * by pruneRuns in pruned_runs) plus the place among those kept. One index-only count of the
- * schedule's runs, then the newest `limit` through the primary key.
+ * The schedule's newest runs through the primary key, each with the sequence Redis gave it when it
+ * was recorded (stored with the run: nothing counted per read, whatever the schedule's run count).
  */
 export async function runHistory(
   pool: Pool,
@@ -140,14 +143,8 @@ export async function runHistory(
   scheduleId: string,
   limit: number,
 ): Promise<StoredRun[]> {
-  const { rows } = await pool.query<RunRow & { sequence: string }>(
-    `SELECT r.*,
-            coalesce((SELECT p.runs FROM ${q}.pruned_runs p
-                       WHERE p.tenant_id = $1 AND p.schedule_id = $2), 0)
-            + (SELECT count(*) FROM ${q}.runs c WHERE c.tenant_id = $1 AND c.schedule_id = $2)
-            + 1 - row_number() OVER (ORDER BY fire_time DESC, attempt DESC, ended_at DESC)
-              AS sequence
-       FROM ${q}.runs r WHERE tenant_id = $1 AND schedule_id = $2
+  const { rows } = await pool.query<RunRow>(
+    `SELECT * FROM ${q}.runs WHERE tenant_id = $1 AND schedule_id = $2
       ORDER BY fire_time DESC, attempt DESC, ended_at DESC LIMIT $3`,
     [tenantId, scheduleId, limit],
   );
@@ -168,25 +165,17 @@ export async function runHistory(
   }));
 }
 
-/** Deletes at most `limit` runs that ended before `endedBefore`, counting them per schedule. */
+/** Deletes at most `limit` runs that ended before `endedBefore`. */
 export async function pruneRuns(
   pool: Pool,
   q: string,
   endedBefore: Date,
   limit: number,
 ): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>(
-    `WITH deleted AS (
-       DELETE FROM ${q}.runs WHERE ctid IN (
-         SELECT ctid FROM ${q}.runs WHERE ended_at < $1 LIMIT $2)
-       RETURNING tenant_id, schedule_id
-     ), counted AS (
-       INSERT INTO ${q}.pruned_runs AS p (tenant_id, schedule_id, runs)
-       SELECT tenant_id, schedule_id, count(*) FROM deleted GROUP BY tenant_id, schedule_id
-       ON CONFLICT (tenant_id, schedule_id) DO UPDATE SET runs = p.runs + excluded.runs
-     )
-     SELECT count(*) AS n FROM deleted`,
+  const { rowCount } = await pool.query(
+    `DELETE FROM ${q}.runs WHERE ctid IN (
+       SELECT ctid FROM ${q}.runs WHERE ended_at < $1 LIMIT $2)`,
     [endedBefore, limit],
   );
-  return Number(rows[0].n);
+  return rowCount ?? 0;
 }

@@ -138,6 +138,11 @@ export interface CompletionResult {
   verdict: Verdict<LeaseRefusal>;
   /** The fencing token of the next fire time reserved by the same call, 0 if none. */
   chainedFence: number;
+  /**
+   * The run's sequence number among its schedule's runs (every attempt counted, from 1), as the
+   * Redis history numbers it; 0 when not recorded, or for skipped fire times.
+   */
+  sequence: number;
   /** Redis time and change epoch of the call. */
   nowMs: number;
   epoch: number;

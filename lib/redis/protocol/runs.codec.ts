@@ -148,15 +148,20 @@ export function encodeCompletions(
   return args;
 }
 
+/** Values per run in completeRuns' reply: code, chained fence, sequence. */
+const COMPLETION_FIELDS = 3;
+
 /** One result per run sent, in order. */
 export function decodeCompletions(reply: number[], count: number): CompletionResult[] {
   const nowMs = Number(reply[0]);
   const epoch = Number(reply[1]);
   const results: CompletionResult[] = new Array(count);
   for (let i = 0; i < count; i++) {
+    const o = 2 + COMPLETION_FIELDS * i;
     results[i] = {
-      verdict: verdict('completeRuns', Number(reply[2 + 2 * i]), LEASE_REFUSALS),
-      chainedFence: Number(reply[3 + 2 * i]),
+      verdict: verdict('completeRuns', Number(reply[o]), LEASE_REFUSALS),
+      chainedFence: Number(reply[o + 1]),
+      sequence: Number(reply[o + 2]),
       nowMs,
       epoch,
     };

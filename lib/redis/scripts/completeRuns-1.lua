@@ -60,9 +60,10 @@
           (pod's estimate of Redis time; 0 when no handler ran), then, optional, the run's result
           (JSON on one line, at most 1 kB; absent or '' for none), written to the history
 
-  Returns { now ms, change epoch, then n × 2 values: code (1 recorded, -4 LEASE_LOST: the token
+  Returns { now ms, change epoch, then n × 3 values: code (1 recorded, -4 LEASE_LOST: the token
           no longer owns the run, or the schedule was removed, -5 LEASE_EXPIRED: the lease ran
-          out before completion) and the fencing token of the chained reservation (0 if none) }
+          out before completion), the fencing token of the chained reservation (0 if none) and
+          the run's sequence number ('cr' after it; 0 if not recorded, or for skipped fire times) }
   Time: redis.call('TIME')
 ]]
 local rcall = redis.call
@@ -115,6 +116,7 @@ for r = 0, n - 1 do
     f = rcall('HMGET', hashKey, 'r', 'rv', 'h', 'en', 'nf', 'nd', 'lm', 'cr', 'cf')
   end
   local fire, attempt, fence, lease, prevHw, fireText, keep
+  local seq = 0
   if f then fire, attempt, fence, lease, prevHw, fireText = parseRun(f[1]) end
   if not fire or fence ~= tonumber(token) then
     code = -4
@@ -124,7 +126,7 @@ for r = 0, n - 1 do
     local dueKey = dueIndex(base, f[3])
     skipped = tonumber(skipped)
     -- the run's sequence number and failure count ('cr', 'cf'), written with the hash below
-    local seq, failures, failed = 0, 0, outcome == 'failed' or outcome == 'retry'
+    local failures, failed = 0, outcome == 'failed' or outcome == 'retry'
     if outcome ~= 'skipped' and not parent then
       seq, failures = tonumber(f[8] or '0') + 1, tonumber(f[9] or '0')
       if failed then failures = failures + 1 end
@@ -230,6 +232,7 @@ for r = 0, n - 1 do
   end
   out[#out + 1] = code
   out[#out + 1] = chained
+  out[#out + 1] = seq
 end
 for dueKey, list in pairs(arm) do zaddPairs(dueKey, list) end
 for dueKey, due in pairs(wake) do rcall('PUBLISH', channel, dueKey .. ' ' .. due) end

@@ -45,7 +45,6 @@ describe('PostgresScheduleStore migrations', () => {
     expect(await tables('many_at_once')).toEqual([
       'paused_statics',
       'paused_tenants',
-      'pruned_runs',
       'runs',
       'schedules',
       'schema_migrations',
@@ -124,8 +123,8 @@ describe('PostgresScheduleStore migrations', () => {
     expect(await applied('earlier')).toEqual([1, 2, 3, 4, 5]);
     const [store] = stores;
     const [old] = await store.runHistory('t', 'old', 10);
-    // Numbered like the runs recorded after migration 5; written before it, no recorded_at.
-    expect(old).toMatchObject({ fencingToken: 1, result: null, sequence: 1 });
+    // Written before migration 5: no sequence (0) and no recorded_at.
+    expect(old).toMatchObject({ fencingToken: 1, result: null, sequence: 0 });
     expect((await sql.query('SELECT recorded_at FROM earlier.runs')).rows).toEqual([
       { recorded_at: null },
     ]);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { PostgresScheduleStore } from '../../../lib/integrations/postgres';
 import { RunHistoryWriter } from '../../../lib/reconcile/run-history.writer';
+import { ScheduleStore as RedisHistory } from '../../../lib/engine/schedule.store';
+import { RedisConnection } from '../../../lib/redis/redis-client.provider';
 import { createApp, freshPrefix, type TestApp } from '../../support/create-app';
 import { startPostgresServer, type PostgresServerHandle } from '../../support/postgres-server';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server';
@@ -157,6 +159,78 @@ describe('execution history in PostgreSQL', () => {
   });
 });
 
+describe('the sequence of a run in PostgreSQL', () => {
+  it('is the one Redis numbered it with (every attempt counted) and survives pruning', async () => {
+    resetRecorder();
+    behaviour.failAttempts = 1; // every fire time: attempt 1 fails (retry), attempt 2 succeeds
+    const schema = `q_${randomUUID().slice(0, 8)}`;
+    const store = new PostgresScheduleStore({ connectionString: pg.url, schema });
+    const app = await createApp(
+      {
+        redis: redisServer.url,
+        keyPrefix: freshPrefix(),
+        tenantGuards: { minIntervalMs: 0 },
+        runHistory: 50,
+        store,
+      },
+      [recordingHandlers('a')],
+    );
+    const key = (r: { fireTime: Date; attempt: number }) => `${r.fireTime.getTime()}/${r.attempt}`;
+    try {
+      await app.scheduler.upsert({
+        tenantId: 'acme',
+        id: 'seq',
+        cron: '* * * * * *',
+        handler: 'record',
+        retry: { attempts: 2, backoff: 'fixed', delayMs: 100, jitter: false },
+      });
+      const ring = () =>
+        app.module
+          .get(RedisHistory)
+          .history(app.module.get(RedisConnection).keys.dynamicSchedule('acme', 'seq'));
+      await waitFor(
+        async () => (await ring()).filter((r) => r.status === 'succeeded').length >= 3,
+        {
+          message: 'three fire times run twice each in Redis',
+        },
+      );
+      await app.scheduler.pause('acme', 'seq');
+      const writer = app.module.get(RunHistoryWriter);
+      // Paused, and every recorded run written: both histories hold the same runs.
+      const redis = await waitFor(
+        async () => {
+          const inRedis = await ring();
+          const inPg = await store.runHistory('acme', 'seq', 100);
+          return writer.pending === 0 && inPg.length === inRedis.length ? inRedis : null;
+        },
+        { message: 'the runs recorded in Redis all written to PostgreSQL' },
+      );
+      expect(redis.some((r) => r.status === 'retry')).toBe(true);
+      const pgRuns = await store.runHistory('acme', 'seq', 100);
+      const pgSeq = new Map(pgRuns.map((r) => [key(r), r.sequence]));
+      expect(redis.map((r) => [key(r), pgSeq.get(key(r))])).toEqual(
+        redis.map((r) => [key(r), r.sequence]),
+      );
+      expect(redis.map((r) => r.sequence)).toEqual(redis.map((_, i) => redis.length - i));
+      // The oldest two pruned: the runs kept keep their numbers.
+      const cutoff = new Date(pgRuns.at(-2)!.endedAt.getTime() + 1);
+      await sql.query(
+        `UPDATE "${schema}".runs SET ended_at = ended_at - interval '40 days'
+                        WHERE schedule_id = 'seq' AND ended_at < $1`,
+        [cutoff],
+      );
+      expect(await store.pruneRuns(new Date(Date.now() - 30 * 86_400_000), 100)).toBe(2);
+      const kept = await store.runHistory('acme', 'seq', 100);
+      expect(kept.map((r) => [key(r), r.sequence])).toEqual(
+        pgRuns.slice(0, -2).map((r) => [key(r), r.sequence]),
+      );
+    } finally {
+      resetRecorder();
+      await app.close();
+    }
+  });
+});
+
 describe('the history buffer', () => {
   it('counts and logs the runs that overflow it while PostgreSQL is down; runs go on', async () => {
     resetRecorder();
@@ -241,6 +315,7 @@ describe('PostgresScheduleStore.recordRunColumns', () => {
         errors: [null, 'NULL', awkward],
         // The last is JSON jsonb refuses (\u0000): kept as NULL, the batch still written.
         results: ['{"status":200,"durationMs":20}', null, '{"body":"nul\\u0000"}'],
+        sequences: [1, 41, 9_007_199_254_740_991],
       };
       await store.recordRunColumns({ ...columns, statuses: [...columns.statuses] });
       await store.recordRunColumns({ ...columns, statuses: [...columns.statuses] });
@@ -259,7 +334,7 @@ describe('PostgresScheduleStore.recordRunColumns', () => {
         error: null,
         pod: 'host:1',
         result: { status: 200, durationMs: 20 },
-        // Recorded twice, stored once: the first run of the schedule.
+        // Recorded twice, stored once, with the sequence given.
         sequence: 1,
       });
       expect(await read('a"b', '{x}')).toMatchObject({
@@ -269,11 +344,13 @@ describe('PostgresScheduleStore.recordRunColumns', () => {
         startedAt: null,
         durationMs: null,
         error: 'NULL',
+        sequence: 41,
       });
       const failed = await read('ü', 'NULL');
       expect(failed.error).toBe(awkward.replaceAll('\u0000', '').replace('\ud800', '\ufffd'));
       expect(failed.durationMs).toBe(32);
       expect(failed.result).toBeNull();
+      expect(failed.sequence).toBe(Number.MAX_SAFE_INTEGER);
     } finally {
       await store.close();
     }

@@ -530,7 +530,7 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
       const [run] = (await h.claim()).runs;
       const now = await h.redisNow();
       const next = run.fireMs + 1; // due at once: the next call claims it again
-      const codes = await h.complete(
+      const results = await h.completeWith(
         k.base,
         [
           h.completion(k.member, run.fencingToken, {
@@ -545,8 +545,8 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
         ],
         { history, podId: extra.podId },
       );
-      expect(codes).toEqual(['ok']);
-      return run;
+      expect(results.map((r) => r.verdict)).toEqual(['ok']);
+      return { ...run, sequence: results[0].sequence };
     }
 
     it('writes each recorded run to a ring of `history` slots with start, end, pod and error', async () => {
@@ -631,6 +631,56 @@ describe('completeRuns wake (the next fire time is another pod’s to reserve)',
       expect(await h.client.hmget(k.hash, 'cr', 'cf')).toEqual(['3', '2']);
       // With history off nothing else is written.
       expect(await h.client.exists(h.ks.history(k))).toBe(0);
+    });
+
+    it('answers each recorded run’s sequence, the one its history entry carries (every attempt; 0 for skipped)', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('s1');
+      await h.upsert({ id: 's1', fireMs: now - 10_000 });
+      const runs = [
+        await runOnce('succeeded', 10),
+        await runOnce('retry', 10, { error: 'again' }),
+        await runOnce('failed', 10, { error: 'gone' }),
+        await runOnce('skipped', 10),
+        await runOnce('succeeded', 0), // history off: still numbered
+        await runOnce('succeeded', 10),
+      ];
+      expect(runs.map((r) => r.sequence)).toEqual([1, 2, 3, 0, 4, 5]);
+      const ring = await h.client.hgetall(h.ks.history(k));
+      const entries = Object.values(ring).map((e) => e.split(',').slice(0, 4).map(Number));
+      const numbered = runs.filter((r, i) => r.sequence > 0 && i !== 4);
+      expect(entries.sort((a, b) => a[0] - b[0])).toEqual(
+        numbered.map((r) => [r.sequence, r.fireMs, r.attempt, r.fencingToken]),
+      );
+      expect(await h.client.hget(k.hash, 'cr')).toBe('5');
+    });
+
+    it('answers sequence 0 for a run it refuses', async () => {
+      const now = await h.redisNow();
+      const k = h.keysOf('s1');
+      await h.upsert({ id: 's1', fireMs: now - 10_000 });
+      await h.claim();
+      const [result] = await h.completeWith(k.base, [h.completion(k.member, 999_999)], {
+        history: 5,
+      });
+      expect([result.verdict, result.sequence]).toEqual(['lease-lost', 0]);
+    });
+
+    it('records a detached run on its schedule: counters, history and the sequence answered (a retry too)', async () => {
+      const { k, recordMember, run } = await h.detachedRun();
+      const [retry] = await h.completeWith(
+        k.base,
+        [
+          h.completion(recordMember, run.fencingToken, {
+            outcome: 'retry',
+            error: 'x',
+            nextDueMs: (await h.redisNow()) + 60_000,
+          }),
+        ],
+        { history: 5 },
+      );
+      expect([retry.verdict, retry.sequence]).toEqual(['ok', 1]);
+      expect((await h.client.hget(h.ks.history(k), '0'))?.split(',')[0]).toBe('1');
     });
 
     it('records a detached run on its schedule: counters and history', async () => {

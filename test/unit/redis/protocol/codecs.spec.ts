@@ -58,7 +58,7 @@ const decodeCode: Record<string, ((code: number) => unknown) | null> = {
   acquireLock: (code) => decodeAcquire(code),
   claimDue: null,
   clearDeadLetters: null,
-  completeRuns: (code) => decodeCompletions([1, 0, code, 0], 1),
+  completeRuns: (code) => decodeCompletions([1, 0, code, 0, 0], 1),
   declareStatic: null,
   confirmRuns: (code) =>
     code === ScriptCode.TOO_EARLY ? decodeConfirm([code, 1]) : decodeConfirm([2, 1, 0, code]),
@@ -146,10 +146,11 @@ describe('script codecs', () => {
     });
   });
 
-  it('decodes completeRuns into one result per run, with the call time and epoch', () => {
-    expect(decodeCompletions([100, 7, 1, 42, -5, 0], 2)).toEqual([
-      { verdict: 'ok', chainedFence: 42, nowMs: 100, epoch: 7 },
-      { verdict: 'lease-expired', chainedFence: 0, nowMs: 100, epoch: 7 },
+  it('decodes completeRuns into one result per run (verdict, chained fence, sequence), with the call time and epoch', () => {
+    expect(decodeCompletions([100, 7, 1, 42, 12, -5, 0, 0, 1, 0, 13], 3)).toEqual([
+      { verdict: 'ok', chainedFence: 42, sequence: 12, nowMs: 100, epoch: 7 },
+      { verdict: 'lease-expired', chainedFence: 0, sequence: 0, nowMs: 100, epoch: 7 },
+      { verdict: 'ok', chainedFence: 0, sequence: 13, nowMs: 100, epoch: 7 },
     ]);
   });
 
