@@ -142,7 +142,7 @@ export class RunExecutor {
       result =
         run === undefined || wrap === undefined
           ? await spec.handler.invoke(payload, ctx)
-          : await wrap(run, async () => spec.handler.invoke(payload, ctx));
+          : await wrap(run, () => promised(spec.handler, payload, ctx));
     } catch (error) {
       failure = { error };
     }
@@ -160,6 +160,23 @@ export class RunExecutor {
     const carried = carriedResult(error);
     if (carried !== undefined) outcome.result = carried;
     return outcome;
+  }
+}
+
+/**
+ * A hook's `invoke()`: the handler's promise itself (no async wrapper: one promise and two
+ * microtasks less per run), or what it returned or threw as a promise.
+ */
+function promised(
+  handler: RegisteredHandler,
+  payload: unknown,
+  ctx: ScheduleContext,
+): Promise<unknown> {
+  try {
+    const result = handler.invoke(payload, ctx);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
 }
 
