@@ -164,6 +164,7 @@ export class SchedulerEvents {
 
   emit<E extends SchedulerEventName>(event: E, payload: SchedulerEventMap[E]): void {
     if (this.emitter.listenerCount(event) > 0) this.emitter.emit(event, payload);
-    for (const listener of this.anyListeners) listener(event, payload);
+    if (this.anyListeners.size > 0)
+      for (const listener of this.anyListeners) listener(event, payload);
   }
 }

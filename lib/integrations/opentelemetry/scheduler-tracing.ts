@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import {
-  type Attributes,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
@@ -64,21 +64,28 @@ export class SchedulerTracing implements OnModuleInit, OnModuleDestroy {
   started(run: InstrumentedRun): void {
     const tracer = this.tracer ?? (this.tracer = trace.getTracer(SCHEDULER_TRACER_NAME));
     const span = tracer.startSpan(this.spanName(run.handler), SPAN_OPTIONS, ROOT_CONTEXT);
-    // No SDK (the API's no-op tracer): nothing to record and no trace to join, so no context to
-    // enter either. A span an SDK sampled out still becomes the active parent, as usual.
-    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return;
-    // Set after the start rather than as startSpan's attributes: the SDK copies and checks those
-    // twice before setting them, as setAttributes does once.
-    if (span.isRecording()) span.setAttributes(this.attributesOf(run));
-    run.scope = span;
+    if (span.isRecording()) {
+      this.setAttributes(span, run);
+      run.scope = span;
+      return;
+    }
+    // No SDK (the API's no-op tracer, whose span context is INVALID_SPAN_CONTEXT itself, so no
+    // regular expression per run): nothing to record and no trace to join, so no context to enter
+    // either. A span an SDK sampled out still becomes the active parent (so that the handler's
+    // own spans are sampled out with it), but gets nothing else: no attributes, no end.
+    const spanContext = span.spanContext();
+    if (spanContext !== INVALID_SPAN_CONTEXT && isSpanContextValid(spanContext)) {
+      run.scope = span;
+    }
   }
 
   /** RunObserver: the handler settled. */
   ended(run: InstrumentedRun, error: unknown, failed: boolean): void {
     const span = run.scope as Span | undefined;
-    if (span === undefined) return;
+    // A sampled-out span: ending it would do nothing.
+    if (span === undefined || !span.isRecording()) return;
     if (!failed) {
-      if (span.isRecording()) span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
+      span.setAttribute(RUN_SPAN_ATTRIBUTES.outcome, 'succeeded');
       span.end();
       return;
     }
@@ -97,23 +104,24 @@ export class SchedulerTracing implements OnModuleInit, OnModuleDestroy {
     return name;
   }
 
-  /** The run's span attributes. */
-  private attributesOf(run: InstrumentedRun): Attributes {
+  /**
+   * The run's span attributes, set one by one on the recorded span: no attributes object per run
+   * (which the SDK's setAttributes would walk key by key into the same setAttribute calls), nor
+   * startSpan's attributes (copied and checked twice before being set).
+   */
+  private setAttributes(span: Span, run: InstrumentedRun): void {
     const ctx = run.context;
     const fireMs = ctx.fireTime.getTime();
     if (fireMs !== this.lastFireMs) {
       this.lastFireIso = ctx.fireTime.toISOString();
       this.lastFireMs = fireMs;
     }
-    const attributes: Attributes = {
-      [RUN_SPAN_ATTRIBUTES.handler]: run.handler,
-      [RUN_SPAN_ATTRIBUTES.scheduleId]: ctx.scheduleId,
-      [RUN_SPAN_ATTRIBUTES.fireTime]: this.lastFireIso,
-      [RUN_SPAN_ATTRIBUTES.attempt]: ctx.attempt,
-      [RUN_SPAN_ATTRIBUTES.fencingToken]: ctx.fencingToken,
-    };
-    if (ctx.tenantId !== undefined) attributes[RUN_SPAN_ATTRIBUTES.tenantId] = ctx.tenantId;
-    return attributes;
+    span.setAttribute(RUN_SPAN_ATTRIBUTES.handler, run.handler);
+    span.setAttribute(RUN_SPAN_ATTRIBUTES.scheduleId, ctx.scheduleId);
+    span.setAttribute(RUN_SPAN_ATTRIBUTES.fireTime, this.lastFireIso);
+    span.setAttribute(RUN_SPAN_ATTRIBUTES.attempt, ctx.attempt);
+    span.setAttribute(RUN_SPAN_ATTRIBUTES.fencingToken, ctx.fencingToken);
+    if (ctx.tenantId !== undefined) span.setAttribute(RUN_SPAN_ATTRIBUTES.tenantId, ctx.tenantId);
   }
 }
 

@@ -35,6 +35,8 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly names: string[] = [];
   private readonly stops: (() => void)[] = [];
   private readonly tenants: TenantLabels | undefined;
+  /** Series keys by handler and tenant label (with a tenant label only). */
+  private readonly keys = new Map<string, Map<string, string>>();
   private readonly runs: CounterBuffer;
   private readonly lateness: BucketHistogram;
   private readonly duration: BucketHistogram;
@@ -206,9 +208,18 @@ export class SchedulerMetrics implements OnModuleInit, OnModuleDestroy {
     for (const name of this.names) this.registry.removeSingleMetric(name);
   }
 
-  /** The series key of a run's handler and tenant label ('\0' cannot be in either). */
+  /**
+   * The series key of a run's handler and tenant label ('\0' cannot be in either), made once per
+   * series: a run looks it up rather than joining (and hashing) a new string.
+   */
   private key(handler: string, tenantId: string | undefined): string {
-    return this.tenants ? `${handler}\0${this.tenants.label(tenantId)}` : handler;
+    if (!this.tenants) return handler;
+    const label = this.tenants.label(tenantId);
+    let byLabel = this.keys.get(handler);
+    if (!byLabel) this.keys.set(handler, (byLabel = new Map()));
+    let key = byLabel.get(label);
+    if (key === undefined) byLabel.set(label, (key = `${handler}\0${label}`));
+    return key;
   }
 
   private labels(key: string): Record<string, string> {

@@ -75,6 +75,31 @@ describe('RunInstrumentation', () => {
     expect((seen[0] as Error).message).toBe('disk full');
   });
 
+  it('gives a hook an invoke() that returns a promise, whatever the handler returns or throws', async () => {
+    const instrumentation = new RunInstrumentation();
+    const returned: unknown[] = [];
+    instrumentation.use((_, invoke) => {
+      const pending = invoke();
+      returned.push(pending);
+      return pending;
+    });
+    const executor = new RunExecutor(instrumentation);
+    const thenable = { then: (resolve: (v: unknown) => void) => resolve('from a thenable') };
+    const outcomes = [
+      await executor.run(spec(() => 'sync value')),
+      await executor.run(spec(() => thenable)),
+      await executor.run(
+        spec(() => {
+          throw new Error('sync throw');
+        }),
+      ),
+    ];
+    expect(returned.every((p) => p instanceof Promise)).toBe(true);
+    expect(outcomes[0]).toMatchObject({ status: 'succeeded', result: 'sync value' });
+    expect(outcomes[1]).toMatchObject({ status: 'succeeded', result: 'from a thenable' });
+    expect(outcomes[2]).toMatchObject({ status: 'failed', error: 'sync throw' });
+  });
+
   it('gives the hook the context the handler gets', async () => {
     const instrumentation = new RunInstrumentation();
     let hooked: ScheduleContext | undefined;
