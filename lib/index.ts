@@ -1,5 +1,5 @@
 export { RedisSchedulerModule } from './redis-scheduler.module';
-export { REDIS_SCHEDULER_CLIENT } from './redis-scheduler.constants';
+export { HTTP_TARGET_CIRCUITS, REDIS_SCHEDULER_CLIENT } from './redis-scheduler.constants';
 export { DistributedCron } from './decorators/distributed-cron.decorator';
 export { DistributedInterval } from './decorators/distributed-interval.decorator';
 export { ScheduleHandler } from './decorators/schedule-handler.decorator';

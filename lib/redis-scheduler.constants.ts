@@ -7,6 +7,11 @@ export const PREPARE_PAYLOAD_METADATA = 'redis-scheduler:prepare-payload';
 export const REDIS_SCHEDULER_CLIENT = Symbol('REDIS_SCHEDULER_CLIENT');
 /** Injection token of the resolved options (every default filled in). */
 export const REDIS_SCHEDULER_OPTIONS = Symbol('REDIS_SCHEDULER_OPTIONS');
+/**
+ * Injection token under which `nestjs-redis-scheduler/http` provides its HttpTargetBreakers too, so
+ * that another integration (the admin API) reads the circuits without importing that one.
+ */
+export const HTTP_TARGET_CIRCUITS = Symbol.for('redis-scheduler:http-target-circuits');
 
 export const DEFAULT_KEY_PREFIX = 'rsched';
 export const DEFAULT_TIME_ZONE = 'UTC';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { HTTP_TARGET_CIRCUITS } from '../../index';
 import { HttpTargetBreakers } from './http-target-breakers';
 import { HttpTargetHandler } from './http-target.handler';
 import { HTTP_TARGETS_OPTIONS } from './http-targets.constants';
@@ -11,7 +12,8 @@ import { HttpTargetsOptions, resolveHttpTargetsOptions } from './http-targets.op
 /**
  * The built-in handler `'http'` for schedules that call a URL:
  * `HttpTargetsModule.forRoot({ allow: ['https://hooks.example.com/'] })` next to
- * `RedisSchedulerModule`. Exports HttpTargetBreakers (the per-host circuit breakers' state).
+ * `RedisSchedulerModule`. Exports HttpTargetBreakers (the per-host circuit breakers' state), also
+ * under the core's HTTP_TARGET_CIRCUITS token (how the admin API finds it without importing this).
  */
 @Module({
   providers: [
@@ -21,8 +23,9 @@ import { HttpTargetsOptions, resolveHttpTargetsOptions } from './http-targets.op
       inject: [HTTP_TARGETS_MODULE_OPTIONS],
     },
     HttpTargetBreakers,
+    { provide: HTTP_TARGET_CIRCUITS, useExisting: HttpTargetBreakers },
     HttpTargetHandler,
   ],
-  exports: [HttpTargetBreakers],
+  exports: [HttpTargetBreakers, HTTP_TARGET_CIRCUITS],
 })
 export class HttpTargetsModule extends HttpTargetsConfigurableModule {}

@@ -22,7 +22,7 @@ interface Layer {
 }
 
 const LAYERS: Layer[] = [
-  // Optional integrations (http, postgres, terminus, prometheus, opentelemetry, event-emitter), each
+  // Optional integrations (admin, http, postgres, terminus, prometheus, opentelemetry, event-emitter), each
   // behind its own subpath export and optional peer dependency: they use the public API (index.ts)
   // only (see INTEGRATIONS); nothing in the core imports them.
   { name: 'integrations', units: ['integrations/'] },
@@ -186,6 +186,7 @@ describe('the optional integrations in lib/integrations/', () => {
   it('exist, one folder per subpath export, each with an index.ts', () => {
     const folders = [...new Set(graph.files.map(integrationOf).filter(Boolean))].sort();
     expect(folders).toEqual([
+      'admin',
       'event-emitter',
       'http',
       'opentelemetry',

@@ -1,0 +1,17 @@
+// nestjs-redis-scheduler/admin: the admin REST API. The core never loads it.
+export { SchedulerAdminModule } from './scheduler-admin.module';
+export type {
+  SchedulerAdminApiKeys,
+  SchedulerAdminAuth,
+  SchedulerAdminExtras,
+  SchedulerAdminOptions,
+  SchedulerPrincipal,
+} from './scheduler-admin.options';
+export { ADMIN_ROUTES } from './admin-routes';
+export type { AdminOperation, AdminRouteSpec, RouteAccess } from './admin-routes';
+export type { AdminCircuit } from './admin-circuits';
+export type { AdminErrorBody } from './scheduler-admin.filter';
+export { buildOpenApiDocument } from './admin-openapi';
+export { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
+export { SchedulerAdminGuard } from './scheduler-admin.guard';
+export { ADMIN_ROUTE_METADATA } from './scheduler-admin.constants';
