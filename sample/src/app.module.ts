@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { RedisSchedulerModule, type RedisSchedulerModuleOptions } from 'nestjs-redis-scheduler';
+import { SchedulerAdminModule } from 'nestjs-redis-scheduler/admin';
 import { HttpTargetsModule } from 'nestjs-redis-scheduler/http';
+import { InterimApiKeyGuard, sha256Key } from './interim-api-key.guard';
 import { DemoTenant } from './demo-tenant';
 import { EchoController } from './echo.controller';
 import { ReportJobs } from './report.jobs';
@@ -24,6 +26,17 @@ export class AppModule {
           // The echo target runs on this host; every other loopback port stays refused.
           allowLoopback: true,
           breaker: config.breaker,
+        }),
+        SchedulerAdminModule.forRoot({
+          path: 'scheduler',
+          auth: {
+            guard: new InterimApiKeyGuard({
+              admin: [sha256Key(config.adminKey.key)],
+              tenants: Object.fromEntries(
+                Object.entries(config.tenantKeys).map(([t, k]) => [t, [sha256Key(k.key)]]),
+              ),
+            }),
+          },
         }),
       ],
       controllers: [EchoController],
