@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { RedisSchedulerModule, ScheduleHandler } from '../../lib';
-import { SchedulerAdminModule } from '../../lib/integrations/admin';
+import { ADMIN_ROUTES, SchedulerAdminModule } from '../../lib/integrations/admin';
 import { AdminApp, Platform, PLATFORMS, startAdminApp } from '../support/admin-app';
 import { freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
@@ -88,6 +88,15 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       expect(again.body).toMatchObject({ statusCode: 409, code: 'SCHEDULE_EXISTS' });
     });
 
+    it('creates a schedule once when the same id is POSTed concurrently (one 201, the rest 409)', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          call('POST', '/tenants/racing/schedules', { id: 'same', ...DAILY }),
+        ),
+      );
+      expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    });
+
     it.each([
       ['an unknown field', { id: 'x', ...DAILY, colour: 'red' }, 'colour'],
       ['a wrong type', { id: 'x', ...DAILY, jitterMs: '5s' }, 'jitterMs'],
@@ -104,6 +113,19 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
       expect(reply.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field });
       expect(reply.body.message).toContain(field);
       expect((await call('GET', '/tenants/acme/schedules/x')).status).toBe(404);
+    });
+
+    it.each([
+      ['application/x-www-form-urlencoded', 'id=x&handler=report'],
+      ['text/plain', '{"id":"x","handler":"report","cron":"0 9 * * *"}'],
+    ])('refuses a %s body with 415 UNSUPPORTED_MEDIA_TYPE', async (type, text) => {
+      const reply = await fetch(`${api.url}/scheduler/tenants/acme/schedules`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': type },
+        body: text,
+      });
+      expect(reply.status).toBe(415);
+      expect(await reply.json()).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     });
 
     it.each([
@@ -278,23 +300,38 @@ describe.each(PLATFORMS)('admin API on %s', (platform: Platform) => {
   describe('with a tenant principal from the app guard', () => {
     const acme = { 'x-test-principal': 'tenant:acme' };
 
+    beforeAll(async () => {
+      expect((await call('PUT', '/tenants/globex/schedules/x', DAILY)).status).toBe(200);
+    });
+
     it("reaches its own tenant's routes", async () => {
       expect((await call('GET', '/tenants/acme/schedules', undefined, acme)).status).toBe(200);
       const created = await call('PUT', '/tenants/acme/schedules/own', DAILY, acme);
       expect(created.status).toBe(200);
     });
 
-    it.each([
-      ['GET', '/tenants/globex/schedules'],
-      ['PUT', '/tenants/globex/schedules/x'],
-      ['POST', '/tenants/globex/pause'],
-      ['GET', '/tenants'],
-      ['GET', '/circuits'],
-    ])('gets 403 TENANT_FORBIDDEN on %s %s', async (method, path) => {
-      const reply = await call(method, path, method === 'PUT' ? DAILY : undefined, acme);
-      expect(reply.status).toBe(403);
-      expect(reply.body).toMatchObject({ statusCode: 403, code: 'TENANT_FORBIDDEN' });
-    });
+    /** Every non-public route of the table, on tenant globex (schedule 'x' exists there). */
+    const foreign = Object.entries(ADMIN_ROUTES)
+      .filter(([, route]) => route.access !== 'public')
+      .map(([operation, route]) => [
+        operation,
+        route.method,
+        `/${route.path.replace(':tenantId', 'globex').replace(':id', 'x')}`,
+      ]);
+
+    it.each(foreign)(
+      'gets 403 TENANT_FORBIDDEN on %s (%s %s) of another tenant, and changes nothing',
+      async (_operation, method, path) => {
+        const before = await call('GET', '/tenants/globex/schedules/x');
+        expect(before.status).toBe(200);
+        const body = method === 'POST' || method === 'PUT' ? { id: 'x', ...DAILY } : undefined;
+        const reply = await call(method, path, body, acme);
+        expect(reply.status).toBe(403);
+        expect(reply.body).toMatchObject({ statusCode: 403, code: 'TENANT_FORBIDDEN' });
+        const after = await call('GET', '/tenants/globex/schedules/x');
+        expect(after.body).toEqual(before.body);
+      },
+    );
 
     it('is refused (403) when the app guard refuses, but the OpenAPI document needs no key', async () => {
       const refused = await call('GET', '/tenants/acme/schedules', undefined, {} as typeof ADMIN);

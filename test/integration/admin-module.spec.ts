@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, Module } from '@nestjs/common';
 import { RedisSchedulerModule } from '../../lib';
 import { HttpTargetBreakers, HttpTargetsModule } from '../../lib/integrations/http';
-import { SchedulerAdminModule } from '../../lib/integrations/admin';
+import { generateApiKey, hashApiKey, SchedulerAdminModule } from '../../lib/integrations/admin';
 import { AdminApp, PLATFORMS, startAdminApp } from '../support/admin-app';
 import { freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
@@ -82,16 +82,50 @@ describe.each(PLATFORMS)('SchedulerAdminModule on %s', (platform) => {
   });
 });
 
+describe.each(PLATFORMS)('SchedulerAdminModule with API keys on %s', (platform) => {
+  const adminKey = generateApiKey();
+  const acmeKey = generateApiKey();
+
+  it('asks every route but the OpenAPI document for a key, and scopes tenant keys', async () => {
+    const api = await start(platform, [
+      scheduler(),
+      SchedulerAdminModule.forRoot({
+        auth: {
+          apiKeys: { admin: [hashApiKey(adminKey)], tenants: { acme: [hashApiKey(acmeKey)] } },
+        },
+      }),
+    ]);
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    const anonymous = await api.call('GET', '/scheduler/tenants/acme/schedules');
+    expect(anonymous).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    const wrong = await api.call('GET', '/scheduler/tenants', undefined, as(generateApiKey()));
+    expect(wrong.status).toBe(401);
+    expect((await api.call('GET', '/scheduler/tenants', undefined, as(adminKey))).status).toBe(200);
+    const own = await api.call('GET', '/scheduler/tenants/acme/schedules', undefined, {
+      'x-api-key': acmeKey,
+    });
+    expect(own.status).toBe(200);
+    for (const path of ['/scheduler/tenants/globex/schedules', '/scheduler/tenants']) {
+      const other = await api.call('GET', path, undefined, as(acmeKey));
+      expect(other).toMatchObject({ status: 403, body: { code: 'TENANT_FORBIDDEN' } });
+    }
+    const doc = await api.call('GET', '/scheduler/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+  });
+});
+
 describe('SchedulerAdminModule options', () => {
   it.each([
     ["auth 'none' without allowUnauthenticated", { auth: 'none' }, /allowUnauthenticated: true/],
-    ['no auth at all', {}, /option `auth`: it is required/],
-    ['an auth of another shape', { auth: { token: 'x' } }, /option `auth`/],
-    ['a guard that is not one', { auth: { guard: 42 } }, /option `auth.guard`/],
+    ['no auth at all', {}, /Invalid auth: it is required/],
+    ['an auth of another shape', { auth: { token: 'x' } }, /Invalid auth: /],
+    ['a guard that is not one', { auth: { guard: 42 } }, /Invalid auth.guard: /],
     [
       'a bad rate limit',
       { auth: 'none', allowUnauthenticated: true, rateLimit: { limit: 0 } },
-      /rateLimit.limit/,
+      /Invalid rateLimit.limit: /,
     ],
   ])('refuse %s at boot with InvalidOptionsError', async (_what, options, message) => {
     const boot = start('express', [

@@ -40,7 +40,9 @@ const SUBPATHS: Record<string, { peer: string; exports: string[] }> = {
     exports: ['SchedulerEventEmitterModule', 'SchedulerEventBridge'],
   },
 };
-const OPTIONAL = Object.values(SUBPATHS).map((s) => s.peer);
+/** Optional peers of the admin API's own options (throttling, Swagger UI), watched too. */
+const ADMIN_PEERS = ['@nestjs/throttler', '@nestjs/swagger'];
+const OPTIONAL = [...Object.values(SUBPATHS).map((s) => s.peer), ...ADMIN_PEERS];
 
 /** Prints, as JSON, what the script's `load()` returned and every request that named a peer. */
 const probe = (load: string): string => `
@@ -158,4 +160,17 @@ describe('optional peer dependencies', () => {
       );
     },
   );
+
+  it('nestjs-redis-scheduler/admin loads without any optional peer (its routes need only Nest)', async () => {
+    expect(manifest.exports['./admin']).toEqual({
+      types: './dist/integrations/admin/index.d.ts',
+      default: './dist/integrations/admin/index.js',
+    });
+    const { result, peers } = await inApp(
+      bare,
+      "() => ['SchedulerAdminModule', 'SchedulerAdminGuard'].map((n) => typeof require('nestjs-redis-scheduler/admin')[n])",
+    );
+    expect(result).toEqual(['function', 'function']);
+    expect(peers).toEqual([]);
+  });
 });

@@ -33,6 +33,10 @@ afterAll(() => {
 const LOADED =
   "JSON.stringify(Object.keys(require('node:module')._cache)" +
   '.filter((f) => /[\\\\/](integrations[\\\\/]http|undici)[\\\\/]/.test(f)).length)';
+/** The same for the admin integration. */
+const LOADED_ADMIN =
+  "JSON.stringify(Object.keys(require('node:module')._cache)" +
+  '.filter((f) => /[\\\\/]integrations[\\\\/]admin[\\\\/]/.test(f)).length)';
 
 describe('nestjs-redis-scheduler/http', () => {
   it('is not loaded by the core, nor is undici', async () => {
@@ -66,6 +70,41 @@ describe('nestjs-redis-scheduler/http', () => {
       run(process.execPath, ['http.mjs'], { cwd: esmApp }),
     ]);
     expect(JSON.parse(cjs.stdout)).toEqual(['function', 'http', true, true]);
+    expect(JSON.parse(esm.stdout)).toEqual(['function', true]);
+  });
+});
+
+describe('nestjs-redis-scheduler/admin', () => {
+  it('is not loaded by the core', async () => {
+    writeFileSync(
+      join(cjsApp, 'core-admin.cjs'),
+      `require('nestjs-redis-scheduler');\nconsole.log(${LOADED_ADMIN});\n`,
+    );
+    const { stdout } = await run(process.execPath, ['core-admin.cjs'], { cwd: cjsApp });
+    expect(stdout.trim()).toBe('0');
+  });
+
+  it('loads from CommonJS and ESM, with the same core instance as the main entry', async () => {
+    writeFileSync(
+      join(cjsApp, 'admin.cjs'),
+      `const admin = require('nestjs-redis-scheduler/admin');\n` +
+        `console.log(JSON.stringify([typeof admin.SchedulerAdminModule, ` +
+        `new admin.ScheduleNotFoundError('t', 's') instanceof ` +
+        `require('nestjs-redis-scheduler').SchedulerError, ${LOADED} === '0']));\n`,
+    );
+    writeFileSync(
+      join(esmApp, 'admin.mjs'),
+      `import { SchedulerAdminModule, ScheduleNotFoundError } from 'nestjs-redis-scheduler/admin';\n` +
+        `import { SchedulerError } from 'nestjs-redis-scheduler';\n` +
+        `console.log(JSON.stringify([typeof SchedulerAdminModule, ` +
+        `new ScheduleNotFoundError('t', 's') instanceof SchedulerError]));\n`,
+    );
+    const [cjs, esm] = await Promise.all([
+      run(process.execPath, ['admin.cjs'], { cwd: cjsApp }),
+      run(process.execPath, ['admin.mjs'], { cwd: esmApp }),
+    ]);
+    // The admin API reads HTTP circuits through the core's token: it never loads the http one.
+    expect(JSON.parse(cjs.stdout)).toEqual(['function', true, true]);
     expect(JSON.parse(esm.stdout)).toEqual(['function', true]);
   });
 });

@@ -1,7 +1,7 @@
 import { ADMIN_OPERATIONS, ADMIN_ROUTES, type AdminRouteSpec } from './admin-routes';
 import type { JsonSchema } from './admin-schema';
 import { RESPONSE_SCHEMAS } from './admin-openapi.schemas';
-import type { SchedulerAdminAuth } from './scheduler-admin.options';
+import type { AdminAuthOptions } from './auth';
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input (VALIDATION_FAILED names the field) or refused by the scheduler',
@@ -10,6 +10,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'No such schedule (SCHEDULE_NOT_FOUND)',
   409: 'Conflict: SCHEDULE_EXISTS, TENANT_QUOTA_EXCEEDED, ...',
   413: 'Payload too large (PAYLOAD_TOO_LARGE)',
+  415: 'The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE)',
   429: 'Too many requests for this key (RATE_LIMITED)',
   500: 'Unexpected error (INTERNAL_ERROR), logged by the server',
 };
@@ -82,7 +83,7 @@ function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSch
  * The OpenAPI 3.1 document of the admin API, built from ADMIN_ROUTES alone; paths include the
  * module's mount path (`prefix`).
  */
-export function buildOpenApiDocument(prefix: string, auth: SchedulerAdminAuth): JsonSchema {
+export function buildOpenApiDocument(prefix: string, auth: AdminAuthOptions): JsonSchema {
   // The built-in guard's schemes; an app's own guard documents its own.
   const secured = typeof auth === 'object' && 'apiKeys' in auth;
   const paths: Record<string, Record<string, JsonSchema>> = {};

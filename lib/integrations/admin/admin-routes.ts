@@ -43,7 +43,7 @@ export const ADMIN_ROUTES = {
     access: 'tenant',
     body: CREATE_SCHEDULE_BODY,
     response: 'Schedule',
-    errors: [400, 409, 413],
+    errors: [400, 409, 413, 415],
   },
   listSchedules: {
     method: 'GET',
@@ -76,7 +76,7 @@ export const ADMIN_ROUTES = {
     access: 'tenant',
     body: REPLACE_SCHEDULE_BODY,
     response: 'Schedule',
-    errors: [400, 409, 413],
+    errors: [400, 409, 413, 415],
   },
   removeSchedule: {
     method: 'DELETE',

@@ -1,12 +1,20 @@
 // nestjs-redis-scheduler/admin: the admin REST API. The core never loads it.
 export { SchedulerAdminModule } from './scheduler-admin.module';
+export type { SchedulerAdminExtras, SchedulerAdminOptions } from './scheduler-admin.options';
+export {
+  hashApiKey,
+  generateApiKey,
+  API_KEY_MIN_LENGTH,
+  InvalidApiKeyError,
+  InvalidAdminAuthOptionsError,
+} from './auth';
 export type {
-  SchedulerAdminApiKeys,
-  SchedulerAdminAuth,
-  SchedulerAdminExtras,
-  SchedulerAdminOptions,
+  AdminApiKeys,
+  AdminAuthOptions,
+  AdminRateLimitOptions,
   SchedulerPrincipal,
-} from './scheduler-admin.options';
+  SchedulerAdminRequest,
+} from './auth';
 export { ADMIN_ROUTES } from './admin-routes';
 export type { AdminOperation, AdminRouteSpec, RouteAccess } from './admin-routes';
 export type { AdminCircuit } from './admin-circuits';

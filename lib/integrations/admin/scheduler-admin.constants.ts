@@ -1,10 +1,7 @@
 /** Metadata key on each admin route handler: its operation in the route table (ADMIN_ROUTES). */
 export const ADMIN_ROUTE_METADATA = 'redis-scheduler:admin-route';
 
-/** Injection token of the resolved SchedulerAdminModule options. */
-export const SCHEDULER_ADMIN_OPTIONS = Symbol('SCHEDULER_ADMIN_OPTIONS');
-
-/** Injection token of the guard that authenticates admin requests (null: `auth: 'none'`). */
+/** Injection token of the AdminAuthenticator: authenticates and rate-limits admin requests. */
 export const SCHEDULER_ADMIN_AUTHENTICATOR = Symbol('SCHEDULER_ADMIN_AUTHENTICATOR');
 
 /** Where the admin API is mounted when `path` is not given. */

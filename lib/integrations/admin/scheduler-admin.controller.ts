@@ -1,5 +1,6 @@
-import { Body, Controller, Inject, Param, Query, UseFilters, UseGuards } from '@nestjs/common';
-import { SchedulerService, type Schedule } from '../../index';
+import { Controller, Inject, Param, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { RedisLockService, SchedulerService, type Schedule } from '../../index';
 import { AdminCircuits } from './admin-circuits';
 import { AdminRoute } from './admin-route.decorator';
 import { ADMIN_ROUTES } from './admin-routes';
@@ -13,8 +14,11 @@ import {
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
 import { toScheduleInput } from './schedule-body';
+import { JsonBody } from './json-body.decorator';
 
 const routes = ADMIN_ROUTES;
+/** How long a create holds (and at most waits for) its schedule's lock. */
+const CREATE_LOCK_TTL_MS = 10_000;
 
 /** 404 SCHEDULE_NOT_FOUND in place of the null the service answers for an unknown schedule. */
 function found<T>(value: T | null, tenantId: string, id: string): T {
@@ -32,17 +36,30 @@ function found<T>(value: T | null, tenantId: string, id: string): T {
 export class SchedulerAdminController {
   constructor(
     private readonly scheduler: SchedulerService,
+    private readonly locks: RedisLockService,
     private readonly circuits: AdminCircuits,
     @Inject(OPENAPI_DOCUMENT) private readonly openApiDocument: object,
   ) {}
 
+  /**
+   * Create only: under a lock per schedule (all pods), so that of concurrent POSTs of one id
+   * exactly one creates it and the others get 409.
+   */
   @AdminRoute('createSchedule')
-  async createSchedule(@Param('tenantId') tenantId: string, @Body() raw: unknown) {
+  async createSchedule(@Param('tenantId') tenantId: string, @JsonBody() raw: unknown) {
     const input = toScheduleInput(routes.createSchedule.body.parse(raw, ''), { tenantId });
-    if (await this.scheduler.get(tenantId, input.id)) {
-      throw new ScheduleExistsError(tenantId, input.id);
-    }
-    return this.scheduler.upsert(input);
+    const { id } = input;
+    if (await this.scheduler.get(tenantId, id)) throw new ScheduleExistsError(tenantId, id);
+    const lockKey = `admin-create:${createHash('sha256').update(`${tenantId}:${id}`).digest('hex')}`;
+    return this.locks.withLock(
+      lockKey,
+      CREATE_LOCK_TTL_MS,
+      async () => {
+        if (await this.scheduler.get(tenantId, id)) throw new ScheduleExistsError(tenantId, id);
+        return this.scheduler.upsert(input);
+      },
+      { waitMs: CREATE_LOCK_TTL_MS },
+    );
   }
 
   @AdminRoute('listSchedules')
@@ -65,7 +82,7 @@ export class SchedulerAdminController {
   replaceSchedule(
     @Param('tenantId') tenantId: string,
     @Param('id') id: string,
-    @Body() raw: unknown,
+    @JsonBody() raw: unknown,
   ): Promise<Schedule> {
     const input = toScheduleInput(routes.replaceSchedule.body.parse(raw, ''), { tenantId, id });
     return this.scheduler.upsert(input);

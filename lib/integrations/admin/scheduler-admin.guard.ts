@@ -1,16 +1,9 @@
-import {
-  CanActivate,
-  ExecutionContext,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  Optional,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { isObservable, lastValueFrom } from 'rxjs';
 import { ADMIN_ROUTES, type AdminOperation } from './admin-routes';
+import { AdminAuthenticator, type SchedulerPrincipal } from './auth';
+import { tenantForbidden } from './auth/admin-http-errors';
 import { ADMIN_ROUTE_METADATA, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
-import type { SchedulerPrincipal } from './scheduler-admin.options';
 
 /** The request as this guard reads it. */
 interface AdminRequest {
@@ -20,17 +13,16 @@ interface AdminRequest {
 
 /**
  * The one guard of the admin routes (applied by the controller, never app-wide): public routes
- * pass; any other runs the `auth` guard (the built-in API-key guard or the app's own), then checks
- * the principal it attached against the route's access: a tenant principal reaches only its own
- * `:tenantId`, admin routes need an admin principal (403 TENANT_FORBIDDEN otherwise).
+ * pass; any other runs the AdminAuthenticator (the `auth` option: API keys, the app's own guard or
+ * none; and the rate limit), then checks the principal it attached against the route's access: a
+ * tenant principal reaches only its own `:tenantId`, admin routes need an admin principal (403
+ * TENANT_FORBIDDEN otherwise).
  */
 @Injectable()
 export class SchedulerAdminGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Optional()
-    @Inject(SCHEDULER_ADMIN_AUTHENTICATOR)
-    private readonly authenticator: CanActivate | null,
+    @Inject(SCHEDULER_ADMIN_AUTHENTICATOR) private readonly authenticator: AdminAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -40,26 +32,12 @@ export class SchedulerAdminGuard implements CanActivate {
     );
     const access = operation === undefined ? 'admin' : ADMIN_ROUTES[operation].access;
     if (access === 'public') return true;
-    if (this.authenticator && !(await settle(this.authenticator.canActivate(context)))) {
-      return false;
-    }
+    // Throws 401/403/429 itself; on success the request holds the principal.
+    if (!(await this.authenticator.canActivate(context))) return false;
     const request = context.switchToHttp().getRequest<AdminRequest>();
     const principal = request.schedulerPrincipal ?? { kind: 'admin' };
     if (principal.kind === 'admin') return true;
     if (access === 'tenant' && request.params?.tenantId === principal.tenantId) return true;
-    throw new ForbiddenException({
-      statusCode: 403,
-      code: 'TENANT_FORBIDDEN',
-      message:
-        access === 'admin'
-          ? 'This route needs an admin key; a tenant key reaches only its own tenant.'
-          : `This key belongs to tenant "${principal.tenantId}": it reaches only /tenants/${principal.tenantId}/...`,
-    });
+    throw tenantForbidden();
   }
-}
-
-async function settle(
-  result: boolean | Promise<boolean> | import('rxjs').Observable<boolean>,
-): Promise<boolean> {
-  return isObservable(result) ? lastValueFrom(result) : result;
 }

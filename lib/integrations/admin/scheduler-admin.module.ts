@@ -1,13 +1,9 @@
-import { CanActivate, Module, Type } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { InvalidOptionsError } from '../../index';
 import { AdminCircuits } from './admin-circuits';
+import { AdminAuthenticator } from './auth';
 import { buildOpenApiDocument } from './admin-openapi';
-import {
-  OPENAPI_DOCUMENT,
-  SCHEDULER_ADMIN_AUTHENTICATOR,
-  SCHEDULER_ADMIN_OPTIONS,
-} from './scheduler-admin.constants';
+import { OPENAPI_DOCUMENT, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
@@ -16,27 +12,7 @@ import {
   SCHEDULER_ADMIN_MODULE_OPTIONS,
   SchedulerAdminConfigurableModule,
 } from './scheduler-admin.module-definition';
-import {
-  resolveAdminOptions,
-  type ResolvedSchedulerAdminOptions,
-  type SchedulerAdminOptions,
-} from './scheduler-admin.options';
-
-/** The guard that authenticates requests, from the `auth` option; null for 'none'. */
-async function authenticator(
-  { auth }: ResolvedSchedulerAdminOptions,
-  moduleRef: ModuleRef,
-): Promise<CanActivate | null> {
-  if (auth === 'none') return null;
-  if ('guard' in auth) {
-    const { guard } = auth;
-    return typeof guard === 'function' ? moduleRef.create(guard as Type<CanActivate>) : guard;
-  }
-  throw new InvalidOptionsError(
-    'SchedulerAdminModule option `auth.apiKeys`',
-    'the built-in API-key guard is not part of this build yet; give `{ guard }` meanwhile',
-  );
-}
+import type { SchedulerAdminOptions } from './scheduler-admin.options';
 
 /**
  * The admin REST API (and dashboard) mounted under `path` in any Nest app, Express or Fastify:
@@ -47,20 +23,17 @@ async function authenticator(
   controllers: [SchedulerAdminController],
   providers: [
     {
-      provide: SCHEDULER_ADMIN_OPTIONS,
-      useFactory: (options: SchedulerAdminOptions) => resolveAdminOptions(options),
-      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS],
-    },
-    {
+      // Checks `auth` and `rateLimit` at boot (a typed error naming the option).
       provide: SCHEDULER_ADMIN_AUTHENTICATOR,
-      useFactory: authenticator,
-      inject: [SCHEDULER_ADMIN_OPTIONS, ModuleRef],
+      useFactory: (options: SchedulerAdminOptions, moduleRef: ModuleRef) =>
+        AdminAuthenticator.create(options, moduleRef),
+      inject: [SCHEDULER_ADMIN_MODULE_OPTIONS, ModuleRef],
     },
     {
       provide: OPENAPI_DOCUMENT,
-      useFactory: (path: string, options: ResolvedSchedulerAdminOptions) =>
+      useFactory: (path: string, options: SchedulerAdminOptions) =>
         buildOpenApiDocument(path, options.auth),
-      inject: [ADMIN_PATH, SCHEDULER_ADMIN_OPTIONS],
+      inject: [ADMIN_PATH, SCHEDULER_ADMIN_MODULE_OPTIONS],
     },
     AdminCircuits,
     SchedulerAdminGuard,

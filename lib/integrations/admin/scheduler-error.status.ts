@@ -23,6 +23,7 @@ import {
   UnknownTimeZoneError,
 } from '../../index';
 import { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
+import { InvalidAdminAuthOptionsError, InvalidApiKeyError } from './auth';
 
 type ErrorClass = abstract new (...args: never[]) => SchedulerError;
 
@@ -54,6 +55,9 @@ export const SCHEDULER_ERROR_STATUS: ReadonlyMap<ErrorClass, number> = new Map<E
   // Saved in the store, applied to Redis by the reconciler: accepted, not failed.
   [ScheduleNotAppliedError, 202],
   // Errors of runs and locks, not of requests: they reach the API only through a defect.
+  // Boot-time option errors (the admin module's own): never a request's fault.
+  [InvalidAdminAuthOptionsError, 500],
+  [InvalidApiKeyError, 500],
   [LockLostError, 500],
   [RunTimeoutError, 500],
   [NonRetryableError, 500],

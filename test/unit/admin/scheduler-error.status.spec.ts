@@ -1,4 +1,5 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { ArgumentsHost, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerException } from '@nestjs/throttler';
 import * as core from '../../../lib';
 import * as admin from '../../../lib/integrations/admin';
@@ -8,7 +9,10 @@ import {
   SCHEDULER_ERROR_STATUS,
   statusOf,
 } from '../../../lib/integrations/admin/scheduler-error.status';
-import { toErrorBody } from '../../../lib/integrations/admin/scheduler-admin.filter';
+import {
+  SchedulerAdminExceptionFilter,
+  toErrorBody,
+} from '../../../lib/integrations/admin/scheduler-admin.filter';
 
 /** Every class the core and the admin module export that derives from SchedulerError. */
 const exported = [...Object.values(core), ...Object.values(admin)].filter(
@@ -41,6 +45,8 @@ const EXPECTED: Record<string, number> = {
   RedisUnavailableError: 503,
   ScheduleStoreUnavailableError: 503,
   ScheduleNotAppliedError: 202,
+  InvalidAdminAuthOptionsError: 500,
+  InvalidApiKeyError: 500,
   LockLostError: 500,
   RunTimeoutError: 500,
   NonRetryableError: 500,
@@ -140,5 +146,58 @@ describe('the error body', () => {
   it('leaves other errors to the 500 path', () => {
     expect(toErrorBody(new Error('boom'))).toBeUndefined();
     expect(toErrorBody('a string')).toBeUndefined();
+  });
+});
+
+describe('the exception filter', () => {
+  /** The filter with a recording reply and logger; what it answered and logged. */
+  function filterOnce(exception: unknown) {
+    const replies: Array<{ body: unknown; status: number }> = [];
+    const adapterHost = {
+      httpAdapter: {
+        reply: (_response: unknown, body: unknown, status: number) =>
+          replies.push({ body, status }),
+      },
+    } as unknown as HttpAdapterHost;
+    const filter = new SchedulerAdminExceptionFilter(adapterHost);
+    const logged: string[] = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      logged.push(String(message));
+    });
+    const host = { switchToHttp: () => ({ getResponse: () => ({}) }) } as unknown as ArgumentsHost;
+    filter.catch(exception, host);
+    jest.restoreAllMocks();
+    return { replies, logged };
+  }
+
+  it('answers an unknown error with a generic 500 and logs it once', () => {
+    const { replies, logged } = filterOnce(new TypeError('pool exhausted at 10.0.0.7'));
+    expect(replies).toEqual([
+      {
+        status: 500,
+        body: {
+          statusCode: 500,
+          code: 'INTERNAL_ERROR',
+          message:
+            'The scheduler admin API failed on this request; the error is in the server log.',
+        },
+      },
+    ]);
+    expect(logged).toEqual(['Admin request failed: TypeError: pool exhausted at 10.0.0.7']);
+  });
+
+  it('keeps the code of a 5xx scheduler error but not its message (it may name hosts)', () => {
+    const { replies, logged } = filterOnce(
+      new core.RedisUnavailableError('10.0.0.7:6379', 10_000, undefined),
+    );
+    expect(replies[0]).toMatchObject({ status: 503, body: { code: 'REDIS_UNAVAILABLE' } });
+    expect(JSON.stringify(replies[0].body)).not.toContain('10.0.0.7');
+    expect(logged).toHaveLength(1);
+  });
+
+  it('answers a 4xx without logging', () => {
+    const { replies, logged } = filterOnce(new admin.ScheduleNotFoundError('acme', 'x'));
+    expect(replies[0]).toMatchObject({ status: 404, body: { code: 'SCHEDULE_NOT_FOUND' } });
+    expect(logged).toEqual([]);
   });
 });
