@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { RedisSchedulerModule, type RedisSchedulerModuleOptions } from 'nestjs-redis-scheduler';
-import { SchedulerAdminModule } from 'nestjs-redis-scheduler/admin';
+import { hashApiKey, SchedulerAdminModule } from 'nestjs-redis-scheduler/admin';
 import { HttpTargetsModule } from 'nestjs-redis-scheduler/http';
-import { InterimApiKeyGuard, sha256Key } from './interim-api-key.guard';
 import { DemoTenant } from './demo-tenant';
 import { EchoController } from './echo.controller';
 import { ReportJobs } from './report.jobs';
@@ -12,7 +11,8 @@ import type { ServiceConfig } from './service.config';
 
 /**
  * The scheduler service: the scheduler, the built-in 'http' handler allowed to call the echo
- * target (and HTTP_ALLOW), the demo tenant's schedules, and the echo target itself.
+ * target (and HTTP_ALLOW), the admin API and dashboard at /scheduler behind API keys, the demo
+ * tenant's schedules, and the echo target itself.
  */
 @Module({})
 export class AppModule {
@@ -29,14 +29,19 @@ export class AppModule {
         }),
         SchedulerAdminModule.forRoot({
           path: 'scheduler',
+          // Only the keys' hashes reach the module; the plain keys stay in the config (banner).
           auth: {
-            guard: new InterimApiKeyGuard({
-              admin: [sha256Key(config.adminKey.key)],
+            apiKeys: {
+              admin: [hashApiKey(config.adminKey.key)],
               tenants: Object.fromEntries(
-                Object.entries(config.tenantKeys).map(([t, k]) => [t, [sha256Key(k.key)]]),
+                Object.entries(config.tenantKeys).map(([tenant, { key }]) => [
+                  tenant,
+                  [hashApiKey(key)],
+                ]),
               ),
-            }),
+            },
           },
+          rateLimit: config.rateLimitPerMinute === 0 ? false : { limit: config.rateLimitPerMinute },
         }),
       ],
       controllers: [EchoController],

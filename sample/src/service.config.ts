@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateApiKey } from 'nestjs-redis-scheduler/admin';
 
 /** An API key and whether it came from the environment or was made at start. */
 export interface DemoKey {
@@ -29,6 +29,8 @@ export interface ServiceConfig {
   echoUrl: string;
   /** The allow-list of HTTP targets: the echo target and HTTP_ALLOW (comma-separated entries). */
   allow: string[];
+  /** ADMIN_RATE_LIMIT: admin API requests per minute per key (0: no limit). */
+  rateLimitPerMinute: number;
   /** BREAKER_FAILURES and BREAKER_COOL_DOWN_MS: the per-host circuit breaker. */
   breaker: { failureThreshold: number; coolDownMs: number };
 }
@@ -60,6 +62,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     tenantKeys,
     echoUrl,
     allow: [echoUrl, ...list(env.HTTP_ALLOW)],
+    rateLimitPerMinute: integer(env, 'ADMIN_RATE_LIMIT', 600),
     breaker: {
       failureThreshold: integer(env, 'BREAKER_FAILURES', 5),
       coolDownMs: integer(env, 'BREAKER_COOL_DOWN_MS', 30_000),
@@ -69,7 +72,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
 
 function demoKey(fromEnv: string | undefined): DemoKey {
   if (fromEnv) return { key: fromEnv, generated: false };
-  return { key: `rsk_${randomBytes(24).toString('base64url')}`, generated: true };
+  return { key: generateApiKey(), generated: true };
 }
 
 function list(value: string | undefined): string[] {

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freshPrefix } from '../support/create-app';
 import { freePort } from '../support/free-port';
@@ -72,9 +73,10 @@ export interface ServiceFleetOptions {
 /** A private redis-server and `count` service processes on it, each on its own port. */
 export async function startServiceFleet(options: ServiceFleetOptions = {}): Promise<ServiceFleet> {
   const redis = await startRedisServer();
-  const adminKey = `admin-${freshPrefix()}`;
-  const tenantKeys: Record<string, string> = { demo: `demo-${freshPrefix()}` };
-  for (const tenant of options.tenants ?? []) tenantKeys[tenant] = `${tenant}-${freshPrefix()}`;
+  const newKey = (who: string) => `${who}-${randomBytes(24).toString('base64url')}`;
+  const adminKey = newKey('admin');
+  const tenantKeys: Record<string, string> = { demo: newKey('demo') };
+  for (const tenant of options.tenants ?? []) tenantKeys[tenant] = newKey(tenant);
   const services: ServiceProcess[] = [];
   const fleet: ServiceFleet = {
     redis,
@@ -97,6 +99,8 @@ export async function startServiceFleet(options: ServiceFleetOptions = {}): Prom
         .map(([tenant, key]) => `${tenant}=${key}`)
         .join(','),
       NO_COLOR: '1',
+      // The tests poll the API (every 50 ms) with one key: no rate limit in the way.
+      ADMIN_RATE_LIMIT: '0',
       ...options.env,
     };
     for (let i = 0; i < (options.count ?? 2); i++) {
