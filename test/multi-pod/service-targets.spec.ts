@@ -242,4 +242,36 @@ describe('schedules created over the admin API of two service processes', () => 
     expect(details.slice(firstRefused).every(isRefused)).toBe(true);
     expect((await circuitOf(opened.on)) ?? null).toBeNull(); // no schedule of the tenant calls it now
   });
+
+  // Last: it stops the second process.
+  it('goes on with one process once the other stops, still once per fire time', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `handover-${i}`);
+    for (const [i, id] of ids.entries()) await create(i % 2 ? b : a, id, `${ok.url}${id}`);
+    const fires = (id: string) =>
+      [...byFireTime(ok.callsTo(`/${id}`)).keys()].sort((x, y) => x - y);
+    await waitFor(() => ids.every((id) => fires(id).length >= 2), {
+      message: 'two fire times of each schedule',
+    });
+    await b.stop(); // SIGTERM: it hands back what it had not started and leaves
+    const stoppedAt = Date.now();
+    await waitFor(() => ids.every((id) => fires(id).some((f) => f > stoppedAt + 2_000)), {
+      timeoutMs: 30_000,
+      message: 'fire times after the stop',
+    });
+    for (const id of ids) await remove(a, id);
+    const ran = () =>
+      [a, b].flatMap((on) => on.ran()).filter((r) => r.schedule.startsWith(`${TENANT}/handover-`));
+    await waitFor(
+      () => ran().length === ok.calls.filter((c) => c.path.startsWith('/handover-')).length,
+      {
+        message: 'each call logged by its process',
+      },
+    );
+    for (const id of ids) {
+      const groups = byFireTime(ok.callsTo(`/${id}`));
+      const times = fires(id);
+      expect([...groups.values()].filter((g) => g.length !== 1)).toEqual([]);
+      expect(times.length).toBe((times[times.length - 1] - times[0]) / 1_000 + 1);
+    }
+  });
 });
