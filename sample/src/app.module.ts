@@ -23,7 +23,7 @@ export class AppModule {
         RedisSchedulerModule.forRootAsync({ useFactory: () => schedulerOptions(config) }),
         HttpTargetsModule.forRoot({
           allow: config.allow,
-          // The echo target runs on this host; every other loopback port stays refused.
+          // The echo target is on this host: loopback allowed, but only what `allow` lists.
           allowLoopback: true,
           breaker: config.breaker,
         }),
