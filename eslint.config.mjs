@@ -32,6 +32,7 @@ export default defineConfig(
   {
     // Plain CommonJS helpers (e.g. the jest reporter in test/support).
     files: ['**/*.js', '**/*.cjs'],
+    ignores: ['lib/integrations/admin/dashboard/assets/**'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { process: 'readonly', console: 'readonly', __dirname: 'readonly' },
@@ -39,5 +40,25 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
     },
+  },
+  {
+    // The dashboard's browser modules (served as they are, no build step).
+    files: ['lib/integrations/admin/dashboard/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'sessionStorage',
+          'localStorage',
+          'fetch',
+          'URL',
+          'Node',
+          'setTimeout',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { 'no-console': 'error' },
   },
 );

@@ -75,6 +75,30 @@ describe('npm pack of a clean checkout', () => {
     expect(manifest.scripts.prepack).toBe('npm run build');
   });
 
+  it('ships the dashboard: every file of its assets folder, and every file they load', () => {
+    const dir = 'integrations/admin/dashboard/assets';
+    const assets = readdirSync(join(ROOT, 'lib', dir)).map((name) => `dist/${dir}/${name}`);
+    expect(assets).toEqual(
+      expect.arrayContaining([`dist/${dir}/index.html`, `dist/${dir}/app.js`]),
+    );
+    expect(assets.filter((path) => !shipped.has(path))).toEqual([]);
+    // The page's links are relative to its <base> ('/{path}/'); modules import each other.
+    const loads: string[] = [];
+    const [[, html]] = shippedTexts(`${dir}/index.html`);
+    for (const [, ref] of html.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)) {
+      loads.push(`dist/${dir}/../${ref}`);
+    }
+    for (const [path, text] of shippedTexts('.js').filter(([path]) => path.includes(dir))) {
+      for (const [, ref] of text.matchAll(/^import [^;]*? from '([^']+)';$/gm)) {
+        loads.push(resolveFrom(path, ref));
+      }
+    }
+    expect(loads.length).toBeGreaterThan(5);
+    expect(loads.map((path) => posix.normalize(path)).filter((path) => !shipped.has(path))).toEqual(
+      [],
+    );
+  });
+
   it('ships README.md, LICENSE (the MIT license package.json names) and package.json', () => {
     for (const file of ['README.md', 'LICENSE', 'package.json']) expect(shipped).toContain(file);
     expect(manifest.license).toBe('MIT');

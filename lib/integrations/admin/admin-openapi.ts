@@ -49,15 +49,12 @@ function parameters(route: AdminRouteSpec): JsonSchema[] {
 }
 
 function operation(id: string, route: AdminRouteSpec, secured: boolean): JsonSchema {
-  const success =
-    route.response === undefined
-      ? { description: 'Done' }
-      : {
-          description: 'Success',
-          content: {
-            'application/json': { schema: { $ref: `#/components/schemas/${route.response}` } },
-          },
-        };
+  const schema = route.media
+    ? { type: 'string' }
+    : route.response && { $ref: `#/components/schemas/${route.response}` };
+  const success = schema
+    ? { description: 'Success', content: { [route.media ?? 'application/json']: { schema } } }
+    : { description: 'Done' };
   const errors = [...route.errors, ...(route.access === 'public' ? [] : [401, 403, 429]), 500];
   const op: JsonSchema = {
     operationId: id,

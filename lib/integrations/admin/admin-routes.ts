@@ -20,6 +20,8 @@ export interface AdminRouteSpec {
   readonly body?: Field<unknown>;
   /** Name of the response's schema in the OpenAPI components; none for 204. */
   readonly response?: string;
+  /** What a success is when not JSON: the dashboard's page and files. */
+  readonly media?: 'text/html' | 'application/octet-stream';
   /** Statuses of errors the route itself answers (beyond 401, 403, 429 and 500). */
   readonly errors: readonly number[];
 }
@@ -176,6 +178,24 @@ export const ADMIN_ROUTES = {
     status: 200,
     access: 'public',
     errors: [],
+  },
+  dashboardPage: {
+    method: 'GET',
+    path: '',
+    summary: 'The dashboard (no key to load it; its API calls need one); 404 with dashboard: false',
+    status: 200,
+    access: 'public',
+    media: 'text/html',
+    errors: [404],
+  },
+  dashboardAsset: {
+    method: 'GET',
+    path: 'assets/:name',
+    summary: "The dashboard's scripts, styles and images",
+    status: 200,
+    access: 'public',
+    media: 'application/octet-stream',
+    errors: [404],
   },
 } as const satisfies Record<string, AdminRouteSpec>;
 

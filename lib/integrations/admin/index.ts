@@ -21,5 +21,6 @@ export type { AdminCircuit } from './admin-circuits';
 export type { AdminErrorBody } from './scheduler-admin.filter';
 export { buildOpenApiDocument } from './admin-openapi';
 export { AdminValidationError, ScheduleExistsError, ScheduleNotFoundError } from './admin.errors';
+export { DASHBOARD_CSP } from './dashboard/scheduler-dashboard.controller';
 export { SchedulerAdminGuard } from './scheduler-admin.guard';
 export { ADMIN_ROUTE_METADATA } from './scheduler-admin.constants';

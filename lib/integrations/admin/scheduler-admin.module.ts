@@ -4,6 +4,7 @@ import { AdminCircuits } from './admin-circuits';
 import { AdminAuthenticator } from './auth';
 import { buildOpenApiDocument } from './admin-openapi';
 import { OPENAPI_DOCUMENT, SCHEDULER_ADMIN_AUTHENTICATOR } from './scheduler-admin.constants';
+import { SchedulerDashboardController } from './dashboard/scheduler-dashboard.controller';
 import { SchedulerAdminController } from './scheduler-admin.controller';
 import { SchedulerAdminExceptionFilter } from './scheduler-admin.filter';
 import { SchedulerAdminGuard } from './scheduler-admin.guard';
@@ -20,7 +21,7 @@ import type { SchedulerAdminOptions } from './scheduler-admin.options';
  * app; reads HttpTargetsModule's circuit breakers when the app has it.
  */
 @Module({
-  controllers: [SchedulerAdminController],
+  controllers: [SchedulerAdminController, SchedulerDashboardController],
   providers: [
     {
       // Checks `auth` and `rateLimit` at boot (a typed error naming the option).
