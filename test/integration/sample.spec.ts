@@ -3,10 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freshPrefix } from '../support/create-app';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { waitFor } from '../support/wait-for';
 
 const root = join(__dirname, '../..');
-const RUN = /pid (\d+) ran (\S+) \(.*?\) fire (\S+) attempt (\d+) fencing (\d+)/;
 
 let server: RedisServerHandle;
 const children: ChildProcess[] = [];
@@ -48,35 +46,8 @@ describe('the build', () => {
   });
 });
 
-describe('the sample app, started twice against one Redis', () => {
-  it('splits the runs between the two processes, each fire time once', async () => {
-    const output: string[] = [];
-    const env = { ...process.env, REDIS_URL: server.url, KEY_PREFIX: freshPrefix(), NO_COLOR: '1' };
-    for (let i = 0; i < 2; i++) {
-      const child = spawn(
-        process.execPath,
-        ['-r', 'ts-node/register/transpile-only', 'sample/src/main.ts'],
-        {
-          cwd: root,
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
-      child.stderr!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
-      children.push(child);
-    }
-    const runs = () =>
-      output.map((line) => RUN.exec(line)).filter((m): m is RegExpExecArray => m !== null);
-    await waitFor(() => new Set(runs().map((m) => m[1])).size === 2 && runs().length >= 8, {
-      timeoutMs: 40_000,
-      message: `both sample processes should run schedules; output:\n${output.join('\n')}`,
-    });
-    const keys = runs().map((m) => `${m[2]}@${m[3]}`);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(output.join('\n')).not.toMatch(/ERROR/);
-  });
-
+// The service itself (sample/) started twice: test/multi-pod/service-demo.spec.ts.
+describe('a Nest app with the module', () => {
   it('leaves nothing running after app.close(): the process exits by itself at once', async () => {
     let log = '';
     const child = spawn(

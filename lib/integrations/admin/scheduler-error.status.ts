@@ -90,8 +90,19 @@ export function fieldOf(error: SchedulerError): string | undefined {
   return undefined;
 }
 
+/**
+ * Errors of other integrations, by code (the admin module never imports them): what a payload
+ * preparer throws at upsert is the request's fault. 'http': an unusable or refused target.
+ */
+const INTEGRATION_ERROR_STATUS: ReadonlyMap<string, number> = new Map([
+  ['INVALID_HTTP_TARGET', 400],
+  ['HTTP_TARGET_NOT_ALLOWED', 400],
+]);
+
 /** The status of `error` by the table: its class's, else its nearest listed ancestor's. */
 export function statusOf(error: SchedulerError): number {
+  const byCode = INTEGRATION_ERROR_STATUS.get(error.code);
+  if (byCode !== undefined) return byCode;
   for (let proto: object | null = Object.getPrototypeOf(error); proto;) {
     const status = SCHEDULER_ERROR_STATUS.get(proto.constructor as ErrorClass);
     if (status !== undefined) return status;
